@@ -1,0 +1,189 @@
+// Command kepu is the Kepu server and its administration tool.
+//
+//	kepu serve                  migrate, then serve HTTP on KEPU_ADDR
+//	kepu migrate                apply pending database migrations
+//	kepu seed [flags]           load the demo data (idempotent)
+//	kepu user create [flags]    create or reset an account
+//
+// Configuration comes from KEPU_* environment variables (see README.md).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kepu/kepu/internal/account"
+	"github.com/kepu/kepu/internal/app"
+	"github.com/kepu/kepu/internal/config"
+	"github.com/kepu/kepu/internal/postgres"
+	"github.com/kepu/kepu/internal/seed"
+)
+
+const usage = `kepu — 科普答题 science-literacy quiz platform
+
+Usage:
+  kepu serve                       migrate the database, then serve on KEPU_ADDR
+  kepu migrate                     apply pending database migrations
+  kepu seed [--quiet]              load demo regions, schools, accounts, question bank, campaign
+  kepu user create --username U --role R [--password P] [--nickname N] [--region CODE] [--scope CODE]
+                                   create an account (or reset it); prints the password when generated
+
+Roles: participant, teacher, organizer, admin. Configuration: KEPU_* environment variables (see README.md).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "kepu:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg + "\n\n" + usage }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"missing command"}
+	}
+	cmd, args := args[0], args[1:]
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cfg, err := config.Load(nil)
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg.LogLevel)
+	switch cmd {
+	case "serve":
+		a, err := app.Open(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		if err := postgres.Migrate(ctx, a.DB, log); err != nil {
+			return err
+		}
+		log.Info("serving", "addr", cfg.Addr, "url", cfg.BaseURL)
+		return a.Serve(ctx, nil)
+	case "migrate":
+		a, err := app.Open(ctx, cfg, log)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		return postgres.Migrate(ctx, a.DB, log)
+	case "seed":
+		return runSeed(ctx, cfg, args, stdout)
+	case "user":
+		if len(args) == 0 || args[0] != "create" {
+			return usageError{"want: kepu user create …"}
+		}
+		return runUserCreate(ctx, cfg, args[1:], stdout)
+	}
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}
+
+func runSeed(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	quiet := fs.Bool("quiet", false, "do not print the demo accounts")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	a, err := app.Open(ctx, cfg, app.NewLogger(cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := postgres.Migrate(ctx, a.DB, nil); err != nil {
+		return err
+	}
+	res, err := seed.Foundation(ctx, a.DB, a.Accounts, a.Org)
+	if err != nil {
+		return err
+	}
+	if !*quiet {
+		fmt.Fprintf(stdout, "Demo data loaded: %d districts, %d schools, %d classes.\n",
+			len(res.DistrictIDs), len(res.SchoolIDs), len(res.ClassIDs))
+		fmt.Fprintln(stdout, "Demo accounts (passwords are reset on every seed):")
+		for _, d := range res.Accounts {
+			fmt.Fprintf(stdout, "  %-12s %-16s password: %s\n", d.Role, d.Username, d.Password)
+		}
+	}
+	return nil
+}
+
+func runUserCreate(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+	username := fs.String("username", "", "login name (required)")
+	role := fs.String("role", "participant", "participant, teacher, organizer or admin")
+	password := fs.String("password", "", "password; generated and printed when empty")
+	nickname := fs.String("nickname", "", "display name (default: the username)")
+	region := fs.String("region", "430702", "district code of the user's profile")
+	scope := fs.String("scope", "", "organizers: code of the region subtree they manage (default: the city)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if *username == "" {
+		return usageError{"--username is required"}
+	}
+	a, err := app.Open(ctx, cfg, app.NewLogger(cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	regionID, err := regionByCode(ctx, a, *region)
+	if err != nil {
+		return err
+	}
+	var scopeID int64
+	if *role == "organizer" {
+		code := *scope
+		if code == "" {
+			code = seed.CityCode
+		}
+		if scopeID, err = regionByCode(ctx, a, code); err != nil {
+			return err
+		}
+	}
+	pw := *password
+	generated := pw == ""
+	if generated {
+		pw = account.RandomPassword(12)
+	}
+	if *nickname == "" {
+		*nickname = *username
+	}
+	id, err := a.Accounts.EnsureUser(ctx, account.NewUser{Username: *username, Password: pw, Role: *role,
+		Nickname: *nickname, RegionID: regionID, ScopeRegionID: scopeID, AgeBand: "18_29"})
+	if err != nil {
+		return fmt.Errorf("user create: %w", err)
+	}
+	fmt.Fprintf(stdout, "user %d %s (%s) ready\n", id, *username, *role)
+	if generated {
+		fmt.Fprintf(stdout, "password: %s\n", pw)
+	}
+	return nil
+}
+
+func regionByCode(ctx context.Context, a *app.App, code string) (int64, error) {
+	var id int64
+	if err := a.DB.QueryRow(ctx, `SELECT id FROM regions WHERE code = $1`, code).Scan(&id); err != nil {
+		return 0, fmt.Errorf("region %q not found (run `kepu seed` first?): %w", code, err)
+	}
+	return id, nil
+}

@@ -1,0 +1,148 @@
+// Package app wires Kepu together: Config → Postgres, Redis, services, HTTP
+// server. It holds no logic of its own.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kepu/kepu/internal/account"
+	"github.com/kepu/kepu/internal/config"
+	"github.com/kepu/kepu/internal/i18n"
+	"github.com/kepu/kepu/internal/org"
+	"github.com/kepu/kepu/internal/postgres"
+	"github.com/kepu/kepu/internal/ratelimit"
+	"github.com/kepu/kepu/internal/rdb"
+	"github.com/kepu/kepu/internal/server"
+	"github.com/kepu/kepu/web"
+)
+
+// App is one running Kepu instance.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	DB       *pgxpool.Pool
+	Redis    *redis.Client
+	Keys     rdb.Keys
+	I18n     *i18n.Bundle
+	Accounts *account.Service
+	Org      *org.Service
+	Server   *server.Server
+
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// NewLogger returns the JSON logger at the configured level.
+func NewLogger(level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}
+
+// Open connects to Postgres and Redis and builds the services (not the HTTP
+// server): what every subcommand needs.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	a := &App{Config: cfg, Log: log, Keys: rdb.Keys{Prefix: cfg.RedisPrefix}}
+	var err error
+	if a.DB, err = postgres.Open(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	if a.Redis, err = rdb.Open(ctx, cfg.RedisURL); err != nil {
+		a.DB.Close()
+		return nil, err
+	}
+	if a.I18n, err = i18n.Load(web.Locales); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Accounts = account.NewService(a.DB, account.NewHasher(cfg.MaxHashes), cfg.SessionIdle, cfg.SessionMax)
+	a.Org = &org.Service{DB: a.DB}
+	return a, nil
+}
+
+// BuildServer builds the HTTP server on top of the services.
+func (a *App) BuildServer() error {
+	s, err := server.New(server.Deps{
+		Config: a.Config, Log: a.Log, DB: a.DB, Redis: a.Redis, I18n: a.I18n,
+		Accounts: a.Accounts, Org: a.Org, Limiter: ratelimit.New(a.Redis, a.Keys),
+	})
+	if err != nil {
+		return err
+	}
+	a.Server = s
+	return nil
+}
+
+// Serve listens on ln (or Config.Addr when nil) until ctx ends, then shuts
+// down gracefully: stop accepting, finish requests, close websockets.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	if a.Server == nil {
+		if err := a.BuildServer(); err != nil {
+			return err
+		}
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	a.stop = cancel
+	go a.housekeeping(bg)
+	errc := make(chan error, 1)
+	go func() {
+		if ln != nil {
+			errc <- a.Server.App.Listener(ln)
+		} else {
+			errc <- a.Server.App.Listen(a.Config.Addr)
+		}
+	}()
+	select {
+	case err := <-errc:
+		cancel()
+		return fmt.Errorf("app: serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer scancel()
+	err := a.Server.Shutdown(sctx)
+	cancel()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("app: shutdown: %w", err)
+	}
+	return nil
+}
+
+// housekeeping purges expired sessions every ten minutes.
+func (a *App) housekeeping(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := a.Accounts.PurgeSessions(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Warn("purge sessions", "err", err)
+		} else if n > 0 {
+			a.Log.Debug("purged sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close releases connections.
+func (a *App) Close() {
+	if a.stop != nil {
+		a.stop()
+	}
+	if a.Redis != nil {
+		a.Redis.Close()
+	}
+	if a.DB != nil {
+		a.DB.Close()
+	}
+}

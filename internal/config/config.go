@@ -1,0 +1,141 @@
+// Package config reads Kepu's typed configuration from KEPU_* environment
+// variables. Every setting has a default that works for `make run`.
+package config
+
+import (
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of one Kepu process.
+type Config struct {
+	Addr           string        // KEPU_ADDR: listen address
+	DatabaseURL    string        // KEPU_DATABASE_URL
+	RedisURL       string        // KEPU_REDIS_URL
+	BaseURL        string        // KEPU_BASE_URL: public URL, used in links, QR codes, cookies
+	SecretKey      []byte        // KEPU_SECRET_KEY: hex, >= 32 bytes; signs CSRF tokens
+	AllowedOrigins []string      // KEPU_ALLOWED_ORIGINS: websocket/CSRF origins; BaseURL is always allowed
+	TrustedProxies []string      // KEPU_TRUSTED_PROXIES: IPs or CIDRs whose X-Forwarded-For is believed
+	LogLevel       slog.Level    // KEPU_LOG_LEVEL: debug, info, warn, error
+	SessionIdle    time.Duration // KEPU_SESSION_IDLE: a session unused this long ends
+	SessionMax     time.Duration // KEPU_SESSION_MAX: a session ends this long after login, used or not
+	RedisPrefix    string        // KEPU_REDIS_PREFIX: prefix of every Redis key
+	Pprof          bool          // KEPU_PPROF: serve /debug/pprof to loopback clients
+	MaxHashes      int           // KEPU_MAX_HASHES: concurrent argon2id hashes
+}
+
+// DevSecret is the secret used when KEPU_SECRET_KEY is unset. It is fine for
+// `make run` on a laptop and refused when KEPU_ENV=production.
+const DevSecret = "6b6570752d6465762d7365637265742d6b65792d6e6f742d666f722d70726f64"
+
+// Load reads the environment through getenv (os.Getenv when nil) and
+// validates it. The error names the bad variable.
+func Load(getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		Addr:        get("KEPU_ADDR", "127.0.0.1:8080"),
+		DatabaseURL: get("KEPU_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kepu?sslmode=disable"),
+		RedisURL:    get("KEPU_REDIS_URL", "redis://127.0.0.1:6379/0"),
+		RedisPrefix: get("KEPU_REDIS_PREFIX", "kepu"),
+	}
+	var errs []string
+	bad := func(name, why string) { errs = append(errs, fmt.Sprintf("%s: %s", name, why)) }
+
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("KEPU_ADDR", "want host:port, e.g. 127.0.0.1:8080")
+	}
+	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		bad("KEPU_DATABASE_URL", "want postgres://user@host:port/db")
+	}
+	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		bad("KEPU_REDIS_URL", "want redis://host:port/db")
+	}
+	c.BaseURL = strings.TrimRight(get("KEPU_BASE_URL", "http://"+c.Addr), "/")
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("KEPU_BASE_URL", "want an absolute http(s) URL, e.g. https://kepu.example.org")
+	}
+	secret := get("KEPU_SECRET_KEY", DevSecret)
+	if key, err := hex.DecodeString(secret); err != nil || len(key) < 32 {
+		bad("KEPU_SECRET_KEY", "want at least 32 bytes as hex (openssl rand -hex 32)")
+	} else {
+		c.SecretKey = key
+	}
+	if get("KEPU_ENV", "development") == "production" && secret == DevSecret {
+		bad("KEPU_SECRET_KEY", "must be set in production")
+	}
+	for _, o := range splitList(getenv("KEPU_ALLOWED_ORIGINS")) {
+		u, err := url.Parse(o)
+		if err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+			bad("KEPU_ALLOWED_ORIGINS", fmt.Sprintf("%q is not an origin like https://host[:port]", o))
+			continue
+		}
+		c.AllowedOrigins = append(c.AllowedOrigins, o)
+	}
+	for _, p := range splitList(getenv("KEPU_TRUSTED_PROXIES")) {
+		if net.ParseIP(p) == nil {
+			if _, _, err := net.ParseCIDR(p); err != nil {
+				bad("KEPU_TRUSTED_PROXIES", fmt.Sprintf("%q is neither an IP nor a CIDR", p))
+				continue
+			}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(get("KEPU_LOG_LEVEL", "info"))); err != nil {
+		bad("KEPU_LOG_LEVEL", "want debug, info, warn or error")
+	}
+	var err error
+	if c.SessionIdle, err = time.ParseDuration(get("KEPU_SESSION_IDLE", "24h")); err != nil || c.SessionIdle < time.Minute {
+		bad("KEPU_SESSION_IDLE", "want a duration of at least 1m, e.g. 24h")
+	}
+	if c.SessionMax, err = time.ParseDuration(get("KEPU_SESSION_MAX", "720h")); err != nil || c.SessionMax < c.SessionIdle {
+		bad("KEPU_SESSION_MAX", "want a duration no shorter than KEPU_SESSION_IDLE, e.g. 720h")
+	}
+	if c.Pprof, err = strconv.ParseBool(get("KEPU_PPROF", "false")); err != nil {
+		bad("KEPU_PPROF", "want true or false")
+	}
+	if c.MaxHashes, err = strconv.Atoi(get("KEPU_MAX_HASHES", "4")); err != nil || c.MaxHashes < 1 || c.MaxHashes > 64 {
+		bad("KEPU_MAX_HASHES", "want a whole number from 1 to 64")
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("config: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// Origins returns every origin allowed for websockets and cross-checked on
+// state-changing requests: the base URL's origin and KEPU_ALLOWED_ORIGINS.
+func (c Config) Origins() []string {
+	out := []string{}
+	if u, err := url.Parse(c.BaseURL); err == nil {
+		out = append(out, u.Scheme+"://"+u.Host)
+	}
+	return append(out, c.AllowedOrigins...)
+}
+
+// Secure reports whether the public URL is https (cookies get Secure, HSTS is sent).
+func (c Config) Secure() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,56 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatalf("Load with no env: %v", err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.BaseURL != "http://127.0.0.1:8080" {
+		t.Errorf("got addr %q base %q, want defaults", c.Addr, c.BaseURL)
+	}
+	if got := c.Origins(); len(got) != 1 || got[0] != "http://127.0.0.1:8080" {
+		t.Errorf("Origins() = %v, want the base URL origin", got)
+	}
+}
+
+func TestLoadNamesBadVariable(t *testing.T) {
+	tests := []struct {
+		name, value string
+	}{
+		{"KEPU_ADDR", "8080"},
+		{"KEPU_DATABASE_URL", "mysql://x"},
+		{"KEPU_REDIS_URL", "http://x"},
+		{"KEPU_BASE_URL", "not a url"},
+		{"KEPU_SECRET_KEY", "abcd"},
+		{"KEPU_ALLOWED_ORIGINS", "https://ok.example, nope"},
+		{"KEPU_TRUSTED_PROXIES", "10.0.0.0/8,banana"},
+		{"KEPU_LOG_LEVEL", "loud"},
+		{"KEPU_SESSION_IDLE", "5s"},
+		{"KEPU_SESSION_MAX", "1m"},
+		{"KEPU_MAX_HASHES", "0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(env(map[string]string{tt.name: tt.value}))
+			if err == nil || !strings.Contains(err.Error(), tt.name) {
+				t.Fatalf("got %v, want an error naming %s", err, tt.name)
+			}
+		})
+	}
+}
+
+func TestProductionNeedsSecret(t *testing.T) {
+	_, err := Load(env(map[string]string{"KEPU_ENV": "production"}))
+	if err == nil || !strings.Contains(err.Error(), "KEPU_SECRET_KEY") {
+		t.Fatalf("got %v, want KEPU_SECRET_KEY required in production", err)
+	}
+}

@@ -1,0 +1,123 @@
+// Package i18n translates message keys into zh-CN (the default) or en.
+// Messages live in web/locales/<lang>/*.json as flat key → text maps; every
+// file of a language is merged. Text may hold {name} placeholders.
+package i18n
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+)
+
+// Languages Kepu speaks, default first.
+var Languages = []string{"zh-CN", "en"}
+
+// Default is the language of every page unless the user chooses otherwise.
+const Default = "zh-CN"
+
+// Bundle holds every message of every language.
+type Bundle struct {
+	msgs map[string]map[string]string
+}
+
+// Load reads locales/<lang>/*.json from fsys.
+func Load(fsys fs.FS) (*Bundle, error) {
+	b := &Bundle{msgs: map[string]map[string]string{}}
+	for _, lang := range Languages {
+		b.msgs[lang] = map[string]string{}
+		files, err := fs.Glob(fsys, path.Join("locales", lang, "*.json"))
+		if err != nil {
+			return nil, fmt.Errorf("i18n: %w", err)
+		}
+		for _, f := range files {
+			data, err := fs.ReadFile(fsys, f)
+			if err != nil {
+				return nil, fmt.Errorf("i18n: read %s: %w", f, err)
+			}
+			var m map[string]string
+			if err := json.Unmarshal(data, &m); err != nil {
+				return nil, fmt.Errorf("i18n: parse %s: %w", f, err)
+			}
+			for k, v := range m {
+				if _, dup := b.msgs[lang][k]; dup {
+					return nil, fmt.Errorf("i18n: %s: key %q defined twice", f, k)
+				}
+				b.msgs[lang][k] = v
+			}
+		}
+	}
+	return b, nil
+}
+
+// Lang returns a supported language for s, or Default.
+func Lang(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if strings.HasPrefix(s, "en") {
+		return "en"
+	}
+	return Default
+}
+
+// FromAcceptLanguage picks zh-CN or en from an Accept-Language header,
+// honouring the order (q-values are rarely decisive between two languages).
+func FromAcceptLanguage(h string) string {
+	for _, part := range strings.Split(h, ",") {
+		tag := strings.ToLower(strings.TrimSpace(strings.SplitN(part, ";", 2)[0]))
+		switch {
+		case strings.HasPrefix(tag, "zh"):
+			return "zh-CN"
+		case strings.HasPrefix(tag, "en"):
+			return "en"
+		}
+	}
+	return Default
+}
+
+// T returns the message key in lang with params filled in. A missing key
+// falls back to Default, then to the key itself.
+func (b *Bundle) T(lang, key string, params map[string]any) string {
+	msg, ok := b.msgs[lang][key]
+	if !ok {
+		if msg, ok = b.msgs[Default][key]; !ok {
+			msg = key
+		}
+	}
+	if len(params) == 0 || !strings.Contains(msg, "{") {
+		return msg
+	}
+	for k, v := range params {
+		msg = strings.ReplaceAll(msg, "{"+k+"}", fmt.Sprint(v))
+	}
+	return msg
+}
+
+// Has reports whether key exists in lang.
+func (b *Bundle) Has(lang, key string) bool {
+	_, ok := b.msgs[lang][key]
+	return ok
+}
+
+// Keys returns the sorted keys of lang.
+func (b *Bundle) Keys(lang string) []string {
+	out := make([]string, 0, len(b.msgs[lang]))
+	for k := range b.msgs[lang] {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Messages returns the messages of lang whose keys start with prefix, for
+// pages whose scripts need them.
+func (b *Bundle) Messages(lang, prefix string) map[string]string {
+	out := map[string]string{}
+	for k, v := range b.msgs[lang] {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out
+}

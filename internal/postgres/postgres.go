@@ -1,0 +1,106 @@
+// Package postgres is Kepu's thin shared Postgres infrastructure: the pool,
+// the migration runner and transaction helpers. Feature packages own their SQL.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/kepu/kepu/migrations"
+)
+
+// Open connects a pool to url and checks it answers.
+func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse url: %w", err)
+	}
+	if cfg.MaxConns < 16 {
+		cfg.MaxConns = 16
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: ping: %w", err)
+	}
+	return pool, nil
+}
+
+func provider(pool *pgxpool.Pool) (*goose.Provider, *sql.DB, error) {
+	db := stdlib.OpenDBFromPool(pool)
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, nil, fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSessionLocker(locker))
+	if err != nil {
+		db.Close()
+		return nil, nil, fmt.Errorf("postgres: migrations: %w", err)
+	}
+	return p, db, nil
+}
+
+// Migrate applies every pending migration, each in its own transaction, under
+// a session advisory lock so that several instances starting together do not race.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
+	p, db, err := provider(pool)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate up: %w", err)
+	}
+	for _, r := range results {
+		if log != nil {
+			log.Info("migration applied", "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
+		}
+	}
+	return nil
+}
+
+// Pending reports whether some embedded migration has not been applied.
+func Pending(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
+	p, db, err := provider(pool)
+	if err != nil {
+		return false, err
+	}
+	defer db.Close()
+	ok, err := p.HasPending(ctx)
+	if err != nil {
+		return false, fmt.Errorf("postgres: pending migrations: %w", err)
+	}
+	return ok, nil
+}
+
+// Tx runs fn in a transaction, committing when fn returns nil.
+func Tx(ctx context.Context, pool *pgxpool.Pool, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, pool, fn)
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation,
+// optionally of the named constraint.
+func IsUniqueViolation(err error, constraint string) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		return constraint == "" || pe.ConstraintName == constraint
+	}
+	return false
+}
+
+// IsNotFound reports whether err is pgx.ErrNoRows.
+func IsNotFound(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

@@ -1,0 +1,226 @@
+package server
+
+import (
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kepu/kepu/internal/account"
+	"github.com/kepu/kepu/internal/audit"
+	"github.com/kepu/kepu/internal/i18n"
+	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/ratelimit"
+)
+
+// Abuse limits. Schools share one address behind NAT, so the per-IP login
+// budget is generous; the per-account failure budget is what stops guessing.
+var (
+	ruleLoginIP      = ratelimit.Rule{Name: "login-ip", Burst: 120, Period: 10 * time.Minute}
+	ruleLoginAccount = ratelimit.Rule{Name: "login-fail", Burst: 5, Period: 15 * time.Minute}
+	ruleRegisterIP   = ratelimit.Rule{Name: "register-ip", Burst: 20, Period: time.Hour}
+)
+
+func (s *Server) accountRoutes(api fiber.Router) {
+	api.Get("/csrf", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"token": s.csrfToken(c)}) })
+	api.Post("/auth/register", s.register)
+	api.Post("/auth/login", s.login)
+	api.Post("/auth/logout", s.logout)
+	me := api.Group("/me", s.requireLogin)
+	me.Get("", s.getMe)
+	me.Patch("", s.patchMe)
+	me.Post("/password", s.changePassword)
+	me.Get("/export", s.exportMe)
+	me.Delete("", s.deleteMe)
+}
+
+// startSession logs the user in: a new session replaces any the client held.
+func (s *Server) startSession(c *fiber.Ctx, u account.User) error {
+	sess, err := s.accounts.StartSession(c.UserContext(), u.ID, c.Cookies(sessionCookie), c.IP(), c.Get(fiber.HeaderUserAgent))
+	if err != nil {
+		return err
+	}
+	s.setCookie(c, sessionCookie, sess.Token, s.cfg.SessionMax, true)
+	s.setCookie(c, langCookie, u.Lang, 365*24*time.Hour, false)
+	return nil
+}
+
+func (s *Server) register(c *fiber.Ctx) error {
+	var in account.Registration
+	if err := decodeJSON(c, &in, smallBody); err != nil {
+		return err
+	}
+	if err := s.limiter.Allow(c.UserContext(), ruleRegisterIP, c.IP()); err != nil {
+		return err
+	}
+	if in.Lang == "" {
+		in.Lang = langOf(c)
+	}
+	u, err := s.accounts.Register(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	if err := s.startSession(c, u); err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(u)
+}
+
+type loginInput struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// login checks credentials under two limits: attempts per IP, and failed
+// attempts per username (whether or not it exists, so the limit itself does
+// not reveal accounts).
+func (s *Server) login(c *fiber.Ctx) error {
+	var in loginInput
+	if err := decodeJSON(c, &in, smallBody); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	if err := s.limiter.Allow(ctx, ruleLoginIP, c.IP()); err != nil {
+		return err
+	}
+	acct := normalizeLogin(in.Username)
+	if err := s.limiter.Check(ctx, ruleLoginAccount, acct); err != nil {
+		return lockedOut(err)
+	}
+	u, err := s.accounts.Authenticate(ctx, in.Username, in.Password)
+	if err == account.ErrBadCredentials {
+		if lerr := s.limiter.Allow(ctx, ruleLoginAccount, acct); lerr != nil {
+			return lockedOut(lerr)
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.limiter.Reset(ctx, ruleLoginAccount, acct); err != nil {
+		return err
+	}
+	if err := s.startSession(c, u); err != nil {
+		return err
+	}
+	return c.JSON(u)
+}
+
+func lockedOut(err error) error {
+	if ke, ok := err.(*kepu.Error); ok && ke.Code == kepu.ERATELIMIT {
+		ke.Key = "error.login_locked"
+		return ke
+	}
+	return err
+}
+
+func normalizeLogin(s string) string {
+	b := []rune(s)
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	out := make([]rune, 0, len(b))
+	for _, r := range b {
+		if r >= 'A' && r <= 'Z' {
+			r += 'a' - 'A'
+		}
+		if r != ' ' {
+			out = append(out, r)
+		}
+	}
+	return string(out)
+}
+
+func (s *Server) logout(c *fiber.Ctx) error {
+	if token := c.Cookies(sessionCookie); token != "" {
+		if err := s.accounts.EndSession(c.UserContext(), token); err != nil {
+			return err
+		}
+	}
+	s.clearCookie(c, sessionCookie)
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func (s *Server) getMe(c *fiber.Ctx) error { return c.JSON(currentUser(c)) }
+
+func (s *Server) patchMe(c *fiber.Ctx) error {
+	var in account.Profile
+	if err := decodeJSON(c, &in, smallBody); err != nil {
+		return err
+	}
+	u, err := s.accounts.UpdateProfile(c.UserContext(), currentUser(c).ID, in)
+	if err != nil {
+		return err
+	}
+	s.setCookie(c, langCookie, u.Lang, 365*24*time.Hour, false)
+	return c.JSON(u)
+}
+
+type passwordInput struct {
+	OldPassword string `json:"old_password"`
+	NewPassword string `json:"new_password"`
+}
+
+func (s *Server) changePassword(c *fiber.Ctx) error {
+	var in passwordInput
+	if err := decodeJSON(c, &in, smallBody); err != nil {
+		return err
+	}
+	u := currentUser(c)
+	if err := s.limiter.Allow(c.UserContext(), ruleLoginAccount, normalizeLogin(u.Username)); err != nil {
+		return lockedOut(err)
+	}
+	if err := s.accounts.ChangePassword(c.UserContext(), *u, in.OldPassword, in.NewPassword, c.Cookies(sessionCookie)); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"message": s.i18n.T(langOf(c), "profile.password_changed", nil)})
+}
+
+func (s *Server) exportMe(c *fiber.Ctx) error {
+	data, err := s.accounts.Export(c.UserContext(), currentUser(c).ID)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="kepu-my-data.json"`)
+	return c.JSON(data)
+}
+
+type deleteInput struct {
+	Password string `json:"password"`
+}
+
+func (s *Server) deleteMe(c *fiber.Ctx) error {
+	var in deleteInput
+	if err := decodeJSON(c, &in, smallBody); err != nil {
+		return err
+	}
+	u := currentUser(c)
+	if in.Password == "" {
+		return kepu.Invalid("password", "error.confirm_delete")
+	}
+	if _, err := s.accounts.Authenticate(c.UserContext(), u.Username, in.Password); err != nil {
+		return kepu.Invalid("password", "error.bad_password")
+	}
+	if err := s.accounts.Delete(c.UserContext(), u.ID); err != nil {
+		return err
+	}
+	if err := audit.Record(c.UserContext(), s.db, u.ID, "account.delete", userTarget(u.ID), nil, c.IP()); err != nil {
+		return err
+	}
+	s.clearCookie(c, sessionCookie)
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+func userTarget(id int64) string { return "user:" + toString(id) }
+
+// switchLang sets the language cookie (and the user's saved language) and
+// returns to the page the user was on.
+func (s *Server) switchLang(c *fiber.Ctx) error {
+	lang := i18n.Lang(c.Params("lang"))
+	s.setCookie(c, langCookie, lang, 365*24*time.Hour, false)
+	if u := currentUser(c); u != nil && u.Lang != lang {
+		if err := s.accounts.SetLang(c.UserContext(), u.ID, lang); err != nil {
+			return err
+		}
+	}
+	return c.Redirect(safeNext(c.Query("next")), fiber.StatusSeeOther)
+}

@@ -1,0 +1,7 @@
+package server
+
+import (
+	"github.com/gofiber/fiber/v2"
+)
+
+func (s *Server) adminRoutes(api fiber.Router) {}

@@ -1,0 +1,106 @@
+package server
+
+import (
+	"context"
+	"net"
+	"net/http/pprof"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/postgres"
+)
+
+// metrics are the Prometheus metrics of one instance.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	// Registry lets feature code add its own collectors.
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "kepu_http_requests_total", Help: "HTTP requests by method, route and status.",
+	}, []string{"method", "route", "status"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "kepu_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"method", "route"})
+	m.reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) observe(method, route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+// Registry returns the Prometheus registry, for features to register on.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
+
+// loopbackOnly lets through only requests from this machine (not via a proxy).
+func loopbackOnly(c *fiber.Ctx) error {
+	ip := net.ParseIP(c.Context().RemoteIP().String())
+	if ip == nil || !ip.IsLoopback() || c.Get(fiber.HeaderXForwardedFor) != "" {
+		return kepu.Forbidden
+	}
+	return c.Next()
+}
+
+func (s *Server) opsRoutes() {
+	a := s.App
+	a.Get("/healthz", func(c *fiber.Ctx) error {
+		return c.JSON(fiber.Map{"status": "ok"})
+	})
+	a.Get("/readyz", s.readyz)
+	a.Get("/metrics", loopbackOnly, adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	if s.cfg.Pprof {
+		a.Get("/debug/pprof/*", loopbackOnly, func(c *fiber.Ctx) error {
+			switch c.Params("*") {
+			case "profile":
+				return adaptor.HTTPHandlerFunc(pprof.Profile)(c)
+			case "trace":
+				return adaptor.HTTPHandlerFunc(pprof.Trace)(c)
+			case "cmdline":
+				return adaptor.HTTPHandlerFunc(pprof.Cmdline)(c)
+			case "symbol":
+				return adaptor.HTTPHandlerFunc(pprof.Symbol)(c)
+			}
+			return adaptor.HTTPHandlerFunc(pprof.Index)(c)
+		})
+	}
+}
+
+// readyz answers 200 when Postgres and Redis answer and the schema is current.
+func (s *Server) readyz(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	checks := fiber.Map{}
+	ok := true
+	if err := s.db.Ping(ctx); err != nil {
+		checks["postgres"], ok = "unreachable", false
+	} else if pending, err := postgres.Pending(ctx, s.db); err != nil || pending {
+		checks["postgres"], ok = "migrations pending", false
+	} else {
+		checks["postgres"] = "ok"
+	}
+	if err := s.redis.Ping(ctx).Err(); err != nil {
+		checks["redis"], ok = "unreachable", false
+	} else {
+		checks["redis"] = "ok"
+	}
+	if !ok {
+		c.Status(fiber.StatusServiceUnavailable)
+	}
+	checks["status"] = map[bool]string{true: "ok", false: "unavailable"}[ok]
+	return c.JSON(checks)
+}

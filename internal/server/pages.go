@@ -1,0 +1,57 @@
+package server
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/org"
+)
+
+func (s *Server) pageRoutes() {
+	a := s.App
+	a.Get("/", func(c *fiber.Ctx) error { return s.render(c, "home", "app.name", nil) })
+	a.Get("/lang/:lang", s.switchLang)
+	a.Get("/login", func(c *fiber.Ctx) error {
+		if currentUser(c) != nil {
+			return c.Redirect(safeNext(c.Query("next")), fiber.StatusSeeOther)
+		}
+		return s.render(c, "login", "login.title", fiber.Map{"Next": safeNext(c.Query("next"))}, "app.js")
+	})
+	a.Get("/register", func(c *fiber.Ctx) error {
+		regions, err := s.districts(c)
+		if err != nil {
+			return err
+		}
+		return s.render(c, "register", "register.title", profileForm{Regions: regions}, "app.js")
+	})
+	a.Get("/profile", s.requireLogin, func(c *fiber.Ctx) error {
+		regions, err := s.districts(c)
+		if err != nil {
+			return err
+		}
+		return s.render(c, "profile", "profile.title", profileForm{Regions: regions}, "app.js")
+	})
+}
+
+// profileForm is what the register and profile pages show.
+type profileForm struct {
+	Regions []org.Region
+}
+
+// AgeBands and Occupations are the choices of the profile form.
+func (profileForm) AgeBands() []string    { return kepu.AgeBands }
+func (profileForm) Occupations() []string { return kepu.Occupations }
+
+func (s *Server) districts(c *fiber.Ctx) ([]org.Region, error) {
+	all, err := s.org.Regions(c.UserContext())
+	if err != nil {
+		return nil, err
+	}
+	var out []org.Region
+	for _, r := range all {
+		if r.Kind == "district" {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

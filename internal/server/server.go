@@ -1,0 +1,129 @@
+// Package server is Kepu's HTTP layer: the Fiber app, its middleware, the one
+// error handler, page rendering and the handlers of every resource. Handlers
+// are thin: parse, validate, call a service, respond.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kepu/kepu/internal/account"
+	"github.com/kepu/kepu/internal/config"
+	"github.com/kepu/kepu/internal/i18n"
+	"github.com/kepu/kepu/internal/org"
+	"github.com/kepu/kepu/internal/ratelimit"
+)
+
+// Deps are the services the server calls.
+type Deps struct {
+	Config   config.Config
+	Log      *slog.Logger
+	DB       *pgxpool.Pool
+	Redis    *redis.Client
+	I18n     *i18n.Bundle
+	Accounts *account.Service
+	Org      *org.Service
+	Limiter  *ratelimit.Limiter
+}
+
+// Server is the HTTP server of one Kepu instance.
+type Server struct {
+	App *fiber.App
+
+	cfg       config.Config
+	log       *slog.Logger
+	db        *pgxpool.Pool
+	redis     *redis.Client
+	i18n      *i18n.Bundle
+	accounts  *account.Service
+	org       *org.Service
+	limiter   *ratelimit.Limiter
+	pages     *pages
+	metrics   *metrics
+	wsOrigins string
+	// shutdown is closed when the server begins to stop; websocket
+	// handlers watch it to close their connections with "going away".
+	shutdown chan struct{}
+}
+
+// MaxBody is the largest request body Fiber reads at all; JSON handlers
+// enforce smaller limits of their own (decodeJSON).
+const MaxBody = 16 << 20
+
+// New builds the Fiber app with every route.
+func New(d Deps) (*Server, error) {
+	s := &Server{
+		cfg: d.Config, log: d.Log, db: d.DB, redis: d.Redis, i18n: d.I18n,
+		accounts: d.Accounts, org: d.Org, limiter: d.Limiter,
+		metrics: newMetrics(), shutdown: make(chan struct{}),
+	}
+	var err error
+	if s.pages, err = loadPages(d.I18n); err != nil {
+		return nil, err
+	}
+	var ws []string
+	for _, o := range d.Config.Origins() {
+		if u, err := url.Parse(o); err == nil {
+			scheme := "ws"
+			if u.Scheme == "https" {
+				scheme = "wss"
+			}
+			ws = append(ws, scheme+"://"+u.Host)
+		}
+	}
+	s.wsOrigins = strings.Join(ws, " ")
+
+	fcfg := fiber.Config{
+		AppName:                 "kepu",
+		ErrorHandler:            s.handleError,
+		BodyLimit:               MaxBody,
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            60 * time.Second,
+		IdleTimeout:             120 * time.Second,
+		DisableStartupMessage:   true,
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          d.Config.TrustedProxies,
+		ReadBufferSize:          8192,
+	}
+	if len(d.Config.TrustedProxies) > 0 {
+		fcfg.ProxyHeader = fiber.HeaderXForwardedFor
+		fcfg.EnableIPValidation = true
+	}
+	s.App = fiber.New(fcfg)
+	s.App.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
+		s.log.Error("panic", "request_id", requestID(c), "panic", e)
+	}}))
+	s.App.Use(s.requestIDMiddleware, s.logMiddleware, s.securityHeaders)
+	s.routes()
+	return s, nil
+}
+
+// Shutdown stops accepting connections, tells websocket handlers to close
+// with "going away", and waits up to timeout for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error {
+	close(s.shutdown)
+	return s.App.ShutdownWithContext(ctx)
+}
+
+func (s *Server) routes() {
+	a := s.App
+	s.opsRoutes()
+	s.staticRoutes()
+	a.Use(s.sessionMiddleware)
+
+	api := a.Group("/api/v1", s.csrfMiddleware)
+	s.accountRoutes(api)
+	s.orgRoutes(api)
+	s.adminRoutes(api)
+
+	s.pageRoutes()
+	a.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
+}
