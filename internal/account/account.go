@@ -48,9 +48,9 @@ func (u User) Minor() bool { return u.AgeBand == "u14" }
 
 // Service is the account service. Clock is injectable for tests.
 type Service struct {
-	DB         *pgxpool.Pool
-	Hasher     *Hasher
-	Now        func() time.Time
+	DB          *pgxpool.Pool
+	Hasher      *Hasher
+	Now         func() time.Time
 	SessionIdle time.Duration
 	SessionMax  time.Duration
 	// Exporters add feature data (attempts, contest results) to a user's

@@ -127,4 +127,3 @@ func (s *Service) PurgeSessions(ctx context.Context) (int64, error) {
 	}
 	return tag.RowsAffected(), nil
 }
-

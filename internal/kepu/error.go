@@ -11,18 +11,18 @@ import (
 // Error codes. The HTTP layer maps each to one status in one place
 // (internal/server/errors.go).
 const (
-	EINVALID      = "invalid_input"   // 400: the request itself is wrong
-	EUNAUTHORIZED = "unauthorized"    // 401: not logged in, or bad credentials
-	EFORBIDDEN    = "forbidden"       // 403: logged in but outside scope/role
-	ENOTFOUND     = "not_found"       // 404
-	ECONFLICT     = "conflict"        // 409: duplicate, wrong state
-	ETOOLARGE     = "too_large"       // 413
-	ERATELIMIT    = "rate_limited"    // 429
-	EINTERNAL     = "internal"        // 500: never shown to users in detail
-	EGONE         = "gone"            // 410: expired (rooms, deadlines)
-	EUNSUPPORTED  = "unsupported"     // 415: wrong content type
-	ECSRF         = "csrf"            // 403: missing or bad CSRF token
-	ELOCKED       = "locked"          // 423: account disabled or locked
+	EINVALID      = "invalid_input" // 400: the request itself is wrong
+	EUNAUTHORIZED = "unauthorized"  // 401: not logged in, or bad credentials
+	EFORBIDDEN    = "forbidden"     // 403: logged in but outside scope/role
+	ENOTFOUND     = "not_found"     // 404
+	ECONFLICT     = "conflict"      // 409: duplicate, wrong state
+	ETOOLARGE     = "too_large"     // 413
+	ERATELIMIT    = "rate_limited"  // 429
+	EINTERNAL     = "internal"      // 500: never shown to users in detail
+	EGONE         = "gone"          // 410: expired (rooms, deadlines)
+	EUNSUPPORTED  = "unsupported"   // 415: wrong content type
+	ECSRF         = "csrf"          // 403: missing or bad CSRF token
+	ELOCKED       = "locked"        // 423: account disabled or locked
 )
 
 // Error is an application error that is safe to show to the user.
