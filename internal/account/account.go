@@ -56,6 +56,8 @@ type Service struct {
 	// Exporters add feature data (attempts, contest results) to a user's
 	// data export; each returns a section name and its data.
 	Exporters []func(ctx context.Context, userID int64) (string, any, error)
+	// Classes decides who may manage a class roster (internal/org).
+	Classes ClassScope
 }
 
 // NewService returns a service with the given session timeouts.

@@ -64,6 +64,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Accounts = account.NewService(a.DB, account.NewHasher(cfg.MaxHashes), cfg.SessionIdle, cfg.SessionMax)
 	a.Org = &org.Service{DB: a.DB}
+	a.Accounts.Classes = a.Org
 	return a, nil
 }
 

@@ -44,18 +44,20 @@ func Contains(list []string, s string) bool {
 
 // Actor is who is asking: the logged-in user as scope checks see them.
 // ScopeRegionID is the root of an organizer's region subtree (0: none).
+// IP is the client address (as the server trusts it), for the audit log.
 type Actor struct {
 	UserID        int64
 	Role          Role
 	ScopeRegionID int64
 	SchoolID      int64
 	ClassID       int64
+	IP            string
 }
 
 // IsAdmin reports whether the actor is an admin.
 func (a Actor) IsAdmin() bool { return a.Role == RoleAdmin }
 
-// AtLeast reports whether the actor's role is one of roles.
+// Is reports whether the actor's role is one of roles.
 func (a Actor) Is(roles ...Role) bool {
 	for _, r := range roles {
 		if a.Role == r {

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kepu/kepu/internal/audit"
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/postgres"
 )
@@ -216,12 +217,19 @@ func (s *Service) CreateSchool(ctx context.Context, a kepu.Actor, regionID int64
 		return School{}, err
 	}
 	var id int64
-	err = s.DB.QueryRow(ctx, `INSERT INTO schools (region_id, name) VALUES ($1, $2) RETURNING id`, regionID, name).Scan(&id)
-	if postgres.IsUniqueViolation(err, "") {
-		return School{}, kepu.Errorf(kepu.ECONFLICT, "error.school_exists").OnField("name")
-	}
+	err = postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO schools (region_id, name) VALUES ($1, $2) RETURNING id`, regionID, name).Scan(&id)
+		if postgres.IsUniqueViolation(err, "") {
+			return kepu.Errorf(kepu.ECONFLICT, "error.school_exists").OnField("name")
+		}
+		if err != nil {
+			return fmt.Errorf("org: create school: %w", err)
+		}
+		return audit.Record(ctx, tx, a.UserID, "school.create", SchoolTarget(id),
+			map[string]any{"name": name, "region_id": regionID}, a.IP)
+	})
 	if err != nil {
-		return School{}, fmt.Errorf("org: create school: %w", err)
+		return School{}, err
 	}
 	return s.School(ctx, id)
 }
@@ -336,13 +344,20 @@ func (s *Service) CreateClass(ctx context.Context, a kepu.Actor, in ClassInput) 
 		}
 	}
 	var id int64
-	err = s.DB.QueryRow(ctx, `INSERT INTO classes (school_id, name, grade, teacher_id) VALUES ($1, $2, nullif($3, 0), nullif($4, 0)) RETURNING id`,
-		sc.ID, name, in.Grade, in.TeacherID).Scan(&id)
-	if postgres.IsUniqueViolation(err, "") {
-		return Class{}, kepu.Errorf(kepu.ECONFLICT, "error.class_exists").OnField("name")
-	}
+	err = postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO classes (school_id, name, grade, teacher_id) VALUES ($1, $2, nullif($3, 0), nullif($4, 0)) RETURNING id`,
+			sc.ID, name, in.Grade, in.TeacherID).Scan(&id)
+		if postgres.IsUniqueViolation(err, "") {
+			return kepu.Errorf(kepu.ECONFLICT, "error.class_exists").OnField("name")
+		}
+		if err != nil {
+			return fmt.Errorf("org: create class: %w", err)
+		}
+		return audit.Record(ctx, tx, a.UserID, "class.create", ClassTarget(id),
+			map[string]any{"name": name, "school_id": sc.ID, "grade": in.Grade, "teacher_id": in.TeacherID}, a.IP)
+	})
 	if err != nil {
-		return Class{}, fmt.Errorf("org: create class: %w", err)
+		return Class{}, err
 	}
 	return s.Class(ctx, a, id)
 }
@@ -364,8 +379,21 @@ func (s *Service) SetTeacher(ctx context.Context, a kepu.Actor, classID, teacher
 	if err != nil {
 		return Class{}, fmt.Errorf("org: set teacher: %w", err)
 	}
-	if _, err := s.DB.Exec(ctx, `UPDATE classes SET teacher_id = $2 WHERE id = $1`, c.ID, teacherID); err != nil {
-		return Class{}, fmt.Errorf("org: set teacher: %w", err)
+	err = postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE classes SET teacher_id = $2 WHERE id = $1`, c.ID, teacherID); err != nil {
+			return fmt.Errorf("org: set teacher: %w", err)
+		}
+		return audit.Record(ctx, tx, a.UserID, "class.teacher", ClassTarget(c.ID),
+			map[string]any{"from": c.TeacherID, "to": teacherID}, a.IP)
+	})
+	if err != nil {
+		return Class{}, err
 	}
 	return s.Class(ctx, a, c.ID)
 }
+
+// SchoolTarget names a school in the audit log.
+func SchoolTarget(id int64) string { return "school:" + strconv.FormatInt(id, 10) }
+
+// ClassTarget names a class in the audit log.
+func ClassTarget(id int64) string { return "class:" + strconv.FormatInt(id, 10) }

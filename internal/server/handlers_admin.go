@@ -2,6 +2,154 @@ package server
 
 import (
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/kepu/kepu/internal/account"
+	"github.com/kepu/kepu/internal/audit"
+	"github.com/kepu/kepu/internal/kepu"
 )
 
-func (s *Server) adminRoutes(api fiber.Router) {}
+// adminRoutes are the account administration API: admins only. The service
+// checks the role again, so a route added without the middleware still
+// answers 403.
+func (s *Server) adminRoutes(api fiber.Router) {
+	g := api.Group("/admin", requireRole(kepu.RoleAdmin))
+	g.Get("/users", s.adminListUsers)
+	g.Get("/users/:id", s.adminGetUser)
+	g.Put("/users/:id/role", s.adminSetRole)
+	g.Post("/users/:id/disable", s.adminSetDisabled(true))
+	g.Post("/users/:id/enable", s.adminSetDisabled(false))
+	g.Post("/users/:id/password", s.adminResetPassword)
+	g.Get("/audit", s.adminAudit)
+}
+
+// userQuery reads the user-list filters from the query string.
+func userQuery(c *fiber.Ctx) (account.UserQuery, error) {
+	page, err := queryInt(c, "page", 1)
+	if err != nil {
+		return account.UserQuery{}, kepu.Invalid("page", "error.page")
+	}
+	per, err := queryInt(c, "per_page", 25)
+	if err != nil {
+		return account.UserQuery{}, kepu.Invalid("per_page", "error.page")
+	}
+	return account.UserQuery{Q: c.Query("q"), Role: kepu.Role(c.Query("role")), Page: int(page), PerPage: int(per)}, nil
+}
+
+func (s *Server) adminListUsers(c *fiber.Ctx) error {
+	a, err := actor(c)
+	if err != nil {
+		return err
+	}
+	q, err := userQuery(c)
+	if err != nil {
+		return err
+	}
+	page, err := s.accounts.ListUsers(c.UserContext(), a, q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(page)
+}
+
+func (s *Server) adminGetUser(c *fiber.Ctx) error {
+	a, id, err := actorAndID(c)
+	if err != nil {
+		return err
+	}
+	if !a.IsAdmin() {
+		return kepu.Forbidden
+	}
+	u, err := s.accounts.Get(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(u)
+}
+
+func (s *Server) adminSetRole(c *fiber.Ctx) error {
+	a, id, err := actorAndID(c)
+	if err != nil {
+		return err
+	}
+	var in account.RoleChange
+	if err := decodeJSON(c, &in, smallBody); err != nil {
+		return err
+	}
+	u, err := s.accounts.SetRole(c.UserContext(), a, id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(u)
+}
+
+func (s *Server) adminSetDisabled(disabled bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		a, id, err := actorAndID(c)
+		if err != nil {
+			return err
+		}
+		u, err := s.accounts.SetDisabled(c.UserContext(), a, id, disabled)
+		if err != nil {
+			return err
+		}
+		return c.JSON(u)
+	}
+}
+
+// passwordReply is the answer to a password reset: the new password, shown once.
+type passwordReply struct {
+	UserID   int64  `json:"user_id"`
+	Password string `json:"password"`
+}
+
+func (s *Server) adminResetPassword(c *fiber.Ctx) error {
+	a, id, err := actorAndID(c)
+	if err != nil {
+		return err
+	}
+	pw, err := s.accounts.ResetPassword(c.UserContext(), a, id)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.JSON(passwordReply{UserID: id, Password: pw})
+}
+
+// auditPage is one page of the audit log, newest first; Next is the
+// "before" cursor of the following page (0: no more).
+type auditPage struct {
+	Entries []audit.Entry `json:"entries"`
+	Next    int64         `json:"next,omitempty"`
+}
+
+func (s *Server) auditEntries(c *fiber.Ctx) (auditPage, error) {
+	a, err := actor(c)
+	if err != nil {
+		return auditPage{}, err
+	}
+	if !a.IsAdmin() {
+		return auditPage{}, kepu.Forbidden
+	}
+	before, err := queryInt(c, "before", 0)
+	if err != nil {
+		return auditPage{}, err
+	}
+	const limit = 50
+	entries, err := audit.List(c.UserContext(), s.db, before, limit)
+	if err != nil {
+		return auditPage{}, err
+	}
+	out := auditPage{Entries: append([]audit.Entry{}, entries...)}
+	if len(entries) == limit {
+		out.Next = entries[len(entries)-1].ID
+	}
+	return out, nil
+}
+
+func (s *Server) adminAudit(c *fiber.Ctx) error {
+	p, err := s.auditEntries(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
+}

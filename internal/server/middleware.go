@@ -133,7 +133,9 @@ func actor(c *fiber.Ctx) (kepu.Actor, error) {
 	if u == nil {
 		return kepu.Actor{}, account.ErrNoSession
 	}
-	return u.Actor(), nil
+	a := u.Actor()
+	a.IP = c.IP()
+	return a, nil
 }
 
 // requireLogin rejects anonymous requests with 401 (API) or a redirect to

@@ -31,6 +31,7 @@ func (s *Server) pageRoutes() {
 		}
 		return s.render(c, "profile", "profile.title", profileForm{Regions: regions}, "app.js")
 	})
+	s.adminPageRoutes()
 }
 
 // profileForm is what the register and profile pages show.

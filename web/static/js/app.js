@@ -1,7 +1,7 @@
 // app.js: forms marked data-api submit their fields as JSON to that URL.
 // Errors appear in the form's .form-error box (aria-live) and on the field at
 // fault; on success the page goes to data-next, reloads (data-reload) or shows
-// data-success.
+// data-success. data-confirm asks before sending.
 import { api } from './api.js';
 
 function fields(form) {
@@ -27,6 +27,7 @@ function show(box, msg) {
 export function bindForm(form, onSuccess) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
+    if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
     const errBox = form.querySelector('.form-error');
     const okBox = form.querySelector('.form-ok');
     show(errBox, ''); show(okBox, '');

@@ -1,0 +1,187 @@
+package server
+
+import (
+	"net/url"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kepu/kepu/internal/account"
+	"github.com/kepu/kepu/internal/audit"
+	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/org"
+)
+
+// adminPageRoutes are the administration pages: user administration and the
+// audit log (admins), schools and classes (/org: admins, organizers,
+// teachers) and class rosters (/classes/:id). The data come from the same
+// scoped service calls as the API.
+func (s *Server) adminPageRoutes() {
+	a := s.App
+	admin := requireRole(kepu.RoleAdmin)
+	staff := requireRole(kepu.RoleTeacher, kepu.RoleOrganizer, kepu.RoleAdmin)
+	a.Get("/admin/users", s.requireLogin, admin, s.adminUsersPage)
+	a.Get("/admin/audit", s.requireLogin, admin, s.adminAuditPage)
+	a.Get("/org", s.requireLogin, staff, s.orgPage)
+	a.Get("/classes/:id", s.requireLogin, staff, s.classPage)
+}
+
+// usersPageData is what admin_users.html shows.
+type usersPageData struct {
+	Query   account.UserQuery
+	Result  account.UserPage
+	Regions []org.Region
+	Roles   []kepu.Role
+	Prev    string // link to the previous page, "" on the first
+	NextURL string // link to the next page, "" on the last
+}
+
+func (s *Server) adminUsersPage(c *fiber.Ctx) error {
+	a, err := actor(c)
+	if err != nil {
+		return err
+	}
+	q, err := userQuery(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.accounts.ListUsers(c.UserContext(), a, q)
+	if err != nil {
+		return err
+	}
+	regions, err := s.org.Regions(c.UserContext())
+	if err != nil {
+		return err
+	}
+	link := func(page int) string {
+		v := url.Values{}
+		if q.Q != "" {
+			v.Set("q", q.Q)
+		}
+		if q.Role != "" {
+			v.Set("role", string(q.Role))
+		}
+		v.Set("page", strconv.Itoa(page))
+		return "/admin/users?" + v.Encode()
+	}
+	d := usersPageData{Query: q, Result: res, Regions: regions, Roles: kepu.Roles}
+	if res.Page > 1 {
+		d.Prev = link(res.Page - 1)
+	}
+	if res.Page < res.Pages() {
+		d.NextURL = link(res.Page + 1)
+	}
+	return s.render(c, "admin_users", "admin.users_title", d, "admin.js")
+}
+
+// auditRow is one entry of admin_audit.html with its action in words
+// ("admin.action.<action>" in the locale files; the raw action when it has none).
+type auditRow struct {
+	audit.Entry
+	Label string
+}
+
+// auditPageData is what admin_audit.html shows.
+type auditPageData struct {
+	Entries []auditRow
+	Next    int64
+}
+
+func (s *Server) adminAuditPage(c *fiber.Ctx) error {
+	p, err := s.auditEntries(c)
+	if err != nil {
+		return err
+	}
+	lang := langOf(c)
+	d := auditPageData{Next: p.Next}
+	for _, e := range p.Entries {
+		label := e.Action
+		if key := "admin.action." + e.Action; s.i18n.Has(lang, key) {
+			label = s.i18n.T(lang, key, nil)
+		}
+		d.Entries = append(d.Entries, auditRow{Entry: e, Label: label})
+	}
+	return s.render(c, "admin_audit", "admin.audit_title", d)
+}
+
+// schoolClasses is one school with the classes the actor may manage.
+type schoolClasses struct {
+	School  org.School
+	Classes []org.Class
+}
+
+// orgPageData is what org.html shows.
+type orgPageData struct {
+	Schools  []schoolClasses
+	Regions  []org.Region // where the actor may create schools
+	Teachers []teacherInfo
+	Manager  bool // organizer or admin: may create schools and assign teachers
+}
+
+func (s *Server) orgPage(c *fiber.Ctx) error {
+	a, err := actor(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	schools, err := s.org.Schools(ctx, a, 0)
+	if err != nil {
+		return err
+	}
+	classes, err := s.org.Classes(ctx, a, 0)
+	if err != nil {
+		return err
+	}
+	d := orgPageData{Manager: a.Is(kepu.RoleAdmin, kepu.RoleOrganizer)}
+	bySchool := map[int64]int{}
+	for _, sc := range schools {
+		bySchool[sc.ID] = len(d.Schools)
+		d.Schools = append(d.Schools, schoolClasses{School: sc})
+	}
+	for _, cl := range classes {
+		if i, ok := bySchool[cl.SchoolID]; ok {
+			d.Schools[i].Classes = append(d.Schools[i].Classes, cl)
+		}
+	}
+	if d.Manager {
+		if d.Teachers, err = s.teachers(c); err != nil {
+			return err
+		}
+		all, err := s.org.Regions(ctx)
+		if err != nil {
+			return err
+		}
+		ids, err := s.org.ScopeRegionIDs(ctx, a)
+		if err != nil {
+			return err
+		}
+		in := map[int64]bool{}
+		for _, id := range ids {
+			in[id] = true
+		}
+		for _, r := range all {
+			if r.Kind != "city" && (ids == nil || in[r.ID]) {
+				d.Regions = append(d.Regions, r)
+			}
+		}
+	}
+	return s.render(c, "org", "org.title", d, "app.js")
+}
+
+// classPageData is what class.html shows.
+type classPageData struct {
+	Class  org.Class
+	Pupils []account.Pupil
+}
+
+func (s *Server) classPage(c *fiber.Ctx) error {
+	a, cl, err := s.classParam(c)
+	if err != nil {
+		return err
+	}
+	pupils, err := s.accounts.Roster(c.UserContext(), a, cl.ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "class", "roster.title", classPageData{Class: cl, Pupils: pupils}, "roster.js")
+}
