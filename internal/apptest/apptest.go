@@ -44,6 +44,9 @@ type Options struct {
 	Shared *Instance
 	// NoSeed skips the foundation seed (regions, schools, demo accounts).
 	NoSeed bool
+	// Now, when set, is the clock of the account service (session timeouts),
+	// installed before the server starts.
+	Now func() time.Time
 }
 
 // Start runs a fresh instance, seeded with the foundation demo data, and
@@ -90,6 +93,9 @@ func Start(t testing.TB, opts ...Options) *Instance {
 		t.Fatalf("apptest: open: %v", err)
 	}
 	inst.App = a
+	if o.Now != nil {
+		a.Accounts.Now = o.Now
+	}
 	if o.Shared == nil && !o.NoSeed {
 		if inst.Seed, err = seed.Foundation(ctx, a.DB, a.Accounts, a.Org); err != nil {
 			t.Fatalf("apptest: seed: %v", err)
@@ -152,11 +158,12 @@ func (i *Instance) CreateUser(username, role string, scopeRegionID ...int64) (in
 // Client is a browser-like HTTP client: a cookie jar, the CSRF header and
 // an Accept-Language.
 type Client struct {
-	HTTP *http.Client
-	Base string
-	Lang string
-	csrf string
-	t    testing.TB
+	HTTP  *http.Client
+	Base  string
+	Lang  string
+	csrf  string
+	extra map[string]string
+	t     testing.TB
 }
 
 // Client returns a new anonymous client of the instance.
@@ -245,6 +252,14 @@ func (c *Client) Do(method, path string, body any) Response {
 	return c.DoRaw(method, path, raw, ct)
 }
 
+// DoHeader is Do with extra request headers (e.g. X-Forwarded-For).
+func (c *Client) DoHeader(method, path string, body any, header map[string]string) Response {
+	c.t.Helper()
+	c.extra = header
+	defer func() { c.extra = nil }()
+	return c.Do(method, path, body)
+}
+
 // DoRaw sends raw bytes with the given content type.
 func (c *Client) DoRaw(method, path string, raw []byte, contentType string) Response {
 	c.t.Helper()
@@ -270,6 +285,9 @@ func (c *Client) do(method, path string, raw []byte, contentType string) Respons
 		req.Header.Set("X-CSRF-Token", c.csrf)
 	}
 	req.Header.Set("Accept-Language", c.Lang)
+	for k, v := range c.extra {
+		req.Header.Set(k, v)
+	}
 	if !strings.HasPrefix(path, "/api/") {
 		req.Header.Set("Accept", "text/html")
 	}
