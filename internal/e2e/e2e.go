@@ -1,0 +1,277 @@
+// Package e2e drives Kepu's real pages in headless Chromium (Debian's
+// /usr/bin/chromium, installed by scripts/browser.sh) through
+// github.com/chromedp/chromedp, against a full server from internal/apptest.
+//
+// A browser test looks like this:
+//
+//	func TestSomething(t *testing.T) {
+//		b := e2e.Start(t)          // server (seeded) + fresh browser, phone-sized
+//		b.Visit("/login")          // relative to the instance URL
+//		b.Do(
+//			chromedp.SendKeys(chromedp.CSS("#username"), "demo-citizen"),
+//			chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+//		)
+//		b.WaitText("[data-testid=hello]", "你好")   // CSS selector, expected text
+//		if got := b.Text("h1"); got != "…" { t.Errorf("got %q, want …", got) }
+//		b.Screenshot("something-phone") // /tmp/kepu-e2e-something-phone.png
+//	}
+//
+// chromedp here is v0.23 with the generic API: an action returns its value
+// (chromedp.Run(ctx, chromedp.Title()) → string), steps without a value go
+// to Do, and the selector's type picks the lookup (chromedp.CSS, chromedp.ID;
+// a plain string is a DevTools search). b.Ctx is the tab's context for
+// anything the helpers lack; run it through b.Timed for a deadline.
+//
+// What the helper takes care of:
+//   - Chromium is started with the flags the team agreed on (headless, no
+//     sandbox, no GPU, no QUIC, no first-run, no background networking,
+//     component updates or sync) and a fresh --user-data-dir per browser, so
+//     tests share no cookies or storage.
+//   - When Chromium is missing the test is skipped with a message saying how
+//     to install it, but only outside CI: when the CI environment variable is
+//     set (`make test` / .ci/run), a missing browser fails the test.
+//   - Every Do has a timeout (Timeout, default 30s) and fails the test with
+//     the page URL on error. Uncaught JavaScript exceptions fail the test at
+//     cleanup; console.error lines are logged.
+//   - Phone (390×844, touch, device scale 2) and Desktop (1280×900) set the
+//     viewport; Start begins on Phone, since pages are mobile-first.
+//   - Use Start(t, apptest.Options{…}) for server options, or New(t, inst) for
+//     a second browser (another user) on the same instance.
+//
+// Prefer selectors on data-testid attributes or ids over texts, and check
+// texts through the locale files' words you expect the user to see.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kepu/kepu/internal/apptest"
+)
+
+// ChromiumPath is where Debian's chromium package installs the browser.
+const ChromiumPath = "/usr/bin/chromium"
+
+// Viewport sizes.
+const (
+	PhoneWidth, PhoneHeight     = 390, 844
+	DesktopWidth, DesktopHeight = 1280, 900
+)
+
+// Browser is one Chromium with one tab, pointed at one Kepu instance.
+type Browser struct {
+	Ctx     context.Context // the tab's context: pass it to chromedp.Run for anything the helpers lack
+	Inst    *apptest.Instance
+	Timeout time.Duration // per Run; default 30s
+
+	t          testing.TB
+	mu         sync.Mutex
+	exceptions []string
+}
+
+// Start runs a seeded Kepu instance (see apptest.Start) and a browser on it.
+func Start(t testing.TB, opts ...apptest.Options) *Browser {
+	t.Helper()
+	RequireChromium(t)
+	return New(t, apptest.Start(t, opts...))
+}
+
+// RequireChromium skips the test when Chromium is missing outside CI, and
+// fails it in CI (env CI set), where the browser tests must run.
+func RequireChromium(t testing.TB) {
+	t.Helper()
+	if _, err := os.Stat(ChromiumPath); err == nil {
+		return
+	}
+	msg := fmt.Sprintf("e2e: %s not found; run scripts/browser.sh (or `make browser`) to install Chromium", ChromiumPath)
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg + " (CI is set: browser tests may not be skipped)")
+	}
+	t.Skip(msg)
+}
+
+// New starts a fresh browser (own profile directory) on inst, with a phone
+// viewport. It is closed when the test ends.
+func New(t testing.TB, inst *apptest.Instance) *Browser {
+	t.Helper()
+	RequireChromium(t)
+	dir, err := os.MkdirTemp("", "kepu-chromium-")
+	if err != nil {
+		t.Fatalf("e2e: profile dir: %v", err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(ChromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("lang", "zh-CN"),
+		chromedp.Flag("accept-lang", "zh-CN,zh"), // a phone set to Chinese, like most users
+		chromedp.UserDataDir(dir),
+		chromedp.WindowSize(PhoneWidth, PhoneHeight),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:], opts...)...)
+	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithLogf(func(string, ...any) {}))
+	b := &Browser{Ctx: ctx, Inst: inst, Timeout: 30 * time.Second, t: t}
+	// Console starts the browser and subscribes before any page loads.
+	console := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			switch {
+			case m.IsException():
+				b.mu.Lock()
+				b.exceptions = append(b.exceptions, m.String())
+				b.mu.Unlock()
+			case m.Type == chromedp.ConsoleError && m.Source == "":
+				t.Logf("e2e: console.error: %s", m.Text)
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+		<-done
+		b.mu.Lock()
+		for _, e := range b.exceptions {
+			t.Errorf("e2e: uncaught JavaScript exception: %s", e)
+		}
+		b.mu.Unlock()
+		os.RemoveAll(dir)
+	})
+	b.Phone()
+	return b
+}
+
+// Timed returns the tab's context with the Timeout as deadline.
+func (b *Browser) Timed() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(b.Ctx, b.Timeout)
+}
+
+// Do runs steps in the tab and fails the test on error or timeout.
+func (b *Browser) Do(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := b.Timed()
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.fail(err)
+	}
+}
+
+func (b *Browser) fail(err error) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 2*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	b.t.Fatalf("e2e: at %s: %v", loc, err)
+}
+
+// Get runs one action that returns a value, failing the test on error.
+func Get[T any](b *Browser, a chromedp.Action[T]) T {
+	b.t.Helper()
+	ctx, cancel := b.Timed()
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		b.fail(err)
+	}
+	return v
+}
+
+// URL returns the absolute URL of path on the instance.
+func (b *Browser) URL(path string) string { return b.Inst.URL + path }
+
+// Visit opens path (e.g. "/login") and waits for the page's body.
+func (b *Browser) Visit(path string) {
+	b.t.Helper()
+	b.Do(chromedp.Navigate(b.URL(path)), chromedp.WaitReady(chromedp.CSS("body")))
+}
+
+// Phone sets a 390×844 touch viewport (an ordinary phone).
+func (b *Browser) Phone() {
+	b.t.Helper()
+	b.Do(chromedp.EmulateViewport(PhoneWidth, PhoneHeight, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch))
+}
+
+// Desktop sets a 1280×900 viewport.
+func (b *Browser) Desktop() {
+	b.t.Helper()
+	b.Do(chromedp.EmulateViewport(DesktopWidth, DesktopHeight))
+}
+
+// Fill replaces the value of the input or textarea matching the CSS
+// selector sel with value, typed with key events as a user would.
+// (chromedp.Clear only resets the value attribute, not what the user typed.)
+func (b *Browser) Fill(sel, value string) {
+	b.t.Helper()
+	b.Do(chromedp.WaitVisible(chromedp.CSS(sel)))
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.value = ''; return true })()`, sel)
+	if !Get(b, chromedp.Evaluate[bool](js)) {
+		b.t.Fatalf("e2e: Fill: no element %s", sel)
+	}
+	if value != "" {
+		b.Do(chromedp.SendKeys(chromedp.CSS(sel), value))
+	}
+}
+
+// Text returns the visible text of the first element matching the CSS
+// selector, waiting for it to be visible.
+func (b *Browser) Text(sel string) string {
+	b.t.Helper()
+	b.Do(chromedp.WaitVisible(chromedp.CSS(sel)))
+	return strings.TrimSpace(Get(b, chromedp.Text(chromedp.CSS(sel))))
+}
+
+// WaitText waits until the element matching sel contains want, and fails
+// the test with what it does contain otherwise.
+func (b *Browser) WaitText(sel, want string) {
+	b.t.Helper()
+	ctx, cancel := b.Timed()
+	defer cancel()
+	var got string
+	for {
+		text, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel), chromedp.AtLeast(0)))
+		if err == nil {
+			got = strings.Join(strings.Fields(text), " ")
+			if strings.Contains(got, want) {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			b.t.Fatalf("e2e: %s: got text %q, want it to contain %q", sel, got, want)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Screenshot saves a full-page PNG as /tmp/kepu-e2e-<name>.png (for a human
+// to look at) and returns its path.
+func (b *Browser) Screenshot(name string) string {
+	b.t.Helper()
+	png := Get(b, chromedp.FullScreenshot(100))
+	path := filepath.Join(os.TempDir(), "kepu-e2e-"+name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatalf("e2e: screenshot: %v", err)
+	}
+	b.t.Logf("e2e: screenshot %s", path)
+	return path
+}
