@@ -16,6 +16,7 @@ import (
 
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/config"
+	"github.com/kepu/kepu/internal/contest"
 	"github.com/kepu/kepu/internal/i18n"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/postgres"
@@ -35,6 +36,7 @@ type App struct {
 	I18n     *i18n.Bundle
 	Accounts *account.Service
 	Org      *org.Service
+	Contests *contest.Service
 	Server   *server.Server
 
 	stop context.CancelFunc
@@ -65,6 +67,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Accounts = account.NewService(a.DB, account.NewHasher(cfg.MaxHashes), cfg.SessionIdle, cfg.SessionMax)
 	a.Org = &org.Service{DB: a.DB}
 	a.Accounts.Classes = a.Org
+	a.Contests = contest.NewService(a.DB, a.Redis, a.Keys, a.Org)
 	return a, nil
 }
 
@@ -73,6 +76,7 @@ func (a *App) BuildServer() error {
 	s, err := server.New(server.Deps{
 		Config: a.Config, Log: a.Log, DB: a.DB, Redis: a.Redis, I18n: a.I18n,
 		Accounts: a.Accounts, Org: a.Org, Limiter: ratelimit.New(a.Redis, a.Keys),
+		Contests: a.Contests,
 	})
 	if err != nil {
 		return err
@@ -92,6 +96,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	bg, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
 	go a.housekeeping(bg)
+	go a.Contests.Run(bg, 100*time.Millisecond, a.Log)
 	errc := make(chan error, 1)
 	go func() {
 		if ln != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/config"
+	"github.com/kepu/kepu/internal/contest"
 	"github.com/kepu/kepu/internal/i18n"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/ratelimit"
@@ -32,6 +33,7 @@ type Deps struct {
 	Accounts *account.Service
 	Org      *org.Service
 	Limiter  *ratelimit.Limiter
+	Contests *contest.Service
 }
 
 // Server is the HTTP server of one Kepu instance.
@@ -46,6 +48,8 @@ type Server struct {
 	accounts  *account.Service
 	org       *org.Service
 	limiter   *ratelimit.Limiter
+	contests  *contest.Service
+	live      *liveHub
 	pages     *pages
 	metrics   *metrics
 	wsOrigins string
@@ -63,7 +67,8 @@ func New(d Deps) (*Server, error) {
 	s := &Server{
 		cfg: d.Config, log: d.Log, db: d.DB, redis: d.Redis, i18n: d.I18n,
 		accounts: d.Accounts, org: d.Org, limiter: d.Limiter,
-		metrics: newMetrics(), shutdown: make(chan struct{}),
+		contests: d.Contests,
+		metrics:  newMetrics(), shutdown: make(chan struct{}),
 	}
 	var err error
 	if s.pages, err = loadPages(d.I18n); err != nil {
@@ -123,6 +128,7 @@ func (s *Server) routes() {
 	s.accountRoutes(api)
 	s.orgRoutes(api)
 	s.adminRoutes(api)
+	s.contestRoutes(api)
 
 	s.pageRoutes()
 	a.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

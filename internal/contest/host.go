@@ -1,0 +1,242 @@
+package contest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/postgres"
+)
+
+// Host actions. Each checks that the actor hosts the room, then runs one
+// transition; errBusy (409) means another transition won the race.
+
+// Next moves the room on: start the game from the lobby, close the open
+// question (skip), reveal, show the board, open the next question or
+// finish after the last.
+func (s *Service) Next(ctx context.Context, a kepu.Actor, runID int64) error {
+	st, err := s.hostRoom(ctx, a, runID)
+	if err != nil {
+		return err
+	}
+	if st.Paused {
+		return errPhase
+	}
+	return s.advance(ctx, st)
+}
+
+// End finishes the game now: the podium shows the standings so far.
+func (s *Service) End(ctx context.Context, a kepu.Actor, runID int64) error {
+	st, err := s.hostRoom(ctx, a, runID)
+	if err != nil {
+		return err
+	}
+	if st.Phase == PhaseFinished {
+		return errPhase
+	}
+	if st.Phase == PhaseLobby {
+		st.Q = -1
+	}
+	return s.finish(ctx, st)
+}
+
+type pausedData struct {
+	Paused      bool   `json:"paused"`
+	Phase       string `json:"phase"`
+	RemainingMS int64  `json:"remaining_ms"`
+}
+
+// Pause stops the clock of the open question (or of an auto-advancing
+// reveal or board). Answers are refused while paused.
+func (s *Service) Pause(ctx context.Context, a kepu.Actor, runID int64) error {
+	st, err := s.hostRoom(ctx, a, runID)
+	if err != nil {
+		return err
+	}
+	if st.Paused || (st.Phase != PhaseQuestion && st.Phase != PhaseReveal && st.Phase != PhaseBoard) {
+		return errPhase
+	}
+	now := s.nowMS()
+	var remaining int64
+	if st.Phase == PhaseQuestion {
+		remaining = max(0, st.Deadline-now)
+	} else if st.DueAt > 0 {
+		remaining = max(0, st.DueAt-now)
+	}
+	_, err = s.step(ctx, runID, st.Ver, "-", "paused", pausedData{Paused: true, Phase: st.Phase, RemainingMS: remaining},
+		"paused", 1, "remaining", remaining, "paused_at", now)
+	return err
+}
+
+// Resume restarts a paused clock where it stopped.
+func (s *Service) Resume(ctx context.Context, a kepu.Actor, runID int64) error {
+	st, err := s.hostRoom(ctx, a, runID)
+	if err != nil {
+		return err
+	}
+	if !st.Paused {
+		return errPhase
+	}
+	now := s.nowMS()
+	d := pausedData{Paused: false, Phase: st.Phase, RemainingMS: st.Remaining}
+	if st.Phase == PhaseQuestion {
+		deadline := now + st.Remaining
+		closeAt := deadline + s.Grace.Milliseconds()
+		_, err = s.step(ctx, runID, st.Ver, ms(closeAt), "resumed", d, "paused", 0, "deadline", deadline,
+			"close_at", closeAt, "due_at", closeAt, "opened_at", st.OpenedAt+(now-st.PausedAt))
+		return err
+	}
+	due, dueAt := "-", int64(0)
+	if st.DueAt > 0 {
+		dueAt = now + st.Remaining
+		due = ms(dueAt)
+	}
+	_, err = s.step(ctx, runID, st.Ver, due, "resumed", d, "paused", 0, "due_at", dueAt)
+	return err
+}
+
+// Lock closes (or reopens) the room to new players.
+func (s *Service) Lock(ctx context.Context, a kepu.Actor, runID int64, locked bool) error {
+	if _, err := s.hostRoom(ctx, a, runID); err != nil {
+		return err
+	}
+	v := 0
+	if locked {
+		v = 1
+	}
+	if _, err := s.step(ctx, runID, "", "", "locked", map[string]bool{"locked": locked}, "locked", v); err != nil {
+		return err
+	}
+	s.scheduleFlush(ctx, runID)
+	return nil
+}
+
+// Kick removes a player: their token stops working, their nickname is
+// free again and they leave the ranking.
+func (s *Service) Kick(ctx context.Context, a kepu.Actor, runID int64, playerID int) error {
+	if _, err := s.hostRoom(ctx, a, runID); err != nil {
+		return err
+	}
+	k := s.room(runID)
+	pid := strconv.Itoa(playerID)
+	v, err := s.Redis.HGet(ctx, k.players(), pid).Result()
+	if err == redis.Nil {
+		return kepu.NotFound("error.contest_player_not_found")
+	}
+	if err != nil {
+		return fmt.Errorf("contest: kick: %w", err)
+	}
+	var p playerRec
+	json.Unmarshal([]byte(v), &p)
+	_, err = s.Redis.TxPipelined(ctx, func(pl redis.Pipeliner) error {
+		pl.HDel(ctx, k.players(), pid)
+		pl.HDel(ctx, k.nicks(), nickKey(p.Nick))
+		pl.HDel(ctx, k.tokens(), p.TH)
+		pl.ZRem(ctx, k.scores(), pid)
+		pl.ZRem(ctx, k.prev(), pid)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("contest: kick: %w", err)
+	}
+	if _, err := s.step(ctx, runID, "", "", "kicked", map[string]int{"id": playerID}); err != nil {
+		return err
+	}
+	s.scheduleFlush(ctx, runID)
+	return nil
+}
+
+// persist writes a finished room's results to Postgres, once: a second
+// call (another instance retrying) finds the run finished and stops.
+func (s *Service) persist(ctx context.Context, st *state) error {
+	rank, players, err := s.ranking(ctx, st.ID)
+	if err != nil {
+		return err
+	}
+	k := s.room(st.ID)
+	answers := make([]map[string]string, 0, st.NQ)
+	for q := 0; q <= st.Q && q < st.NQ; q++ {
+		m, err := s.Redis.HGetAll(ctx, k.answers(q)).Result()
+		if err != nil {
+			return fmt.Errorf("contest: persist answers: %w", err)
+		}
+		answers = append(answers, m)
+	}
+	err = postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
+		var status string
+		if err := tx.QueryRow(ctx, `SELECT status FROM contest_runs WHERE id = $1 FOR UPDATE`, st.ID).Scan(&status); err != nil {
+			return err
+		}
+		if status == "finished" {
+			return nil
+		}
+		var rows [][]any
+		for _, r := range rank {
+			p := players[r.ID]
+			rows = append(rows, []any{st.ID, r.ID, p.Nick, nullID(p.UID), nullID(p.Class), r.Score, r.Correct, r.Rank})
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"contest_players"},
+			[]string{"run_id", "player_id", "nickname", "user_id", "class_id", "score", "correct", "rank"},
+			pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("players: %w", err)
+		}
+		rows = rows[:0]
+		for q, m := range answers {
+			for pid, v := range m {
+				if _, ok := players[atoi(pid)]; !ok {
+					continue
+				}
+				var a answerRecord
+				if json.Unmarshal([]byte(v), &a) != nil {
+					continue
+				}
+				choice := make([]int32, len(a.Choice))
+				for i, c := range a.Choice {
+					choice[i] = int32(c)
+				}
+				rows = append(rows, []any{st.ID, atoi(pid), q, choice, a.Correct, a.Points, int32(a.MS)})
+			}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"contest_answers"},
+			[]string{"run_id", "player_id", "position", "choice", "correct", "points", "elapsed_ms"},
+			pgx.CopyFromRows(rows)); err != nil {
+			return fmt.Errorf("answers: %w", err)
+		}
+		_, err := tx.Exec(ctx, `UPDATE contest_runs SET status = 'finished', ended_at = now(),
+			started_at = coalesce(started_at, now()) WHERE id = $1`, st.ID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("contest: persist %d: %w", st.ID, err)
+	}
+	if _, err := s.step(ctx, st.ID, "", "-", "", nil, "persisted", 1); err != nil {
+		return err
+	}
+	// A finished room stays a while for players who reconnect to see the
+	// podium; its PIN stops working at once.
+	pl := s.Redis.Pipeline()
+	for _, key := range k.all(st.NQ) {
+		pl.Expire(ctx, key, FinishedTTL)
+	}
+	pl.Del(ctx, s.pinKey(st.PIN))
+	if _, err := pl.Exec(ctx); err != nil {
+		return fmt.Errorf("contest: expire room: %w", err)
+	}
+	return nil
+}
+
+// FinishedTTL is how long a finished room stays in Redis.
+const FinishedTTL = 30 * time.Minute
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}

@@ -1,0 +1,486 @@
+package contest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/scoring"
+)
+
+// MaxPlayers is the most players one room holds.
+const MaxPlayers = 1000
+
+// JoinInput is a join request: the PIN and nickname typed, the team chosen
+// (team mode), and the logged-in user if any.
+type JoinInput struct {
+	PIN      string `json:"pin"`
+	Nickname string `json:"nickname"`
+	Team     int64  `json:"team"`
+	UserID   int64  `json:"-"`
+	ClassID  int64  `json:"-"`
+}
+
+// Joined is what a new player keeps: the token proves who they are when
+// they (re)connect.
+type Joined struct {
+	Room     int64  `json:"room"`
+	Player   int    `json:"player"`
+	Nickname string `json:"nickname"`
+	Token    string `json:"token"`
+	Epoch    int64  `json:"epoch"`
+}
+
+// ErrWrongPIN is returned for a PIN no live room holds.
+var ErrWrongPIN = kepu.NotFound("error.contest_pin")
+
+// ValidPIN reports whether s looks like a PIN (six digits).
+func ValidPIN(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// RoomOfPIN returns the run id of a live PIN.
+func (s *Service) RoomOfPIN(ctx context.Context, pin string) (int64, error) {
+	if !ValidPIN(pin) {
+		return 0, ErrWrongPIN
+	}
+	v, err := s.Redis.Get(ctx, s.pinKey(pin)).Result()
+	if errors.Is(err, redis.Nil) || v == "0" {
+		return 0, ErrWrongPIN
+	}
+	if err != nil {
+		return 0, fmt.Errorf("contest: pin: %w", err)
+	}
+	return atoi64(v), nil
+}
+
+// Teams returns the teams of a live room in team mode (nil otherwise).
+func (s *Service) Teams(ctx context.Context, id int64) ([]TeamStanding, error) {
+	st, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return nil, errRoomGone
+	}
+	return s.teams(ctx, st, nil), nil
+}
+
+func hashToken(t string) string {
+	h := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(h[:])
+}
+
+// Join adds a player to the room of in.PIN.
+func (s *Service) Join(ctx context.Context, in JoinInput) (Joined, error) {
+	id, err := s.RoomOfPIN(ctx, in.PIN)
+	if err != nil {
+		return Joined{}, err
+	}
+	nick, err := CleanNick(in.Nickname)
+	if err != nil {
+		return Joined{}, err
+	}
+	st, err := s.load(ctx, id)
+	if err != nil {
+		return Joined{}, err
+	}
+	if st == nil {
+		return Joined{}, ErrWrongPIN
+	}
+	p := playerRec{Nick: nick, UID: in.UserID, Class: in.ClassID}
+	if st.Settings.TeamMode {
+		switch {
+		case in.ClassID != 0 && slices.Contains(st.Settings.ClassIDs, in.ClassID):
+			p.Team = in.ClassID
+		case slices.Contains(st.Settings.ClassIDs, in.Team):
+			p.Team = in.Team
+		default:
+			return Joined{}, kepu.Invalid("team", "error.contest_team")
+		}
+	}
+	b := make([]byte, 24)
+	rand.Read(b)
+	token := base64.RawURLEncoding.EncodeToString(b)
+	p.TH = hashToken(token)
+	rec, _ := json.Marshal(p)
+	k := s.room(id)
+	n, err := s.scripts.join.Run(ctx, s.Redis,
+		[]string{k.hash(), k.seq(), k.events(), s.dueKey(), k.players(), k.nicks(), k.tokens(), k.scores(), k.flush()},
+		s.Channel(id), EventsKept, nickKey(nick), p.TH, string(rec), s.nowMS(), FlushEvery.Milliseconds(),
+		k.flushMember(), MaxPlayers).Int()
+	if err != nil {
+		return Joined{}, fmt.Errorf("contest: join %d: %w", id, err)
+	}
+	switch n {
+	case -1:
+		return Joined{}, ErrWrongPIN
+	case -2:
+		return Joined{}, kepu.Errorf(kepu.ELOCKED, "error.contest_locked")
+	case -3:
+		return Joined{}, kepu.Errorf(kepu.ECONFLICT, "error.contest_started")
+	case -4:
+		return Joined{}, kepu.Errorf(kepu.ECONFLICT, "error.contest_nick_taken").OnField("nickname")
+	case -5:
+		return Joined{}, kepu.Errorf(kepu.ECONFLICT, "error.contest_full")
+	}
+	return Joined{Room: id, Player: n, Nickname: nick, Token: token, Epoch: st.Epoch}, nil
+}
+
+// Player is a player as their own connection knows them.
+type Player struct {
+	Room int64
+	ID   int
+	Nick string
+}
+
+// ErrBadToken is returned for a token that names no player of the room
+// (never issued, or the player was removed).
+var ErrBadToken = kepu.Errorf(kepu.EUNAUTHORIZED, "error.contest_token")
+
+// PlayerByToken finds the player holding token in room id.
+func (s *Service) PlayerByToken(ctx context.Context, id int64, token string) (Player, error) {
+	if token == "" || len(token) > 64 {
+		return Player{}, ErrBadToken
+	}
+	k := s.room(id)
+	pid, err := s.Redis.HGet(ctx, k.tokens(), hashToken(token)).Result()
+	if errors.Is(err, redis.Nil) {
+		if ok, _ := s.Redis.Exists(ctx, k.hash()).Result(); ok == 0 {
+			return Player{}, errRoomGone
+		}
+		return Player{}, ErrBadToken
+	}
+	if err != nil {
+		return Player{}, fmt.Errorf("contest: resume: %w", err)
+	}
+	v, err := s.Redis.HGet(ctx, k.players(), pid).Result()
+	if errors.Is(err, redis.Nil) {
+		return Player{}, ErrBadToken
+	}
+	if err != nil {
+		return Player{}, fmt.Errorf("contest: resume: %w", err)
+	}
+	var p playerRec
+	json.Unmarshal([]byte(v), &p)
+	return Player{Room: id, ID: p.ID, Nick: p.Nick}, nil
+}
+
+// answerRecord is one stored answer.
+type answerRecord struct {
+	Choice  []int `json:"c"`
+	Correct bool  `json:"ok"`
+	Points  int   `json:"pts"`
+	MS      int64 `json:"ms"`
+}
+
+// Answer outcomes, sent back to the player as the "error" of an answer.
+const (
+	AnswerOK        = ""
+	AnswerClosed    = "closed"    // not open (late, paused, other question)
+	AnswerDuplicate = "duplicate" // this player already answered it
+	AnswerInvalid   = "invalid"   // malformed choice
+	AnswerNoPlayer  = "not_player"
+)
+
+// Answer records player p's choice for question q. rttMS is the
+// connection's measured round trip (see docs/fairness.md). It returns one
+// of the Answer* outcomes; err is for failures of Redis only.
+func (s *Service) Answer(ctx context.Context, p Player, q int, choice []int, rttMS int64) (string, error) {
+	now := s.nowMS()
+	k := s.room(p.Room)
+	r, err := s.Redis.HMGet(ctx, k.hash(), "phase", "q", "opened_at", "deadline", "settings").Result()
+	if err != nil {
+		return "", fmt.Errorf("contest: answer: %w", err)
+	}
+	str := func(i int) string { v, _ := r[i].(string); return v }
+	if str(0) != PhaseQuestion || str(1) != strconv.Itoa(q) {
+		return AnswerClosed, nil
+	}
+	qs, err := s.roomQuestions(ctx, p.Room)
+	if err != nil {
+		return "", err
+	}
+	if q < 0 || q >= len(qs) {
+		return AnswerInvalid, nil
+	}
+	qq := qs[q]
+	if !validChoice(qq, choice) {
+		return AnswerInvalid, nil
+	}
+	var set Settings
+	json.Unmarshal([]byte(str(4)), &set)
+	openedAt, deadline := atoi64(str(2)), atoi64(str(3))
+	elapsed := scoring.CreditedElapsed(now-openedAt, rttMS)
+	limit := deadline - openedAt
+	if elapsed > limit {
+		return AnswerClosed, nil
+	}
+	sorted := slices.Clone(choice)
+	slices.Sort(sorted)
+	correct := slices.Equal(sorted, qq.Answer)
+	base := set.Points
+	if qq.Practice {
+		base = 0
+	}
+	streak := 0
+	if v, err := s.Redis.HGet(ctx, k.streak(), strconv.Itoa(p.ID)).Int(); err == nil {
+		streak = v
+	}
+	newStreak := 0
+	switch {
+	case qq.Practice:
+		newStreak = streak
+	case correct:
+		newStreak = streak + 1
+	}
+	points := scoring.ContestPoints(correct, base, elapsed, limit)
+	if correct && set.StreakBonus {
+		points += scoring.StreakBonus(newStreak, base)
+	}
+	rec, _ := json.Marshal(answerRecord{Choice: sorted, Correct: correct, Points: points, MS: elapsed})
+	opts := make([]string, len(sorted))
+	for i, c := range sorted {
+		opts[i] = strconv.Itoa(c)
+	}
+	ok := "0"
+	if correct {
+		ok = "1"
+	}
+	res, err := s.scripts.answer.Run(ctx, s.Redis,
+		[]string{k.hash(), k.seq(), k.events(), s.dueKey(), k.players(), k.answers(q), k.scores(), k.streak(),
+			k.correct(), k.dist(q), k.flush()},
+		s.Channel(p.Room), EventsKept, p.ID, q, now, string(rec), points, ok, newStreak, strings.Join(opts, ","),
+		FlushEvery.Milliseconds(), k.flushMember(), k.roundMember()).Int64Slice()
+	if err != nil {
+		return "", fmt.Errorf("contest: answer: %w", err)
+	}
+	switch res[0] {
+	case -1:
+		return AnswerClosed, nil
+	case -2:
+		return AnswerDuplicate, nil
+	case -3:
+		return AnswerNoPlayer, nil
+	}
+	return AnswerOK, nil
+}
+
+func validChoice(q Question, c []int) bool {
+	if len(c) == 0 || len(c) > len(q.Options) {
+		return false
+	}
+	if q.Type != "multiple" && len(c) != 1 {
+		return false
+	}
+	seen := map[int]bool{}
+	for _, x := range c {
+		if x < 0 || x >= len(q.Options) || seen[x] {
+			return false
+		}
+		seen[x] = true
+	}
+	return true
+}
+
+// Me is a player's own standing.
+type Me struct {
+	ID       int    `json:"id"`
+	Nick     string `json:"nick"`
+	Score    int    `json:"score"`
+	Rank     int    `json:"rank"`
+	Streak   int    `json:"streak"`
+	Players  int    `json:"players"`
+	Answered []int  `json:"answered,omitempty"` // choice for the current question, if answered
+	Last     *Mine  `json:"last,omitempty"`     // result of the current question once closed
+}
+
+// Mine is a player's result of one question.
+type Mine struct {
+	Q       int   `json:"q"`
+	Correct bool  `json:"correct"`
+	Points  int   `json:"points"`
+	Choice  []int `json:"choice"`
+}
+
+// MeOf returns player p's standing, and their answer to question q
+// (q < 0: none).
+func (s *Service) MeOf(ctx context.Context, p Player, q int) (Me, error) {
+	k := s.room(p.Room)
+	pid := strconv.Itoa(p.ID)
+	pl := s.Redis.Pipeline()
+	sc := pl.ZScore(ctx, k.scores(), pid)
+	rk := pl.ZRevRank(ctx, k.scores(), pid)
+	stc := pl.HGet(ctx, k.streak(), pid)
+	n := pl.ZCard(ctx, k.scores())
+	var ac *redis.StringCmd
+	if q >= 0 {
+		ac = pl.HGet(ctx, k.answers(q), pid)
+	}
+	if _, err := pl.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return Me{}, fmt.Errorf("contest: me: %w", err)
+	}
+	me := Me{ID: p.ID, Nick: p.Nick, Score: int(sc.Val()), Players: int(n.Val())}
+	if rk.Err() == nil {
+		// Ties: the rank shown is that of the first player with the score.
+		me.Rank = int(rk.Val()) + 1
+		if c, err := s.Redis.ZCount(ctx, k.scores(), "("+strconv.Itoa(me.Score), "+inf").Result(); err == nil {
+			me.Rank = int(c) + 1
+		}
+	}
+	me.Streak, _ = strconv.Atoi(stc.Val())
+	if ac != nil && ac.Err() == nil {
+		var a answerRecord
+		if json.Unmarshal([]byte(ac.Val()), &a) == nil {
+			me.Answered = a.Choice
+			me.Last = &Mine{Q: q, Correct: a.Correct, Points: a.Points, Choice: a.Choice}
+		}
+	}
+	return me, nil
+}
+
+// Snapshot is the whole visible state of a room at one seq: what a
+// (re)connecting client starts from.
+type Snapshot struct {
+	Type        string          `json:"type"` // "snapshot"
+	Room        int64           `json:"room"`
+	Epoch       int64           `json:"epoch"`
+	Seq         int64           `json:"seq"`
+	Title       string          `json:"title"`
+	PIN         string          `json:"pin,omitempty"`
+	Phase       string          `json:"phase"`
+	Q           int             `json:"q"`
+	NQ          int             `json:"nq"`
+	Paused      bool            `json:"paused"`
+	Locked      bool            `json:"locked"`
+	RemainingMS int64           `json:"remaining_ms"`
+	ShowText    bool            `json:"show_text"`
+	TeamMode    bool            `json:"team_mode"`
+	AutoAdvance bool            `json:"auto_advance"`
+	Answered    int             `json:"answered"`
+	ViewType    string          `json:"view_type,omitempty"`
+	View        json.RawMessage `json:"view,omitempty"`
+	Lobby       *lobbyData      `json:"lobby,omitempty"`
+	Me          *Me             `json:"me,omitempty"`
+}
+
+// Snapshot returns room id's state; p is the player asking (nil: host).
+func (s *Service) Snapshot(ctx context.Context, id int64, p *Player) (Snapshot, error) {
+	k := s.room(id)
+	var hc *redis.MapStringStringCmd
+	var sq *redis.StringCmd
+	_, err := s.Redis.TxPipelined(ctx, func(pl redis.Pipeliner) error {
+		hc = pl.HGetAll(ctx, k.hash())
+		sq = pl.Get(ctx, k.seq())
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return Snapshot{}, fmt.Errorf("contest: snapshot: %w", err)
+	}
+	st, err := parseState(id, hc.Val())
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if st == nil {
+		return Snapshot{}, errRoomGone
+	}
+	seq, _ := strconv.ParseInt(sq.Val(), 10, 64)
+	snap := Snapshot{Type: "snapshot", Room: id, Epoch: st.Epoch, Seq: seq, Title: st.Title, Phase: st.Phase,
+		Q: st.Q, NQ: st.NQ, Paused: st.Paused, Locked: st.Locked, ShowText: st.Settings.ShowText,
+		TeamMode: st.Settings.TeamMode, AutoAdvance: st.Settings.AutoAdvance, Answered: st.Answered, ViewType: st.VType}
+	if p == nil {
+		snap.PIN = st.PIN
+	}
+	if st.View != "" {
+		snap.View = json.RawMessage(st.View)
+	}
+	if st.Phase == PhaseQuestion {
+		if st.Paused {
+			snap.RemainingMS = st.Remaining
+		} else {
+			snap.RemainingMS = max(0, st.Deadline-s.nowMS())
+		}
+	}
+	if st.Phase == PhaseLobby || p == nil {
+		l, err := s.lobby(ctx, st)
+		if err != nil {
+			return Snapshot{}, err
+		}
+		snap.Lobby = &l
+	}
+	if p != nil {
+		q := -1
+		if st.Phase != PhaseLobby {
+			q = st.Q
+		}
+		me, err := s.MeOf(ctx, *p, q)
+		if err != nil {
+			return Snapshot{}, err
+		}
+		if st.Phase == PhaseQuestion {
+			me.Last = nil // right or wrong only once the round closes
+		}
+		snap.Me = &me
+	}
+	return snap, nil
+}
+
+// Missed returns the events after seq if the room still keeps all of them
+// (ok false: too many were missed, send a snapshot).
+func (s *Service) Missed(ctx context.Context, id int64, epoch, seq int64) ([]string, bool, error) {
+	k := s.room(id)
+	pl := s.Redis.Pipeline()
+	ep := pl.HGet(ctx, k.hash(), "epoch")
+	cur := pl.Get(ctx, k.seq())
+	ev := pl.LRange(ctx, k.events(), 0, -1)
+	if _, err := pl.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, false, fmt.Errorf("contest: missed: %w", err)
+	}
+	if atoi64(ep.Val()) != epoch || epoch == 0 {
+		return nil, false, nil
+	}
+	last := atoi64(cur.Val())
+	if seq > last {
+		return nil, false, nil
+	}
+	if seq == last {
+		return nil, true, nil
+	}
+	var out []string
+	first := int64(-1)
+	for _, e := range ev.Val() {
+		var h struct {
+			Seq int64 `json:"seq"`
+		}
+		json.Unmarshal([]byte(e), &h)
+		if first < 0 {
+			first = h.Seq
+		}
+		if h.Seq > seq {
+			out = append(out, e)
+		}
+	}
+	if first < 0 || first > seq+1 {
+		return nil, false, nil
+	}
+	return out, true, nil
+}

@@ -1,0 +1,143 @@
+package contest
+
+import (
+	"embed"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Redis keys of a room (run R), all under the configured prefix {p}:
+//
+//	{p}:room:{R}              hash: phase, q, deadline, settings, ver, epoch …
+//	{p}:room:{R}:seq          INCR counter of the room's events
+//	{p}:room:{R}:events       list: the last EventsKept events (JSON)
+//	{p}:room:{R}:players      hash: player id → player JSON
+//	{p}:room:{R}:nicks        hash: lowercased nickname → player id
+//	{p}:room:{R}:tokens       hash: SHA-256 of a player token → player id
+//	{p}:room:{R}:scores       sorted set: player id → score
+//	{p}:room:{R}:prev         sorted set: scores when the current question opened
+//	{p}:room:{R}:streak       hash: player id → correct answers in a row
+//	{p}:room:{R}:correct      hash: player id → correct answers
+//	{p}:room:{R}:ans:{q}      hash: player id → answer JSON of question q
+//	{p}:room:{R}:dist:{q}     hash: option index → answers choosing it
+//	{p}:room:{R}:questions    string: the questions with answers (server only)
+//	{p}:room:{R}:flush        string with a 250 ms TTL: coalesces lobby/progress updates
+//	{p}:room:pin:{PIN}        string: the run id of a PIN
+//	{p}:room:due              sorted set: "r:{R}" (next timed transition) and
+//	                          "f:{R}" (pending lobby/progress update) → due ms
+//	{p}:ev:room:{R}           pub/sub channel of the room's events
+//
+// Every key of a room expires with the room (Service.RoomTTL).
+type roomKeys struct {
+	prefix string
+	id     int64
+}
+
+func (s *Service) room(id int64) roomKeys {
+	return roomKeys{prefix: s.Keys.Key("room", strconv.FormatInt(id, 10)), id: id}
+}
+
+func (k roomKeys) hash() string         { return k.prefix }
+func (k roomKeys) seq() string          { return k.prefix + ":seq" }
+func (k roomKeys) events() string       { return k.prefix + ":events" }
+func (k roomKeys) players() string      { return k.prefix + ":players" }
+func (k roomKeys) nicks() string        { return k.prefix + ":nicks" }
+func (k roomKeys) tokens() string       { return k.prefix + ":tokens" }
+func (k roomKeys) scores() string       { return k.prefix + ":scores" }
+func (k roomKeys) prev() string         { return k.prefix + ":prev" }
+func (k roomKeys) streak() string       { return k.prefix + ":streak" }
+func (k roomKeys) correct() string      { return k.prefix + ":correct" }
+func (k roomKeys) questions() string    { return k.prefix + ":questions" }
+func (k roomKeys) flush() string        { return k.prefix + ":flush" }
+func (k roomKeys) answers(q int) string { return k.prefix + ":ans:" + strconv.Itoa(q) }
+func (k roomKeys) dist(q int) string    { return k.prefix + ":dist:" + strconv.Itoa(q) }
+func (k roomKeys) roundMember() string  { return "r:" + strconv.FormatInt(k.id, 10) }
+func (k roomKeys) flushMember() string  { return "f:" + strconv.FormatInt(k.id, 10) }
+func (k roomKeys) all(nq int) []string {
+	out := []string{k.hash(), k.seq(), k.events(), k.players(), k.nicks(), k.tokens(), k.scores(), k.prev(),
+		k.streak(), k.correct(), k.questions(), k.flush()}
+	for q := 0; q < nq; q++ {
+		out = append(out, k.answers(q), k.dist(q))
+	}
+	return out
+}
+
+func (s *Service) pinKey(pin string) string { return s.Keys.Key("room", "pin", pin) }
+func (s *Service) dueKey() string           { return s.Keys.Key("room", "due") }
+
+// Channel is the pub/sub channel of room id's events.
+func (s *Service) Channel(id int64) string {
+	return s.Keys.Key("ev", "room", strconv.FormatInt(id, 10))
+}
+
+// ChannelPattern matches every room channel (for PSUBSCRIBE).
+func (s *Service) ChannelPattern() string { return s.Keys.Key("ev", "room", "*") }
+
+// EventsKept is how many recent events a room keeps for reconnecting
+// clients; a client that missed more gets a snapshot.
+const EventsKept = 64
+
+//go:embed lua/*.lua
+var luaFS embed.FS
+
+type scripts struct {
+	step, join, answer, claim *redis.Script
+}
+
+func loadScripts() *scripts {
+	read := func(name string) string {
+		b, err := luaFS.ReadFile("lua/" + name)
+		if err != nil {
+			panic("contest: missing script " + name) // embedded: cannot happen
+		}
+		return string(b)
+	}
+	lib := read("lib.lua")
+	return &scripts{
+		step:   redis.NewScript(lib + read("step.lua")),
+		join:   redis.NewScript(lib + read("join.lua")),
+		answer: redis.NewScript(lib + read("answer.lua")),
+		claim:  redis.NewScript(read("claim.lua")),
+	}
+}
+
+// Clock is the contest clock: real time plus an offset tests may move.
+// The zero Clock is real time.
+type Clock struct{ offset atomic.Int64 }
+
+// Now returns the current time.
+func (c *Clock) Now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+func (s *Service) nowMS() int64 { return s.Clock.Now().UnixMilli() }
+
+// questionCache keeps each run's questions in memory: they never change
+// once a run exists, and they are rebuilt from Redis when missing.
+type questionCache struct {
+	mu sync.Mutex
+	m  map[int64][]Question
+}
+
+func newQuestionCache() *questionCache { return &questionCache{m: map[int64][]Question{}} }
+
+func (c *questionCache) get(id int64) ([]Question, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	q, ok := c.m[id]
+	return q, ok
+}
+
+func (c *questionCache) put(id int64, q []Question) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 1000 {
+		c.m = map[int64][]Question{}
+	}
+	c.m[id] = q
+}
