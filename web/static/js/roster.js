@@ -33,12 +33,12 @@ function showCards(pupils, note) {
 bindForm(document.getElementById('add-pupils'), (data, form) => {
   form.reset();
   showCards(data.pupils, t('roster.created', { n: data.pupils.length }));
-  // The list below refreshes on the next visit; the cards stay until then.
+  addRows(data.pupils);
 });
 
 document.getElementById('print-cards').addEventListener('click', () => window.print());
 
-for (const b of document.querySelectorAll('button[data-reset]')) {
+function bindReset(b) {
   b.addEventListener('click', async () => {
     if (!window.confirm(t('roster.reset_confirm', { name: b.dataset.nickname }))) return;
     b.disabled = true;
@@ -53,4 +53,19 @@ for (const b of document.querySelectorAll('button[data-reset]')) {
       b.disabled = false;
     }
   });
+}
+
+for (const b of document.querySelectorAll('button[data-reset]')) bindReset(b);
+
+// addRows puts newly created pupils into the roster table below the cards.
+function addRows(pupils) {
+  const body = document.querySelector('#roster-body');
+  document.querySelector('#roster-empty')?.remove();
+  document.querySelector('#roster-wrap').hidden = false;
+  for (const p of pupils) {
+    const b = el('button', { type: 'button', class: 'secondary small', 'data-reset': p.id,
+      'data-nickname': p.nickname, 'data-username': p.username, text: t('roster.reset_password') });
+    bindReset(b);
+    body.append(el('tr', {}, el('td', { text: p.nickname }), el('td', {}, el('code', { text: p.username })), el('td', {}, b)));
+  }
 }

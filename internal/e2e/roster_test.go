@@ -1,0 +1,91 @@
+package e2e_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kepu/kepu/internal/e2e"
+)
+
+// login signs in through the login page and waits for the home page.
+func login(b *e2e.Browser, username, password string) {
+	b.Visit("/login")
+	b.Fill("#username", username)
+	b.Fill("#password", password)
+	b.Do(chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+	b.Do(chromedp.WaitVisible(chromedp.CSS("[data-testid=logout]")))
+}
+
+func demoPassword(t *testing.T, b *e2e.Browser, username string) string {
+	t.Helper()
+	for _, d := range b.Inst.Seed.Accounts {
+		if d.Username == username {
+			return d.Password
+		}
+	}
+	t.Fatalf("no demo account %s", username)
+	return ""
+}
+
+// A teacher opens their class, pastes three names and gets printable join
+// cards whose accounts work; markup in a name stays text.
+func TestTeacherCreatesPupilsWithJoinCards(t *testing.T) {
+	b := e2e.Start(t)
+	login(b, "demo-teacher", demoPassword(t, b, "demo-teacher"))
+	b.Visit("/org")
+	if got := b.Text("h1"); got != "我的班级" {
+		t.Errorf("teacher's org page: got %q, want 我的班级", got)
+	}
+	b.Do(chromedp.Click(chromedp.CSS("a.class-link")))
+	b.WaitText("h1", "五年级(1)班")
+	b.Do(chromedp.WaitVisible(chromedp.CSS("#names")))
+	b.Do(
+		chromedp.SendKeys(chromedp.CSS("#names"), "小明\n小红\n<i>小刚</i>\n"),
+		chromedp.Click(chromedp.CSS(`#add-pupils button[type=submit]`)),
+	)
+	b.WaitText("#cards-status", "已创建 3 个学生账号")
+	cards := e2e.Get(b, chromedp.TextContent(chromedp.CSS("#cards")))
+	for _, want := range []string{"小明", "小红", "<i>小刚</i>", "用户名", "密码", "/login"} {
+		if !strings.Contains(cards, want) {
+			t.Errorf("join cards: want %q in %q", want, cards)
+		}
+	}
+	if n := e2e.Get(b, chromedp.Evaluate[int](`document.querySelectorAll('#cards .join-card').length`)); n != 3 {
+		t.Errorf("join cards: got %d, want 3", n)
+	}
+	if n := e2e.Get(b, chromedp.Evaluate[int](`document.querySelectorAll('#cards i').length`)); n != 0 {
+		t.Errorf("a nickname's markup became %d elements, want text", n)
+	}
+	if n := e2e.Get(b, chromedp.Evaluate[int](`document.querySelectorAll('#roster-body tr').length`)); n != 3 {
+		t.Errorf("roster rows after creating: got %d, want 3", n)
+	}
+	b.Screenshot("join-cards-phone")
+	username := e2e.Get(b, chromedp.Evaluate[string](`document.querySelector('#cards .join-card dd.pw').textContent`))
+	password := e2e.Get(b, chromedp.Evaluate[string](`document.querySelectorAll('#cards .join-card')[0].querySelectorAll('dd.pw')[1].textContent`))
+
+	// The pupil logs in with the card in a browser of their own.
+	pupil := e2e.New(t, b.Inst)
+	login(pupil, username, password)
+	pupil.WaitText("[data-testid=hello]", "你好，小明！")
+}
+
+// An admin's pages render on a phone: the user list with its forms and the
+// audit log.
+func TestAdminPagesOnPhone(t *testing.T) {
+	b := e2e.Start(t)
+	login(b, "demo-admin", demoPassword(t, b, "demo-admin"))
+	b.Visit("/admin/users?q=demo")
+	b.WaitText("[data-testid=user-list]", "demo-teacher")
+	b.Screenshot("admin-users-phone")
+	// Reset the citizen's password: the temporary password appears once.
+	b.Do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`))
+	b.Do(chromedp.Click(chromedp.CSS(`li[data-user="demo-citizen"] form[data-reset-password] button`)))
+	b.WaitText(`li[data-user="demo-citizen"] .temp-password`, "临时密码")
+	b.Visit("/admin/audit")
+	b.WaitText("[data-testid=audit]", "重置密码")
+	b.Visit("/org")
+	b.WaitText("h1", "学校与班级")
+	b.Screenshot("org-phone")
+}
