@@ -117,7 +117,7 @@ func CleanUsername(s string) (string, error) {
 }
 
 // CleanNickname trims a display name and checks its length (1–20 characters)
-// and that it has no control characters. Markup is kept as text: every page
+// and that it has no control or invisible format characters. Markup is kept as text: every page
 // renders it escaped.
 func CleanNickname(s string) (string, error) {
 	s = strings.Join(strings.Fields(s), " ")
@@ -126,7 +126,9 @@ func CleanNickname(s string) (string, error) {
 		return "", kepu.Invalid("nickname", "error.nickname_length").With("max", MaxNickname)
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || r == utf8.RuneError {
+		// Format characters (bidi overrides, invisible marks) could make one
+		// name look like another; the emoji joiner U+200D stays allowed.
+		if unicode.IsControl(r) || r == utf8.RuneError || (unicode.Is(unicode.Cf, r) && r != '\u200d') {
 			return "", kepu.Invalid("nickname", "error.nickname_chars")
 		}
 	}

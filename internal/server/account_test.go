@@ -314,3 +314,28 @@ func TestOpsEndpoints(t *testing.T) {
 		t.Errorf("metrics from a remote peer: got %d, want 403", res.StatusCode)
 	}
 }
+
+// State-changing API calls need the CSRF token, and an Origin, when sent,
+// must be this site's.
+func TestCSRF(t *testing.T) {
+	inst := apptest.Start(t)
+	_, pw := inst.CreateUser("lily", "participant")
+	c := inst.Login("lily", pw)
+	body := []byte(`{"old_password":"x","new_password":"yyyyyyyy"}`)
+	for _, tt := range []struct {
+		name   string
+		header map[string]string
+		status int
+		code   string
+	}{
+		{"no token", map[string]string{"X-CSRF-Token": ""}, 403, "csrf"},
+		{"forged token", map[string]string{"X-CSRF-Token": "abc.def"}, 403, "csrf"},
+		{"foreign origin", map[string]string{"Origin": "https://evil.example"}, 403, "csrf"},
+		{"own origin", map[string]string{"Origin": inst.URL}, 400, "invalid_input"},
+	} {
+		r := c.DoHeader("POST", "/api/v1/me/password", body, tt.header)
+		if r.Status != tt.status || r.ErrorCode() != tt.code {
+			t.Errorf("%s: got %d %s, want %d %s: %s", tt.name, r.Status, r.ErrorCode(), tt.status, tt.code, r.Body)
+		}
+	}
+}
