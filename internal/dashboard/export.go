@@ -1,0 +1,164 @@
+package dashboard
+
+import (
+	"bufio"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// Table is one dashboard table as shown beside its chart and as exported:
+// column headings (already localized) and rows of cells (string, int64,
+// float64 or nil for "suppressed").
+type Table struct {
+	Name    string   `json:"name"`
+	Columns []string `json:"columns"`
+	Rows    [][]any  `json:"rows"`
+}
+
+// Neutralize makes a cell safe to open in a spreadsheet: text starting with
+// = + - @ tab or CR would be read as a formula, so it gets a leading
+// apostrophe.
+func Neutralize(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}
+
+// cellText renders a cell for CSV: numbers plainly, text neutralized.
+func cellText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return Neutralize(x)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return Neutralize(fmt.Sprint(v))
+}
+
+// WriteCSV writes t as UTF-8 CSV with a byte-order mark, so that Excel
+// opens Chinese text correctly.
+func WriteCSV(w io.Writer, t Table) error {
+	bw := bufio.NewWriter(w)
+	bw.WriteString("\ufeff")
+	cw := csv.NewWriter(bw)
+	row := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		row[i] = Neutralize(c)
+	}
+	if err := cw.Write(row); err != nil {
+		return fmt.Errorf("dashboard: csv: %w", err)
+	}
+	for _, r := range t.Rows {
+		row = row[:0]
+		for _, v := range r {
+			row = append(row, cellText(v))
+		}
+		if err := cw.Write(row); err != nil {
+			return fmt.Errorf("dashboard: csv: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("dashboard: csv: %w", err)
+	}
+	return bw.Flush()
+}
+
+// WriteXLSX writes t as one worksheet through excelize's StreamWriter (rows
+// are not held in memory twice). Text cells are neutralized and written as
+// strings, never as formulas.
+func WriteXLSX(w io.Writer, t Table) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	sheet := sheetName(t.Name)
+	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		return fmt.Errorf("dashboard: xlsx: %w", err)
+	}
+	sw, err := f.NewStreamWriter(sheet)
+	if err != nil {
+		return fmt.Errorf("dashboard: xlsx: %w", err)
+	}
+	head := make([]any, len(t.Columns))
+	for i, c := range t.Columns {
+		head[i] = Neutralize(c)
+	}
+	if err := sw.SetRow("A1", head); err != nil {
+		return fmt.Errorf("dashboard: xlsx: %w", err)
+	}
+	for i, r := range t.Rows {
+		cells := make([]any, len(r))
+		for j, v := range r {
+			switch x := v.(type) {
+			case string:
+				cells[j] = Neutralize(x)
+			case nil:
+				cells[j] = ""
+			default:
+				cells[j] = x
+			}
+		}
+		axis, _ := excelize.CoordinatesToCellName(1, i+2)
+		if err := sw.SetRow(axis, cells); err != nil {
+			return fmt.Errorf("dashboard: xlsx: %w", err)
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return fmt.Errorf("dashboard: xlsx: %w", err)
+	}
+	if err := f.Write(w); err != nil {
+		return fmt.Errorf("dashboard: xlsx: %w", err)
+	}
+	return nil
+}
+
+// sheetName makes a valid worksheet name (≤ 31 characters, none of []:*?/\).
+func sheetName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`[]:*?/\`, r) {
+			return '_'
+		}
+		return r
+	}, s)
+	if s == "" {
+		s = "data"
+	}
+	for utf8.RuneCountInString(s) > 31 {
+		_, n := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-n]
+	}
+	return s
+}
+
+// MaskNickname shows a nickname's first character and hides the rest:
+// "张小明" → "张**", "Li" → "L*"; a single character becomes "*".
+func MaskNickname(s string) string {
+	r := []rune(s)
+	switch len(r) {
+	case 0:
+		return ""
+	case 1:
+		return "*"
+	}
+	n := len(r) - 1
+	if n > 4 {
+		n = 4
+	}
+	return string(r[0]) + strings.Repeat("*", n)
+}
