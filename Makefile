@@ -12,7 +12,7 @@ run: services build
 	@bin/kepu migrate
 	@bin/kepu seed
 	@echo
-	@echo "Kepu is starting: open $${KEPU_BASE_URL:-http://127.0.0.1:8080}/ (Ctrl-C to stop)"
+	@echo "Kepu is starting: open $${KEPU_BASE_URL:-http://$${KEPU_ADDR:-127.0.0.1:8080}}/ (Ctrl-C to stop)"
 	@exec bin/kepu serve
 
 ## test: start services, install the browser, run every test (unit, integration, browser)
