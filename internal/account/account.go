@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kepu/kepu/internal/audit"
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/postgres"
 )
@@ -376,10 +377,12 @@ func (s *Service) Export(ctx context.Context, id int64) (map[string]any, error) 
 	return out, nil
 }
 
-// Delete removes the account: personal fields are erased, sessions ended,
-// and the row kept only so that anonymous aggregates (district, age band)
-// of past answers still add up.
-func (s *Service) Delete(ctx context.Context, id int64) error {
+// Delete removes the actor's own account: personal fields are erased,
+// sessions ended, and the row kept only so that anonymous aggregates
+// (district, age band) of past answers still add up. The audit entry
+// commits with the deletion.
+func (s *Service) Delete(ctx context.Context, a kepu.Actor) error {
+	id := a.UserID
 	return postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE users SET username = 'deleted-' || id, nickname = '—', password_hash = NULL,
 			class_id = NULL, scope_region_id = NULL, guardian_consent_at = NULL, managed_by = NULL,
@@ -390,7 +393,7 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, id); err != nil {
 			return fmt.Errorf("account: delete %d: sessions: %w", id, err)
 		}
-		return nil
+		return audit.Record(ctx, tx, id, "account.delete", UserTarget(id), nil, a.IP)
 	})
 }
 

@@ -339,3 +339,30 @@ func TestCSRF(t *testing.T) {
 		}
 	}
 }
+
+func TestExportAndDeleteAccount(t *testing.T) {
+	inst := apptest.Start(t)
+	_, pw := inst.CreateUser("mona", "participant")
+	_, apw := inst.CreateUser("root-admin", "admin")
+	c := inst.Login("mona", pw)
+	r := c.Do("GET", "/api/v1/me/export", nil)
+	apptest.Expect(t, r, 200, "export")
+	var export struct {
+		Profile  struct{ Username string } `json:"profile"`
+		Sessions []struct{ IP string }     `json:"sessions"`
+	}
+	r.JSON(t, &export)
+	if export.Profile.Username != "mona" || len(export.Sessions) != 1 {
+		t.Errorf("export: got %+v, want mona's profile and one session", export)
+	}
+	apptest.Expect(t, c.Do("DELETE", "/api/v1/me", map[string]string{"password": "wrong"}), 400, "delete with a wrong password")
+	apptest.Expect(t, c.Do("DELETE", "/api/v1/me", map[string]string{"password": pw}), 204, "delete")
+	apptest.Expect(t, c.Do("GET", "/api/v1/me", nil), 401, "session after delete")
+	apptest.Expect(t, inst.Client().Do("POST", "/api/v1/auth/login", map[string]string{"username": "mona", "password": pw}), 401, "login after delete")
+	admin := inst.Login("root-admin", apw)
+	if action, _ := lastAudit(t, admin); action != "account.delete" {
+		t.Errorf("audit: got %s, want account.delete", action)
+	}
+	// The name is free again.
+	apptest.Expect(t, inst.Client().Do("POST", "/api/v1/auth/register", registration(inst, "mona", "新莫娜")), 201, "register the freed name")
+}

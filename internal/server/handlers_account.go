@@ -6,7 +6,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kepu/kepu/internal/account"
-	"github.com/kepu/kepu/internal/audit"
 	"github.com/kepu/kepu/internal/i18n"
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/ratelimit"
@@ -200,17 +199,16 @@ func (s *Server) deleteMe(c *fiber.Ctx) error {
 	if _, err := s.accounts.Authenticate(c.UserContext(), u.Username, in.Password); err != nil {
 		return kepu.Invalid("password", "error.bad_password")
 	}
-	if err := s.accounts.Delete(c.UserContext(), u.ID); err != nil {
+	a, err := actor(c)
+	if err != nil {
 		return err
 	}
-	if err := audit.Record(c.UserContext(), s.db, u.ID, "account.delete", userTarget(u.ID), nil, c.IP()); err != nil {
+	if err := s.accounts.Delete(c.UserContext(), a); err != nil {
 		return err
 	}
 	s.clearCookie(c, sessionCookie)
 	return c.SendStatus(fiber.StatusNoContent)
 }
-
-func userTarget(id int64) string { return "user:" + toString(id) }
 
 // switchLang sets the language cookie (and the user's saved language) and
 // returns to the page the user was on.
