@@ -5,22 +5,39 @@ import (
 
 	"github.com/kepu/kepu/internal/bank"
 	"github.com/kepu/kepu/internal/contest"
+	"github.com/kepu/kepu/internal/org"
 )
 
 func (s *Server) contestPageRoutes(host fiber.Handler) {
 	a := s.App
 	a.Get("/contests", s.requireLogin, host, func(c *fiber.Ctx) error {
-		return s.render(c, "contests", "contest.list_title", nil, "contest.js")
-	})
-	a.Get("/contests/new", s.requireLogin, host, func(c *fiber.Ctx) error {
-		return s.render(c, "contest_new", "contest.new_title", contestForm{}, "contest_new.js")
-	})
-	a.Get("/host/:id", s.requireLogin, host, func(c *fiber.Ctx) error {
-		id, err := paramID(c, "id")
+		a, err := actor(c)
 		if err != nil {
 			return err
 		}
+		list, err := s.contests.List(c.UserContext(), a)
+		if err != nil {
+			return err
+		}
+		runs, err := s.contests.Runs(c.UserContext(), a)
+		if err != nil {
+			return err
+		}
+		return s.render(c, "contests", "contest.list_title", fiber.Map{"Contests": list, "Runs": runs}, "contest.js")
+	})
+	a.Get("/contests/new", s.requireLogin, host, func(c *fiber.Ctx) error {
 		a, err := actor(c)
+		if err != nil {
+			return err
+		}
+		classes, err := s.org.Classes(c.UserContext(), a, 0)
+		if err != nil {
+			return err
+		}
+		return s.render(c, "contest_new", "contest.new_title", contestForm{Classes: classes}, "contest_new.js")
+	})
+	a.Get("/host/:id", s.requireLogin, host, func(c *fiber.Ctx) error {
+		a, id, err := actorAndID(c)
 		if err != nil {
 			return err
 		}
@@ -43,7 +60,9 @@ func (s *Server) contestPageRoutes(host fiber.Handler) {
 }
 
 // contestForm is what the new-contest page offers.
-type contestForm struct{}
+type contestForm struct {
+	Classes []org.Class // the classes a team-mode contest may use
+}
 
 // Categories and Dimensions are the draw filters.
 func (contestForm) Categories() []string { return bank.Categories }

@@ -501,3 +501,19 @@ func TestContestBadMessages(t *testing.T) {
 	pb.send(msg{"type": "answer", "q": 0, "choice": []int{1}})
 	pb.waitFor("ack")
 }
+
+func TestContestPages(t *testing.T) {
+	f := newContestFixture(t, nil)
+	run := f.newRun(t)
+	for _, p := range []string{"/contests", "/contests/new", fmt.Sprintf("/host/%d", run.ID), "/play", "/play?pin=" + run.PIN, "/play/room"} {
+		r := f.teacher.Do("GET", p, nil)
+		apptest.Expect(t, r, 200, p)
+	}
+	if r := f.teacher.Do("GET", fmt.Sprintf("/api/v1/contest-runs/%d/qr.png", run.ID), nil); r.Status != 200 || !strings.HasPrefix(string(r.Body), "\x89PNG") {
+		t.Errorf("qr.png: got %d, want a PNG", r.Status)
+	}
+	// Anonymous visitors may play but not host.
+	anon := f.inst.Client()
+	apptest.Expect(t, anon.Do("GET", "/play", nil), 200, "anonymous /play")
+	apptest.Expect(t, anon.Do("GET", "/contests", nil), 303, "anonymous /contests")
+}

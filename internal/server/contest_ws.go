@@ -389,11 +389,11 @@ func (s *Server) contestWS(ws *fws.Conn) {
 			last = eventSeq([]byte(m))
 		}
 		c.start(last)
-		if c.player != nil {
-			// the player's own standing may have changed meanwhile
-			if snap, err := s.contests.Snapshot(ctx, hello.Room, c.player); err == nil {
-				c.enqueue(mustJSON(map[string]any{"type": "me", "me": snap.Me}))
-			}
+		// Replayed events carry the time left when they were sent; the
+		// clock message says what is left now (and the player's standing).
+		if snap, err := s.contests.Snapshot(ctx, hello.Room, c.player); err == nil {
+			c.enqueue(mustJSON(map[string]any{"type": "clock", "phase": snap.Phase, "q": snap.Q,
+				"remaining_ms": snap.RemainingMS, "paused": snap.Paused, "me": snap.Me}))
 		}
 	} else {
 		snap, err := s.contests.Snapshot(ctx, hello.Room, c.player)
