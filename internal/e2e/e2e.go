@@ -35,6 +35,8 @@
 //     cleanup; console.error lines are logged.
 //   - Phone (390×844, touch, device scale 2) and Desktop (1280×900) set the
 //     viewport; Start begins on Phone, since pages are mobile-first.
+//     PrintMedia switches to the print styles; Visible tells whether an
+//     element is rendered; Fill types into an input after emptying it.
 //   - Use Start(t, apptest.Options{…}) for server options, or New(t, inst) for
 //     a second browser (another user) on the same instance.
 //
@@ -52,6 +54,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/kepu/kepu/internal/apptest"
@@ -209,6 +213,27 @@ func (b *Browser) Visit(path string) {
 func (b *Browser) Phone() {
 	b.t.Helper()
 	b.Do(chromedp.EmulateViewport(PhoneWidth, PhoneHeight, chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulateTouch))
+}
+
+// PrintMedia makes the page use its print styles (on) or its screen styles
+// (off), to check print layouts such as join cards without a printer.
+func (b *Browser) PrintMedia(on bool) {
+	b.t.Helper()
+	media := ""
+	if on {
+		media = "print"
+	}
+	b.Do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media})
+		return err
+	}))
+}
+
+// Visible reports whether the first element matching the CSS selector is
+// rendered (it exists and has a layout box).
+func (b *Browser) Visible(sel string) bool {
+	b.t.Helper()
+	return Get(b, chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.getClientRects().length > 0 })()`, sel)))
 }
 
 // Desktop sets a 1280×900 viewport.

@@ -62,6 +62,16 @@ func TestTeacherCreatesPupilsWithJoinCards(t *testing.T) {
 		t.Errorf("roster rows after creating: got %d, want 3", n)
 	}
 	b.Screenshot("join-cards-phone")
+	b.Desktop() // about the width of a printed page
+	b.PrintMedia(true)
+	for sel, want := range map[string]bool{"#cards .join-card": true, "#add-pupils": false, "header.top": false, "#print-cards": false} {
+		if got := b.Visible(sel); got != want {
+			t.Errorf("printing the join cards: %s visible %v, want %v", sel, got, want)
+		}
+	}
+	b.Screenshot("join-cards-print")
+	b.PrintMedia(false)
+	b.Phone()
 	username := e2e.Get(b, chromedp.Evaluate[string](`document.querySelector('#cards .join-card dd.pw').textContent`))
 	password := e2e.Get(b, chromedp.Evaluate[string](`document.querySelectorAll('#cards .join-card')[0].querySelectorAll('dd.pw')[1].textContent`))
 
