@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +34,9 @@ type Instance struct {
 	Seed  seed.Result
 	Log   *bytes.Buffer // everything the server logged
 	t     testing.TB
+
+	stop     func()
+	stopOnce sync.Once
 }
 
 // Options change how an instance starts.
@@ -106,7 +110,7 @@ func Start(t testing.TB, opts ...Options) *Instance {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx, ln) }()
-	t.Cleanup(func() {
+	inst.stop = func() {
 		cancel()
 		select {
 		case err := <-done:
@@ -117,12 +121,21 @@ func Start(t testing.TB, opts ...Options) *Instance {
 			t.Errorf("apptest: server did not stop")
 		}
 		a.Close()
+	}
+	t.Cleanup(func() {
+		inst.Stop()
 		if t.Failed() {
 			t.Logf("server log:\n%s", tail(inst.Log.String(), 8000))
 		}
 	})
 	return inst
 }
+
+// Stop shuts the server down gracefully (as on SIGTERM) and closes its
+// connections; its database and Redis prefix stay until the test ends, so
+// a new instance can start on them (Options{Shared: inst}), as after a
+// restart. Stopping twice is harmless.
+func (i *Instance) Stop() { i.stopOnce.Do(i.stop) }
 
 func tail(s string, n int) string {
 	if len(s) > n {

@@ -132,18 +132,24 @@ func TestSessionReplacedAtLogin(t *testing.T) {
 	}
 }
 
-// Sessions live in Postgres: another instance on the same database (a
-// restart, or a second server behind the load balancer) knows them.
+// Sessions live in Postgres: a restarted server, or a second server behind
+// the load balancer, knows them.
 func TestSessionsSurviveRestart(t *testing.T) {
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("ivan", "participant")
 	c := inst.Login("ivan", pw)
-	second := apptest.Start(t, apptest.Options{Shared: inst})
+	other := inst.Login("ivan", pw)
+	inst.Stop()
+	restarted := apptest.Start(t, apptest.Options{Shared: inst})
+	c.Base, other.Base = restarted.URL, restarted.URL
+	apptest.Expect(t, c.Do("GET", "/api/v1/me", nil), 200, "me after the restart")
+
+	second := apptest.Start(t, apptest.Options{Shared: restarted})
+	apptest.Expect(t, c.Do("POST", "/api/v1/auth/logout", nil), 204, "logout on the restarted instance")
 	c.Base = second.URL
-	apptest.Expect(t, c.Do("GET", "/api/v1/me", nil), 200, "me on the second instance")
-	apptest.Expect(t, c.Do("POST", "/api/v1/auth/logout", nil), 204, "logout on the second instance")
-	c.Base = inst.URL
-	apptest.Expect(t, c.Do("GET", "/api/v1/me", nil), 401, "me on the first instance after logout on the second")
+	apptest.Expect(t, c.Do("GET", "/api/v1/me", nil), 401, "me on the second instance after logout on the first")
+	other.Base = second.URL
+	apptest.Expect(t, other.Do("GET", "/api/v1/me", nil), 200, "the user's other session on the second instance")
 }
 
 func TestSessionTimeouts(t *testing.T) {
