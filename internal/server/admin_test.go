@@ -194,8 +194,7 @@ func TestAdminUsers(t *testing.T) {
 func TestClassRoster(t *testing.T) {
 	inst := apptest.Start(t)
 	teacher := inst.Login("demo-teacher", demoPassword(t, inst, "demo-teacher"))
-	adminID, adminPW := inst.CreateUser("root-admin", "admin")
-	_ = adminID
+	_, adminPW := inst.CreateUser("root-admin", "admin")
 	admin := inst.Login("root-admin", adminPW)
 	own, other := inst.Seed.ClassIDs[0], inst.Seed.ClassIDs[1]
 	var me userJSON
@@ -368,5 +367,89 @@ func TestRoleAndScope(t *testing.T) {
 	users["teacher"].Do("GET", "/api/v1/classes", nil).JSON(t, &cl)
 	if len(cl.Classes) != 0 {
 		t.Errorf("a teacher without classes lists %d classes, want 0", len(cl.Classes))
+	}
+}
+
+func TestOrganizerManagesSchoolsAndClasses(t *testing.T) {
+	inst := apptest.Start(t)
+	dingcheng := inst.Seed.DistrictIDs["430703"]
+	_, opw := inst.CreateUser("olga", "organizer", dingcheng)
+	teacherID, tpw := inst.CreateUser("tess", "teacher")
+	pupilID, _ := inst.CreateUser("pat", "participant")
+	_, apw := inst.CreateUser("root-admin", "admin")
+	org := inst.Login("olga", opw)
+	teacher := inst.Login("tess", tpw)
+	admin := inst.Login("root-admin", apw)
+
+	r := org.Do("POST", "/api/v1/schools", map[string]any{"region_id": dingcheng, "name": "  鼎城  第二中学 "})
+	apptest.Expect(t, r, 201, "create school")
+	var school struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	}
+	r.JSON(t, &school)
+	if school.Name != "鼎城 第二中学" {
+		t.Errorf("school name: got %q, want spaces folded", school.Name)
+	}
+	if action, _ := lastAudit(t, admin); action != "school.create" {
+		t.Errorf("audit: got %s, want school.create", action)
+	}
+	apptest.Expect(t, org.Do("POST", "/api/v1/schools", map[string]any{"region_id": dingcheng, "name": "鼎城 第二中学"}), 409, "duplicate school")
+	apptest.Expect(t, org.Do("POST", "/api/v1/schools", map[string]any{"region_id": inst.Seed.CityID, "name": "市直学校"}), 400, "school on the city itself")
+	apptest.Expect(t, org.Do("POST", "/api/v1/schools", map[string]any{"region_id": dingcheng, "name": strings.Repeat("校", 81)}), 400, "over-long school name")
+
+	r = org.Do("POST", "/api/v1/classes", map[string]any{"school_id": school.ID, "name": "初一(1)班", "grade": 7, "teacher_id": teacherID})
+	apptest.Expect(t, r, 201, "create class with a teacher")
+	var class struct {
+		ID        int64 `json:"id"`
+		TeacherID int64 `json:"teacher_id"`
+	}
+	r.JSON(t, &class)
+	if class.TeacherID != teacherID {
+		t.Errorf("class teacher: got %d, want %d", class.TeacherID, teacherID)
+	}
+	apptest.Expect(t, org.Do("POST", "/api/v1/classes", map[string]any{"school_id": school.ID, "name": "初一(1)班"}), 409, "duplicate class")
+	apptest.Expect(t, org.Do("POST", "/api/v1/classes", map[string]any{"school_id": school.ID, "name": "x", "grade": 13}), 400, "grade 13")
+	apptest.Expect(t, org.Do("POST", "/api/v1/classes", map[string]any{"school_id": school.ID, "name": "x", "teacher_id": pupilID}), 400, "a participant as teacher")
+	apptest.Expect(t, org.Do("POST", "/api/v1/classes", map[string]any{"school_id": inst.Seed.SchoolIDs[0], "name": "越界班"}), 403, "class in a school outside the scope")
+
+	// The teacher sees the class and may open another in the same school, not elsewhere.
+	apptest.Expect(t, teacher.Do("GET", fmt.Sprintf("/api/v1/classes/%d", class.ID), nil), 200, "teacher reads their class")
+	r = teacher.Do("POST", "/api/v1/classes", map[string]any{"school_id": school.ID, "name": "初一(2)班", "teacher_id": 1})
+	apptest.Expect(t, r, 201, "teacher opens a class in their school")
+	var own struct {
+		TeacherID int64 `json:"teacher_id"`
+	}
+	r.JSON(t, &own)
+	if own.TeacherID != teacherID {
+		t.Errorf("a teacher's new class: got teacher %d, want themselves (%d)", own.TeacherID, teacherID)
+	}
+	apptest.Expect(t, teacher.Do("POST", "/api/v1/classes", map[string]any{"school_id": inst.Seed.SchoolIDs[0], "name": "别校班"}), 403, "teacher opens a class in another school")
+
+	// Reassigning: the organizer moves a class of their subtree to another teacher.
+	otherTeacher, _ := inst.CreateUser("theo", "teacher")
+	path := fmt.Sprintf("/api/v1/classes/%d/teacher", class.ID)
+	apptest.Expect(t, org.Do("PUT", path, map[string]any{"teacher_id": pupilID}), 400, "assign a participant")
+	apptest.Expect(t, org.Do("PUT", path, map[string]any{"teacher_id": otherTeacher}), 200, "assign another teacher")
+	if action, target := lastAudit(t, admin); action != "class.teacher" || target != fmt.Sprintf("class:%d", class.ID) {
+		t.Errorf("audit: got %s %s, want class.teacher class:%d", action, target, class.ID)
+	}
+	apptest.Expect(t, teacher.Do("GET", fmt.Sprintf("/api/v1/classes/%d", class.ID), nil), 403, "the former teacher reads the class")
+	apptest.Expect(t, org.Do("PUT", fmt.Sprintf("/api/v1/classes/%d/teacher", inst.Seed.ClassIDs[0]), map[string]any{"teacher_id": otherTeacher}), 403, "assign in another district")
+
+	// Schools: the organizer's list holds their subtree only.
+	var schools struct {
+		Schools []struct {
+			RegionID int64 `json:"region_id"`
+		} `json:"schools"`
+	}
+	org.Do("GET", "/api/v1/schools", nil).JSON(t, &schools)
+	for _, s := range schools.Schools {
+		if s.RegionID != dingcheng {
+			t.Errorf("organizer of 鼎城区 lists a school of region %d", s.RegionID)
+		}
+	}
+	if len(schools.Schools) != 2 {
+		t.Errorf("organizer of 鼎城区 lists %d schools, want 2", len(schools.Schools))
 	}
 }
