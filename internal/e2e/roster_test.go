@@ -99,3 +99,31 @@ func TestAdminPagesOnPhone(t *testing.T) {
 	b.WaitText("h1", "学校与班级")
 	b.Screenshot("org-phone")
 }
+
+// An organizer creates a school and a class with its teacher from /org.
+func TestOrganizerCreatesSchoolAndClass(t *testing.T) {
+	b := e2e.Start(t)
+	login(b, "demo-organizer", demoPassword(t, b, "demo-organizer"))
+	b.Visit("/org")
+	district := e2e.Get(b, chromedp.Evaluate[string](`[...document.querySelectorAll('#school-region option')].find(o => o.textContent.includes('汉寿县')).value`))
+	b.Do(chromedp.SetValue(chromedp.CSS("#school-region"), district))
+	b.Fill("#school-name", "汉寿县第一中学")
+	b.Do(chromedp.Click(chromedp.CSS(`form[data-api="/api/v1/schools"] button[type=submit]`)))
+	b.WaitText("main", "汉寿县第一中学 · 汉寿县")
+
+	school := e2e.Get(b, chromedp.Evaluate[string](`[...document.querySelectorAll('#class-school option')].find(o => o.textContent === '汉寿县第一中学').value`))
+	teacher := e2e.Get(b, chromedp.Evaluate[string](`[...document.querySelectorAll('#class-teacher option')].find(o => o.textContent.includes('demo-teacher')).value`))
+	b.Do(chromedp.SetValue(chromedp.CSS("#class-school"), school), chromedp.SetValue(chromedp.CSS("#class-teacher"), teacher))
+	b.Fill("#class-name", "高一(5)班")
+	b.Fill("#class-grade", "10")
+	b.Do(chromedp.Click(chromedp.CSS(`form[data-api="/api/v1/classes"] button[type=submit]`)))
+	b.WaitText("main", "高一(5)班")
+	if got := b.Text(`section[data-school="` + school + `"] .class-item .muted`); !strings.Contains(got, "王老师") {
+		t.Errorf("new class: got %q, want its teacher 王老师", got)
+	}
+	// A bad grade shows the server's message in the form.
+	b.Fill("#class-name", "高一(6)班")
+	b.Fill("#class-grade", "13")
+	b.Do(chromedp.Click(chromedp.CSS(`form[data-api="/api/v1/classes"] button[type=submit]`)))
+	b.WaitText(`form[data-api="/api/v1/classes"] .form-error`, "年级需要在 1–12 之间")
+}
