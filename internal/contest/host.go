@@ -19,13 +19,15 @@ import (
 
 // Next moves the room on: start the game from the lobby, close the open
 // question (skip), reveal, show the board, open the next question or
-// finish after the last.
-func (s *Service) Next(ctx context.Context, a kepu.Actor, runID int64) error {
+// finish after the last. from, when not empty, is the phase the host saw:
+// if the room has moved on meanwhile (a double click, another screen),
+// Next refuses with 409 rather than skip a step.
+func (s *Service) Next(ctx context.Context, a kepu.Actor, runID int64, from string) error {
 	st, err := s.hostRoom(ctx, a, runID)
 	if err != nil {
 		return err
 	}
-	if st.Paused {
+	if st.Paused || (from != "" && from != st.Phase) {
 		return errPhase
 	}
 	return s.advance(ctx, st)

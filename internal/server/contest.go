@@ -31,7 +31,7 @@ func (s *Server) contestRoutes(api fiber.Router) {
 	api.Get("/contests/:id", host, s.getContest)
 	api.Post("/contests/:id/runs", host, s.createRun)
 	api.Get("/contest-runs/:run", host, s.runInfo)
-	api.Post("/contest-runs/:run/next", host, s.hostAction(s.contests.Next))
+	api.Post("/contest-runs/:run/next", host, s.nextStep)
 	api.Post("/contest-runs/:run/pause", host, s.hostAction(s.contests.Pause))
 	api.Post("/contest-runs/:run/resume", host, s.hostAction(s.contests.Resume))
 	api.Post("/contest-runs/:run/end", host, s.hostAction(s.contests.End))
@@ -154,6 +154,27 @@ func (s *Server) hostAction(fn func(ctx context.Context, a kepu.Actor, id int64)
 		}
 		return c.SendStatus(fiber.StatusNoContent)
 	}
+}
+
+// nextStep moves the room on; an optional body {"from": phase} names the
+// phase the host saw, so a double click cannot skip a step.
+func (s *Server) nextStep(c *fiber.Ctx) error {
+	a, id, err := actorAndParam(c, "run")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		From string `json:"from"`
+	}
+	if len(c.Body()) > 0 {
+		if err := decodeJSON(c, &in, 1<<10); err != nil {
+			return err
+		}
+	}
+	if err := s.contests.Next(c.UserContext(), a, id, in.From); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
 }
 
 func (s *Server) lockRun(locked bool) fiber.Handler {

@@ -20,6 +20,7 @@ function show(view) {
 
 function setPhase(p) {
   phase = p;
+  root.dataset.phase = p;
   const next = $('btn-next');
   next.textContent = p === 'lobby' ? t('start') : p === 'question' ? t('skip') : t('next');
   next.hidden = p === 'finished';
@@ -154,18 +155,21 @@ function onMessage(m) {
   }
 }
 
-async function command(action, body) {
+async function command(action, body, btn) {
   errBox.hidden = true;
+  if (btn) btn.disabled = true;
   try {
     await api('POST', `/api/v1/contest-runs/${run}/${action}`, body);
   } catch (e) {
     errBox.textContent = e.message; errBox.hidden = false;
+  } finally {
+    if (btn) btn.disabled = false;
   }
 }
 
 function kick(id) { command('kick', { player: id }); }
 
-$('btn-next').addEventListener('click', () => command('next'));
+$('btn-next').addEventListener('click', () => command('next', { from: phase }, $('btn-next')));
 $('btn-pause').addEventListener('click', () => command(paused ? 'resume' : 'pause'));
 $('btn-lock').addEventListener('click', () => command(locked ? 'unlock' : 'lock'));
 $('btn-end').addEventListener('click', () => { if (confirm(t('end_confirm'))) command('end'); });
