@@ -3,7 +3,6 @@ package server
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -155,8 +154,4 @@ func byteSize(n int) string {
 		return toString(n>>10) + " KiB"
 	}
 	return toString(n) + " B"
-}
-
-func logAttrs(c *fiber.Ctx) []any {
-	return []any{slog.String("request_id", requestID(c)), slog.String("path", c.Path())}
 }
