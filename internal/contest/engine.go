@@ -130,13 +130,15 @@ func (s *Service) closeRound(ctx context.Context, st *state) error {
 
 // revealData is the answer of a closed question with how the room answered.
 type revealData struct {
-	Q           int    `json:"q"`
-	Answer      []int  `json:"answer"`
-	Explanation string `json:"explanation"`
-	Dist        []int  `json:"dist"`
-	Answered    int    `json:"answered"`
-	Correct     int    `json:"correct"`
-	Total       int    `json:"total"`
+	Q           int      `json:"q"`
+	Stem        string   `json:"stem"`
+	Options     []string `json:"options"`
+	Answer      []int    `json:"answer"`
+	Explanation string   `json:"explanation"`
+	Dist        []int    `json:"dist"`
+	Answered    int      `json:"answered"`
+	Correct     int      `json:"correct"`
+	Total       int      `json:"total"`
 }
 
 func (s *Service) reveal(ctx context.Context, st *state) error {
@@ -155,7 +157,7 @@ func (s *Service) reveal(ctx context.Context, st *state) error {
 		return fmt.Errorf("contest: reveal %d: %w", st.ID, err)
 	}
 	distM, players, ansVals := dc.Val(), pc.Val(), ac.Val()
-	d := revealData{Q: st.Q, Answer: qq.Answer, Explanation: qq.Explanation, Dist: make([]int, len(qq.Options)),
+	d := revealData{Q: st.Q, Stem: qq.Stem, Options: qq.Options, Answer: qq.Answer, Explanation: qq.Explanation, Dist: make([]int, len(qq.Options)),
 		Answered: len(ansVals), Total: len(players)}
 	for i := range d.Dist {
 		d.Dist[i] = atoi(distM[strconv.Itoa(i)])

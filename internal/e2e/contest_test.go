@@ -76,6 +76,9 @@ func TestLiveContestToPodium(t *testing.T) {
 				choice = 3 // 丁, wrong
 			}
 			p.Do(chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#q-tiles [data-option="%d"]:not([disabled])`, choice))))
+			if q == 1 && i == 0 {
+				p.Screenshot("contest-player-question")
+			}
 			p.Do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#q-tiles [data-option="%d"]`, choice))))
 		}
 		// Everyone answered: the server closes the round; the projector shows

@@ -61,14 +61,14 @@ function renderQuestion(d, remainingMs) {
 function renderReveal(d) {
   show('reveal');
   stopTimer();
-  $('r-stem').textContent = question ? question.stem : '';
+  $('r-stem').textContent = d.stem;
   const total = Math.max(1, ...d.dist);
   $('r-dist').replaceChildren(...d.dist.map((n, i) => {
     const right = d.answer.includes(i);
     const bar = el('span', { class: 'bar c' + i });
     bar.style.width = Math.round(100 * n / total) + '%'; // CSSOM, allowed by the CSP
     return el('li', { class: right ? 'right' : '', 'data-testid': right ? 'right-option' : null },
-      el('span', { text: `${SHAPES[i]} ${question ? question.options[i] : t('option_n', { n: i + 1 })}` }),
+      el('span', { text: `${SHAPES[i]} ${d.options[i]}` }),
       bar, el('span', { text: String(n) }));
   }));
   $('r-expl').textContent = d.explanation;
