@@ -1,0 +1,235 @@
+package contest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/org"
+	"github.com/kepu/kepu/internal/testenv"
+)
+
+func TestCleanNick(t *testing.T) {
+	tests := []struct {
+		in, want, err string
+	}{
+		{"  Ann   Lee ", "Ann Lee", ""},
+		{"<b>x</b>", "<b>x</b>", ""},
+		{"", "", "error.contest_nick_length"},
+		{strings.Repeat("a", MaxNick+1), "", "error.contest_nick_length"},
+		{strings.Repeat("長", MaxNick), strings.Repeat("長", MaxNick), ""},
+		{"a\u0000b", "", "error.contest_nick_chars"},
+		{"a\u200bb", "", "error.contest_nick_chars"},
+		{"!!!", "", "error.contest_nick_chars"},
+		{"F.u c-k", "", "error.contest_nick_abuse"},
+		{"小傻逼", "", "error.contest_nick_abuse"},
+		{"Lisbon", "Lisbon", ""},
+	}
+	for _, tt := range tests {
+		got, err := CleanNick(tt.in)
+		key := ""
+		if e, ok := err.(*kepu.Error); ok {
+			key = e.Key
+		}
+		if got != tt.want || key != tt.err {
+			t.Errorf("CleanNick(%q) = %q, %q; want %q, %q", tt.in, got, key, tt.want, tt.err)
+		}
+	}
+}
+
+func TestSafeCell(t *testing.T) {
+	for in, want := range map[string]string{"=1+1": "'=1+1", "+x": "'+x", "-2": "'-2", "@SUM": "'@SUM", "ok": "ok", "": "", "\tx": "'\tx"} {
+		if got := SafeCell(in); got != want {
+			t.Errorf("SafeCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestSettings(t *testing.T) {
+	i := func(n int) *int { return &n }
+	b := func(v bool) *bool { return &v }
+	tests := []struct {
+		name string
+		in   SettingsInput
+		err  string
+	}{
+		{"defaults", SettingsInput{}, ""},
+		{"too short", SettingsInput{TimeLimit: i(4)}, "error.contest_time_limit"},
+		{"too long", SettingsInput{TimeLimit: i(121)}, "error.contest_time_limit"},
+		{"negative points", SettingsInput{Points: i(-1)}, "error.contest_points"},
+		{"practice only", SettingsInput{Points: i(0)}, ""},
+		{"team mode without classes", SettingsInput{TeamMode: b(true)}, "error.contest_teams"},
+	}
+	for _, tt := range tests {
+		s, err := tt.in.Settings()
+		key := ""
+		if e, ok := err.(*kepu.Error); ok {
+			key = e.Key
+		}
+		if key != tt.err {
+			t.Errorf("%s: got error %q, want %q", tt.name, key, tt.err)
+		}
+		if tt.name == "defaults" && (s.TimeLimit != 20 || s.Points != 1000 || !s.ShowText || !s.StreakBonus || s.AutoAdvance) {
+			t.Errorf("defaults: %+v", s)
+		}
+	}
+}
+
+func TestValidChoice(t *testing.T) {
+	single := Question{Type: "single", Options: []string{"a", "b", "c"}}
+	multi := Question{Type: "multiple", Options: []string{"a", "b", "c"}}
+	tests := []struct {
+		q    Question
+		c    []int
+		want bool
+	}{
+		{single, []int{1}, true}, {single, []int{}, false}, {single, []int{0, 1}, false}, {single, []int{3}, false},
+		{single, []int{-1}, false}, {multi, []int{0, 2}, true}, {multi, []int{2, 2}, false}, {multi, []int{0, 1, 2, 0}, false},
+	}
+	for _, tt := range tests {
+		if got := validChoice(tt.q, tt.c); got != tt.want {
+			t.Errorf("validChoice(%s, %v) = %v, want %v", tt.q.Type, tt.c, got, tt.want)
+		}
+	}
+}
+
+// newTestService returns a service on a fresh database and Redis prefix
+// with a host and a three-question contest.
+func newTestService(t *testing.T) (*Service, kepu.Actor, int64) {
+	t.Helper()
+	ctx := context.Background()
+	db := testenv.NewDB(t)
+	rd := testenv.NewRedis(t)
+	var region, uid int64
+	err := db.Pool.QueryRow(ctx, `INSERT INTO regions (kind, code, name, path) VALUES ('city', 't1', 'T', '/') RETURNING id`).Scan(&region)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Pool.QueryRow(ctx, `INSERT INTO users (username, role, nickname) VALUES ('host', 'teacher', 'Host') RETURNING id`).Scan(&uid); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for i := 0; i < 3; i++ {
+		var id int64
+		if err := db.Pool.QueryRow(ctx, `INSERT INTO questions (owner_region_id, status, type, category, dimension, difficulty, stem_norm)
+			VALUES ($1, 'published', 'single', 'life', 'knowledge', 1, $2) RETURNING id`, region, fmt.Sprint(i)).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Pool.Exec(ctx, `INSERT INTO question_versions (question_id, version, type, stem, options, answer, explanation, category, dimension, difficulty)
+			VALUES ($1, 1, 'single', 'Q?', '["a","b"]', '{0}', 'e', 'life', 'knowledge', 1)`, id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	s := NewService(db.Pool, rd.Client, rd.Keys, &org.Service{DB: db.Pool})
+	a := kepu.Actor{UserID: uid, Role: kepu.RoleTeacher}
+	tl := 5
+	c, err := s.Create(ctx, a, NewContest{Title: "t", QuestionIDs: ids, Settings: SettingsInput{TimeLimit: &tl}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, a, c.ID
+}
+
+// Many answers from one player at once: exactly one counts.
+func TestAnswerOnce(t *testing.T) {
+	s, a, cid := newTestService(t)
+	ctx := context.Background()
+	run, err := s.CreateRun(ctx, a, cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: "ann"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: "bob"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Next(ctx, a, run.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	p := Player{Room: run.ID, ID: j.Player, Nick: "ann"}
+	var ok, dup atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := s.Answer(ctx, p, 0, []int{0}, 0)
+			switch {
+			case err != nil:
+				t.Error(err)
+			case res == AnswerOK:
+				ok.Add(1)
+			case res == AnswerDuplicate:
+				dup.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 1 || dup.Load() != 19 {
+		t.Errorf("20 concurrent answers: %d accepted, %d duplicates; want 1 and 19", ok.Load(), dup.Load())
+	}
+	me, err := s.MeOf(ctx, p, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if me.Score < 500 || me.Score > 1000 || me.Streak != 1 {
+		t.Errorf("score %d streak %d, want 500–1000 and 1", me.Score, me.Streak)
+	}
+}
+
+// Several instances tick at once when a round is due: exactly one closes
+// it (one "closed" and one "reveal" event).
+func TestRoundClosedOnce(t *testing.T) {
+	s, a, cid := newTestService(t)
+	ctx := context.Background()
+	run, err := s.CreateRun(ctx, a, cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Next(ctx, a, run.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	// Instances share Redis and Postgres but not memory.
+	var others []*Service
+	for i := 0; i < 4; i++ {
+		o := NewService(s.DB, s.Redis, s.Keys, s.Org)
+		o.Clock.Advance(6 * time.Second)
+		others = append(others, o)
+	}
+	var wg sync.WaitGroup
+	for _, o := range others {
+		wg.Add(1)
+		go func() { defer wg.Done(); o.Tick(ctx) }()
+	}
+	wg.Wait()
+	evs, err := s.Redis.LRange(ctx, s.room(run.ID).events(), 0, -1).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, e := range evs {
+		for _, typ := range []string{"closed", "reveal"} {
+			if strings.Contains(e, `"type":"`+typ+`"`) {
+				count[typ]++
+			}
+		}
+	}
+	if count["closed"] != 1 || count["reveal"] != 1 {
+		t.Errorf("events after concurrent ticks: %v, want one closed and one reveal", count)
+	}
+	// An answer now is refused.
+	if res, _ := s.Answer(ctx, Player{Room: run.ID, ID: 1}, 0, []int{0}, 0); res != AnswerClosed {
+		t.Errorf("answer after close: %q, want closed", res)
+	}
+}
