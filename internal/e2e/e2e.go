@@ -37,6 +37,9 @@
 //     viewport; Start begins on Phone, since pages are mobile-first.
 //     PrintMedia switches to the print styles; Visible tells whether an
 //     element is rendered; Fill types into an input after emptying it.
+//   - Login signs in through the login page; LoginDemo as a seeded demo
+//     account (demo-admin, demo-organizer, demo-teacher, demo-citizen);
+//     ConfirmAll answers yes to window.confirm on the current page.
 //   - Use Start(t, apptest.Options{…}) for server options, or New(t, inst) for
 //     a second browser (another user) on the same instance.
 //
@@ -234,6 +237,37 @@ func (b *Browser) PrintMedia(on bool) {
 func (b *Browser) Visible(sel string) bool {
 	b.t.Helper()
 	return Get(b, chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.getClientRects().length > 0 })()`, sel)))
+}
+
+// Login signs in through the login page as a user would and waits for the
+// page that follows (a logged-in page with the logout button).
+func (b *Browser) Login(username, password string) {
+	b.t.Helper()
+	b.Visit("/login")
+	b.Fill("#username", username)
+	b.Fill("#password", password)
+	b.Do(chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS("[data-testid=logout]")))
+}
+
+// LoginDemo signs in as one of the seeded demo accounts (demo-admin,
+// demo-organizer, demo-teacher, demo-citizen).
+func (b *Browser) LoginDemo(username string) {
+	b.t.Helper()
+	for _, d := range b.Inst.Seed.Accounts {
+		if d.Username == username {
+			b.Login(username, d.Password)
+			return
+		}
+	}
+	b.t.Fatalf("e2e: no demo account %q", username)
+}
+
+// ConfirmAll makes window.confirm answer yes on the current page, for
+// buttons that ask before they act.
+func (b *Browser) ConfirmAll() {
+	b.t.Helper()
+	Get(b, chromedp.Evaluate[bool](`(window.confirm = () => true, true)`))
 }
 
 // Desktop sets a 1280×900 viewport.

@@ -9,31 +9,11 @@ import (
 	"github.com/kepu/kepu/internal/e2e"
 )
 
-// login signs in through the login page and waits for the home page.
-func login(b *e2e.Browser, username, password string) {
-	b.Visit("/login")
-	b.Fill("#username", username)
-	b.Fill("#password", password)
-	b.Do(chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
-	b.Do(chromedp.WaitVisible(chromedp.CSS("[data-testid=logout]")))
-}
-
-func demoPassword(t *testing.T, b *e2e.Browser, username string) string {
-	t.Helper()
-	for _, d := range b.Inst.Seed.Accounts {
-		if d.Username == username {
-			return d.Password
-		}
-	}
-	t.Fatalf("no demo account %s", username)
-	return ""
-}
-
 // A teacher opens their class, pastes three names and gets printable join
 // cards whose accounts work; markup in a name stays text.
 func TestTeacherCreatesPupilsWithJoinCards(t *testing.T) {
 	b := e2e.Start(t)
-	login(b, "demo-teacher", demoPassword(t, b, "demo-teacher"))
+	b.LoginDemo("demo-teacher")
 	b.Visit("/org")
 	if got := b.Text("h1"); got != "我的班级" {
 		t.Errorf("teacher's org page: got %q, want 我的班级", got)
@@ -77,7 +57,7 @@ func TestTeacherCreatesPupilsWithJoinCards(t *testing.T) {
 
 	// The pupil logs in with the card in a browser of their own.
 	pupil := e2e.New(t, b.Inst)
-	login(pupil, username, password)
+	pupil.Login(username, password)
 	pupil.WaitText("[data-testid=hello]", "你好，小明！")
 }
 
@@ -85,12 +65,12 @@ func TestTeacherCreatesPupilsWithJoinCards(t *testing.T) {
 // audit log.
 func TestAdminPagesOnPhone(t *testing.T) {
 	b := e2e.Start(t)
-	login(b, "demo-admin", demoPassword(t, b, "demo-admin"))
+	b.LoginDemo("demo-admin")
 	b.Visit("/admin/users?q=demo")
 	b.WaitText("[data-testid=user-list]", "demo-teacher")
 	b.Screenshot("admin-users-phone")
 	// Reset the citizen's password: the temporary password appears once.
-	b.Do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`))
+	b.ConfirmAll()
 	b.Do(chromedp.Click(chromedp.CSS(`li[data-user="demo-citizen"] form[data-reset-password] button`)))
 	b.WaitText(`li[data-user="demo-citizen"] .temp-password`, "临时密码")
 	b.Visit("/admin/audit")
@@ -103,7 +83,7 @@ func TestAdminPagesOnPhone(t *testing.T) {
 // An organizer creates a school and a class with its teacher from /org.
 func TestOrganizerCreatesSchoolAndClass(t *testing.T) {
 	b := e2e.Start(t)
-	login(b, "demo-organizer", demoPassword(t, b, "demo-organizer"))
+	b.LoginDemo("demo-organizer")
 	b.Visit("/org")
 	district := e2e.Get(b, chromedp.Evaluate[string](`[...document.querySelectorAll('#school-region option')].find(o => o.textContent.includes('汉寿县')).value`))
 	b.Do(chromedp.SetValue(chromedp.CSS("#school-region"), district))
