@@ -35,16 +35,22 @@ func userQuery(c *fiber.Ctx) (account.UserQuery, error) {
 	return account.UserQuery{Q: c.Query("q"), Role: kepu.Role(c.Query("role")), Page: int(page), PerPage: int(per)}, nil
 }
 
-func (s *Server) adminListUsers(c *fiber.Ctx) error {
+// listUsers answers the user-list query of the request (API and page).
+func (s *Server) listUsers(c *fiber.Ctx) (account.UserQuery, account.UserPage, error) {
 	a, err := actor(c)
 	if err != nil {
-		return err
+		return account.UserQuery{}, account.UserPage{}, err
 	}
 	q, err := userQuery(c)
 	if err != nil {
-		return err
+		return q, account.UserPage{}, err
 	}
 	page, err := s.accounts.ListUsers(c.UserContext(), a, q)
+	return q, page, err
+}
+
+func (s *Server) adminListUsers(c *fiber.Ctx) error {
+	_, page, err := s.listUsers(c)
 	if err != nil {
 		return err
 	}

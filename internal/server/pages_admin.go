@@ -37,15 +37,7 @@ type usersPageData struct {
 }
 
 func (s *Server) adminUsersPage(c *fiber.Ctx) error {
-	a, err := actor(c)
-	if err != nil {
-		return err
-	}
-	q, err := userQuery(c)
-	if err != nil {
-		return err
-	}
-	res, err := s.accounts.ListUsers(c.UserContext(), a, q)
+	q, res, err := s.listUsers(c)
 	if err != nil {
 		return err
 	}
