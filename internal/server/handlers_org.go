@@ -1,12 +1,20 @@
 package server
 
 import (
+	"strconv"
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/org"
+	"github.com/kepu/kepu/internal/ratelimit"
 )
+
+// ruleRosterBatch bounds how many pupil batches (of at most 60 accounts)
+// one user may create per hour, across instances.
+var ruleRosterBatch = ratelimit.Rule{Name: "roster-batch", Burst: 20, Period: time.Hour}
 
 // orgRoutes are the organization API: regions (public), schools and
 // classes (scoped by internal/org), teachers (for assigning classes) and
@@ -207,6 +215,9 @@ func (s *Server) createPupils(c *fiber.Ctx) error {
 	}
 	var in pupilsInput
 	if err := decodeJSON(c, &in, smallBody); err != nil {
+		return err
+	}
+	if err := s.limiter.Allow(c.UserContext(), ruleRosterBatch, strconv.FormatInt(a.UserID, 10)); err != nil {
 		return err
 	}
 	ps, err := s.accounts.CreatePupils(c.UserContext(), a, cl.ID, in.Names)
