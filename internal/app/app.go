@@ -17,6 +17,7 @@ import (
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/config"
 	"github.com/kepu/kepu/internal/contest"
+	"github.com/kepu/kepu/internal/dashboard"
 	"github.com/kepu/kepu/internal/i18n"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/postgres"
@@ -37,6 +38,7 @@ type App struct {
 	Accounts *account.Service
 	Org      *org.Service
 	Contests *contest.Service
+	Dash     *dashboard.Service
 	Server   *server.Server
 
 	stop context.CancelFunc
@@ -68,6 +70,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Org = &org.Service{DB: a.DB}
 	a.Accounts.Classes = a.Org
 	a.Contests = contest.NewService(a.DB, a.Redis, a.Keys, a.Org)
+	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Contests.ExportUser)
+	a.Dash = &dashboard.Service{DB: a.DB, Org: a.Org}
 	return a, nil
 }
 
@@ -76,7 +80,7 @@ func (a *App) BuildServer() error {
 	s, err := server.New(server.Deps{
 		Config: a.Config, Log: a.Log, DB: a.DB, Redis: a.Redis, I18n: a.I18n,
 		Accounts: a.Accounts, Org: a.Org, Limiter: ratelimit.New(a.Redis, a.Keys),
-		Contests: a.Contests,
+		Contests: a.Contests, Dash: a.Dash,
 	})
 	if err != nil {
 		return err
@@ -97,6 +101,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.stop = cancel
 	go a.housekeeping(bg)
 	go a.Contests.Run(bg, 100*time.Millisecond, a.Log)
+	go (&dashboard.Refresher{DB: a.DB, Log: a.Log}).Run(bg)
 	errc := make(chan error, 1)
 	go func() {
 		if ln != nil {

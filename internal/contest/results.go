@@ -149,3 +149,24 @@ func (r Results) WriteXLSX(w io.Writer, l Labels) error {
 	}
 	return nil
 }
+
+// ExportUser returns a user's contest results for their data export
+// (account.Service.Exporters).
+func (s *Service) ExportUser(ctx context.Context, userID int64) (string, any, error) {
+	type row struct {
+		Contest  string `json:"contest"`
+		Played   string `json:"played"`
+		Nickname string `json:"nickname"`
+		Score    int    `json:"score"`
+		Correct  int    `json:"correct"`
+		Rank     int    `json:"rank"`
+	}
+	rows, _ := s.DB.Query(ctx, `SELECT c.title, to_char(r.created_at, 'YYYY-MM-DD HH24:MI'), p.nickname, p.score, p.correct, p.rank
+		FROM contest_players p JOIN contest_runs r ON r.id = p.run_id JOIN contests c ON c.id = r.contest_id
+		WHERE p.user_id = $1 ORDER BY r.created_at`, userID)
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+	if err != nil {
+		return "", nil, fmt.Errorf("contest: export user %d: %w", userID, err)
+	}
+	return "contests", out, nil
+}

@@ -49,25 +49,36 @@ func (s *Server) contestRoutes(api fiber.Router) {
 }
 
 func (s *Server) listContests(c *fiber.Ctx) error {
-	a, err := actor(c)
+	h, err := s.contestHistory(c)
 	if err != nil {
 		return err
+	}
+	return c.JSON(fiber.Map{"contests": h.Contests, "runs": h.Runs})
+}
+
+// contestHistory is the host's saved contests and played runs.
+type contestHistory struct {
+	Contests []contest.Contest
+	Runs     []contest.Run
+}
+
+func (s *Server) contestHistory(c *fiber.Ctx) (contestHistory, error) {
+	h := contestHistory{Contests: []contest.Contest{}, Runs: []contest.Run{}}
+	a, err := actor(c)
+	if err != nil {
+		return h, err
 	}
 	list, err := s.contests.List(c.UserContext(), a)
 	if err != nil {
-		return err
+		return h, err
 	}
 	runs, err := s.contests.Runs(c.UserContext(), a)
 	if err != nil {
-		return err
+		return h, err
 	}
-	if list == nil {
-		list = []contest.Contest{}
-	}
-	if runs == nil {
-		runs = []contest.Run{}
-	}
-	return c.JSON(fiber.Map{"contests": list, "runs": runs})
+	h.Contests = append(h.Contests, list...)
+	h.Runs = append(h.Runs, runs...)
+	return h, nil
 }
 
 func (s *Server) createContest(c *fiber.Ctx) error {

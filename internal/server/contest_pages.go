@@ -11,19 +11,11 @@ import (
 func (s *Server) contestPageRoutes(host fiber.Handler) {
 	a := s.App
 	a.Get("/contests", s.requireLogin, host, func(c *fiber.Ctx) error {
-		a, err := actor(c)
+		h, err := s.contestHistory(c)
 		if err != nil {
 			return err
 		}
-		list, err := s.contests.List(c.UserContext(), a)
-		if err != nil {
-			return err
-		}
-		runs, err := s.contests.Runs(c.UserContext(), a)
-		if err != nil {
-			return err
-		}
-		return s.render(c, "contests", "contest.list_title", fiber.Map{"Contests": list, "Runs": runs}, "contest.js")
+		return s.render(c, "contests", "contest.list_title", h, "contest.js")
 	})
 	a.Get("/contests/new", s.requireLogin, host, func(c *fiber.Ctx) error {
 		a, err := actor(c)

@@ -517,3 +517,127 @@ func TestContestPages(t *testing.T) {
 	apptest.Expect(t, anon.Do("GET", "/play", nil), 200, "anonymous /play")
 	apptest.Expect(t, anon.Do("GET", "/contests", nil), 303, "anonymous /contests")
 }
+
+func TestContestPauseAndKick(t *testing.T) {
+	f := newContestFixture(t, map[string]any{"time_limit": 10})
+	inst := f.inst
+	run := f.newRun(t)
+	ann := join(t, inst, run.PIN, "ann", 201)
+	bob := join(t, inst, run.PIN, "bob", 201)
+	join(t, inst, run.PIN, "cat", 201)
+	pa := connect(t, inst, nil, ann.Room, ann.Token, 0, 0)
+	pb := connect(t, inst, nil, bob.Room, bob.Token, 0, 0)
+	pa.waitFor("snapshot")
+	pb.waitFor("snapshot")
+
+	// Removed in the lobby: the connection closes, the token dies, the
+	// nickname is free again.
+	apptest.Expect(t, f.teacher.Do("POST", fmt.Sprintf("/api/v1/contest-runs/%d/kick", run.ID), map[string]int{"player": bob.Player}), 204, "kick")
+	if code := pb.closeCode(); code != 4004 {
+		t.Errorf("kicked player's close code: got %d, want 4004", code)
+	}
+	if code := connect(t, inst, nil, bob.Room, bob.Token, 0, 0).closeCode(); code != 4001 {
+		t.Errorf("kicked player's token: got close %d, want 4001", code)
+	}
+	pa.waitFor("lobby", func(m msg) bool { return m.data().num("count") == 2 })
+	join(t, inst, run.PIN, "bob", 201)
+
+	f.act(t, run, "next", 204)
+	pa.waitFor("question")
+	inst.App.Contests.Clock.Advance(3 * time.Second)
+	f.act(t, run, "pause", 204)
+	if m := pa.waitFor("paused").data(); m.num("remaining_ms") < 6500 || m.num("remaining_ms") > 7000 {
+		t.Errorf("paused with %v ms left, want about 7000", m["remaining_ms"])
+	}
+	// Paused: time stands still, answers are refused, the round stays open.
+	inst.App.Contests.Clock.Advance(30 * time.Second)
+	pa.send(msg{"type": "answer", "q": 0, "choice": []int{1}})
+	if m := pa.waitFor("answer_error"); m["error"] != "closed" {
+		t.Errorf("answer while paused: %v, want closed", m["error"])
+	}
+	f.act(t, run, "pause", 409)
+	f.act(t, run, "resume", 204)
+	if m := pa.waitFor("resumed").data(); m.num("remaining_ms") < 6500 {
+		t.Errorf("resumed with %v ms left, want about 7000", m["remaining_ms"])
+	}
+	pa.send(msg{"type": "answer", "q": 0, "choice": []int{1}})
+	pa.waitFor("ack")
+	// A "next" naming a phase the room has left is refused (double click).
+	apptest.Expect(t, f.teacher.Do("POST", fmt.Sprintf("/api/v1/contest-runs/%d/next", run.ID), map[string]string{"from": "lobby"}), 409, "stale next")
+}
+
+func TestContestTeamsAndAccounts(t *testing.T) {
+	inst := apptest.Start(t)
+	var adminPW string
+	for _, d := range inst.Seed.Accounts {
+		if d.Username == "demo-admin" {
+			adminPW = d.Password
+		}
+	}
+	admin := inst.Login("demo-admin", adminPW)
+	qids := insertQuestions(t, inst, 1)
+	c1, c2 := inst.Seed.ClassIDs[0], inst.Seed.ClassIDs[1]
+	r := admin.Do("POST", "/api/v1/contests", map[string]any{"title": "Teams", "question_ids": qids,
+		"settings": map[string]any{"time_limit": 5, "team_mode": true, "class_ids": []int64{c1, c2}}})
+	apptest.Expect(t, r, 201, "create team contest")
+	var c struct{ ID int64 }
+	r.JSON(t, &c)
+	r = admin.Do("POST", fmt.Sprintf("/api/v1/contests/%d/runs", c.ID), nil)
+	apptest.Expect(t, r, 201, "run")
+	var v struct{ Run runInfo }
+	r.JSON(t, &v)
+	run := v.Run
+
+	// A pupil of class 1, logged in: their class is their team and the
+	// result is linked to their account.
+	uid, pw := inst.CreateUser("pupil1", "participant")
+	if _, err := inst.DB.Pool.Exec(context.Background(), `UPDATE users SET class_id = $1 WHERE id = $2`, c1, uid); err != nil {
+		t.Fatal(err)
+	}
+	pupil := inst.Login("pupil1", pw)
+	apptest.Expect(t, pupil.Do("POST", "/api/v1/play/join", map[string]any{"pin": run.PIN, "nickname": "p1"}), 201, "pupil joins")
+	// Anonymous players choose a team among the contest's classes.
+	apptest.Expect(t, inst.Client().Do("POST", "/api/v1/play/join", map[string]any{"pin": run.PIN, "nickname": "x"}), 400, "no team")
+	apptest.Expect(t, inst.Client().Do("POST", "/api/v1/play/join", map[string]any{"pin": run.PIN, "nickname": "x", "team": 999999}), 400, "wrong team")
+	var teams struct{ Teams []struct{ ClassID int64 } }
+	tr := inst.Client().Do("GET", "/api/v1/play/teams?pin="+run.PIN, nil)
+	tr.JSON(t, &teams)
+	if len(teams.Teams) != 2 {
+		t.Errorf("teams: %+v, want 2", teams.Teams)
+	}
+	j2 := inst.Client().Do("POST", "/api/v1/play/join", map[string]any{"pin": run.PIN, "nickname": "p2", "team": c2})
+	apptest.Expect(t, j2, 201, "p2 joins team 2")
+	j3 := inst.Client().Do("POST", "/api/v1/play/join", map[string]any{"pin": run.PIN, "nickname": "p3", "team": c2})
+	apptest.Expect(t, j3, 201, "p3 joins team 2")
+	var p2 joined
+	j2.JSON(t, &p2)
+
+	host := connect(t, inst, admin, run.ID, "", 0, 0)
+	host.waitFor("snapshot")
+	apptest.Expect(t, admin.Do("POST", fmt.Sprintf("/api/v1/contest-runs/%d/next", run.ID), nil), 204, "start")
+	pc := connect(t, inst, nil, p2.Room, p2.Token, 0, 0)
+	pc.waitFor("snapshot")
+	pc.send(msg{"type": "answer", "q": 0, "choice": []int{1}})
+	pc.waitFor("ack")
+	apptest.Expect(t, admin.Do("POST", fmt.Sprintf("/api/v1/contest-runs/%d/end", run.ID), nil), 204, "end")
+	pod := host.waitFor("podium").data()
+	tm := pod["teams"].([]any)
+	first := tm[0].(map[string]any)
+	// Team 2: p2 scored, p3 did not → average half of p2's score; team 1: 0.
+	p2score := pod["ranking"].([]any)[0].(map[string]any)["score"].(float64)
+	if first["class_id"].(float64) != float64(c2) || first["members"] != 2.0 || first["score"].(float64) != float64(int(p2score+1)/2) {
+		t.Errorf("team standings: %v (p2 scored %v)", tm, p2score)
+	}
+	var linked int64
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		inst.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM contest_players WHERE run_id = $1 AND user_id = $2 AND class_id = $3`, run.ID, uid, c1).Scan(&linked)
+		if linked == 1 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if linked != 1 {
+		t.Errorf("the logged-in pupil's result is not linked to their account and class")
+	}
+}
