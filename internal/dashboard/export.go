@@ -162,3 +162,13 @@ func MaskNickname(s string) string {
 	}
 	return string(r[0]) + strings.Repeat("*", n)
 }
+
+// KeyPrefix marks table cells that are locale keys ("dash.age.u14",
+// "dash.category.health") rather than data; the HTTP layer translates them.
+const KeyPrefix = "dash."
+
+// IsKey reports whether a cell holds a locale key to translate.
+func IsKey(s string) bool { return strings.HasPrefix(s, KeyPrefix) }
+
+// KeyText is what shows for a key without a translation: its last part.
+func KeyText(key string) string { return key[strings.LastIndexByte(key, '.')+1:] }

@@ -18,6 +18,7 @@ import (
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/config"
 	"github.com/kepu/kepu/internal/contest"
+	"github.com/kepu/kepu/internal/dashboard"
 	"github.com/kepu/kepu/internal/i18n"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/ratelimit"
@@ -34,6 +35,7 @@ type Deps struct {
 	Org      *org.Service
 	Limiter  *ratelimit.Limiter
 	Contests *contest.Service
+	Dash     *dashboard.Service
 }
 
 // Server is the HTTP server of one Kepu instance.
@@ -49,6 +51,7 @@ type Server struct {
 	org       *org.Service
 	limiter   *ratelimit.Limiter
 	contests  *contest.Service
+	dash      *dashboard.Service
 	live      *liveHub
 	pages     *pages
 	metrics   *metrics
@@ -67,8 +70,8 @@ func New(d Deps) (*Server, error) {
 	s := &Server{
 		cfg: d.Config, log: d.Log, db: d.DB, redis: d.Redis, i18n: d.I18n,
 		accounts: d.Accounts, org: d.Org, limiter: d.Limiter,
-		contests: d.Contests,
-		metrics:  newMetrics(), shutdown: make(chan struct{}),
+		contests: d.Contests, dash: d.Dash,
+		metrics: newMetrics(), shutdown: make(chan struct{}),
 	}
 	var err error
 	if s.pages, err = loadPages(d.I18n); err != nil {
@@ -129,6 +132,7 @@ func (s *Server) routes() {
 	s.orgRoutes(api)
 	s.adminRoutes(api)
 	s.contestRoutes(api)
+	s.dashRoutes(api)
 
 	s.pageRoutes()
 	a.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

@@ -1,0 +1,138 @@
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/postgres"
+)
+
+// ContestInfo is the contest a report is about.
+type ContestInfo struct {
+	ID      int64     `json:"id"`
+	Title   string    `json:"title"`
+	OwnerID int64     `json:"owner_id"`
+	Created time.Time `json:"created_at"`
+	Own     bool      `json:"own"` // the actor hosts it: may see full nicknames
+}
+
+// Contest returns the contest if the actor may see its reports: its owner,
+// an admin, or an organizer whose subtree holds the owner's region.
+func (s *Service) Contest(ctx context.Context, a kepu.Actor, id int64) (ContestInfo, error) {
+	if !a.Is(kepu.RoleTeacher, kepu.RoleOrganizer, kepu.RoleAdmin) {
+		return ContestInfo{}, kepu.Forbidden
+	}
+	var c ContestInfo
+	var region int64
+	err := s.DB.QueryRow(ctx, `SELECT c.id, c.title, c.owner_id, c.created_at, coalesce(u.region_id, 0)
+		FROM contests c JOIN users u ON u.id = c.owner_id WHERE c.id = $1`, id).Scan(&c.ID, &c.Title, &c.OwnerID, &c.Created, &region)
+	if postgres.IsNotFound(err) {
+		return ContestInfo{}, kepu.NotFound("error.dash_contest_not_found")
+	}
+	if err != nil {
+		return ContestInfo{}, fmt.Errorf("dashboard: contest %d: %w", id, err)
+	}
+	c.Own = c.OwnerID == a.UserID
+	switch {
+	case c.Own, a.IsAdmin():
+	case a.Role == kepu.RoleOrganizer && region != 0:
+		if err := s.Org.CheckRegion(ctx, a, region); err != nil {
+			return ContestInfo{}, err
+		}
+	default:
+		return ContestInfo{}, kepu.Forbidden
+	}
+	return c, nil
+}
+
+// ContestViews lists the tables of a contest report.
+var ContestViews = []string{"runs", "players", "questions"}
+
+// ContestView returns one table of the contest report. Nicknames are
+// masked unless the actor hosts the contest and asks for names.
+func (s *Service) ContestView(ctx context.Context, c ContestInfo, name string, names bool) (Table, error) {
+	switch name {
+	case "runs":
+		t := Table{Name: "runs", Columns: []string{"dash.col.run", "dash.col.started", "dash.col.status",
+			"dash.col.players", "dash.col.avg_points", "dash.col.avg_correct"}}
+		rows, _ := s.DB.Query(ctx, `SELECT r.id, r.started_at, r.status, count(p.player_id), coalesce(avg(p.score), 0), coalesce(avg(p.correct), 0)
+			FROM contest_runs r LEFT JOIN contest_players p ON p.run_id = r.id WHERE r.contest_id = $1
+			GROUP BY r.id ORDER BY r.id DESC LIMIT 500`, c.ID)
+		var id, n int64
+		var started *time.Time
+		var status string
+		var avgScore, avgCorrect float64
+		_, err := pgx.ForEachRow(rows, []any{&id, &started, &status, &n, &avgScore, &avgCorrect}, func() error {
+			when := ""
+			if started != nil {
+				when = started.In(Shanghai).Format("2006-01-02 15:04")
+			}
+			t.Rows = append(t.Rows, []any{id, when, "dash.run." + status, n, round1(avgScore), round1(avgCorrect)})
+			return nil
+		})
+		if err != nil {
+			return t, fmt.Errorf("dashboard: contest runs: %w", err)
+		}
+		return t, nil
+	case "players":
+		t := Table{Name: "players", Columns: []string{"dash.col.run", "dash.col.rank", "dash.col.nickname",
+			"dash.col.class", "dash.col.points", "dash.col.correct"}}
+		rows, _ := s.DB.Query(ctx, `SELECT p.run_id, p.rank, p.nickname, coalesce(cl.name, ''), p.score, p.correct
+			FROM contest_players p JOIN contest_runs r ON r.id = p.run_id LEFT JOIN classes cl ON cl.id = p.class_id
+			WHERE r.contest_id = $1 ORDER BY p.run_id DESC, p.rank LIMIT 5000`, c.ID)
+		var run, rank, score, correct int64
+		var nick, class string
+		_, err := pgx.ForEachRow(rows, []any{&run, &rank, &nick, &class, &score, &correct}, func() error {
+			if !(names && c.Own) {
+				nick = MaskNickname(nick)
+			}
+			t.Rows = append(t.Rows, []any{run, rank, nick, class, score, correct})
+			return nil
+		})
+		if err != nil {
+			return t, fmt.Errorf("dashboard: contest players: %w", err)
+		}
+		return t, nil
+	case "questions":
+		t := Table{Name: "questions", Columns: []string{"dash.col.position", "dash.col.stem", "dash.col.answers",
+			"dash.col.facility", "dash.col.avg_seconds", "dash.col.wrong_options"}}
+		rows, _ := s.DB.Query(ctx, `SELECT q.position, v.stem, v.answer, jsonb_array_length(v.options),
+			count(a.*), count(a.*) FILTER (WHERE a.correct), coalesce(avg(a.elapsed_ms), 0),
+			coalesce((SELECT array_agg(n ORDER BY o) FROM (SELECT o, count(*) n FROM contest_answers a2 JOIN contest_runs r2 ON r2.id = a2.run_id,
+				unnest(a2.choice) o WHERE r2.contest_id = $1 AND a2.position = q.position GROUP BY o) x), '{}')::bigint[],
+			coalesce((SELECT array_agg(o ORDER BY o) FROM (SELECT DISTINCT o FROM contest_answers a2 JOIN contest_runs r2 ON r2.id = a2.run_id,
+				unnest(a2.choice) o WHERE r2.contest_id = $1 AND a2.position = q.position) x), '{}')::int[]
+			FROM contest_questions q JOIN question_versions v ON v.id = q.question_version_id
+			LEFT JOIN (contest_answers a JOIN contest_runs r ON r.id = a.run_id AND r.contest_id = $1) ON a.position = q.position
+			WHERE q.contest_id = $1 GROUP BY q.position, v.stem, v.answer, v.options ORDER BY q.position`, c.ID)
+		var pos, nopt int
+		var stem string
+		var key, opts []int32
+		var n, ok int64
+		var ms float64
+		var counts []int64
+		_, err := pgx.ForEachRow(rows, []any{&pos, &stem, &key, &nopt, &n, &ok, &ms, &counts, &opts}, func() error {
+			byOpt := make([]int64, nopt)
+			for k, o := range opts {
+				if int(o) >= 0 && int(o) < nopt && k < len(counts) {
+					byOpt[o] = counts[k]
+				}
+			}
+			keys := make([]int, len(key))
+			for i, k := range key {
+				keys[i] = int(k)
+			}
+			t.Rows = append(t.Rows, []any{int64(pos + 1), stem, n, pct(ok, n), round1(ms / 1000), wrongOptions(byOpt, keys)})
+			return nil
+		})
+		if err != nil {
+			return t, fmt.Errorf("dashboard: contest questions: %w", err)
+		}
+		return t, nil
+	}
+	return Table{}, kepu.NotFound("error.dash_view_not_found")
+}

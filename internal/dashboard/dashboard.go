@@ -1,0 +1,242 @@
+// Package dashboard provides the organizer dashboards: headline numbers,
+// participation over time, breakdowns by district, school, class, age band
+// and occupation, score distribution, results per category and literacy
+// dimension, item analysis, and contest reports — for one campaign or for
+// every campaign in the actor's scope.
+//
+// Page views read only the dash_* rollups (migrations/00400_dashboard.sql),
+// which the Refresher keeps up to date from the campaign tables; no view
+// scans the answers table.
+//
+// Scope and privacy: an admin sees everything; an organizer the
+// participants of their region subtree; a teacher the participants of the
+// classes they teach. Participants get kepu.Forbidden. Outside a school
+// (organizers, admins) groups smaller than MinGroup are suppressed and
+// nicknames are masked; minors (age band u14) appear only in aggregates.
+package dashboard
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/org"
+	"github.com/kepu/kepu/internal/postgres"
+)
+
+// MinGroup is the smallest group shown in a breakdown outside its school.
+const MinGroup = 5
+
+// Shanghai is the time zone of participation charts.
+var Shanghai = func() *time.Location {
+	l, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return l
+}()
+
+// Service answers dashboard queries.
+type Service struct {
+	DB  *pgxpool.Pool
+	Org *org.Service
+	Now func() time.Time // clock of "now" figures; time.Now when nil
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Scope is what part of the data an actor sees. Regions nil and Classes nil
+// mean everything (admins). Inside is true for teachers: they look at their
+// own classes, so small groups are not suppressed.
+type Scope struct {
+	Regions []int64
+	Classes []int64
+	Inside  bool
+	Full    bool // may see campaign-wide figures (items, categories)
+}
+
+// ScopeOf returns the actor's scope, or kepu.Forbidden for participants.
+func (s *Service) ScopeOf(ctx context.Context, a kepu.Actor) (Scope, error) {
+	switch a.Role {
+	case kepu.RoleAdmin:
+		return Scope{Full: true}, nil
+	case kepu.RoleOrganizer:
+		ids, err := s.Org.ScopeRegionIDs(ctx, a)
+		if err != nil {
+			return Scope{}, err
+		}
+		if len(ids) == 0 {
+			return Scope{}, kepu.Forbidden
+		}
+		return Scope{Regions: ids}, nil
+	case kepu.RoleTeacher:
+		cs, err := s.Org.Classes(ctx, a, 0)
+		if err != nil {
+			return Scope{}, err
+		}
+		ids := []int64{}
+		for _, c := range cs {
+			ids = append(ids, c.ID)
+		}
+		return Scope{Classes: ids, Inside: true}, nil
+	}
+	return Scope{}, kepu.Forbidden
+}
+
+// Campaign is what the dashboards show of a campaign.
+type Campaign struct {
+	ID         int64     `json:"id"`
+	Title      string    `json:"title"`
+	RegionID   int64     `json:"region_id"`
+	Assessment bool      `json:"assessment"` // literacy assessment: results in tiers
+	StartsAt   time.Time `json:"starts_at"`
+	EndsAt     time.Time `json:"ends_at"`
+}
+
+// Campaign returns the campaign and the actor's scope on it: kepu.NotFound
+// when it does not exist, kepu.Forbidden for participants. An organizer
+// whose subtree holds the campaign's region, and admins, see its
+// campaign-wide figures (Scope.Full).
+func (s *Service) Campaign(ctx context.Context, a kepu.Actor, id int64) (Campaign, Scope, error) {
+	sc, err := s.ScopeOf(ctx, a)
+	if err != nil {
+		return Campaign{}, Scope{}, err
+	}
+	var c Campaign
+	err = s.DB.QueryRow(ctx, sqlCampaign, id).Scan(&c.ID, &c.Title, &c.RegionID, &c.Assessment, &c.StartsAt, &c.EndsAt)
+	if postgres.IsNotFound(err) {
+		return Campaign{}, Scope{}, kepu.NotFound("error.dash_campaign_not_found")
+	}
+	if err != nil {
+		return Campaign{}, Scope{}, fmt.Errorf("dashboard: campaign %d: %w", id, err)
+	}
+	if a.Role == kepu.RoleOrganizer && c.RegionID != 0 {
+		if err := s.Org.CheckRegion(ctx, a, c.RegionID); err == nil {
+			sc.Full = true
+		}
+	}
+	return c, sc, nil
+}
+
+// Headline are the live numbers of a campaign (or of all campaigns in
+// scope). Rates are 0..1; AvgScore is in percent.
+type Headline struct {
+	CampaignID     int64   `json:"campaign_id,omitempty"`
+	Title          string  `json:"title,omitempty"`
+	Participants   int64   `json:"participants"`
+	Attempts       int64   `json:"attempts"`
+	Finished       int64   `json:"finished"`
+	InProgress     int64   `json:"in_progress"`
+	AnswersPerMin  float64 `json:"answers_per_minute"`
+	CompletionRate float64 `json:"completion_rate"`
+	PassRate       float64 `json:"pass_rate"`
+	AvgScore       float64 `json:"avg_score"`
+	At             string  `json:"at"`
+}
+
+func ratio(a, b int64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// scopeFilter is the WHERE clause on dash_participants p for a scope; its
+// parameters are $2 (regions) and $3 (classes).
+const scopeFilter = `($2::bigint[] IS NULL OR p.region_id = ANY($2)) AND ($3::bigint[] IS NULL OR p.class_id = ANY($3))`
+
+// Headline returns the campaign's live numbers within the scope.
+func (s *Service) Headline(ctx context.Context, c Campaign, sc Scope) (Headline, error) {
+	h := Headline{CampaignID: c.ID, Title: c.Title, At: s.now().In(Shanghai).Format("15:04:05")}
+	var sumPct float64
+	var passes int64
+	err := s.DB.QueryRow(ctx, `SELECT count(*), coalesce(sum(attempts), 0), coalesce(sum(finished), 0),
+		coalesce(sum(passes), 0), coalesce(sum(sum_pct), 0)
+		FROM dash_participants p WHERE p.campaign_id = $1 AND `+scopeFilter, c.ID, sc.Regions, sc.Classes).
+		Scan(&h.Participants, &h.Attempts, &h.Finished, &passes, &sumPct)
+	if err != nil {
+		return h, fmt.Errorf("dashboard: headline %d: %w", c.ID, err)
+	}
+	if err := s.DB.QueryRow(ctx, sqlInProgress, c.ID, sc.Regions, sc.Classes).Scan(&h.InProgress); err != nil {
+		return h, fmt.Errorf("dashboard: in progress %d: %w", c.ID, err)
+	}
+	var last5 int64
+	if err := s.DB.QueryRow(ctx, `SELECT coalesce(sum(answers), 0) FROM dash_minute
+		WHERE campaign_id = $1 AND minute >= date_trunc('minute', $2::timestamptz) - interval '5 minutes'`, c.ID, s.now()).Scan(&last5); err != nil {
+		return h, fmt.Errorf("dashboard: answers per minute %d: %w", c.ID, err)
+	}
+	h.AnswersPerMin = float64(last5) / 5
+	h.CompletionRate = ratio(h.Finished, h.Attempts)
+	h.PassRate = ratio(passes, h.Finished)
+	if h.Finished > 0 {
+		h.AvgScore = sumPct / float64(h.Finished)
+	}
+	return h, nil
+}
+
+// Overview returns the headline of every campaign in the actor's scope
+// that has participants in it, newest first (at most 100).
+func (s *Service) Overview(ctx context.Context, a kepu.Actor) ([]Headline, error) {
+	sc, err := s.ScopeOf(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	var ready bool
+	if err := s.DB.QueryRow(ctx, `SELECT to_regclass('campaigns') IS NOT NULL`).Scan(&ready); err != nil || !ready {
+		return []Headline{}, err // no campaign tables yet
+	}
+	rows, _ := s.DB.Query(ctx, sqlCampaignsInScope, sc.Regions, sc.Classes)
+	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Campaign, error) {
+		var c Campaign
+		err := r.Scan(&c.ID, &c.Title, &c.RegionID, &c.Assessment, &c.StartsAt, &c.EndsAt)
+		return c, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: overview: %w", err)
+	}
+	out := []Headline{}
+	for _, c := range cs {
+		h, err := s.Headline(ctx, c, sc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// CompletionPct is CompletionRate in percent.
+func (h Headline) CompletionPct() float64 { return 100 * h.CompletionRate }
+
+// PassPct is PassRate in percent.
+func (h Headline) PassPct() float64 { return 100 * h.PassRate }
+
+// Section is one table of a dashboard page and the chart drawn from it
+// ("" for none).
+type Section struct {
+	Name  string
+	Chart string
+}
+
+// CampaignSections are the sections of a campaign page; full adds the
+// campaign-wide ones (categories, dimensions, items).
+func CampaignSections(full bool) []Section {
+	out := []Section{{"timeline_hour", "line"}, {"timeline_day", "bar"}, {"region", "bar"}, {"school", "bar"},
+		{"class", "bar"}, {"roster", ""}, {"age", "bar"}, {"occupation", "bar"}, {"scores", "bar"}}
+	if full {
+		out = append(out, Section{"dimensions", "bar"}, Section{"categories", "bar"}, Section{"items", ""})
+	}
+	return out
+}
+
+// ContestSections are the sections of a contest report.
+var ContestSections = []Section{{"runs", "bar"}, {"questions", "bar"}, {"players", ""}}

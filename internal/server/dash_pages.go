@@ -1,0 +1,67 @@
+package server
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kepu/kepu/internal/dashboard"
+	"github.com/kepu/kepu/internal/kepu"
+)
+
+// dashPageRoutes are the dashboard pages. They render the frame; the page
+// scripts fetch each table from the API (same scope checks). The print
+// report renders every table on the server, for the annual summary.
+func (s *Server) dashPageRoutes(staff fiber.Handler) {
+	a := s.App
+	a.Get("/dash", s.requireLogin, staff, func(c *fiber.Ctx) error {
+		act, err := actor(c)
+		if err != nil {
+			return err
+		}
+		list, err := s.dash.Overview(c.UserContext(), act)
+		if err != nil {
+			return err
+		}
+		return s.render(c, "dash", "dash.title", fiber.Map{"Campaigns": list})
+	})
+	a.Get("/dash/campaigns/:id", s.requireLogin, staff, func(c *fiber.Ctx) error {
+		_, camp, sc, err := s.dashCampaign(c)
+		if err != nil {
+			return err
+		}
+		return s.render(c, "dash_campaign", "dash.campaign_title", fiber.Map{"Campaign": camp, "Full": sc.Full,
+			"Views": dashboard.CampaignSections(sc.Full)}, "dash_campaign.js")
+	})
+	a.Get("/dash/campaigns/:id/report", s.requireLogin, staff, func(c *fiber.Ctx) error {
+		_, camp, sc, err := s.dashCampaign(c)
+		if err != nil {
+			return err
+		}
+		h, err := s.dash.Headline(c.UserContext(), camp, sc)
+		if err != nil {
+			return err
+		}
+		var tables []dashboard.Table
+		for _, v := range []string{"timeline_day", "region", "school", "age", "occupation", "scores", "dimensions", "categories", "items"} {
+			t, err := s.dash.View(c.UserContext(), camp, sc, v)
+			if err != nil {
+				if kepu.ErrorCode(err) == kepu.EFORBIDDEN {
+					continue // campaign-wide tables outside the actor's scope
+				}
+				return err
+			}
+			tables = append(tables, s.localize(c, t))
+		}
+		return s.render(c, "dash_report", "dash.report_title", fiber.Map{"Campaign": camp, "Headline": h, "Tables": tables}, "dash_report.js")
+	})
+	a.Get("/dash/contests/:id", s.requireLogin, staff, func(c *fiber.Ctx) error {
+		act, id, err := actorAndID(c)
+		if err != nil {
+			return err
+		}
+		info, err := s.dash.Contest(c.UserContext(), act, id)
+		if err != nil {
+			return err
+		}
+		return s.render(c, "dash_contest", "dash.contest_title", fiber.Map{"Contest": info, "Views": dashboard.ContestSections}, "dash_contest.js")
+	})
+}

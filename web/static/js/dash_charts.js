@@ -1,0 +1,96 @@
+// dash_charts.js: shared by the dashboard pages. Draws each section's table
+// (always, for screen readers and small screens) and its ECharts chart
+// (vendored, see web/static/vendor/echarts/README.md), with text set through
+// textContent only.
+import '../vendor/echarts/echarts.min.js';
+import { api, el } from './api.js';
+
+const echarts = globalThis.echarts;
+
+export function messages() {
+  const node = document.getElementById('dash-msgs');
+  return node ? JSON.parse(node.textContent) : {};
+}
+
+export function showError(err) {
+  const box = document.querySelector('.form-error');
+  if (!box) return;
+  box.textContent = err.message;
+  box.hidden = false;
+}
+
+// renderTable replaces the section's table with t ({columns, rows}).
+export function renderTable(wrap, t, extra) {
+  const head = el('tr', {}, ...t.columns.map((c) => el('th', { scope: 'col', text: c })));
+  if (extra) head.append(el('th', { scope: 'col', text: extra.title }));
+  const body = el('tbody');
+  t.rows.forEach((r, i) => {
+    const tr = el('tr', {}, ...r.map((v) => el('td', { text: v === null ? '–' : String(v) })));
+    if (extra) tr.append(el('td', {}, extra.cell(i)));
+    body.append(tr);
+  });
+  wrap.replaceChildren(el('table', {}, el('thead', {}, head), body));
+}
+
+const big = () => window.matchMedia('(min-width: 900px)').matches;
+
+// chartOption builds the chart of a table: the first column on the
+// category axis, the numeric columns as series (up to four).
+export function chartOption(kind, t) {
+  const labels = t.rows.map((r) => String(r[0]));
+  const series = [];
+  for (let c = 1; c < t.columns.length && series.length < 4; c++) {
+    if (!t.rows.some((r) => typeof r[c] === 'number')) continue;
+    if (t.name.startsWith('timeline') && c === t.columns.length - 1) continue; // the in-window flag
+    series.push({ name: t.columns[c], type: kind, data: t.rows.map((r) => (typeof r[c] === 'number' ? r[c] : null)) });
+  }
+  if (t.name.startsWith('timeline') && series.length) {
+    const flag = t.columns.length - 1;
+    const inside = t.rows.map((r, i) => (r[flag] ? i : -1)).filter((i) => i >= 0);
+    if (inside.length) {
+      series[0].markArea = { itemStyle: { color: 'rgba(46, 125, 50, 0.10)' },
+        data: [[{ xAxis: labels[inside[0]] }, { xAxis: labels[inside[inside.length - 1]] }]] };
+    }
+  }
+  const font = big() ? 16 : 12;
+  const horizontal = kind === 'bar' && !t.name.startsWith('timeline') && t.name !== 'scores' && labels.length > 6;
+  const cat = { type: 'category', data: labels, axisLabel: { fontSize: font } };
+  const val = { type: 'value', axisLabel: { fontSize: font } };
+  return {
+    aria: { enabled: true },
+    textStyle: { fontSize: font },
+    tooltip: { trigger: 'axis' },
+    legend: { top: 0, textStyle: { fontSize: font } },
+    grid: { left: horizontal ? 120 : 50, right: 20, top: 40, bottom: 40, containLabel: true },
+    xAxis: horizontal ? val : cat,
+    yAxis: horizontal ? { ...cat, inverse: true } : val,
+    dataZoom: labels.length > 48 ? [{ type: 'slider', bottom: 0 }] : undefined,
+    series,
+  };
+}
+
+const charts = [];
+window.addEventListener('resize', () => charts.forEach((c) => c.resize()));
+
+export function drawChart(node, kind, t) {
+  if (!node || !kind || !echarts) return;
+  const chart = echarts.getInstanceByDom(node) || echarts.init(node, null, { renderer: 'svg' });
+  if (!charts.includes(chart)) charts.push(chart);
+  chart.setOption(chartOption(kind, t), true);
+  node.dataset.drawn = String(t.rows.length);
+}
+
+// loadSections fills every [data-view] section from base + '/views/' + name.
+export async function loadSections(base, custom = {}) {
+  for (const sec of document.querySelectorAll('[data-view]')) {
+    const name = sec.dataset.view;
+    try {
+      if (custom[name]) { await custom[name](sec); continue; }
+      const t = await api('GET', `${base}/views/${name}`);
+      renderTable(sec.querySelector('[data-table]'), t);
+      drawChart(sec.querySelector('.chart'), sec.dataset.chart, t);
+    } catch (err) {
+      sec.querySelector('[data-table]').replaceChildren(el('p', { class: 'muted', text: err.message }));
+    }
+  }
+}
