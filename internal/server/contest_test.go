@@ -234,6 +234,17 @@ func TestContestJoinRules(t *testing.T) {
 	// A participant may not host at all.
 	_, pw = inst.CreateUser("pupil", "participant")
 	apptest.Expect(t, inst.Login("pupil", pw).Do("POST", "/api/v1/contests", map[string]any{"title": "x"}), 403, "participant creates")
+
+	// Guessing PINs runs into the per-IP limit.
+	guesser := inst.Client()
+	limited := false
+	for i := 0; i < 130 && !limited; i++ {
+		r := guesser.Do("POST", "/api/v1/play/join", map[string]any{"pin": fmt.Sprintf("%06d", 100000+i), "nickname": "g"})
+		limited = r.Status == 429 && r.Header.Get("Retry-After") != ""
+	}
+	if !limited {
+		t.Errorf("130 join attempts from one IP: never got 429 with Retry-After")
+	}
 }
 
 func TestContestPlayToPodium(t *testing.T) {
@@ -640,4 +651,50 @@ func TestContestTeamsAndAccounts(t *testing.T) {
 	if linked != 1 {
 		t.Errorf("the logged-in pupil's result is not linked to their account and class")
 	}
+}
+
+// The instance that opened a question and held the players' connections
+// stops: the players reconnect to another instance, catch up, and the
+// round is still closed on time by the instance that remains.
+func TestContestSurvivesInstanceStop(t *testing.T) {
+	f := newContestFixture(t, nil)
+	inst1 := f.inst
+	inst2 := apptest.Start(t, apptest.Options{Shared: inst1})
+	run := f.newRun(t)
+	host := connect(t, inst1, f.teacher, run.ID, "", 0, 0)
+	host.waitFor("snapshot")
+	ann := join(t, inst2, run.PIN, "ann", 201)
+	join(t, inst2, run.PIN, "bob", 201)
+	pa := connect(t, inst2, nil, ann.Room, ann.Token, 0, 0)
+	pa.waitFor("snapshot")
+	// The question is opened through instance 2.
+	f.teacher.Base = inst2.URL
+	f.act(t, run, "next", 204)
+	f.teacher.Base = inst1.URL
+	pa.waitFor("question")
+	pa.send(msg{"type": "answer", "q": 0, "choice": []int{1}})
+	pa.waitFor("ack")
+	seen := pa.last
+
+	inst2.Stop()
+	if code := pa.closeCode(); code != websocket.CloseGoingAway {
+		t.Errorf("close code when the instance stops: got %d, want 1001", code)
+	}
+	pa2 := connect(t, inst1, nil, ann.Room, ann.Token, ann.Epoch, seen)
+	if m := pa2.waitFor("welcome"); m["resumed"] != true {
+		t.Errorf("welcome on the other instance: %v, want resumed", m)
+	}
+	clock := pa2.waitFor("clock")
+	if clock["phase"] != "question" || clock.num("remaining_ms") <= 0 {
+		t.Errorf("clock after reconnect: %v", clock)
+	}
+	if me := clock["me"].(map[string]any); me["answered"] == nil {
+		t.Errorf("reconnected player lost their answer: %v", me)
+	}
+	inst1.App.Contests.Clock.Advance(6 * time.Second)
+	pa2.waitFor("reveal")
+	if me := pa2.waitFor("result")["me"].(map[string]any); me["score"].(float64) < 500 {
+		t.Errorf("score after the instance change: %v", me["score"])
+	}
+	host.waitFor("reveal")
 }
