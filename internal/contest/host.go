@@ -150,6 +150,8 @@ func (s *Service) Kick(ctx context.Context, a kepu.Actor, runID int64, playerID 
 	if _, err := s.step(ctx, runID, "", "", "kicked", map[string]int{"id": playerID}); err != nil {
 		return err
 	}
+	// If everyone left has answered, the round may close now.
+	s.Redis.ZAddLT(ctx, s.dueKey(), redis.Z{Score: float64(s.nowMS()), Member: k.roundMember()})
 	s.scheduleFlush(ctx, runID)
 	return nil
 }

@@ -372,7 +372,15 @@ func (s *Server) contestWS(ws *fws.Conn) {
 	}
 	s.live.add(c)
 	defer s.live.remove(c)
-	go c.writer()
+	writerDone := make(chan struct{})
+	go func() { defer close(writerDone); c.writer() }()
+	// The connection object is recycled when this handler returns: stop
+	// the writer first (a blocked write is cut short by the deadline).
+	defer func() {
+		c.close(websocket.CloseNormalClosure, "")
+		c.ws.UnderlyingConn().SetWriteDeadline(time.Now())
+		<-writerDone
+	}()
 
 	// Catch up: the missed events if the room still has them all, else a
 	// snapshot. Events published meanwhile are held back, then released.
