@@ -31,14 +31,14 @@ func TestRegisterSwitchLanguageLogin(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#nickname"), "小李爱科学"),
 		chromedp.SetValue(chromedp.CSS("#region_id"), district),
 		chromedp.SetValue(chromedp.CSS("#age_band"), "18_29"),
-		chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
 	)
+	b.ClickNav(`main form button[type=submit]`)
 	b.WaitText("[data-testid=hello]", "你好，小李爱科学！")
 	if got := b.Text("[data-testid=logout]"); got != "退出登录" {
 		t.Errorf("logout button: got %q, want 退出登录", got)
 	}
 
-	b.Do(chromedp.Click(chromedp.CSS("[data-testid=lang-switch]")))
+	b.ClickNav("[data-testid=lang-switch]")
 	b.WaitText("[data-testid=hello]", "Hello, 小李爱科学!")
 	if got := b.Text("[data-testid=logout]"); got != "Log out" {
 		t.Errorf("logout button in English: got %q, want Log out", got)
@@ -48,7 +48,7 @@ func TestRegisterSwitchLanguageLogin(t *testing.T) {
 	}
 	b.Screenshot("home-en-phone")
 
-	b.Do(chromedp.Click(chromedp.CSS("[data-testid=logout]")))
+	b.ClickNav("[data-testid=logout]")
 	b.WaitText("header nav", "Log in")
 
 	b.Visit("/login")
@@ -66,7 +66,7 @@ func TestRegisterSwitchLanguageLogin(t *testing.T) {
 	)
 	b.WaitText(".form-error", "Wrong username or password")
 	b.Fill("#password", "kexue-2026!")
-	b.Do(chromedp.Click(chromedp.CSS(`form button[type=submit]`)))
+	b.ClickNav(`main form button[type=submit]`)
 	b.WaitText("[data-testid=hello]", "Hello, 小李爱科学!")
 
 	b.Desktop()

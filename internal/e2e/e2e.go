@@ -37,6 +37,8 @@
 //     viewport; Start begins on Phone, since pages are mobile-first.
 //     PrintMedia switches to the print styles; Visible tells whether an
 //     element is rendered; Fill types into an input after emptying it.
+//   - ClickNav clicks and waits for the next page's load: use it whenever a
+//     click leaves the page, or the following steps may act on stale nodes.
 //   - Login signs in through the login page; LoginDemo as a seeded demo
 //     account (demo-admin, demo-organizer, demo-teacher, demo-citizen);
 //     ConfirmAll answers yes to window.confirm on the current page.
@@ -59,6 +61,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/kepu/kepu/internal/apptest"
@@ -239,6 +242,15 @@ func (b *Browser) Visible(sel string) bool {
 	return Get(b, chromedp.Evaluate[bool](fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.getClientRects().length > 0 })()`, sel)))
 }
 
+// ClickNav clicks the element matching the CSS selector and waits until the
+// page it leads to has loaded. Use it for links, and for buttons whose script
+// moves to another page (login, logout, language switch): acting on the old
+// page's nodes while the new one loads fails at random.
+func (b *Browser) ClickNav(sel string) {
+	b.t.Helper()
+	Get(b, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(sel))))
+}
+
 // Login signs in through the login page as a user would and waits for the
 // page that follows (a logged-in page with the logout button).
 func (b *Browser) Login(username, password string) {
@@ -246,8 +258,8 @@ func (b *Browser) Login(username, password string) {
 	b.Visit("/login")
 	b.Fill("#username", username)
 	b.Fill("#password", password)
-	b.Do(chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS("[data-testid=logout]")))
+	b.ClickNav(`main form button[type=submit]`)
+	b.Do(chromedp.WaitVisible(chromedp.CSS("[data-testid=logout]")))
 }
 
 // LoginDemo signs in as one of the seeded demo accounts (demo-admin,

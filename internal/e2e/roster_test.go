@@ -18,7 +18,7 @@ func TestTeacherCreatesPupilsWithJoinCards(t *testing.T) {
 	if got := b.Text("h1"); got != "我的班级" {
 		t.Errorf("teacher's org page: got %q, want 我的班级", got)
 	}
-	b.Do(chromedp.Click(chromedp.CSS("a.class-link")))
+	b.ClickNav("a.class-link")
 	b.WaitText("h1", "五年级(1)班")
 	b.Do(chromedp.WaitVisible(chromedp.CSS("#names")))
 	b.Do(
@@ -91,7 +91,7 @@ func TestOrganizerCreatesSchoolAndClass(t *testing.T) {
 	district := e2e.Get(b, chromedp.Evaluate[string](`[...document.querySelectorAll('#school-region option')].find(o => o.textContent.includes('汉寿县')).value`))
 	b.Do(chromedp.SetValue(chromedp.CSS("#school-region"), district))
 	b.Fill("#school-name", "汉寿县第一中学")
-	b.Do(chromedp.Click(chromedp.CSS(`form[data-api="/api/v1/schools"] button[type=submit]`)))
+	b.ClickNav(`form[data-api="/api/v1/schools"] button[type=submit]`) // the form reloads the page
 	b.WaitText("main", "汉寿县第一中学 · 汉寿县")
 
 	school := e2e.Get(b, chromedp.Evaluate[string](`[...document.querySelectorAll('#class-school option')].find(o => o.textContent === '汉寿县第一中学').value`))
@@ -99,7 +99,7 @@ func TestOrganizerCreatesSchoolAndClass(t *testing.T) {
 	b.Do(chromedp.SetValue(chromedp.CSS("#class-school"), school), chromedp.SetValue(chromedp.CSS("#class-teacher"), teacher))
 	b.Fill("#class-name", "高一(5)班")
 	b.Fill("#class-grade", "10")
-	b.Do(chromedp.Click(chromedp.CSS(`form[data-api="/api/v1/classes"] button[type=submit]`)))
+	b.ClickNav(`form[data-api="/api/v1/classes"] button[type=submit]`)
 	b.WaitText("main", "高一(5)班")
 	if got := b.Text(`section[data-school="` + school + `"] .class-item .muted`); !strings.Contains(got, "王老师") {
 		t.Errorf("new class: got %q, want its teacher 王老师", got)
