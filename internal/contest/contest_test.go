@@ -233,3 +233,37 @@ func TestRoundClosedOnce(t *testing.T) {
 		t.Errorf("answer after close: %q, want closed", res)
 	}
 }
+
+func TestDrawAndExport(t *testing.T) {
+	s, a, _ := newTestService(t)
+	ctx := context.Background()
+	tl := 5
+	c, err := s.Create(ctx, a, NewContest{Title: "drawn", Draw: &Draw{Category: "life", Count: 2}, Settings: SettingsInput{TimeLimit: &tl}})
+	if err != nil || c.Count != 2 {
+		t.Fatalf("draw 2 of 3: %+v, %v", c, err)
+	}
+	if _, err := s.Create(ctx, a, NewContest{Title: "x", Draw: &Draw{Category: "life", Count: 4}}); err == nil {
+		t.Errorf("drawing 4 of 3 questions: want an error")
+	}
+	if _, err := s.Create(ctx, a, NewContest{Title: "x", Draw: &Draw{Category: "health", Count: 1}}); err == nil {
+		t.Errorf("drawing from an empty category: want an error")
+	}
+	if _, err := s.Create(ctx, kepu.Actor{UserID: a.UserID, Role: kepu.RoleParticipant}, NewContest{Title: "x", Draw: &Draw{Count: 1}}); err != kepu.Forbidden {
+		t.Errorf("participant creates: got %v, want forbidden", err)
+	}
+
+	r := Results{Ranking: []ResultRow{{Rank: 1, Nickname: "=HYPERLINK(\"x\")", Score: 10}, {Rank: 2, Nickname: "@me", Class: "+1"}}}
+	var buf strings.Builder
+	if err := r.WriteCSV(&buf, Labels{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`'=HYPERLINK`, `'@me`, `'+1`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("CSV lacks %q: %s", want, buf.String())
+		}
+	}
+	var xb strings.Builder
+	if err := r.WriteXLSX(&xb, Labels{Ranking: "R", Questions: "Q"}); err != nil {
+		t.Fatal(err)
+	}
+}
