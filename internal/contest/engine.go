@@ -471,7 +471,7 @@ func (s *Service) Run(ctx context.Context, every time.Duration, log *slog.Logger
 // Tick handles every due item once.
 func (s *Service) Tick(ctx context.Context) error {
 	now := s.nowMS()
-	due, err := s.Redis.ZRangeByScore(ctx, s.dueKey(), &redis.ZRangeBy{Min: "-inf", Max: ms(now), Count: 100}).Result()
+	due, err := s.Redis.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.dueKey(), Start: "-inf", Stop: ms(now), ByScore: true, Count: 100}).Result()
 	if err != nil {
 		return fmt.Errorf("contest: due: %w", err)
 	}
