@@ -45,6 +45,16 @@ type Service struct {
 	DB  *pgxpool.Pool
 	Org *org.Service
 	Now func() time.Time // clock of "now" figures; time.Now when nil
+	// MinFlagAnswers is how many answers an item needs before it may be
+	// flagged as broken (default MinFlagAnswers).
+	MinFlagAnswers int64
+}
+
+func (s *Service) minFlag() int64 {
+	if s.MinFlagAnswers > 0 {
+		return s.MinFlagAnswers
+	}
+	return MinFlagAnswers
 }
 
 func (s *Service) now() time.Time {

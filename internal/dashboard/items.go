@@ -98,7 +98,7 @@ func (s *Service) Items(ctx context.Context, c Campaign, sc Scope) ([]Item, erro
 		} else if it.UpperLower != nil {
 			disc, ok = *it.UpperLower, true
 		}
-		it.Flags = ItemFlags(it.Answers, rights[it.VersionID], disc, ok, it.OptionCounts, it.Answer)
+		it.Flags = ItemFlags(s.minFlag(), it.Answers, rights[it.VersionID], disc, ok, it.OptionCounts, it.Answer)
 		if it.Flags == nil {
 			it.Flags = []string{}
 		}

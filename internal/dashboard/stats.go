@@ -114,14 +114,15 @@ const (
 	FlagDistractor = "distractor_beats_key"    // a wrong option drew more answers than the key
 )
 
-// MinFlagAnswers is how many answers an item needs before it is flagged.
+// MinFlagAnswers is how many answers an item needs before it is flagged
+// (Service.MinFlagAnswers overrides it).
 const MinFlagAnswers = 20
 
 // ItemFlags returns the flags of one item: answers in all, how many were
 // correct, its discrimination (when defined), and the option counts with
-// the key's indexes. Items with fewer than MinFlagAnswers answers get none.
-func ItemFlags(n, correct int64, disc float64, discOK bool, optionCounts []int64, key []int) []string {
-	if n < MinFlagAnswers {
+// the key's indexes. Items with fewer than minAnswers answers get none.
+func ItemFlags(minAnswers, n, correct int64, disc float64, discOK bool, optionCounts []int64, key []int) []string {
+	if n < minAnswers {
 		return nil
 	}
 	var flags []string

@@ -113,7 +113,7 @@ func TestItemFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := ItemFlags(tt.n, tt.ok, tt.disc, tt.discOK, tt.options, tt.key)
+			got := ItemFlags(MinFlagAnswers, tt.n, tt.ok, tt.disc, tt.discOK, tt.options, tt.key)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}

@@ -1,0 +1,118 @@
+// Package dashtest builds dashboard test data: the campaign tables the
+// dashboards read (created here only when the campaign migrations have not
+// made them, with just the columns internal/dashboard/source.go reads), a
+// campaign, questions, attempts and answers.
+package dashtest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// EnsureCampaignTables creates the minimal campaign tables unless they exist.
+func EnsureCampaignTables(ctx context.Context, db *pgxpool.Pool) error {
+	_, err := db.Exec(ctx, `
+	CREATE TABLE IF NOT EXISTS campaigns (
+		id bigserial PRIMARY KEY, title text NOT NULL, region_id bigint REFERENCES regions(id),
+		kind text NOT NULL DEFAULT 'quiz', starts_at timestamptz NOT NULL, ends_at timestamptz NOT NULL);
+	CREATE TABLE IF NOT EXISTS campaign_attempts (
+		id bigserial PRIMARY KEY, campaign_id bigint NOT NULL REFERENCES campaigns(id), user_id bigint NOT NULL REFERENCES users(id),
+		started_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz, score int NOT NULL DEFAULT 0,
+		max_score int NOT NULL DEFAULT 0, passed boolean);
+	CREATE INDEX IF NOT EXISTS campaign_attempts_finished ON campaign_attempts (finished_at);
+	CREATE INDEX IF NOT EXISTS campaign_attempts_open ON campaign_attempts (campaign_id) WHERE finished_at IS NULL;
+	CREATE TABLE IF NOT EXISTS campaign_answers (
+		id bigserial PRIMARY KEY, attempt_id bigint NOT NULL REFERENCES campaign_attempts(id),
+		question_version_id bigint NOT NULL REFERENCES question_versions(id), choice int[] NOT NULL,
+		correct boolean NOT NULL, elapsed_ms int NOT NULL, answered_at timestamptz NOT NULL DEFAULT now());
+	CREATE INDEX IF NOT EXISTS campaign_answers_attempt ON campaign_answers (attempt_id);`)
+	if err != nil {
+		return fmt.Errorf("dashtest: campaign tables: %w", err)
+	}
+	return nil
+}
+
+// Campaign creates a campaign and returns its id.
+func Campaign(ctx context.Context, db *pgxpool.Pool, title string, regionID int64, assessment bool, from, to time.Time) (int64, error) {
+	kind := "quiz"
+	if assessment {
+		kind = "assessment"
+	}
+	var id int64
+	err := db.QueryRow(ctx, `INSERT INTO campaigns (title, region_id, kind, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		title, regionID, kind, from, to).Scan(&id)
+	return id, err
+}
+
+// Question creates a published single-choice question with one version and
+// returns the question and version ids.
+func Question(ctx context.Context, db *pgxpool.Pool, regionID int64, stem string, options []string, key int, category, dimension string) (int64, int64, error) {
+	var qid, vid int64
+	err := db.QueryRow(ctx, `INSERT INTO questions (owner_region_id, status, type, category, dimension, difficulty, stem_norm)
+		VALUES ($1, 'published', 'single', $2, $3, 2, $4) RETURNING id`, regionID, category, dimension, stem).Scan(&qid)
+	if err != nil {
+		return 0, 0, fmt.Errorf("dashtest: question: %w", err)
+	}
+	err = db.QueryRow(ctx, `INSERT INTO question_versions (question_id, version, type, stem, options, answer, explanation, category, dimension, difficulty)
+		VALUES ($1, 1, 'single', $2, $3, $4, '', $5, $6, 2) RETURNING id`, qid, stem, options, []int32{int32(key)}, category, dimension).Scan(&vid)
+	if err != nil {
+		return 0, 0, fmt.Errorf("dashtest: question version: %w", err)
+	}
+	return qid, vid, nil
+}
+
+// Answer is one answer of an attempt.
+type Answer struct {
+	VersionID int64
+	Choice    int
+	Correct   bool
+	MS        int
+}
+
+// Attempt records an attempt with its answers; finished attempts get a
+// score of their correct answers out of len(answers), passing at 60%.
+func Attempt(ctx context.Context, db *pgxpool.Pool, campaignID, userID int64, at time.Time, finished bool, answers ...Answer) (int64, error) {
+	score := 0
+	for _, a := range answers {
+		if a.Correct {
+			score++
+		}
+	}
+	var fin *time.Time
+	var passed *bool
+	if finished {
+		t := at.Add(time.Duration(len(answers)+1) * time.Minute)
+		fin = &t
+		p := score*100 >= 60*len(answers)
+		passed = &p
+	}
+	var id int64
+	err := db.QueryRow(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, finished_at, score, max_score, passed)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, campaignID, userID, at, fin, score, len(answers), passed).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("dashtest: attempt: %w", err)
+	}
+	for i, a := range answers {
+		if _, err := db.Exec(ctx, `INSERT INTO campaign_answers (attempt_id, question_version_id, choice, correct, elapsed_ms, answered_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, id, a.VersionID, []int32{int32(a.Choice)}, a.Correct, a.MS,
+			at.Add(time.Duration(i+1)*time.Minute)); err != nil {
+			return 0, fmt.Errorf("dashtest: answer: %w", err)
+		}
+	}
+	return id, nil
+}
+
+// User creates a participant with a profile and returns its id.
+func User(ctx context.Context, db *pgxpool.Pool, username string, regionID, schoolID, classID int64, ageBand, occupation string) (int64, error) {
+	var id int64
+	err := db.QueryRow(ctx, `INSERT INTO users (username, role, nickname, region_id, school_id, class_id, age_band, occupation)
+		VALUES ($1, 'participant', $1, $2, nullif($3, 0), nullif($4, 0), $5, $6) RETURNING id`,
+		username, regionID, schoolID, classID, ageBand, occupation).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("dashtest: user %s: %w", username, err)
+	}
+	return id, nil
+}

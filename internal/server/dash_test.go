@@ -1,0 +1,341 @@
+package server_test
+
+import (
+	"context"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/kepu/kepu/internal/apptest"
+	"github.com/kepu/kepu/internal/dashboard"
+	"github.com/kepu/kepu/internal/dashboard/dashtest"
+)
+
+// dashFixture is a small hand-built campaign whose figures are worked out
+// below. Eight participants each finish one attempt of two questions:
+//
+//	p1–p6 in school "=HYPERLINK(1)" (district 430702), class C1; p7, p8 in 430703, no school.
+//	Q1 (key A): right p1 p2 p3 p6 p7; p4 p5 chose B, p8 chose C.
+//	Q2 (key B): right p4 p6; p1 p2 p3 p5 p7 chose C, p8 chose D.
+//	Scores (%): p1 50, p2 50, p3 50, p4 50, p5 0, p6 100, p7 50, p8 0. Pass ≥ 60: only p6.
+type dashFixture struct {
+	inst      *apptest.Instance
+	campaign  int64
+	q1, q2    int64 // question ids
+	v1, v2    int64 // version ids
+	classID   int64
+	teacherPW string
+	scores    []float64
+	q1Right   []bool
+	q2Right   []bool
+}
+
+func newDashFixture(t *testing.T) *dashFixture {
+	t.Helper()
+	inst := apptest.Start(t)
+	ctx := context.Background()
+	db := inst.DB.Pool
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(dashtest.EnsureCampaignTables(ctx, db))
+	f := &dashFixture{inst: inst}
+	d1, d2 := inst.Seed.DistrictIDs["430702"], inst.Seed.DistrictIDs["430703"]
+	var school int64
+	must(db.QueryRow(ctx, `INSERT INTO schools (region_id, name) VALUES ($1, '=HYPERLINK(1)') RETURNING id`, d1).Scan(&school))
+	teacherID, pw := inst.CreateUser("dash-teacher", "teacher")
+	f.teacherPW = pw
+	must(db.QueryRow(ctx, `INSERT INTO classes (school_id, name, grade, teacher_id) VALUES ($1, 'C1', 5, $2) RETURNING id`, school, teacherID).Scan(&f.classID))
+	now := time.Now()
+	var err error
+	f.campaign, err = dashtest.Campaign(ctx, db, "2026 科学素质测评", inst.Seed.CityID, true, now.Add(-48*time.Hour), now.Add(48*time.Hour))
+	must(err)
+	f.q1, f.v1, err = dashtest.Question(ctx, db, inst.Seed.CityID, "Q1 stem", []string{"A", "B", "C", "D"}, 0, "health", "knowledge")
+	must(err)
+	f.q2, f.v2, err = dashtest.Question(ctx, db, inst.Seed.CityID, "Q2 stem", []string{"A", "B", "C", "D"}, 1, "safety", "method")
+	must(err)
+	q1 := []int{0, 0, 0, 1, 1, 0, 0, 2}
+	q2 := []int{2, 2, 2, 1, 2, 1, 2, 3}
+	start := now.Add(-3 * time.Hour)
+	for i := range 8 {
+		region, sc, cl := d1, school, f.classID
+		if i >= 6 {
+			region, sc, cl = d2, 0, 0
+		}
+		uid, err := dashtest.User(ctx, db, "dash-p"+string(rune('1'+i)), region, sc, cl, "u14", "student")
+		must(err)
+		a1 := dashtest.Answer{VersionID: f.v1, Choice: q1[i], Correct: q1[i] == 0, MS: 4000}
+		a2 := dashtest.Answer{VersionID: f.v2, Choice: q2[i], Correct: q2[i] == 1, MS: 8000}
+		_, err = dashtest.Attempt(ctx, db, f.campaign, uid, start.Add(time.Duration(i)*time.Minute), true, a1, a2)
+		must(err)
+		score := 0.0
+		if a1.Correct {
+			score += 50
+		}
+		if a2.Correct {
+			score += 50
+		}
+		f.scores = append(f.scores, score)
+		f.q1Right = append(f.q1Right, a1.Correct)
+		f.q2Right = append(f.q2Right, a2.Correct)
+	}
+	r := &dashboard.Refresher{DB: db, CommitLag: -1}
+	n, err := r.Refresh(ctx)
+	must(err)
+	if n == 0 {
+		t.Fatal("refresh folded nothing")
+	}
+	inst.App.Dash.MinFlagAnswers = 5
+	return f
+}
+
+// pointBiserial is the textbook formula, written out independently of the
+// dashboard's moments.
+func pointBiserial(scores []float64, right []bool) float64 {
+	var n, n1, sum, sum1, sumsq float64
+	for i, s := range scores {
+		n++
+		sum += s
+		sumsq += s * s
+		if right[i] {
+			n1++
+			sum1 += s
+		}
+	}
+	mean := sum / n
+	sd := math.Sqrt(sumsq/n - mean*mean)
+	m1, m0 := sum1/n1, (sum-sum1)/(n-n1)
+	p := n1 / n
+	return (m1 - m0) / sd * math.Sqrt(p*(1-p))
+}
+
+func TestDashboardAggregates(t *testing.T) {
+	f := newDashFixture(t)
+	adminID, pw := f.inst.CreateUser("dash-admin", "admin")
+	_ = adminID
+	admin := f.inst.Login("dash-admin", pw)
+	base := "/api/v1/dash/campaigns/" + dashID(f.campaign)
+
+	var sum struct {
+		Headline dashboard.Headline
+		Full     bool
+	}
+	r := admin.Do("GET", base, nil)
+	apptest.Expect(t, r, 200, "summary")
+	r.JSON(t, &sum)
+	h := sum.Headline
+	if h.Participants != 8 || h.Attempts != 8 || h.Finished != 8 || !sum.Full {
+		t.Errorf("headline: got participants %d attempts %d finished %d full %v, want 8 8 8 true", h.Participants, h.Attempts, h.Finished, sum.Full)
+	}
+	if !dashNear(h.PassRate, 1.0/8) || !dashNear(h.AvgScore, 350.0/8) || !dashNear(h.CompletionRate, 1) {
+		t.Errorf("headline: got pass %v avg %v completion %v, want 0.125 43.75 1", h.PassRate, h.AvgScore, h.CompletionRate)
+	}
+
+	var items struct{ Items []dashboard.Item }
+	r = admin.Do("GET", base+"/items", nil)
+	apptest.Expect(t, r, 200, "items")
+	r.JSON(t, &items)
+	byQ := map[int64]dashboard.Item{}
+	for _, it := range items.Items {
+		byQ[it.QuestionID] = it
+	}
+	i1, i2 := byQ[f.q1], byQ[f.q2]
+	if i1.Answers != 8 || !dashNear(i1.Facility, 5.0/8) || !dashNear(i2.Facility, 2.0/8) {
+		t.Errorf("facility: got %d answers, Q1 %v Q2 %v; want 8, 0.625, 0.25", i1.Answers, i1.Facility, i2.Facility)
+	}
+	if want := pointBiserial(f.scores, f.q1Right); i1.PointBiserial == nil || !dashNear(*i1.PointBiserial, want) {
+		t.Errorf("Q1 point-biserial: got %v, want %v", i1.PointBiserial, want)
+	}
+	if want := pointBiserial(f.scores, f.q2Right); i2.PointBiserial == nil || !dashNear(*i2.PointBiserial, want) {
+		t.Errorf("Q2 point-biserial: got %v, want %v", i2.PointBiserial, want)
+	}
+	if got := i1.OptionCounts; len(got) != 4 || got[0] != 5 || got[1] != 2 || got[2] != 1 || got[3] != 0 {
+		t.Errorf("Q1 option counts: got %v, want [5 2 1 0]", got)
+	}
+	if !dashNear(i1.AvgSeconds, 4) {
+		t.Errorf("Q1 average time: got %v, want 4", i1.AvgSeconds)
+	}
+	if len(i1.Flags) != 0 || !strings.Contains(strings.Join(i2.Flags, ","), dashboard.FlagDistractor) {
+		t.Errorf("flags: got Q1 %v Q2 %v, want none and %s", i1.Flags, i2.Flags, dashboard.FlagDistractor)
+	}
+	if len(items.Items) > 0 && items.Items[0].QuestionID != f.q2 {
+		t.Errorf("flagged items first: got %d first, want %d", items.Items[0].QuestionID, f.q2)
+	}
+
+	// By school, as an organizer sees it: the school's 6 shown with tiers;
+	// the 2 without a school suppressed.
+	org := f.inst.Login(dashUser(f.inst, "dash-org", "organizer"))
+	var school dashboard.Table
+	r = org.Do("GET", base+"/views/school", nil)
+	apptest.Expect(t, r, 200, "school view")
+	r.JSON(t, &school)
+	if len(school.Rows) != 2 {
+		t.Fatalf("school rows: got %v, want 2", school.Rows)
+	}
+	got := school.Rows[0]
+	// name, participants, attempts, avg, pass rate, advanced, literate, basic, low
+	want := []any{"=HYPERLINK(1)", 6.0, 6.0, 50.0, 16.7, 16.7, 0.0, 66.7, 16.7}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("school row col %d (%s): got %v, want %v", i, school.Columns[i], got[i], want[i])
+		}
+	}
+	if school.Rows[1][1] != "<5" || school.Rows[1][2] != nil {
+		t.Errorf("small group: got %v, want suppressed", school.Rows[1])
+	}
+
+	var day dashboard.Table
+	admin.Do("GET", base+"/views/timeline_day", nil).JSON(t, &day)
+	var answers float64
+	for _, row := range day.Rows {
+		answers += row[4].(float64)
+	}
+	if answers != 16 {
+		t.Errorf("timeline answers: got %v, want 16 (%v)", answers, day.Rows)
+	}
+	var hist dashboard.Table
+	admin.Do("GET", base+"/views/scores", nil).JSON(t, &hist)
+	if len(hist.Rows) != 10 || hist.Rows[0][1] != 2.0 || hist.Rows[5][1] != 5.0 || hist.Rows[9][1] != 1.0 {
+		t.Errorf("histogram: got %v, want 2 at 0–9, 5 at 50–59, 1 at 90–100", hist.Rows)
+	}
+	var dims dashboard.Table
+	admin.Do("GET", base+"/views/dimensions", nil).JSON(t, &dims)
+	if len(dims.Rows) != 2 || dims.Rows[0][0] != "科学方法" || dims.Rows[0][3] != 25.0 {
+		t.Errorf("dimensions (weakest first): got %v, want 科学方法 25%% first", dims.Rows)
+	}
+	var roster dashboard.Table
+	teacher := f.inst.Login("dash-teacher", f.teacherPW)
+	teacher.Do("GET", base+"/views/roster", nil).JSON(t, &roster)
+	if len(roster.Rows) != 1 || roster.Rows[0][1] != "C1" || roster.Rows[0][2] != 6.0 || roster.Rows[0][3] != 6.0 {
+		t.Errorf("roster: got %v, want C1 6 of 6", roster.Rows)
+	}
+}
+
+func TestDashboardScope(t *testing.T) {
+	f := newDashFixture(t)
+	base := "/api/v1/dash/campaigns/" + dashID(f.campaign)
+	d2 := f.inst.Seed.DistrictIDs["430703"]
+	id, pw := f.inst.CreateUser("dash-org2", "organizer", d2)
+	_ = id
+	org2 := f.inst.Login("dash-org2", pw)
+	city := f.inst.Login(dashUser(f.inst, "dash-orgcity", "organizer"))
+	teacher := f.inst.Login("dash-teacher", f.teacherPW)
+	pupil := f.inst.Login(dashUser(f.inst, "dash-pupil", "participant"))
+	otherTeacher := f.inst.Login(dashUser(f.inst, "dash-t2", "teacher"))
+
+	participants := func(c *apptest.Client) int64 {
+		var s struct{ Headline dashboard.Headline }
+		r := c.Do("GET", base, nil)
+		apptest.Expect(t, r, 200, "summary")
+		r.JSON(t, &s)
+		return s.Headline.Participants
+	}
+	for _, tt := range []struct {
+		name string
+		c    *apptest.Client
+		want int64
+	}{{"district organizer sees their subtree", org2, 2}, {"city organizer", city, 8}, {"teacher sees their class", teacher, 6}, {"teacher without classes", otherTeacher, 0}} {
+		if got := participants(tt.c); got != tt.want {
+			t.Errorf("%s: got %d participants, want %d", tt.name, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		name   string
+		c      *apptest.Client
+		method string
+		path   string
+		status int
+	}{
+		{"participant summary", pupil, "GET", base, 403},
+		{"participant overview", pupil, "GET", "/api/v1/dash/overview", 403},
+		{"participant export", pupil, "GET", base + "/export/school", 403},
+		{"participant page", pupil, "GET", "/dash/campaigns/" + dashID(f.campaign), 403},
+		{"anonymous", f.inst.Client(), "GET", base, 401},
+		{"district organizer items (campaign is city-wide)", org2, "GET", base + "/items", 403},
+		{"district organizer categories", org2, "GET", base + "/views/categories", 403},
+		{"teacher items", teacher, "GET", base + "/items", 403},
+		{"teacher retire", teacher, "POST", base + "/items/" + dashID(f.q2) + "/retire", 403},
+		{"district organizer retire", org2, "POST", base + "/items/" + dashID(f.q2) + "/retire", 403},
+		{"unknown view", city, "GET", base + "/views/nope", 404},
+		{"unknown campaign", city, "GET", "/api/v1/dash/campaigns/999999", 404},
+		{"bad format", city, "GET", base + "/export/school?format=pdf", 400},
+		{"retire a question the campaign did not use", city, "POST", base + "/items/999999/retire", 404},
+	} {
+		if r := tt.c.Do(tt.method, tt.path, nil); r.Status != tt.status {
+			t.Errorf("%s: got %d, want %d (%s)", tt.name, r.Status, tt.status, r.Body)
+		}
+	}
+
+	// One click retires a flagged question, with an audit entry.
+	apptest.Expect(t, city.Do("POST", base+"/items/"+dashID(f.q2)+"/retire", nil), 200, "retire")
+	var status string
+	var audits int
+	ctx := context.Background()
+	f.inst.DB.Pool.QueryRow(ctx, `SELECT status FROM questions WHERE id = $1`, f.q2).Scan(&status)
+	f.inst.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'question.retire' AND target = $1`, "question:"+dashID(f.q2)).Scan(&audits)
+	if status != "retired" || audits != 1 {
+		t.Errorf("retire: got status %q and %d audit entries, want retired and 1", status, audits)
+	}
+}
+
+func TestDashboardExports(t *testing.T) {
+	f := newDashFixture(t)
+	city := f.inst.Login(dashUser(f.inst, "dash-exp", "organizer"))
+	base := "/api/v1/dash/campaigns/" + dashID(f.campaign) + "/export/school"
+	r := city.Do("GET", base, nil)
+	apptest.Expect(t, r, 200, "csv")
+	body := string(r.Body)
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+		t.Errorf("content type: got %q", ct)
+	}
+	if !strings.HasPrefix(body, "\ufeff学校,参与人数,答题次数,平均分,及格率") {
+		t.Errorf("csv header: got %q", strings.SplitN(body, "\n", 2)[0])
+	}
+	if !strings.Contains(body, "\n'=HYPERLINK(1),6,6,50,16.7") {
+		t.Errorf("csv: formula not neutralized or figures wrong:\n%s", body)
+	}
+	if !strings.Contains(body, "未填写,<5,,,,") {
+		t.Errorf("csv: small group not suppressed:\n%s", body)
+	}
+	r = city.Do("GET", base+"?format=xlsx", nil)
+	apptest.Expect(t, r, 200, "xlsx")
+	x, err := excelize.OpenReader(strings.NewReader(string(r.Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := x.GetRows(x.GetSheetName(0))
+	if len(rows) != 3 || rows[1][0] != "'=HYPERLINK(1)" {
+		t.Errorf("xlsx rows: got %q", rows)
+	}
+	// English headers follow the language.
+	city.Do("GET", "/lang/en?next=/", nil)
+	r = city.Do("GET", base, nil)
+	if !strings.HasPrefix(string(r.Body), "\ufeffSchool,Participants") {
+		t.Errorf("english csv header: got %q", strings.SplitN(string(r.Body), "\n", 2)[0])
+	}
+	// The print report renders every table on the server.
+	city.Do("GET", "/lang/zh-CN?next=/", nil)
+	r = city.Do("GET", "/dash/campaigns/"+dashID(f.campaign)+"/report", nil)
+	apptest.Expect(t, r, 200, "report")
+	for _, want := range []string{"年度总结报告", "按学校", "题目分析", "=HYPERLINK(1)"} {
+		if !strings.Contains(string(r.Body), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
+
+func dashNear(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
+
+func dashID(n int64) string { return strconv.FormatInt(n, 10) }
+
+func dashUser(inst *apptest.Instance, name, role string) (string, string) {
+	_, pw := inst.CreateUser(name, role)
+	return name, pw
+}
