@@ -523,6 +523,20 @@ func TestContestPages(t *testing.T) {
 	if r := f.teacher.Do("GET", fmt.Sprintf("/api/v1/contest-runs/%d/qr.png", run.ID), nil); r.Status != 200 || !strings.HasPrefix(string(r.Body), "\x89PNG") {
 		t.Errorf("qr.png: got %d, want a PNG", r.Status)
 	}
+	// Every visible string comes from the locale files, in both languages.
+	for _, lang := range []string{"zh-CN", "en"} {
+		f.teacher.Lang = lang
+		for _, p := range []string{"/contests", "/contests/new", fmt.Sprintf("/host/%d", run.ID), "/play", "/play/room"} {
+			body := string(f.teacher.Do("GET", p, nil).Body)
+			if i := strings.Index(body, `id="contest-msgs"`); i > 0 {
+				body = body[:i]
+			}
+			body = strings.NewReplacer("contest.css", "", "contest.js", "").Replace(body)
+			if strings.Contains(body, "contest.") || strings.Contains(body, "error.contest") {
+				t.Errorf("%s %s shows a raw message key", lang, p)
+			}
+		}
+	}
 	// Anonymous visitors may play but not host.
 	anon := f.inst.Client()
 	apptest.Expect(t, anon.Do("GET", "/play", nil), 200, "anonymous /play")
