@@ -62,6 +62,7 @@ func TestLiveContestToPodium(t *testing.T) {
 		players = append(players, p)
 	}
 	host.WaitText("[data-testid=joined]", "已加入 3 人")
+	host.Screenshot("contest-lobby")
 	if n := e2e.Get(host, chromedp.Evaluate[int](`document.querySelectorAll('#lobby-list b').length`)); n != 0 {
 		t.Errorf("a nickname's markup became %d elements, want text", n)
 	}
@@ -86,6 +87,9 @@ func TestLiveContestToPodium(t *testing.T) {
 		waitPhase(host, "reveal")
 		host.WaitText("#r-expl", "因为乙")
 		host.WaitText("[data-testid=right-option]", "乙")
+		if q == 1 {
+			host.Screenshot("contest-reveal")
+		}
 		players[0].WaitText("[data-testid=verdict]", "答对了")
 		players[2].WaitText("[data-testid=verdict]", "答错了")
 		players[2].WaitText("[data-testid=rank]", "第 3 名")

@@ -68,7 +68,7 @@ function renderReveal(d) {
     const bar = el('span', { class: 'bar c' + i });
     bar.style.width = Math.round(100 * n / total) + '%'; // CSSOM, allowed by the CSP
     return el('li', { class: right ? 'right' : '', 'data-testid': right ? 'right-option' : null },
-      el('span', { text: `${SHAPES[i]} ${d.options[i]}` }),
+      el('span', { text: `${SHAPES[i]} ${d.options[i]}` + (right ? ' ✓' : ''), title: right ? t('correct_answer') : null }),
       bar, el('span', { text: String(n) }));
   }));
   $('r-expl').textContent = d.explanation;
