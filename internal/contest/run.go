@@ -261,5 +261,23 @@ func (s *Service) Runs(ctx context.Context, a kepu.Actor) ([]Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("contest: runs: %w", err)
 	}
+	// A run whose room expired before it finished was abandoned.
+	pl := s.Redis.Pipeline()
+	live := map[int]*redis.IntCmd{}
+	for i, r := range out {
+		if r.Status == "lobby" || r.Status == "playing" {
+			live[i] = pl.Exists(ctx, s.room(r.ID).hash())
+		}
+	}
+	if len(live) > 0 {
+		if _, err := pl.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("contest: runs: %w", err)
+		}
+		for i, c := range live {
+			if c.Val() == 0 {
+				out[i].Status = "aborted"
+			}
+		}
+	}
 	return out, nil
 }
