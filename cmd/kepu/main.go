@@ -21,6 +21,7 @@ import (
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/app"
 	"github.com/kepu/kepu/internal/config"
+	"github.com/kepu/kepu/internal/dashboard"
 	"github.com/kepu/kepu/internal/postgres"
 	"github.com/kepu/kepu/internal/seed"
 )
@@ -31,6 +32,8 @@ Usage:
   kepu serve                       migrate the database, then serve on KEPU_ADDR
   kepu migrate                     apply pending database migrations
   kepu seed [--quiet]              load demo regions, schools, accounts, question bank, campaign
+  kepu seed --participants 100000 --attempts 420000
+                                   also generate a year of campaign volume (dashboards benchmark)
   kepu user create --username U --role R [--password P] [--nickname N] [--region CODE] [--scope CODE]
                                    create an account (or reset it); prints the password when generated
 
@@ -101,6 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func runSeed(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	quiet := fs.Bool("quiet", false, "do not print the demo accounts")
+	participants := fs.Int("participants", 0, "also generate this many participants for dashboard volume (with --attempts)")
+	attempts := fs.Int("attempts", 0, "attempts to generate over a year (with --participants)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -123,6 +128,9 @@ func runSeed(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 		for _, d := range res.Accounts {
 			fmt.Fprintf(stdout, "  %-12s %-16s password: %s\n", d.Role, d.Username, d.Password)
 		}
+	}
+	if *participants > 0 || *attempts > 0 {
+		return dashboard.SeedVolume(ctx, a.DB, *participants, *attempts, stdout)
 	}
 	return nil
 }

@@ -148,3 +148,7 @@ const sqlCampaignsInScope = `SELECT c.id, c.title, coalesce(c.region_id, 0), c.k
 const sqlInProgress = `SELECT count(*) FROM campaign_attempts t JOIN users p ON p.id = t.user_id
 	WHERE t.campaign_id = $1 AND t.finished_at IS NULL AND t.started_at > now() - interval '1 day'
 	AND ($2::bigint[] IS NULL OR p.region_id = ANY($2)) AND ($3::bigint[] IS NULL OR p.class_id = ANY($3))`
+
+// sqlInsertCampaign makes a generated campaign ($1 title, $2 region, $3
+// kind, $4 start, $5 end).
+const sqlInsertCampaign = `INSERT INTO campaigns (title, region_id, kind, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`

@@ -208,10 +208,15 @@ func (s *Service) categories(ctx context.Context, c Campaign, sc Scope, by strin
 func (s *Service) roster(ctx context.Context, c Campaign, sc Scope) (Table, error) {
 	t := Table{Name: "roster", Columns: []string{"dash.col.school", "dash.col.class", "dash.col.pupils",
 		"dash.col.took_part", "dash.col.took_part_rate"}}
-	rows, _ := s.DB.Query(ctx, `SELECT sc.name, cl.name,
-		(SELECT count(*) FROM users u WHERE u.class_id = cl.id AND u.role = 'participant' AND u.deleted_at IS NULL),
-		(SELECT count(*) FROM dash_participants p WHERE p.campaign_id = $1 AND p.class_id = cl.id)
+	rows, _ := s.DB.Query(ctx, `WITH pupils AS (
+			SELECT class_id, count(*) AS n FROM users
+			WHERE class_id IS NOT NULL AND role = 'participant' AND deleted_at IS NULL GROUP BY class_id
+		), took AS (
+			SELECT class_id, count(*) AS n FROM dash_participants WHERE campaign_id = $1 AND class_id <> 0 GROUP BY class_id
+		)
+		SELECT sc.name, cl.name, coalesce(pupils.n, 0), coalesce(took.n, 0)
 		FROM classes cl JOIN schools sc ON sc.id = cl.school_id
+		LEFT JOIN pupils ON pupils.class_id = cl.id LEFT JOIN took ON took.class_id = cl.id
 		WHERE ($2::bigint[] IS NULL OR sc.region_id = ANY($2)) AND ($3::bigint[] IS NULL OR cl.id = ANY($3))
 		ORDER BY sc.name, cl.grade, cl.name LIMIT 2000`, c.ID, sc.Regions, sc.Classes)
 	var school, class string

@@ -1,0 +1,92 @@
+package dashboard_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/kepu/kepu/internal/apptest"
+	"github.com/kepu/kepu/internal/dashboard"
+	"github.com/kepu/kepu/internal/dashboard/dashtest"
+)
+
+// TestDashboardVolume measures every dashboard view at a year's volume. It
+// runs only with KEPU_DASH_BENCH set (minutes, not seconds):
+//
+//	KEPU_DASH_BENCH=1 KEPU_DASH_PARTICIPANTS=100000 KEPU_DASH_ATTEMPTS=420000 \
+//	  go test ./internal/dashboard -run TestDashboardVolume -v -timeout 60m
+//
+// The figures go to docs/benchmarks.md (Dashboards).
+func TestDashboardVolume(t *testing.T) {
+	if os.Getenv("KEPU_DASH_BENCH") == "" {
+		t.Skip("set KEPU_DASH_BENCH=1 to run the dashboard volume benchmark")
+	}
+	participants := envInt("KEPU_DASH_PARTICIPANTS", 100000)
+	attempts := envInt("KEPU_DASH_ATTEMPTS", 420000)
+	inst := apptest.Start(t)
+	ctx := context.Background()
+	db := inst.DB.Pool
+	if err := dashtest.EnsureCampaignTables(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	res, err := dashboard.Generate(ctx, db, dashboard.GenerateOptions{Participants: participants, Attempts: attempts, Seed: 1,
+		Progress: func(f string, a ...any) { t.Logf(f, a...) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("generated %d users, %d attempts, %d answers in %s", res.Users, res.Attempts, res.Answers, res.Took)
+	start := time.Now()
+	n, err := (&dashboard.Refresher{DB: db, CommitLag: -1}).Refresh(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("initial fold: %d rows in %s", n, time.Since(start))
+
+	// Incremental refresh after 1000 more answers (what runs every few seconds).
+	var attemptID int64
+	db.QueryRow(ctx, `SELECT max(id) FROM campaign_attempts`).Scan(&attemptID)
+	db.Exec(ctx, `INSERT INTO campaign_answers (attempt_id, question_version_id, choice, correct, elapsed_ms, answered_at)
+		SELECT attempt_id, question_version_id, choice, correct, elapsed_ms, now() FROM campaign_answers ORDER BY id DESC LIMIT 1000`)
+	start = time.Now()
+	if _, err := (&dashboard.Refresher{DB: db, CommitLag: -1}).Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("incremental refresh of 1000 answers: %s", time.Since(start))
+
+	annual := res.Campaigns[len(res.Campaigns)-1]
+	_, apw := inst.CreateUser("bench-admin", "admin")
+	_, opw := inst.CreateUser("bench-org", "organizer", inst.Seed.DistrictIDs["430703"])
+	clients := map[string]*apptest.Client{"admin": inst.Login("bench-admin", apw), "district organizer": inst.Login("bench-org", opw)}
+	base := "/api/v1/dash/campaigns/" + strconv.FormatInt(annual, 10)
+	paths := []string{"/api/v1/dash/overview", base}
+	for _, s := range dashboard.CampaignSections(true) {
+		paths = append(paths, base+"/views/"+s.Name)
+	}
+	paths = append(paths, base+"/items", base+"/export/school?format=xlsx", "/dash/campaigns/"+strconv.FormatInt(annual, 10)+"/report")
+	for _, who := range []string{"admin", "district organizer"} {
+		c := clients[who]
+		for _, p := range paths {
+			var took []time.Duration
+			status := 0
+			for range 5 {
+				t0 := time.Now()
+				r := c.Do("GET", p, nil)
+				took = append(took, time.Since(t0))
+				status = r.Status
+			}
+			sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+			fmt.Printf("| %s | %s | %d | %d | %d |\n", who, p, status, took[2].Milliseconds(), took[4].Milliseconds())
+		}
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
