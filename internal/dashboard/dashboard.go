@@ -184,17 +184,13 @@ func (s *Service) Headline(ctx context.Context, c Campaign, sc Scope) (Headline,
 		WHERE campaign_id = $1 AND minute >= date_trunc('minute', $2::timestamptz) - interval '5 minutes'`, c.ID, s.now()).Scan(&last5); err != nil {
 		return h, fmt.Errorf("dashboard: answers per minute %d: %w", c.ID, err)
 	}
-	h.AnswersPerMin = float64(last5) / 5
-	h.CompletionRate = ratio(h.Finished, h.Attempts)
-	h.PassRate = ratio(passes, h.Finished)
-	if h.Finished > 0 {
-		h.AvgScore = sumPct / float64(h.Finished)
-	}
+	h.fill(passes, sumPct, last5)
 	return h, nil
 }
 
 // Overview returns the headline of every campaign in the actor's scope
-// that has participants in it, newest first (at most 100).
+// that has participants in it, newest first (at most 100), from one
+// grouped query per figure.
 func (s *Service) Overview(ctx context.Context, a kepu.Actor) ([]Headline, error) {
 	sc, err := s.ScopeOf(ctx, a)
 	if err != nil {
@@ -204,24 +200,55 @@ func (s *Service) Overview(ctx context.Context, a kepu.Actor) ([]Headline, error
 	if err := s.DB.QueryRow(ctx, `SELECT to_regclass('campaigns') IS NOT NULL`).Scan(&ready); err != nil || !ready {
 		return []Headline{}, err // no campaign tables yet
 	}
-	rows, _ := s.DB.Query(ctx, sqlCampaignsInScope, sc.Regions, sc.Classes)
-	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Campaign, error) {
-		var c Campaign
-		err := r.Scan(&c.ID, &c.Title, &c.RegionID, &c.Assessment, &c.StartsAt, &c.EndsAt)
-		return c, err
+	rows, _ := s.DB.Query(ctx, `WITH p AS (
+			SELECT p.campaign_id, count(*) AS n, sum(attempts) AS attempts, sum(finished) AS finished,
+				sum(passes) AS passes, sum(sum_pct) AS sum_pct
+			FROM dash_participants p WHERE `+scopeFilter+` GROUP BY p.campaign_id
+		), m AS (
+			SELECT campaign_id, sum(answers) AS answers FROM dash_minute
+			WHERE minute >= date_trunc('minute', $1::timestamptz) - interval '5 minutes' GROUP BY campaign_id
+		)
+		SELECT c.id, c.title, p.n, p.attempts, p.finished, p.passes, p.sum_pct, coalesce(m.answers, 0)
+		FROM p JOIN campaigns c ON c.id = p.campaign_id LEFT JOIN m ON m.campaign_id = p.campaign_id
+		ORDER BY c.starts_at DESC, c.id DESC LIMIT 100`, s.now(), sc.Regions, sc.Classes)
+	at := s.now().In(Shanghai).Format("15:04:05")
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Headline, error) {
+		h := Headline{At: at}
+		var passes, last5 int64
+		var sumPct float64
+		err := r.Scan(&h.CampaignID, &h.Title, &h.Participants, &h.Attempts, &h.Finished, &passes, &sumPct, &last5)
+		h.fill(passes, sumPct, last5)
+		return h, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dashboard: overview: %w", err)
 	}
-	out := []Headline{}
-	for _, c := range cs {
-		h, err := s.Headline(ctx, c, sc)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, h)
+	if out == nil {
+		out = []Headline{}
+	}
+	rows, _ = s.DB.Query(ctx, `SELECT t.campaign_id, count(*) FROM campaign_attempts t JOIN users p ON p.id = t.user_id
+		WHERE t.finished_at IS NULL AND t.started_at > now() - interval '1 day'
+		AND ($1::bigint[] IS NULL OR p.region_id = ANY($1)) AND ($2::bigint[] IS NULL OR p.class_id = ANY($2))
+		GROUP BY 1`, sc.Regions, sc.Classes)
+	open := map[int64]int64{}
+	var id, n int64
+	if _, err := pgx.ForEachRow(rows, []any{&id, &n}, func() error { open[id] = n; return nil }); err != nil {
+		return nil, fmt.Errorf("dashboard: overview in progress: %w", err)
+	}
+	for i := range out {
+		out[i].InProgress = open[out[i].CampaignID]
 	}
 	return out, nil
+}
+
+// fill derives the rates from the counts.
+func (h *Headline) fill(passes int64, sumPct float64, last5 int64) {
+	h.AnswersPerMin = float64(last5) / 5
+	h.CompletionRate = ratio(h.Finished, h.Attempts)
+	h.PassRate = ratio(passes, h.Finished)
+	if h.Finished > 0 {
+		h.AvgScore = sumPct / float64(h.Finished)
+	}
 }
 
 // CompletionPct is CompletionRate in percent.
@@ -230,23 +257,25 @@ func (h Headline) CompletionPct() float64 { return 100 * h.CompletionRate }
 // PassPct is PassRate in percent.
 func (h Headline) PassPct() float64 { return 100 * h.PassRate }
 
-// Section is one table of a dashboard page and the chart drawn from it
-// ("" for none).
+// Section is one table of a dashboard page, the chart drawn from it (""
+// for none) and the columns the chart plots (comparable units only).
 type Section struct {
-	Name  string
-	Chart string
+	Name   string
+	Chart  string
+	Series string // comma-separated column indexes
 }
 
 // CampaignSections are the sections of a campaign page; full adds the
 // campaign-wide ones (categories, dimensions, items).
 func CampaignSections(full bool) []Section {
-	out := []Section{{"timeline_hour", "line"}, {"timeline_day", "bar"}, {"region", "bar"}, {"school", "bar"},
-		{"class", "bar"}, {"roster", ""}, {"age", "bar"}, {"occupation", "bar"}, {"scores", "bar"}}
+	out := []Section{{"timeline_hour", "line", "1,2,3"}, {"timeline_day", "bar", "1,2,3"}, {"region", "bar", "3,4"},
+		{"school", "bar", "3,4"}, {"class", "bar", "3,4"}, {"roster", "", ""}, {"age", "bar", "3,4"},
+		{"occupation", "bar", "3,4"}, {"scores", "bar", "1"}}
 	if full {
-		out = append(out, Section{"dimensions", "bar"}, Section{"categories", "bar"}, Section{"items", ""})
+		out = append(out, Section{"dimensions", "bar", "3"}, Section{"categories", "bar", "3"}, Section{"items", "", ""})
 	}
 	return out
 }
 
 // ContestSections are the sections of a contest report.
-var ContestSections = []Section{{"runs", "bar"}, {"questions", "bar"}, {"players", ""}}
+var ContestSections = []Section{{"runs", "bar", "3"}, {"questions", "bar", "3"}, {"players", "", ""}}

@@ -136,13 +136,6 @@ SELECT count(*) FROM t`
 const sqlCampaign = `SELECT c.id, c.title, coalesce(c.region_id, 0), c.kind = 'assessment', c.starts_at, c.ends_at
 	FROM campaigns c WHERE c.id = $1`
 
-// sqlCampaignsInScope: the campaigns with participants in scope ($1
-// regions, $2 classes; NULL: all), newest first.
-const sqlCampaignsInScope = `SELECT c.id, c.title, coalesce(c.region_id, 0), c.kind = 'assessment', c.starts_at, c.ends_at
-	FROM campaigns c WHERE EXISTS (SELECT 1 FROM dash_participants p WHERE p.campaign_id = c.id
-		AND ($1::bigint[] IS NULL OR p.region_id = ANY($1)) AND ($2::bigint[] IS NULL OR p.class_id = ANY($2)))
-	ORDER BY c.starts_at DESC, c.id DESC LIMIT 100`
-
 // sqlInProgress: attempts of campaign $1 begun in the last day and not
 // finished, by participants in scope ($2 regions, $3 classes).
 const sqlInProgress = `SELECT count(*) FROM campaign_attempts t JOIN users p ON p.id = t.user_id

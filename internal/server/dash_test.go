@@ -339,3 +339,99 @@ func dashUser(inst *apptest.Instance, name, role string) (string, string) {
 	_, pw := inst.CreateUser(name, role)
 	return name, pw
 }
+
+// A teacher's contest report: runs, per question and per player; other
+// teachers get 403; nicknames are masked unless the host asks for names.
+func TestDashboardContestReport(t *testing.T) {
+	inst := apptest.Start(t)
+	ctx := context.Background()
+	db := inst.DB.Pool
+	hostID, hostPW := inst.CreateUser("dash-host", "teacher")
+	_, v1, err := dashtest.Question(ctx, db, inst.Seed.CityID, "Q1 stem", []string{"A", "B", "C"}, 0, "life", "knowledge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var contestID, runID int64
+	steps := []func() error{
+		func() error {
+			return db.QueryRow(ctx, `INSERT INTO contests (owner_id, title, settings) VALUES ($1, '班级挑战', '{}') RETURNING id`, hostID).Scan(&contestID)
+		},
+		func() error {
+			_, err := db.Exec(ctx, `INSERT INTO contest_questions (contest_id, position, question_version_id) VALUES ($1, 0, $2)`, contestID, v1)
+			return err
+		},
+		func() error {
+			return db.QueryRow(ctx, `INSERT INTO contest_runs (contest_id, host_id, pin, status, settings, started_at, ended_at)
+				VALUES ($1, $2, '123456', 'finished', '{}', now(), now()) RETURNING id`, contestID, hostID).Scan(&runID)
+		},
+		func() error {
+			_, err := db.Exec(ctx, `INSERT INTO contest_players (run_id, player_id, nickname, score, correct, rank) VALUES
+				($1, 1, '张小明', 900, 1, 1), ($1, 2, '=cmd', 0, 0, 2), ($1, 3, 'Li', 0, 0, 3)`, runID)
+			return err
+		},
+		func() error {
+			_, err := db.Exec(ctx, `INSERT INTO contest_answers (run_id, player_id, position, choice, correct, points, elapsed_ms) VALUES
+				($1, 1, 0, '{0}', true, 900, 2000), ($1, 2, 0, '{1}', false, 0, 4000), ($1, 3, 0, '{1}', false, 0, 6000)`, runID)
+			return err
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	host := inst.Login("dash-host", hostPW)
+	base := "/api/v1/dash/contests/" + dashID(contestID)
+	var q dashboard.Table
+	r := host.Do("GET", base+"/views/questions", nil)
+	apptest.Expect(t, r, 200, "questions")
+	r.JSON(t, &q)
+	// position, stem, answers, facility %, avg seconds, wrong options
+	if len(q.Rows) != 1 || q.Rows[0][2] != 3.0 || q.Rows[0][3] != 33.3 || q.Rows[0][4] != 4.0 || q.Rows[0][5] != "B:2 C:0" {
+		t.Errorf("questions: got %v, want 3 answers, 33.3%%, 4s, B:2 C:0", q.Rows)
+	}
+	var players dashboard.Table
+	host.Do("GET", base+"/views/players", nil).JSON(t, &players)
+	if len(players.Rows) != 3 || players.Rows[0][2] != "张**" || players.Rows[2][2] != "L*" {
+		t.Errorf("players masked: got %v", players.Rows)
+	}
+	host.Do("GET", base+"/views/players?names=1", nil).JSON(t, &players)
+	if players.Rows[0][2] != "张小明" {
+		t.Errorf("host asking for names: got %v, want 张小明", players.Rows[0][2])
+	}
+	r = host.Do("GET", base+"/export/players?names=1", nil)
+	if !strings.Contains(string(r.Body), "\n1,2,'=cmd,") {
+		t.Errorf("players csv: formula not neutralized:\n%s", r.Body)
+	}
+	var runs dashboard.Table
+	host.Do("GET", base+"/views/runs", nil).JSON(t, &runs)
+	if len(runs.Rows) != 1 || runs.Rows[0][2] != "已结束" || runs.Rows[0][3] != 3.0 || runs.Rows[0][4] != 300.0 {
+		t.Errorf("runs: got %v, want one finished run, 3 players, 300 average", runs.Rows)
+	}
+	other := inst.Login(dashUser(inst, "dash-other-teacher", "teacher"))
+	pupil := inst.Login(dashUser(inst, "dash-pupil2", "participant"))
+	org := inst.Login(dashUser(inst, "dash-org3", "organizer"))
+	for _, tt := range []struct {
+		name   string
+		c      *apptest.Client
+		path   string
+		status int
+	}{
+		{"another teacher", other, base + "/views/players", 403},
+		{"another teacher export", other, base + "/export/players", 403},
+		{"participant", pupil, base + "/views/runs", 403},
+		{"organizer of the host's region", org, base + "/views/runs", 200},
+		{"organizer asking for names gets them masked", org, base + "/views/players?names=1", 200},
+		{"page for another teacher", other, "/dash/contests/" + dashID(contestID), 403},
+		{"page for the host", host, "/dash/contests/" + dashID(contestID), 200},
+		{"unknown contest", host, "/api/v1/dash/contests/999999/views/runs", 404},
+	} {
+		r := tt.c.Do("GET", tt.path, nil)
+		if r.Status != tt.status {
+			t.Errorf("%s: got %d, want %d (%s)", tt.name, r.Status, tt.status, r.Body)
+		}
+		if tt.status == 200 && strings.Contains(tt.path, "names=1") && strings.Contains(string(r.Body), "张小明") {
+			t.Errorf("%s: full nickname shown", tt.name)
+		}
+	}
+}

@@ -35,15 +35,12 @@ export function renderTable(wrap, t, extra) {
 const big = () => window.matchMedia('(min-width: 900px)').matches;
 
 // chartOption builds the chart of a table: the first column on the
-// category axis, the numeric columns as series (up to four).
-export function chartOption(kind, t) {
+// category axis, the listed columns (comparable units) as series.
+export function chartOption(kind, t, cols) {
   const labels = t.rows.map((r) => String(r[0]));
-  const series = [];
-  for (let c = 1; c < t.columns.length && series.length < 4; c++) {
-    if (!t.rows.some((r) => typeof r[c] === 'number')) continue;
-    if (t.name.startsWith('timeline') && c === t.columns.length - 1) continue; // the in-window flag
-    series.push({ name: t.columns[c], type: kind, data: t.rows.map((r) => (typeof r[c] === 'number' ? r[c] : null)) });
-  }
+  const series = cols.filter((c) => c > 0 && c < t.columns.length).map((c) => ({
+    name: t.columns[c], type: kind, data: t.rows.map((r) => (typeof r[c] === 'number' ? r[c] : null)),
+  }));
   if (t.name.startsWith('timeline') && series.length) {
     const flag = t.columns.length - 1;
     const inside = t.rows.map((r, i) => (r[flag] ? i : -1)).filter((i) => i >= 0);
@@ -72,11 +69,11 @@ export function chartOption(kind, t) {
 const charts = [];
 window.addEventListener('resize', () => charts.forEach((c) => c.resize()));
 
-export function drawChart(node, kind, t) {
+export function drawChart(node, kind, t, cols) {
   if (!node || !kind || !echarts) return;
   const chart = echarts.getInstanceByDom(node) || echarts.init(node, null, { renderer: 'svg' });
   if (!charts.includes(chart)) charts.push(chart);
-  chart.setOption(chartOption(kind, t), true);
+  chart.setOption(chartOption(kind, t, cols), true);
   node.dataset.drawn = String(t.rows.length);
 }
 
@@ -88,7 +85,7 @@ export async function loadSections(base, custom = {}) {
       if (custom[name]) { await custom[name](sec); continue; }
       const t = await api('GET', `${base}/views/${name}`);
       renderTable(sec.querySelector('[data-table]'), t);
-      drawChart(sec.querySelector('.chart'), sec.dataset.chart, t);
+      drawChart(sec.querySelector('.chart'), sec.dataset.chart, t, (sec.dataset.series || '').split(',').map(Number));
     } catch (err) {
       sec.querySelector('[data-table]').replaceChildren(el('p', { class: 'muted', text: err.message }));
     }
