@@ -3,11 +3,13 @@ package server_test
 import (
 	"context"
 	"math"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/fasthttp/websocket"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/kepu/kepu/internal/apptest"
@@ -432,6 +434,49 @@ func TestDashboardContestReport(t *testing.T) {
 		}
 		if tt.status == 200 && strings.Contains(tt.path, "names=1") && strings.Contains(string(r.Body), "张小明") {
 			t.Errorf("%s: full nickname shown", tt.name)
+		}
+	}
+}
+
+// The live headline websocket: pushes the headline to staff in scope,
+// refuses foreign origins and participants before the upgrade.
+func TestDashboardLiveSocket(t *testing.T) {
+	f := newDashFixture(t)
+	url := "ws" + strings.TrimPrefix(f.inst.URL, "http") + "/ws/dash/" + dashID(f.campaign)
+	org := f.inst.Login(dashUser(f.inst, "dash-live-org", "organizer"))
+	pupil := f.inst.Login(dashUser(f.inst, "dash-live-pupil", "participant"))
+	header := func(c *apptest.Client, origin string) http.Header {
+		return http.Header{"Origin": {origin}, "Cookie": {"kepu_session=" + c.Cookie("kepu_session")}}
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(url, header(org, f.inst.URL))
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer ws.Close()
+	ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var m struct {
+		Type     string
+		Headline dashboard.Headline
+	}
+	if err := ws.ReadJSON(&m); err != nil || m.Type != "headline" || m.Headline.Participants != 8 {
+		t.Errorf("first message: got %+v, %v; want a headline with 8 participants", m, err)
+	}
+	for _, tt := range []struct {
+		name   string
+		h      http.Header
+		status int
+	}{
+		{"foreign origin", header(org, "https://evil.example"), 403},
+		{"participant", header(pupil, f.inst.URL), 403},
+		{"anonymous", http.Header{"Origin": {f.inst.URL}}, 401},
+	} {
+		_, resp, err := websocket.DefaultDialer.Dial(url, tt.h)
+		if err == nil || resp == nil || resp.StatusCode != tt.status {
+			code := 0
+			if resp != nil {
+				code = resp.StatusCode
+			}
+			t.Errorf("%s: got %d (%v), want %d", tt.name, code, err, tt.status)
 		}
 	}
 }
