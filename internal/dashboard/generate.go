@@ -6,10 +6,13 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kepu/kepu/internal/postgres"
 )
 
 // GenerateOptions size a year of realistic campaign volume.
@@ -193,7 +196,39 @@ func Generate(ctx context.Context, db *pgxpool.Pool, o GenerateOptions) (Generat
 	res.Users = o.Participants
 	o.Progress("participants: %d", o.Participants)
 
-	// Attempts and answers, streamed to COPY in chunks.
+	// Attempts and answers. First plan every attempt (who, which campaign,
+	// when, how long each answer took), then write them in the order they
+	// ended, as the live system would have: ids grow with time, and each
+	// chunk's attempts and answers commit together.
+	type plan struct {
+		camp     int64
+		user     int
+		at, end  time.Time
+		finished bool
+		answered int
+		seed     uint64
+	}
+	plans := make([]plan, o.Attempts)
+	for k := range plans {
+		c := camps[rng.IntN(len(camps))]
+		if rng.Float64() < 0.35 {
+			c = annual
+		}
+		p := plan{camp: c.id, user: rng.IntN(o.Participants), seed: rng.Uint64()}
+		p.at = randomMoment(rng, c.from, minTime(c.to, o.End))
+		// 5% are abandoned; those begun in the last half hour are in progress.
+		p.finished = rng.Float64() >= 0.05 && o.End.Sub(p.at) > 30*time.Minute
+		p.answered = o.Questions
+		if !p.finished {
+			p.answered = rng.IntN(o.Questions)
+		}
+		p.end = p.at
+		for _, ms := range answerTimes(p.seed, p.answered) {
+			p.end = p.end.Add(time.Duration(ms) * time.Millisecond)
+		}
+		plans[k] = p
+	}
+	sort.Slice(plans, func(i, j int) bool { return plans[i].end.Before(plans[j].end) })
 	var firstAttempt int64
 	if err := db.QueryRow(ctx, `SELECT coalesce(max(id), 0) + 1 FROM campaign_attempts`).Scan(&firstAttempt); err != nil {
 		return res, err
@@ -208,63 +243,56 @@ func Generate(ctx context.Context, db *pgxpool.Pool, o GenerateOptions) (Generat
 		attempts := make([][]any, 0, n)
 		answers := make([][]any, 0, n*o.Questions)
 		for k := range n {
+			p := plans[done+k]
 			id := firstAttempt + int64(done+k)
-			c := camps[rng.IntN(len(camps))]
-			if rng.Float64() < 0.35 {
-				c = annual
-			}
-			u := rng.IntN(o.Participants)
-			at := randomMoment(rng, c.from, minTime(c.to, o.End))
-			// 5% are abandoned; those begun in the last half hour are in progress.
-			finished := rng.Float64() >= 0.05 && o.End.Sub(at) > 30*time.Minute
-			for j := range o.Questions { // partial Fisher–Yates: o.Questions distinct questions
-				r := j + rng.IntN(len(order)-j)
-				order[j], order[r] = order[r], order[j]
-			}
-			picked := order[:o.Questions]
-			answered := o.Questions
-			if !finished {
-				answered = rng.IntN(o.Questions)
+			r := rand.New(rand.NewPCG(p.seed, 1))
+			for j := range p.answered { // partial Fisher–Yates: distinct questions
+				x := j + r.IntN(len(order)-j)
+				order[j], order[x] = order[x], order[j]
 			}
 			score := 0
-			t := at
-			for j := range answered {
-				q := qs[picked[j]]
-				p := 1 / (1 + math.Exp(-(1.3*ability[u] - q.b)))
-				right := rng.Float64() < p
+			t := p.at
+			for j, ms := range answerTimes(p.seed, p.answered) {
+				q := qs[order[j]]
+				prob := 1 / (1 + math.Exp(-(1.3*ability[p.user] - q.b)))
+				right := r.Float64() < prob
 				if q.broken {
-					right = rng.Float64() < 0.9-0.35*(p) // stronger players miss it more
+					right = r.Float64() < 0.9-0.35*prob // stronger players miss it more
 				}
 				choice := q.key
 				if !right {
-					choice = (q.key + 1 + rng.IntN(max(q.options-1, 1))) % max(q.options, 1)
-					if q.broken && rng.Float64() < 0.6 {
+					choice = (q.key + 1 + r.IntN(max(q.options-1, 1))) % max(q.options, 1)
+					if q.broken && r.Float64() < 0.6 {
 						choice = (q.key + 1) % max(q.options, 1) // a popular distractor
 					}
 				} else {
 					score++
 				}
-				ms := int(math.Exp(8.9+0.45*rng.NormFloat64())) + 800
 				t = t.Add(time.Duration(ms) * time.Millisecond)
 				answers = append(answers, []any{id, q.version, []int32{int32(choice)}, right, int32(ms), t})
 			}
 			var fin *time.Time
 			var passed *bool
-			if finished {
-				f := t.Add(2 * time.Second)
-				fin = &f
-				p := score*100 >= 60*o.Questions
-				passed = &p
+			if p.finished {
+				fin = &p.end
+				ok := score*100 >= 60*o.Questions
+				passed = &ok
 			}
-			attempts = append(attempts, []any{id, c.id, firstUser + int64(u), at, fin, int32(score), int32(o.Questions), passed})
+			attempts = append(attempts, []any{id, p.camp, firstUser + int64(p.user), p.at, fin, int32(score), int32(o.Questions), passed})
 		}
-		if _, err := db.CopyFrom(ctx, pgx.Identifier{"campaign_attempts"}, []string{"id", "campaign_id", "user_id", "started_at",
-			"finished_at", "score", "max_score", "passed"}, pgx.CopyFromRows(attempts)); err != nil {
-			return res, fmt.Errorf("dashboard: generate: attempts: %w", err)
-		}
-		if _, err := db.CopyFrom(ctx, pgx.Identifier{"campaign_answers"}, []string{"attempt_id", "question_version_id", "choice",
-			"correct", "elapsed_ms", "answered_at"}, pgx.CopyFromRows(answers)); err != nil {
-			return res, fmt.Errorf("dashboard: generate: answers: %w", err)
+		err := postgres.Tx(ctx, db, func(tx pgx.Tx) error {
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"campaign_attempts"}, []string{"id", "campaign_id", "user_id", "started_at",
+				"finished_at", "score", "max_score", "passed"}, pgx.CopyFromRows(attempts)); err != nil {
+				return fmt.Errorf("dashboard: generate: attempts: %w", err)
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"campaign_answers"}, []string{"attempt_id", "question_version_id", "choice",
+				"correct", "elapsed_ms", "answered_at"}, pgx.CopyFromRows(answers)); err != nil {
+				return fmt.Errorf("dashboard: generate: answers: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
+			return res, err
 		}
 		res.Attempts += n
 		res.Answers += len(answers)
@@ -346,4 +374,15 @@ func SeedVolume(ctx context.Context, db *pgxpool.Pool, participants, attempts in
 	}
 	fmt.Fprintf(out, "Folded %d rows into the dashboard rollups in %s.\n", n, time.Since(t).Round(time.Second))
 	return nil
+}
+
+// answerTimes draws how long each of n answers took (ms, log-normal around
+// eight seconds); the same seed gives the same times.
+func answerTimes(seed uint64, n int) []int {
+	r := rand.New(rand.NewPCG(seed, 2))
+	out := make([]int, n)
+	for i := range out {
+		out[i] = int(math.Exp(8.9+0.45*r.NormFloat64())) + 800
+	}
+	return out
 }

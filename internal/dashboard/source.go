@@ -88,17 +88,26 @@ const sqlFoldAnswers = `WITH b AS (
 )
 SELECT count(*) FROM b`
 
+// FinishedLookBack is how far behind its watermark the refresher looks for
+// completed attempts (their transactions may commit late, and completion
+// times come from the clock of whichever instance completed them).
+const FinishedLookBack = "10 minutes"
+
 // sqlFinishedBound: the completion time bounding the next batch of
 // attempts finished after $1 and more than $3 ago (about $2 attempts; all
 // attempts at the bound's instant are included).
 const sqlFinishedBound = `SELECT max(finished_at) FROM (SELECT finished_at FROM campaign_attempts
 	WHERE finished_at > $1 AND finished_at < now() - $3::interval ORDER BY finished_at LIMIT $2) x`
 
-// sqlFoldFinished folds attempts completed in ($1, $2]: participants'
-// results, hourly completions, the item moments and score cells.
-const sqlFoldFinished = `WITH t AS (
-	SELECT t.*, ` + profileCols + ` FROM (` + srcAttempts + `) t JOIN users u ON u.id = t.user_id
-	WHERE t.finished_at > $1 AND t.finished_at <= $2
+// sqlFoldFinished folds attempts completed in ($1 − FinishedLookBack, $2]
+// and not folded before (dash_folded_attempts): participants' results,
+// hourly completions, the item moments and score cells.
+const sqlFoldFinished = `WITH f AS (
+	INSERT INTO dash_folded_attempts (attempt_id)
+	SELECT id FROM campaign_attempts WHERE finished_at > $1::timestamptz - interval '` + FinishedLookBack + `' AND finished_at <= $2
+	ON CONFLICT DO NOTHING RETURNING attempt_id
+), t AS (
+	SELECT t.*, ` + profileCols + ` FROM (` + srcAttempts + `) t JOIN f ON f.attempt_id = t.id JOIN users u ON u.id = t.user_id
 ), h AS (
 	INSERT INTO dash_hourly (campaign_id, hour, region_id, school_id, finished, passed, sum_pct)
 	SELECT campaign_id, date_trunc('hour', finished_at), region_id, school_id, count(*), count(*) FILTER (WHERE passed), sum(pct)

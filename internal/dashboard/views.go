@@ -67,8 +67,12 @@ func (s *Service) timeline(ctx context.Context, c Campaign, sc Scope, unit strin
 	_, err := pgx.ForEachRow(rows, []any{&b, &joined, &started, &finished, &answers}, func() error {
 		// b is a Shanghai wall-clock time returned as a UTC timestamp.
 		wall := time.Date(b.Year(), b.Month(), b.Day(), b.Hour(), 0, 0, 0, Shanghai)
-		in := int64(0)
-		if !wall.Before(c.StartsAt.In(Shanghai).Truncate(time.Hour)) && wall.Before(c.EndsAt) {
+		end := wall.Add(time.Hour)
+		if unit == "day" {
+			end = wall.AddDate(0, 0, 1)
+		}
+		in := int64(0) // the bucket overlaps the campaign window
+		if end.After(c.StartsAt) && wall.Before(c.EndsAt) {
 			in = 1
 		}
 		t.Rows = append(t.Rows, []any{wall.Format(layout), joined, started, finished, answers, in})
