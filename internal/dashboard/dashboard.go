@@ -227,7 +227,7 @@ func (s *Service) Overview(ctx context.Context, a kepu.Actor) ([]Headline, error
 		out = []Headline{}
 	}
 	rows, _ = s.DB.Query(ctx, `SELECT t.campaign_id, count(*) FROM campaign_attempts t JOIN users p ON p.id = t.user_id
-		WHERE t.finished_at IS NULL AND t.started_at > now() - interval '1 day'
+		WHERE t.in_progress AND t.finished_at IS NULL
 		AND ($1::bigint[] IS NULL OR p.region_id = ANY($1)) AND ($2::bigint[] IS NULL OR p.class_id = ANY($2))
 		GROUP BY 1`, sc.Regions, sc.Classes)
 	open := map[int64]int64{}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kepu/kepu/internal/postgres"
+	"github.com/kepu/kepu/internal/scoring"
 )
 
 // GenerateOptions size a year of realistic campaign volume.
@@ -234,6 +235,7 @@ func Generate(ctx context.Context, db *pgxpool.Pool, o GenerateOptions) (Generat
 		return res, err
 	}
 	const chunk = 20000
+	running := map[[2]int64]bool{}
 	order := make([]int, len(qs))
 	for i := range order {
 		order[i] = i
@@ -273,16 +275,28 @@ func Generate(ctx context.Context, db *pgxpool.Pool, o GenerateOptions) (Generat
 			}
 			var fin *time.Time
 			var passed *bool
+			var tier *string
 			if p.finished {
 				fin = &p.end
 				ok := score*100 >= 60*o.Questions
 				passed = &ok
+				if p.camp == annual.id {
+					k := scoring.TierOf(100*float64(score)/float64(o.Questions), scoring.DefaultTiers)
+					tier = &k
+				}
 			}
-			attempts = append(attempts, []any{id, p.camp, firstUser + int64(p.user), p.at, fin, int32(score), int32(o.Questions), passed})
+			// Recent unfinished attempts are running now (one per user and campaign).
+			live := !p.finished && o.End.Sub(p.at) < 30*time.Minute && !running[[2]int64{p.camp, int64(p.user)}]
+			if live {
+				running[[2]int64{p.camp, int64(p.user)}] = true
+			}
+			attempts = append(attempts, []any{id, p.camp, firstUser + int64(p.user), p.at, fin, int32(score), int32(o.Questions), passed,
+				tier, live, shanghaiDay(p.at), int32(o.Questions), int32(p.answered), p.end.Sub(p.at).Milliseconds()})
 		}
 		err := postgres.Tx(ctx, db, func(tx pgx.Tx) error {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"campaign_attempts"}, []string{"id", "campaign_id", "user_id", "started_at",
-				"finished_at", "score", "max_score", "passed"}, pgx.CopyFromRows(attempts)); err != nil {
+				"finished_at", "score", "max_score", "passed", "tier", "in_progress", "day", "questions", "answered", "time_ms"},
+				pgx.CopyFromRows(attempts)); err != nil {
 				return fmt.Errorf("dashboard: generate: attempts: %w", err)
 			}
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"campaign_answers"}, []string{"attempt_id", "question_version_id", "choice",
@@ -385,4 +399,10 @@ func answerTimes(seed uint64, n int) []int {
 		out[i] = int(math.Exp(8.9+0.45*r.NormFloat64())) + 800
 	}
 	return out
+}
+
+// shanghaiDay is the Asia/Shanghai calendar day of t, as a date value.
+func shanghaiDay(t time.Time) time.Time {
+	d := t.In(Shanghai)
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
 }

@@ -6,10 +6,11 @@ package dashboard
 //
 // srcAttempts yields one row per attempt: id, campaign_id, user_id,
 // started_at, finished_at (NULL while in progress), pct (score in percent,
-// NULL while in progress) and passed.
+// NULL while in progress), passed and tier (assessments: the literacy tier
+// the campaign gave it).
 const srcAttempts = `SELECT t.id, t.campaign_id, t.user_id, t.started_at, t.finished_at,
 	CASE WHEN t.finished_at IS NULL THEN NULL ELSE 100.0 * t.score / greatest(t.max_score, 1) END AS pct,
-	coalesce(t.passed, false) AS passed
+	coalesce(t.passed, false) AS passed, t.tier
 	FROM campaign_attempts t`
 
 // srcAnswers yields one row per answer: id, attempt_id, question_version_id,
@@ -116,11 +117,14 @@ const sqlFoldFinished = `WITH f AS (
 		passed = dash_hourly.passed + EXCLUDED.passed, sum_pct = dash_hourly.sum_pct + EXCLUDED.sum_pct
 ), p AS (
 	INSERT INTO dash_participants (campaign_id, user_id, region_id, school_id, class_id, age_band, occupation,
-		finished, passes, sum_pct, best_pct, passed, first_at)
+		finished, passes, sum_pct, best_pct, tier, passed, first_at)
 	SELECT campaign_id, user_id, min(region_id), min(school_id), min(class_id), min(age_band), min(occupation),
-		count(*), count(*) FILTER (WHERE passed), sum(pct), max(pct), bool_or(passed), min(started_at)
+		count(*), count(*) FILTER (WHERE passed), sum(pct), max(pct), (array_agg(tier ORDER BY pct DESC))[1],
+		bool_or(passed), min(started_at)
 	FROM t GROUP BY campaign_id, user_id
 	ON CONFLICT (campaign_id, user_id) DO UPDATE SET finished = dash_participants.finished + EXCLUDED.finished,
+		tier = CASE WHEN dash_participants.best_pct IS NULL OR EXCLUDED.best_pct > dash_participants.best_pct
+			THEN EXCLUDED.tier ELSE dash_participants.tier END,
 		passes = dash_participants.passes + EXCLUDED.passes, sum_pct = dash_participants.sum_pct + EXCLUDED.sum_pct,
 		best_pct = greatest(dash_participants.best_pct, EXCLUDED.best_pct), passed = dash_participants.passed OR EXCLUDED.passed
 ), a AS (
@@ -145,10 +149,10 @@ SELECT count(*) FROM t`
 const sqlCampaign = `SELECT c.id, c.title, coalesce(c.region_id, 0), c.kind = 'assessment', c.starts_at, c.ends_at
 	FROM campaigns c WHERE c.id = $1`
 
-// sqlInProgress: attempts of campaign $1 begun in the last day and not
-// finished, by participants in scope ($2 regions, $3 classes).
+// sqlInProgress: attempts of campaign $1 running now (in_progress), by
+// participants in scope ($2 regions, $3 classes).
 const sqlInProgress = `SELECT count(*) FROM campaign_attempts t JOIN users p ON p.id = t.user_id
-	WHERE t.campaign_id = $1 AND t.finished_at IS NULL AND t.started_at > now() - interval '1 day'
+	WHERE t.campaign_id = $1 AND t.in_progress AND t.finished_at IS NULL
 	AND ($2::bigint[] IS NULL OR p.region_id = ANY($2)) AND ($3::bigint[] IS NULL OR p.class_id = ANY($3))`
 
 // sqlInsertCampaign makes a generated campaign ($1 title, $2 region, $3

@@ -150,20 +150,6 @@ func ItemFlags(minAnswers, n, correct int64, disc float64, discOK bool, optionCo
 	return flags
 }
 
-// Tiers of a literacy assessment, best first.
+// Tiers of a literacy assessment, best first: the keys the campaign
+// engine stores in campaign_attempts.tier (internal/scoring.DefaultTiers).
 var Tiers = []string{"advanced", "literate", "basic", "low"}
-
-// TierOf places a score in percent (0..100) in a tier: advanced ≥ 90,
-// science-literate ≥ 70 (the national survey's threshold), basic ≥ 50,
-// low below.
-func TierOf(pct float64) string {
-	switch {
-	case pct >= 90:
-		return "advanced"
-	case pct >= 70:
-		return "literate"
-	case pct >= 50:
-		return "basic"
-	}
-	return "low"
-}

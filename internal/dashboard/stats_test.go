@@ -120,14 +120,3 @@ func TestItemFlags(t *testing.T) {
 		})
 	}
 }
-
-func TestTierOf(t *testing.T) {
-	for _, tt := range []struct {
-		pct  float64
-		want string
-	}{{100, "advanced"}, {90, "advanced"}, {89.9, "literate"}, {70, "literate"}, {50, "basic"}, {49, "low"}, {0, "low"}} {
-		if got := TierOf(tt.pct); got != tt.want {
-			t.Errorf("TierOf(%v) = %q, want %q", tt.pct, got, tt.want)
-		}
-	}
-}

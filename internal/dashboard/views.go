@@ -95,7 +95,7 @@ var groupExpr = map[string]struct{ key, label, join string }{
 
 // breakdown groups participants: participants, attempts, average score,
 // pass rate and, for assessments, the share of participants in each tier
-// (by their best completed attempt). Outside the school, groups with fewer
+// (the tier the campaign gave their best completed attempt). Outside the school, groups with fewer
 // than MinGroup participants show only "<5".
 func (s *Service) breakdown(ctx context.Context, c Campaign, sc Scope, by string) (Table, error) {
 	g := groupExpr[by]
@@ -107,8 +107,8 @@ func (s *Service) breakdown(ctx context.Context, c Campaign, sc Scope, by string
 		}
 	}
 	rows, _ := s.DB.Query(ctx, `SELECT `+g.key+`, `+g.label+`, count(*), sum(p.attempts), sum(p.finished), sum(p.passes), sum(p.sum_pct),
-		count(*) FILTER (WHERE p.best_pct >= 90), count(*) FILTER (WHERE p.best_pct >= 70 AND p.best_pct < 90),
-		count(*) FILTER (WHERE p.best_pct >= 50 AND p.best_pct < 70), count(*) FILTER (WHERE p.best_pct < 50)
+		count(*) FILTER (WHERE p.tier = 'advanced'), count(*) FILTER (WHERE p.tier = 'literate'),
+		count(*) FILTER (WHERE p.tier = 'basic'), count(*) FILTER (WHERE p.tier = 'low')
 		FROM dash_participants p `+g.join+` WHERE p.campaign_id = $1 AND `+scopeFilter+`
 		GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT 2000`, c.ID, sc.Regions, sc.Classes)
 	var key, label string

@@ -182,8 +182,10 @@ func TestDashboardAggregates(t *testing.T) {
 		t.Fatalf("school rows: got %v, want 2", school.Rows)
 	}
 	got := school.Rows[0]
-	// name, participants, attempts, avg, pass rate, advanced, literate, basic, low
-	want := []any{"=HYPERLINK(1)", 6.0, 6.0, 50.0, 16.7, 16.7, 0.0, 66.7, 16.7}
+	// name, participants, attempts, avg, pass rate, then the tiers of
+	// scoring.DefaultTiers (>85 advanced, >70 literate, ≥55 basic): 100 is
+	// advanced, 50 and 0 are low.
+	want := []any{"=HYPERLINK(1)", 6.0, 6.0, 50.0, 16.7, 16.7, 0.0, 0.0, 83.3}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("school row col %d (%s): got %v, want %v", i, school.Columns[i], got[i], want[i])
@@ -300,7 +302,7 @@ func TestDashboardExports(t *testing.T) {
 	if !strings.HasPrefix(body, "\ufeff学校,参与人数,答题次数,平均分,及格率") {
 		t.Errorf("csv header: got %q", strings.SplitN(body, "\n", 2)[0])
 	}
-	if !strings.Contains(body, "\n'=HYPERLINK(1),6,6,50,16.7") {
+	if !strings.Contains(body, "\n'=HYPERLINK(1),6,6,50,16.7,16.7,0,0,83.3") {
 		t.Errorf("csv: formula not neutralized or figures wrong:\n%s", body)
 	}
 	if !strings.Contains(body, "未填写,<5,,,,") {

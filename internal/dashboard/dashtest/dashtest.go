@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kepu/kepu/internal/scoring"
 )
 
-// EnsureCampaignTables creates the minimal campaign tables unless they exist.
+// EnsureCampaignTables creates the minimal campaign tables unless the
+// campaign migrations (00200_campaign.sql) made them.
 func EnsureCampaignTables(ctx context.Context, db *pgxpool.Pool) error {
 	_, err := db.Exec(ctx, `
 	CREATE TABLE IF NOT EXISTS campaigns (
@@ -21,7 +24,7 @@ func EnsureCampaignTables(ctx context.Context, db *pgxpool.Pool) error {
 	CREATE TABLE IF NOT EXISTS campaign_attempts (
 		id bigserial PRIMARY KEY, campaign_id bigint NOT NULL REFERENCES campaigns(id), user_id bigint NOT NULL REFERENCES users(id),
 		started_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz, score int NOT NULL DEFAULT 0,
-		max_score int NOT NULL DEFAULT 0, passed boolean);
+		max_score int NOT NULL DEFAULT 0, passed boolean, in_progress boolean NOT NULL DEFAULT false, tier text);
 	CREATE INDEX IF NOT EXISTS campaign_attempts_finished ON campaign_attempts (finished_at);
 	CREATE INDEX IF NOT EXISTS campaign_attempts_open ON campaign_attempts (campaign_id) WHERE finished_at IS NULL;
 	CREATE TABLE IF NOT EXISTS campaign_answers (
@@ -73,7 +76,8 @@ type Answer struct {
 }
 
 // Attempt records an attempt with its answers; finished attempts get a
-// score of their correct answers out of len(answers), passing at 60%.
+// score of their correct answers out of len(answers), passing at 60%, and
+// a tier (scoring.DefaultTiers); unfinished ones are in progress.
 func Attempt(ctx context.Context, db *pgxpool.Pool, campaignID, userID int64, at time.Time, finished bool, answers ...Answer) (int64, error) {
 	score := 0
 	for _, a := range answers {
@@ -83,15 +87,18 @@ func Attempt(ctx context.Context, db *pgxpool.Pool, campaignID, userID int64, at
 	}
 	var fin *time.Time
 	var passed *bool
+	var tier *string
 	if finished {
 		t := at.Add(time.Duration(len(answers)+1) * time.Minute)
 		fin = &t
 		p := score*100 >= 60*len(answers)
 		passed = &p
+		k := scoring.TierOf(100*float64(score)/float64(max(len(answers), 1)), scoring.DefaultTiers)
+		tier = &k
 	}
 	var id int64
-	err := db.QueryRow(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, finished_at, score, max_score, passed)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, campaignID, userID, at, fin, score, len(answers), passed).Scan(&id)
+	err := db.QueryRow(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, finished_at, score, max_score, passed, tier, in_progress)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, campaignID, userID, at, fin, score, len(answers), passed, tier, !finished).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("dashtest: attempt: %w", err)
 	}
