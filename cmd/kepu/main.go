@@ -121,9 +121,15 @@ func runSeed(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	if err != nil {
 		return err
 	}
+	bankRes, err := seed.Bank(ctx, a.DB, res.CityID)
+	if err != nil {
+		return err
+	}
 	if !*quiet {
 		fmt.Fprintf(stdout, "Demo data loaded: %d districts, %d schools, %d classes.\n",
 			len(res.DistrictIDs), len(res.SchoolIDs), len(res.ClassIDs))
+		fmt.Fprintf(stdout, "Question bank: %d added, %d updated, %d unchanged.\n",
+			bankRes.Inserted, bankRes.Updated, bankRes.Unchanged)
 		fmt.Fprintln(stdout, "Demo accounts (passwords are reset on every seed):")
 		for _, d := range res.Accounts {
 			fmt.Fprintf(stdout, "  %-12s %-16s password: %s\n", d.Role, d.Username, d.Password)

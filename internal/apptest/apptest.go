@@ -104,6 +104,9 @@ func Start(t testing.TB, opts ...Options) *Instance {
 		if inst.Seed, err = seed.Foundation(ctx, a.DB, a.Accounts, a.Org); err != nil {
 			t.Fatalf("apptest: seed: %v", err)
 		}
+		if _, err := seed.Bank(ctx, a.DB, inst.Seed.CityID); err != nil {
+			t.Fatalf("apptest: seed bank: %v", err)
+		}
 	}
 	if err := a.BuildServer(); err != nil {
 		t.Fatalf("apptest: build server: %v", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kepu/kepu/internal/account"
+	"github.com/kepu/kepu/internal/bank"
 	"github.com/kepu/kepu/internal/org"
 )
 
@@ -143,6 +144,16 @@ func Foundation(ctx context.Context, db *pgxpool.Pool, accounts *account.Service
 			}
 			res.ClassIDs = append(res.ClassIDs, cid)
 		}
+	}
+	return res, nil
+}
+
+// Bank loads the shipped question bank (internal/bank/seed) into the city's
+// bank, published, with linked en versions; idempotent (see bank.Seed).
+func Bank(ctx context.Context, db *pgxpool.Pool, cityID int64) (bank.SeedResult, error) {
+	res, err := bank.Seed(ctx, db, cityID)
+	if err != nil {
+		return res, fmt.Errorf("seed: %w", err)
 	}
 	return res, nil
 }
