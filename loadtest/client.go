@@ -28,11 +28,18 @@ var sharedTransport = &http.Transport{
 }
 
 // NewClient returns an anonymous client of the server at base.
-func NewClient(base string) *Client {
+func NewClient(base string) *Client { return NewClientVia(base, sharedTransport) }
+
+// NewClientVia returns an anonymous client whose requests go through tr
+// (e.g. a transport bound to one source address: one school's NAT).
+func NewClientVia(base string, tr http.RoundTripper) *Client {
 	jar, _ := cookiejar.New(nil)
-	return &Client{base: base, http: &http.Client{Jar: jar, Transport: sharedTransport, Timeout: 30 * time.Second,
+	return &Client{base: base, http: &http.Client{Jar: jar, Transport: tr, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
+
+// Jar returns the client's cookie jar (for websocket dials).
+func (c *Client) Jar() http.CookieJar { return c.http.Jar }
 
 // HTTPError is a non-2xx answer.
 type HTTPError struct {
