@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -237,4 +238,34 @@ func (s *Service) roster(ctx context.Context, c Campaign, sc Scope) (Table, erro
 		return t, fmt.Errorf("dashboard: roster: %w", err)
 	}
 	return t, nil
+}
+
+// ReportViews are the tables of the printed annual report, in order.
+var ReportViews = []string{"timeline_day", "region", "school", "age", "occupation", "scores", "dimensions", "categories", "items"}
+
+// Report returns the ReportViews tables, computed concurrently; tables
+// outside the scope (campaign-wide ones for a partial scope) are left out.
+func (s *Service) Report(ctx context.Context, c Campaign, sc Scope) ([]Table, error) {
+	tables := make([]Table, len(ReportViews))
+	errs := make([]error, len(ReportViews))
+	var wg sync.WaitGroup
+	for i, v := range ReportViews {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tables[i], errs[i] = s.View(ctx, c, sc, v)
+		}()
+	}
+	wg.Wait()
+	var out []Table
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			out = append(out, tables[i])
+		case kepu.ErrorCode(err) == kepu.EFORBIDDEN:
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -4,7 +4,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kepu/kepu/internal/dashboard"
-	"github.com/kepu/kepu/internal/kepu"
 )
 
 // dashPageRoutes are the dashboard pages. They render the frame; the page
@@ -40,16 +39,12 @@ func (s *Server) dashPageRoutes(staff fiber.Handler) {
 		if err != nil {
 			return err
 		}
-		var tables []dashboard.Table
-		for _, v := range []string{"timeline_day", "region", "school", "age", "occupation", "scores", "dimensions", "categories", "items"} {
-			t, err := s.dash.View(c.UserContext(), camp, sc, v)
-			if err != nil {
-				if kepu.ErrorCode(err) == kepu.EFORBIDDEN {
-					continue // campaign-wide tables outside the actor's scope
-				}
-				return err
-			}
-			tables = append(tables, s.localize(c, t))
+		tables, err := s.dash.Report(c.UserContext(), camp, sc)
+		if err != nil {
+			return err
+		}
+		for i, t := range tables {
+			tables[i] = s.localize(c, t)
 		}
 		return s.render(c, "dash_report", "dash.report_title", fiber.Map{"Campaign": camp, "Headline": h, "Tables": tables}, "dash_report.js")
 	})
