@@ -130,8 +130,8 @@ func (s *Service) List(ctx context.Context, a kepu.Actor, f Filter) ([]Question,
 		f.Status = StatusPublished
 	}
 	where, args := f.where(sc.regions)
-	rows, _ := s.DB.Query(ctx, `SELECT count(*) OVER (), x.* FROM (`+selectQuestion+where+`) x
-		ORDER BY x.id DESC LIMIT `+fmt.Sprint(f.Limit)+` OFFSET `+fmt.Sprint(f.Offset), args...)
+	rows, _ := s.DB.Query(ctx, `SELECT count(*) OVER (), `+strings.TrimPrefix(selectQuestion, "SELECT ")+where+`
+		ORDER BY q.id DESC LIMIT `+fmt.Sprint(f.Limit)+` OFFSET `+fmt.Sprint(f.Offset), args...)
 	total := 0
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Question, error) {
 		var q Question
