@@ -46,25 +46,6 @@ type Record struct {
 	Input
 }
 
-// jsonRecord is a Record in a JSON file: answer holds zero-based indexes.
-type jsonRecord struct {
-	Key           string   `json:"key"`
-	Lang          string   `json:"lang"`
-	TranslationOf string   `json:"translation_of"`
-	Type          string   `json:"type"`
-	Stem          string   `json:"stem"`
-	Options       []string `json:"options"`
-	Answer        []int    `json:"answer"`
-	Explanation   string   `json:"explanation"`
-	Category      string   `json:"category"`
-	Dimension     string   `json:"dimension"`
-	Difficulty    int      `json:"difficulty"`
-	Tags          []string `json:"tags"`
-	Source        string   `json:"source"`
-	ImageID       int64    `json:"image_id,omitempty"`
-	Status        string   `json:"status"`
-}
-
 // Problem is one thing wrong with one row of an import file. Row is the
 // spreadsheet row (the header is row 1) or, in JSON, the 1-based position
 // in the array; Column names the column (or JSON field). Key and Params
@@ -346,20 +327,16 @@ func ParseJSON(data []byte) ([]Row, error) {
 	out := make([]Row, 0, len(items))
 	for i, raw := range items {
 		row := Row{Line: i + 1}
-		var j jsonRecord
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&j); err != nil {
+		if err := dec.Decode(&row.Record); err != nil {
 			column := ""
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
-				column = te.Field
+				column = te.Field[strings.LastIndex(te.Field, ".")+1:]
 			}
 			row.bad(column, "error.bank_import_json_row", nil)
 		}
-		row.Record = Record{Key: j.Key, TranslationOf: j.TranslationOf, Status: j.Status, Input: Input{
-			Lang: j.Lang, Type: j.Type, Stem: j.Stem, Options: j.Options, Answer: j.Answer, Explanation: j.Explanation,
-			Category: j.Category, Dimension: j.Dimension, Difficulty: j.Difficulty, Tags: j.Tags, Source: j.Source, ImageID: j.ImageID}}
 		out = append(out, row)
 	}
 	return out, nil
@@ -470,15 +447,12 @@ func WriteXLSX(w io.Writer, recs []Record) error {
 
 // WriteJSON writes records as an indented JSON array.
 func WriteJSON(w io.Writer, recs []Record) error {
-	out := make([]jsonRecord, len(recs))
-	for i, r := range recs {
-		out[i] = jsonRecord{Key: r.Key, Lang: r.Lang, TranslationOf: r.TranslationOf, Type: r.Type, Stem: r.Stem,
-			Options: r.Options, Answer: r.Answer, Explanation: r.Explanation, Category: r.Category, Dimension: r.Dimension,
-			Difficulty: r.Difficulty, Tags: r.Tags, Source: r.Source, ImageID: r.ImageID, Status: r.Status}
-	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	if recs == nil {
+		recs = []Record{}
+	}
+	return enc.Encode(recs)
 }
 
 // Write writes records in one of Formats.

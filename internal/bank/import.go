@@ -155,9 +155,9 @@ func (s *Service) imageIDs(ctx context.Context, tx pgx.Tx, rows []Row) (map[int6
 // checkRows validates every row in place (adding its problems) and returns
 // which rows are good.
 func checkRows(rows []Row, ex existing, images map[int64]bool) []bool {
-	keys := map[string]int{}    // file key -> index of its row
-	stems := map[string]int{}   // lang + stem_norm -> first row line
-	linked := map[string]int{}  // translation_of key -> line that links to it
+	keys := map[string]int{}   // file key -> index of its row
+	stems := map[string]int{}  // lang + stem_norm -> first row line
+	linked := map[string]int{} // translation_of key -> line that links to it
 	for i := range rows {
 		r := &rows[i]
 		rec := &r.Record
