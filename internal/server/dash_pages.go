@@ -20,7 +20,11 @@ func (s *Server) dashPageRoutes(staff fiber.Handler) {
 		if err != nil {
 			return err
 		}
-		return s.render(c, "dash", "dash.title", fiber.Map{"Campaigns": list})
+		contests, err := s.contests.List(c.UserContext(), act) // the reports of the actor's own contests
+		if err != nil {
+			return err
+		}
+		return s.render(c, "dash", "dash.title", fiber.Map{"Campaigns": list, "Contests": contests})
 	})
 	a.Get("/dash/campaigns/:id", s.requireLogin, staff, func(c *fiber.Ctx) error {
 		_, camp, sc, err := s.dashCampaign(c)
