@@ -71,7 +71,7 @@ func (s *Service) ContestView(ctx context.Context, c ContestInfo, name string, n
 			if started != nil {
 				when = started.In(Shanghai).Format("2006-01-02 15:04")
 			}
-			t.Rows = append(t.Rows, []any{id, when, "dash.run." + status, n, round1(avgScore), round1(avgCorrect)})
+			t.Rows = append(t.Rows, []any{id, when, Key("dash.run." + status), n, round1(avgScore), round1(avgCorrect)})
 			return nil
 		})
 		if err != nil {

@@ -163,12 +163,38 @@ func MaskNickname(s string) string {
 	return string(r[0]) + strings.Repeat("*", n)
 }
 
-// KeyPrefix marks table cells that are locale keys ("dash.age.u14",
-// "dash.category.health") rather than data; the HTTP layer translates them.
-const KeyPrefix = "dash."
-
-// IsKey reports whether a cell holds a locale key to translate.
-func IsKey(s string) bool { return strings.HasPrefix(s, KeyPrefix) }
+// Key is a table cell that names a locale key ("dash.age.u14",
+// "dash.category.health") rather than holding data; the HTTP layer
+// translates it (Table.Localize). Data never becomes a Key, so a school
+// named like a key stays as typed.
+type Key string
 
 // KeyText is what shows for a key without a translation: its last part.
-func KeyText(key string) string { return key[strings.LastIndexByte(key, '.')+1:] }
+func KeyText(key Key) string {
+	s := string(key)
+	return s[strings.LastIndexByte(s, '.')+1:]
+}
+
+// Localize returns t with its column names and Key cells translated by tr
+// (which reports false for a key it does not know).
+func (t Table) Localize(tr func(key string) (string, bool)) Table {
+	out := Table{Name: t.Name, Columns: make([]string, len(t.Columns)), Rows: make([][]any, len(t.Rows))}
+	for i, k := range t.Columns {
+		out.Columns[i], _ = tr(k)
+	}
+	for i, r := range t.Rows {
+		row := make([]any, len(r))
+		for j, v := range r {
+			row[j] = v
+			if k, ok := v.(Key); ok {
+				if text, ok := tr(string(k)); ok {
+					row[j] = text
+				} else {
+					row[j] = KeyText(k)
+				}
+			}
+		}
+		out.Rows[i] = row
+	}
+	return out
+}

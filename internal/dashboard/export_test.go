@@ -68,3 +68,29 @@ func TestMaskNickname(t *testing.T) {
 		}
 	}
 }
+
+func TestLocalize(t *testing.T) {
+	tr := func(k string) (string, bool) {
+		m := map[string]string{"dash.col.school": "学校", "dash.age.u14": "14岁以下"}
+		v, ok := m[k]
+		if !ok {
+			return k, false
+		}
+		return v, true
+	}
+	in := Table{Name: "x", Columns: []string{"dash.col.school"},
+		Rows: [][]any{{Key("dash.age.u14")}, {Key("dash.category.new_one")}, {"dash.age.u14"}, {int64(3)}}}
+	got := in.Localize(tr)
+	want := []any{"14岁以下", "new_one", "dash.age.u14", int64(3)}
+	if got.Columns[0] != "学校" {
+		t.Errorf("column: got %q, want 学校", got.Columns[0])
+	}
+	for i, w := range want {
+		if got.Rows[i][0] != w {
+			t.Errorf("row %d: got %#v, want %#v (data that looks like a key stays data)", i, got.Rows[i][0], w)
+		}
+	}
+	if in.Rows[0][0] != Key("dash.age.u14") {
+		t.Errorf("Localize changed its input")
+	}
+}

@@ -118,13 +118,14 @@ func (s *Service) breakdown(ctx context.Context, c Campaign, sc Scope, by string
 	tiers := make([]int64, 4)
 	_, err := pgx.ForEachRow(rows, []any{&key, &label, &n, &attempts, &finished, &passes, &sumPct,
 		&tiers[0], &tiers[1], &tiers[2], &tiers[3]}, func() error {
+		var name any = label
 		if label == "" || key == "0" {
-			label = "dash.none"
+			name = Key("dash.none")
 		} else if by == "age" || by == "occupation" {
-			label = "dash." + by + "." + label
+			name = Key("dash." + by + "." + label)
 		}
 		if !sc.Inside && n < MinGroup {
-			row := []any{label, fmt.Sprintf("<%d", MinGroup), nil, nil, nil}
+			row := []any{name, fmt.Sprintf("<%d", MinGroup), nil, nil, nil}
 			if c.Assessment {
 				row = append(row, nil, nil, nil, nil)
 			}
@@ -135,7 +136,7 @@ func (s *Service) breakdown(ctx context.Context, c Campaign, sc Scope, by string
 		if finished > 0 {
 			avg = round1(sumPct / float64(finished))
 		}
-		row := []any{label, n, attempts, avg, pct(passes, finished)}
+		row := []any{name, n, attempts, avg, pct(passes, finished)}
 		if c.Assessment {
 			var rated int64
 			for _, x := range tiers {
@@ -198,7 +199,7 @@ func (s *Service) categories(ctx context.Context, c Campaign, sc Scope, by strin
 	var name string
 	var n, ok int64
 	_, err := pgx.ForEachRow(rows, []any{&name, &n, &ok}, func() error {
-		t.Rows = append(t.Rows, []any{"dash." + col + "." + name, n, ok, pct(ok, n)})
+		t.Rows = append(t.Rows, []any{Key("dash." + col + "." + name), n, ok, pct(ok, n)})
 		return nil
 	})
 	if err != nil {

@@ -100,25 +100,13 @@ func (s *Server) dashSummary(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"campaign": camp, "headline": h, "full": sc.Full})
 }
 
-// localize translates a table's locale keys (column names, and cells that
-// are keys such as "dash.age.u14") into the request's language.
+// localize translates a table's column names and key cells into the
+// request's language.
 func (s *Server) localize(c *fiber.Ctx, t dashboard.Table) dashboard.Table {
 	lang := langOf(c)
-	out := dashboard.Table{Name: t.Name, Columns: make([]string, len(t.Columns)), Rows: t.Rows}
-	for i, k := range t.Columns {
-		out.Columns[i] = s.i18n.T(lang, k, nil)
-	}
-	for _, r := range t.Rows {
-		for j, v := range r {
-			if k, ok := v.(string); ok && dashboard.IsKey(k) {
-				r[j] = dashboard.KeyText(k)
-				if s.i18n.Has(lang, k) {
-					r[j] = s.i18n.T(lang, k, nil)
-				}
-			}
-		}
-	}
-	return out
+	return t.Localize(func(key string) (string, bool) {
+		return s.i18n.T(lang, key, nil), s.i18n.Has(lang, key)
+	})
 }
 
 func (s *Server) campaignTable(c *fiber.Ctx) (dashboard.Table, error) {
