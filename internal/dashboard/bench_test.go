@@ -13,7 +13,6 @@ import (
 
 	"github.com/kepu/kepu/internal/apptest"
 	"github.com/kepu/kepu/internal/dashboard"
-	"github.com/kepu/kepu/internal/dashboard/dashtest"
 )
 
 // TestDashboardVolume measures every dashboard view at a year's volume. It
@@ -32,9 +31,6 @@ func TestDashboardVolume(t *testing.T) {
 	inst := apptest.Start(t)
 	ctx := context.Background()
 	db := inst.DB.Pool
-	if err := dashtest.EnsureCampaignTables(ctx, db); err != nil {
-		t.Fatal(err)
-	}
 	res, err := dashboard.Generate(ctx, db, dashboard.GenerateOptions{Participants: participants, Attempts: attempts, Seed: 1,
 		Progress: func(f string, a ...any) { t.Logf(f, a...) }})
 	if err != nil {

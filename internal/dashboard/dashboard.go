@@ -196,10 +196,6 @@ func (s *Service) Overview(ctx context.Context, a kepu.Actor) ([]Headline, error
 	if err != nil {
 		return nil, err
 	}
-	var ready bool
-	if err := s.DB.QueryRow(ctx, `SELECT to_regclass('campaigns') IS NOT NULL`).Scan(&ready); err != nil || !ready {
-		return []Headline{}, err // no campaign tables yet
-	}
 	rows, _ := s.DB.Query(ctx, `WITH p AS (
 			SELECT p.campaign_id, count(*) AS n, sum(attempts) AS attempts, sum(finished) AS finished,
 				sum(passes) AS passes, sum(sum_pct) AS sum_pct

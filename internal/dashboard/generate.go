@@ -40,9 +40,10 @@ type GenerateResult struct {
 // bands and occupations, twelve monthly quizzes and an annual literacy
 // assessment, attempts spread over the year with a daily rhythm, and
 // answers drawn from each participant's ability and each question's
-// difficulty (a few questions deliberately broken). It needs the campaign
-// tables (internal/campaign's migrations) and published questions in the
-// bank; it does not fold rollups (run the Refresher after).
+// difficulty (a few questions deliberately broken). It writes the campaign
+// engine's tables (migrations/00200_campaign.sql) as the engine would, and
+// uses the bank's published questions (making 200 when the bank is empty);
+// it does not fold rollups (run the Refresher after).
 func Generate(ctx context.Context, db *pgxpool.Pool, o GenerateOptions) (GenerateResult, error) {
 	start := time.Now()
 	var res GenerateResult
@@ -59,10 +60,6 @@ func Generate(ctx context.Context, db *pgxpool.Pool, o GenerateOptions) (Generat
 		return res, fmt.Errorf("dashboard: generate: participants and attempts must be positive")
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15))
-	var ready bool
-	if err := db.QueryRow(ctx, `SELECT to_regclass('campaign_answers') IS NOT NULL AND to_regclass('campaigns') IS NOT NULL`).Scan(&ready); err != nil || !ready {
-		return res, fmt.Errorf("dashboard: generate: the campaign tables do not exist (migrate first): %v", err)
-	}
 
 	// Districts, schools and classes.
 	rows, _ := db.Query(ctx, `SELECT id FROM regions WHERE kind = 'district' ORDER BY sort, id`)

@@ -64,8 +64,7 @@ func (r *Refresher) Run(ctx context.Context) {
 }
 
 // Refresh folds everything pending (in batches) and returns how many rows
-// it folded. It returns 0, nil when another instance holds the lock or the
-// campaign tables do not exist yet.
+// it folded. It returns 0, nil when another instance holds the lock.
 func (r *Refresher) Refresh(ctx context.Context) (int64, error) {
 	var total int64
 	for range 1000 {
@@ -99,12 +98,11 @@ func (r *Refresher) step(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("dashboard: refresh: %w", err)
 	}
 	defer tx.Rollback(ctx)
-	var locked, ready bool
-	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1), to_regclass('campaign_answers') IS NOT NULL`,
-		refreshLockKey).Scan(&locked, &ready); err != nil {
+	var locked bool
+	if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, refreshLockKey).Scan(&locked); err != nil {
 		return 0, fmt.Errorf("dashboard: refresh: lock: %w", err)
 	}
-	if !locked || !ready {
+	if !locked {
 		return 0, nil
 	}
 	lag := r.lag()

@@ -28,7 +28,6 @@ func TestDashboardChartsAndLiveCounter(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(dashtest.EnsureCampaignTables(ctx, db))
 	now := time.Now()
 	city := b.Inst.Seed.CityID
 	camp, err := dashtest.Campaign(ctx, db, "科普周答题", city, true, now.Add(-24*time.Hour), now.Add(24*time.Hour))

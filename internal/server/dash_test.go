@@ -47,7 +47,6 @@ func newDashFixture(t *testing.T) *dashFixture {
 			t.Fatal(err)
 		}
 	}
-	must(dashtest.EnsureCampaignTables(ctx, db))
 	f := &dashFixture{inst: inst}
 	d1, d2 := inst.Seed.DistrictIDs["430702"], inst.Seed.DistrictIDs["430703"]
 	var school int64

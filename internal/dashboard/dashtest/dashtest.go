@@ -1,7 +1,6 @@
-// Package dashtest builds dashboard test data: the campaign tables the
-// dashboards read (created here only when the campaign migrations have not
-// made them, with just the columns internal/dashboard/source.go reads), a
-// campaign, questions, attempts and answers.
+// Package dashtest builds dashboard test data directly in the campaign
+// engine's tables (migrations/00200_campaign.sql), as the engine would have
+// written it: a campaign, questions, participants, attempts and answers.
 package dashtest
 
 import (
@@ -13,30 +12,6 @@ import (
 
 	"github.com/kepu/kepu/internal/scoring"
 )
-
-// EnsureCampaignTables creates the minimal campaign tables unless the
-// campaign migrations (00200_campaign.sql) made them.
-func EnsureCampaignTables(ctx context.Context, db *pgxpool.Pool) error {
-	_, err := db.Exec(ctx, `
-	CREATE TABLE IF NOT EXISTS campaigns (
-		id bigserial PRIMARY KEY, title text NOT NULL, region_id bigint REFERENCES regions(id),
-		kind text NOT NULL DEFAULT 'quiz', starts_at timestamptz NOT NULL, ends_at timestamptz NOT NULL);
-	CREATE TABLE IF NOT EXISTS campaign_attempts (
-		id bigserial PRIMARY KEY, campaign_id bigint NOT NULL REFERENCES campaigns(id), user_id bigint NOT NULL REFERENCES users(id),
-		started_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz, score int NOT NULL DEFAULT 0,
-		max_score int NOT NULL DEFAULT 0, passed boolean, in_progress boolean NOT NULL DEFAULT false, tier text);
-	CREATE INDEX IF NOT EXISTS campaign_attempts_finished ON campaign_attempts (finished_at);
-	CREATE INDEX IF NOT EXISTS campaign_attempts_open ON campaign_attempts (campaign_id) WHERE finished_at IS NULL;
-	CREATE TABLE IF NOT EXISTS campaign_answers (
-		id bigserial PRIMARY KEY, attempt_id bigint NOT NULL REFERENCES campaign_attempts(id),
-		question_version_id bigint NOT NULL REFERENCES question_versions(id), choice int[] NOT NULL,
-		correct boolean NOT NULL, elapsed_ms int NOT NULL, answered_at timestamptz NOT NULL DEFAULT now());
-	CREATE INDEX IF NOT EXISTS campaign_answers_attempt ON campaign_answers (attempt_id);`)
-	if err != nil {
-		return fmt.Errorf("dashtest: campaign tables: %w", err)
-	}
-	return nil
-}
 
 // Campaign creates a campaign and returns its id.
 func Campaign(ctx context.Context, db *pgxpool.Pool, title string, regionID int64, assessment bool, from, to time.Time) (int64, error) {
