@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kepu/kepu/internal/account"
+	"github.com/kepu/kepu/internal/bank"
 	"github.com/kepu/kepu/internal/config"
 	"github.com/kepu/kepu/internal/contest"
 	"github.com/kepu/kepu/internal/dashboard"
@@ -39,6 +40,7 @@ type App struct {
 	Org      *org.Service
 	Contests *contest.Service
 	Dash     *dashboard.Service
+	Bank     *bank.Service
 	Server   *server.Server
 
 	stop context.CancelFunc
@@ -72,6 +74,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Contests = contest.NewService(a.DB, a.Redis, a.Keys, a.Org)
 	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Contests.ExportUser)
 	a.Dash = &dashboard.Service{DB: a.DB, Org: a.Org}
+	a.Bank = &bank.Service{DB: a.DB, Org: a.Org}
 	return a, nil
 }
 
@@ -80,7 +83,7 @@ func (a *App) BuildServer() error {
 	s, err := server.New(server.Deps{
 		Config: a.Config, Log: a.Log, DB: a.DB, Redis: a.Redis, I18n: a.I18n,
 		Accounts: a.Accounts, Org: a.Org, Limiter: ratelimit.New(a.Redis, a.Keys),
-		Contests: a.Contests, Dash: a.Dash,
+		Contests: a.Contests, Dash: a.Dash, Bank: a.Bank,
 	})
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kepu/kepu/internal/account"
+	"github.com/kepu/kepu/internal/bank"
 	"github.com/kepu/kepu/internal/config"
 	"github.com/kepu/kepu/internal/contest"
 	"github.com/kepu/kepu/internal/dashboard"
@@ -36,6 +37,7 @@ type Deps struct {
 	Limiter  *ratelimit.Limiter
 	Contests *contest.Service
 	Dash     *dashboard.Service
+	Bank     *bank.Service
 }
 
 // Server is the HTTP server of one Kepu instance.
@@ -52,6 +54,7 @@ type Server struct {
 	limiter   *ratelimit.Limiter
 	contests  *contest.Service
 	dash      *dashboard.Service
+	bank      *bank.Service
 	live      *liveHub
 	pages     *pages
 	metrics   *metrics
@@ -70,7 +73,7 @@ func New(d Deps) (*Server, error) {
 	s := &Server{
 		cfg: d.Config, log: d.Log, db: d.DB, redis: d.Redis, i18n: d.I18n,
 		accounts: d.Accounts, org: d.Org, limiter: d.Limiter,
-		contests: d.Contests, dash: d.Dash,
+		contests: d.Contests, dash: d.Dash, bank: d.Bank,
 		metrics: newMetrics(), shutdown: make(chan struct{}),
 	}
 	var err error
@@ -133,6 +136,7 @@ func (s *Server) routes() {
 	s.adminRoutes(api)
 	s.contestRoutes(api)
 	s.dashRoutes(api)
+	s.bankRoutes(api)
 
 	s.pageRoutes()
 	a.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
