@@ -16,10 +16,12 @@ import (
 
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/bank"
+	"github.com/kepu/kepu/internal/campaign"
 	"github.com/kepu/kepu/internal/config"
 	"github.com/kepu/kepu/internal/contest"
 	"github.com/kepu/kepu/internal/dashboard"
 	"github.com/kepu/kepu/internal/i18n"
+	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/postgres"
 	"github.com/kepu/kepu/internal/ratelimit"
@@ -41,7 +43,10 @@ type App struct {
 	Contests *contest.Service
 	Dash     *dashboard.Service
 	Bank     *bank.Service
-	Server   *server.Server
+	// Campaigns and Boards: timed quiz campaigns and their leaderboards.
+	Campaigns *campaign.Service
+	Boards    *leaderboard.Service
+	Server    *server.Server
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -75,6 +80,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Contests.ExportUser)
 	a.Dash = &dashboard.Service{DB: a.DB, Org: a.Org}
 	a.Bank = &bank.Service{DB: a.DB, Org: a.Org}
+	a.Campaigns = campaign.NewService(a.DB, a.Org)
+	a.Campaigns.Log = log
+	a.Boards = &leaderboard.Service{DB: a.DB, Redis: a.Redis, Keys: a.Keys, Now: func() time.Time { return a.Campaigns.Now() }}
+	a.Campaigns.OnFinish = append(a.Campaigns.OnFinish, func(ctx context.Context, t campaign.Attempt) error {
+		return a.Boards.Record(ctx, t.CampaignID, t.UserID)
+	})
 	return a, nil
 }
 
@@ -83,7 +94,7 @@ func (a *App) BuildServer() error {
 	s, err := server.New(server.Deps{
 		Config: a.Config, Log: a.Log, DB: a.DB, Redis: a.Redis, I18n: a.I18n,
 		Accounts: a.Accounts, Org: a.Org, Limiter: ratelimit.New(a.Redis, a.Keys),
-		Contests: a.Contests, Dash: a.Dash, Bank: a.Bank,
+		Contests: a.Contests, Dash: a.Dash, Bank: a.Bank, Campaigns: a.Campaigns, Boards: a.Boards,
 	})
 	if err != nil {
 		return err

@@ -48,8 +48,9 @@ type Options struct {
 	Shared *Instance
 	// NoSeed skips the foundation seed (regions, schools, demo accounts).
 	NoSeed bool
-	// Now, when set, is the clock of the account service (session timeouts),
-	// installed before the server starts.
+	// Now, when set, is the clock of the account service (session timeouts)
+	// and of campaigns (question deadlines, days), installed before the
+	// server starts.
 	Now func() time.Time
 }
 
@@ -99,6 +100,7 @@ func Start(t testing.TB, opts ...Options) *Instance {
 	inst.App = a
 	if o.Now != nil {
 		a.Accounts.Now = o.Now
+		a.Campaigns.Now = o.Now
 	}
 	if o.Shared == nil && !o.NoSeed {
 		if inst.Seed, err = seed.Foundation(ctx, a.DB, a.Accounts, a.Org); err != nil {

@@ -17,10 +17,12 @@ import (
 
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/bank"
+	"github.com/kepu/kepu/internal/campaign"
 	"github.com/kepu/kepu/internal/config"
 	"github.com/kepu/kepu/internal/contest"
 	"github.com/kepu/kepu/internal/dashboard"
 	"github.com/kepu/kepu/internal/i18n"
+	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/ratelimit"
 )
@@ -38,6 +40,9 @@ type Deps struct {
 	Contests *contest.Service
 	Dash     *dashboard.Service
 	Bank     *bank.Service
+	// Campaigns and Boards: timed quiz campaigns and their leaderboards.
+	Campaigns *campaign.Service
+	Boards    *leaderboard.Service
 }
 
 // Server is the HTTP server of one Kepu instance.
@@ -55,6 +60,9 @@ type Server struct {
 	contests  *contest.Service
 	dash      *dashboard.Service
 	bank      *bank.Service
+	campaigns *campaign.Service
+	boards    *leaderboard.Service
+	lbHub     *lbHub
 	live      *liveHub
 	pages     *pages
 	metrics   *metrics
@@ -73,7 +81,7 @@ func New(d Deps) (*Server, error) {
 	s := &Server{
 		cfg: d.Config, log: d.Log, db: d.DB, redis: d.Redis, i18n: d.I18n,
 		accounts: d.Accounts, org: d.Org, limiter: d.Limiter,
-		contests: d.Contests, dash: d.Dash, bank: d.Bank,
+		contests: d.Contests, dash: d.Dash, bank: d.Bank, campaigns: d.Campaigns, boards: d.Boards,
 		metrics: newMetrics(), shutdown: make(chan struct{}),
 	}
 	var err error
@@ -137,6 +145,7 @@ func (s *Server) routes() {
 	s.contestRoutes(api)
 	s.dashRoutes(api)
 	s.bankRoutes(api)
+	s.campaignRoutes(api)
 
 	s.pageRoutes()
 	a.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

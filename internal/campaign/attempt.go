@@ -1,0 +1,652 @@
+package campaign
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/scoring"
+)
+
+// Attempt is one citizen's attempt at a campaign.
+type Attempt struct {
+	ID         int64      `json:"id"`
+	CampaignID int64      `json:"campaign_id"`
+	UserID     int64      `json:"-"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	Score      int        `json:"score"`
+	MaxScore   int        `json:"max_score"`
+	Passed     *bool      `json:"passed"`
+	Questions  int        `json:"questions"`
+	Answered   int        `json:"answered"`
+	TimeMS     int64      `json:"time_ms"`
+	Tier       string     `json:"tier,omitempty"`
+	CertCode   string     `json:"cert_code,omitempty"`
+	InProgress bool       `json:"in_progress"`
+}
+
+// Finished reports whether the attempt has its result.
+func (a Attempt) Finished() bool { return a.FinishedAt != nil }
+
+// Question is the question being played, as the player sees it: options in
+// shown (shuffled) order, no answer key, no explanation.
+type Question struct {
+	Seq         int       `json:"seq"` // 1-based; send it back with the answer
+	Total       int       `json:"total"`
+	Type        string    `json:"type"`
+	Stem        string    `json:"stem"`
+	Options     []string  `json:"options"`
+	ImageID     int64     `json:"image_id,omitempty"`
+	TimeLimitMS int64     `json:"time_limit_ms"`
+	RemainingMS int64     `json:"remaining_ms"` // computed by the server at the request
+	Deadline    time.Time `json:"deadline"`
+}
+
+// State is an attempt with its current question (nil when finished or when
+// the campaign serves no more questions).
+type State struct {
+	Attempt  Attempt   `json:"attempt"`
+	Question *Question `json:"question"`
+}
+
+// Result is a locked question: what the player chose, what was right and
+// why. Choices are shown positions.
+type Result struct {
+	Seq           int    `json:"seq"`
+	Correct       bool   `json:"correct"`
+	Points        int    `json:"points"`
+	TimedOut      bool   `json:"timed_out"`
+	Choice        []int  `json:"choice"`
+	CorrectChoice []int  `json:"correct_choice"`
+	Explanation   string `json:"explanation"`
+	ElapsedMS     int64  `json:"elapsed_ms"`
+	// The attempt after this answer.
+	Score    int  `json:"score"`
+	Answered int  `json:"answered"`
+	Total    int  `json:"total"`
+	Done     bool `json:"done"` // the attempt is finished
+}
+
+// Finished receives every attempt right after it finishes (committed);
+// the leaderboard and live pages hang off it. Errors are logged.
+type Finished func(ctx context.Context, a Attempt) error
+
+const attemptCols = `id, campaign_id, user_id, started_at, finished_at, score, max_score, passed, questions, answered,
+	time_ms, coalesce(tier, ''), coalesce(cert_code, ''), in_progress`
+
+// attemptColsT is attemptCols qualified by the alias t.
+const attemptColsT = `t.id, t.campaign_id, t.user_id, t.started_at, t.finished_at, t.score, t.max_score, t.passed, t.questions,
+	t.answered, t.time_ms, coalesce(t.tier, ''), coalesce(t.cert_code, ''), t.in_progress`
+
+func scanAttempt(row pgx.Row) (Attempt, error) {
+	var a Attempt
+	err := row.Scan(&a.ID, &a.CampaignID, &a.UserID, &a.StartedAt, &a.FinishedAt, &a.Score, &a.MaxScore, &a.Passed,
+		&a.Questions, &a.Answered, &a.TimeMS, &a.Tier, &a.CertCode, &a.InProgress)
+	return a, err
+}
+
+// day is the Asia/Shanghai calendar day of t.
+func day(t time.Time) time.Time {
+	y, m, d := t.In(Shanghai).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// Start begins an attempt, or returns the attempt in progress (resumed
+// true). Errors: kepu.ECONFLICT when the campaign is not open or a limit
+// is reached, kepu.EFORBIDDEN outside the audience. Concurrent starts of
+// one user are serialized by a row lock on the user, so the per-day and
+// total limits hold.
+func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (att Attempt, resumed bool, err error) {
+	if a.UserID == 0 {
+		return att, false, kepu.Errorf(kepu.EUNAUTHORIZED, "error.campaign_login")
+	}
+	c, err := s.Public(ctx, campaignID)
+	if err != nil {
+		return att, false, err
+	}
+	now := s.now()
+	if !c.Open(now) {
+		return att, false, kepu.Errorf(kepu.ECONFLICT, "error.campaign_not_open")
+	}
+	tx, err := s.DB.Begin(ctx)
+	if err != nil {
+		return att, false, fmt.Errorf("campaign: start: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	var eligible bool
+	if err := tx.QueryRow(ctx, `SELECT $2::bigint[] = '{}' AND (u.region_id IS NULL OR EXISTS (SELECT 1 FROM regions r, regions root
+			WHERE r.id = u.region_id AND root.id = $3 AND r.path LIKE root.path || '%'))
+		OR EXISTS (SELECT 1 FROM regions r, regions d WHERE r.id = u.region_id AND d.id = ANY($2) AND r.path LIKE d.path || '%')
+		FROM users u WHERE u.id = $1 FOR NO KEY UPDATE OF u`, a.UserID, c.Audience, c.RegionID).Scan(&eligible); err != nil {
+		return att, false, fmt.Errorf("campaign: start: lock user: %w", err)
+	}
+	if !eligible {
+		return att, false, kepu.Errorf(kepu.EFORBIDDEN, "error.campaign_audience_out")
+	}
+	att, err = scanAttempt(tx.QueryRow(ctx, `SELECT `+attemptCols+` FROM campaign_attempts
+		WHERE campaign_id = $1 AND user_id = $2 AND in_progress`, campaignID, a.UserID))
+	if err == nil {
+		return att, true, tx.Commit(ctx)
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return att, false, fmt.Errorf("campaign: start: %w", err)
+	}
+	today := day(now)
+	var perDay, total int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE day = $3), count(*) FROM campaign_attempts
+		WHERE campaign_id = $1 AND user_id = $2`, campaignID, a.UserID, today).Scan(&perDay, &total); err != nil {
+		return att, false, fmt.Errorf("campaign: start: count: %w", err)
+	}
+	if c.Rules.Total > 0 && total >= c.Rules.Total {
+		return att, false, kepu.Errorf(kepu.ECONFLICT, "error.campaign_limit_total").With("n", c.Rules.Total)
+	}
+	if c.Rules.PerDay > 0 && perDay >= c.Rules.PerDay {
+		return att, false, kepu.Errorf(kepu.ECONFLICT, "error.campaign_limit_day").With("n", c.Rules.PerDay)
+	}
+	qs, err := draw(ctx, tx, c.Rules)
+	if err != nil {
+		if kepu.ErrorCode(err) == kepu.EINVALID {
+			return att, false, kepu.Errorf(kepu.ECONFLICT, "error.campaign_bank_short")
+		}
+		return att, false, err
+	}
+	points := make([]int, len(qs))
+	dims := map[string]int{}
+	for _, q := range qs {
+		dims[q.Dimension]++
+	}
+	per := scoring.AssessmentPoints(scoring.AssessmentWeights, dims)
+	maxScore := 0
+	for i, q := range qs {
+		switch c.Rules.Scoring {
+		case scoring.RuleSpeed:
+			points[i] = c.Rules.Base + c.Rules.Bonus
+		case scoring.RuleFlat:
+			points[i] = c.Rules.Base
+		default:
+			points[i] = per[q.Dimension]
+		}
+		maxScore += points[i]
+	}
+	att, err = scanAttempt(tx.QueryRow(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, day, in_progress,
+		questions, max_score) VALUES ($1, $2, $3, $4, true, $5, $6) RETURNING `+attemptCols,
+		campaignID, a.UserID, now, today, len(qs), maxScore))
+	if err != nil {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" {
+			return att, false, kepu.Errorf(kepu.ECONFLICT, "error.campaign_in_progress")
+		}
+		return att, false, fmt.Errorf("campaign: start: insert: %w", err)
+	}
+	rows := make([][]any, len(qs))
+	for i, q := range qs {
+		rows[i] = []any{att.ID, int32(i + 1), q.VersionID, shuffle(q.Options), int32(points[i])}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"campaign_attempt_questions"},
+		[]string{"attempt_id", "seq", "question_version_id", "perm", "points"}, pgx.CopyFromRows(rows)); err != nil {
+		return att, false, fmt.Errorf("campaign: start: questions: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return att, false, fmt.Errorf("campaign: start: commit: %w", err)
+	}
+	return att, false, nil
+}
+
+// lockAttempt reads the actor's attempt FOR UPDATE; another user's attempt
+// is not found.
+func lockAttempt(ctx context.Context, tx pgx.Tx, a kepu.Actor, id int64) (Attempt, error) {
+	att, err := scanAttempt(tx.QueryRow(ctx, `SELECT `+attemptCols+` FROM campaign_attempts WHERE id = $1 FOR UPDATE`, id))
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && att.UserID != a.UserID) {
+		return att, kepu.NotFound("error.campaign_attempt_not_found")
+	}
+	if err != nil {
+		return att, fmt.Errorf("campaign: attempt %d: %w", id, err)
+	}
+	return att, nil
+}
+
+// Attempt returns the actor's attempt without changing it.
+func (s *Service) Attempt(ctx context.Context, a kepu.Actor, id int64) (Attempt, error) {
+	att, err := scanAttempt(s.DB.QueryRow(ctx, `SELECT `+attemptCols+` FROM campaign_attempts WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && att.UserID != a.UserID) {
+		return att, kepu.NotFound("error.campaign_attempt_not_found")
+	}
+	if err != nil {
+		return att, fmt.Errorf("campaign: attempt %d: %w", id, err)
+	}
+	return att, nil
+}
+
+// slot is one drawn question with its content.
+type slot struct {
+	Seq       int
+	VersionID int64
+	Perm      []int
+	Points    int
+	ServedAt  *time.Time
+	Type      string
+	Stem      string
+	Options   []string
+	Answer    []int
+	Explain   string
+	ImageID   int64
+}
+
+func loadSlot(ctx context.Context, tx pgx.Tx, attemptID int64, seq int) (slot, error) {
+	var q slot
+	var opts []byte
+	var img *int64
+	err := tx.QueryRow(ctx, `SELECT s.seq, s.question_version_id, s.perm, s.points, s.served_at, v.type, v.stem, v.options,
+		v.answer, v.explanation, v.image_id
+		FROM campaign_attempt_questions s JOIN question_versions v ON v.id = s.question_version_id
+		WHERE s.attempt_id = $1 AND s.seq = $2`, attemptID, seq).
+		Scan(&q.Seq, &q.VersionID, &q.Perm, &q.Points, &q.ServedAt, &q.Type, &q.Stem, &opts, &q.Answer, &q.Explain, &img)
+	if err != nil {
+		return q, fmt.Errorf("campaign: question %d/%d: %w", attemptID, seq, err)
+	}
+	if err := json.Unmarshal(opts, &q.Options); err != nil {
+		return q, fmt.Errorf("campaign: question options: %w", err)
+	}
+	if img != nil {
+		q.ImageID = *img
+	}
+	return q, nil
+}
+
+// shown maps authoring-order option indexes to shown positions.
+func (q slot) shown(orig []int) []int {
+	out := []int{}
+	for pos, o := range q.Perm {
+		for _, x := range orig {
+			if x == o {
+				out = append(out, pos)
+			}
+		}
+	}
+	return out
+}
+
+// shownOptions are the option texts in shown order.
+func (q slot) shownOptions() []string {
+	opts := make([]string, len(q.Perm))
+	for pos, o := range q.Perm {
+		if o >= 0 && o < len(q.Options) {
+			opts[pos] = q.Options[o]
+		}
+	}
+	return opts
+}
+
+func (q slot) view(total int, limit time.Duration, now time.Time) *Question {
+	opts := q.shownOptions()
+	deadline := q.ServedAt.Add(limit)
+	return &Question{Seq: q.Seq, Total: total, Type: q.Type, Stem: q.Stem, Options: opts, ImageID: q.ImageID,
+		TimeLimitMS: limit.Milliseconds(), RemainingMS: max(deadline.Sub(now).Milliseconds(), 0), Deadline: deadline}
+}
+
+// readingMS is the least time a person needs to read the question; faster
+// answers are recorded as a "fast" signal.
+func (q slot) readingMS() int64 {
+	n := utf8.RuneCountInString(q.Stem)
+	for _, o := range q.Options {
+		n += utf8.RuneCountInString(o)
+	}
+	return min(400+int64(n)*15, 3000)
+}
+
+// lock records a locked question and adds it to the attempt; a second lock
+// of the same seq changes nothing (ON CONFLICT DO NOTHING).
+func lock(ctx context.Context, tx pgx.Tx, att *Attempt, q slot, choice []int, correct bool, points int, elapsedMS int64, timedOut bool, now time.Time) error {
+	if choice == nil {
+		choice = []int{}
+	}
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO campaign_answers (attempt_id, seq, question_version_id, choice, correct, points,
+		elapsed_ms, timed_out, answered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (attempt_id, seq) DO NOTHING RETURNING id`,
+		att.ID, q.Seq, q.VersionID, choice, correct, points, elapsedMS, timedOut, now).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("campaign: lock answer: %w", err)
+	}
+	if err := tx.QueryRow(ctx, `UPDATE campaign_attempts SET answered = answered + 1, score = score + $2, time_ms = time_ms + $3
+		WHERE id = $1 RETURNING answered, score, time_ms`, att.ID, points, elapsedMS).Scan(&att.Answered, &att.Score, &att.TimeMS); err != nil {
+		return fmt.Errorf("campaign: lock answer: %w", err)
+	}
+	return nil
+}
+
+// advance locks questions whose time ran out (plus grace) as timeouts and
+// serves the next one (setting served_at) while the campaign is open. It
+// returns the question being played, or nil.
+func (s *Service) advance(ctx context.Context, tx pgx.Tx, att *Attempt, c Campaign, now time.Time) (*Question, error) {
+	limit := time.Duration(c.Rules.TimeLimit) * time.Second
+	for att.Answered < att.Questions {
+		q, err := loadSlot(ctx, tx, att.ID, att.Answered+1)
+		if err != nil {
+			return nil, err
+		}
+		if q.ServedAt == nil {
+			if !c.Open(now) {
+				return nil, nil
+			}
+			if _, err := tx.Exec(ctx, `UPDATE campaign_attempt_questions SET served_at = $3 WHERE attempt_id = $1 AND seq = $2`,
+				att.ID, q.Seq, now); err != nil {
+				return nil, fmt.Errorf("campaign: serve: %w", err)
+			}
+			q.ServedAt = &now
+		}
+		if now.After(q.ServedAt.Add(limit + s.Grace)) {
+			if err := lock(ctx, tx, att, q, nil, false, 0, limit.Milliseconds(), true, now); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return q.view(att.Questions, limit, now), nil
+	}
+	return nil, nil
+}
+
+func (s *Service) campaignTx(ctx context.Context, tx pgx.Tx, id int64) (Campaign, error) {
+	c, err := scanCampaign(tx.QueryRow(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE id = $1`, id))
+	if err != nil {
+		return c, fmt.Errorf("campaign: %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// Current returns the attempt and the question to play now, serving it if
+// it is new; questions whose time ran out are locked as timeouts first. An
+// attempt with every question locked, or whose campaign ended, finishes.
+func (s *Service) Current(ctx context.Context, a kepu.Actor, id int64) (State, error) {
+	var st State
+	var finished bool
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		att, err := lockAttempt(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		if att.Finished() {
+			st.Attempt = att
+			return nil
+		}
+		c, err := s.campaignTx(ctx, tx, att.CampaignID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		q, err := s.advance(ctx, tx, &att, c, now)
+		if err != nil {
+			return err
+		}
+		if att.Answered >= att.Questions || (q == nil && c.Phase(now) == "ended") {
+			if err := s.finish(ctx, tx, &att, c, now); err != nil {
+				return err
+			}
+			finished = true
+		}
+		st = State{Attempt: att, Question: q}
+		return nil
+	})
+	if err == nil && finished {
+		s.finished(ctx, st.Attempt)
+	}
+	return st, err
+}
+
+// Answer locks question seq of the actor's attempt with choice (shown
+// positions) and returns the result with the right answer and explanation.
+// A repeated submission of a locked seq returns the stored result and
+// changes nothing. A seq other than the one being played is
+// kepu.ECONFLICT; an answer later than the deadline plus Grace counts as a
+// timeout. The result is returned only after it is committed.
+func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, choice []int) (Result, error) {
+	var res Result
+	var finished bool
+	var att Attempt
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		att, err = lockAttempt(ctx, tx, a, id)
+		if err != nil {
+			return err
+		}
+		if r, ok, err := storedResult(ctx, tx, att, seq); err != nil || ok {
+			res = r
+			return err
+		}
+		if att.Finished() {
+			return kepu.Errorf(kepu.ECONFLICT, "error.campaign_finished")
+		}
+		if seq != att.Answered+1 {
+			return kepu.Errorf(kepu.ECONFLICT, "error.campaign_wrong_seq").With("seq", att.Answered+1)
+		}
+		q, err := loadSlot(ctx, tx, att.ID, seq)
+		if err != nil {
+			return err
+		}
+		if q.ServedAt == nil {
+			return kepu.Errorf(kepu.ECONFLICT, "error.campaign_wrong_seq").With("seq", att.Answered+1)
+		}
+		orig, err := validChoice(q, choice)
+		if err != nil {
+			return err
+		}
+		c, err := s.campaignTx(ctx, tx, att.CampaignID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		limit := time.Duration(c.Rules.TimeLimit) * time.Second
+		elapsed := now.Sub(*q.ServedAt)
+		timedOut := elapsed > limit+s.Grace
+		elapsed = min(max(elapsed, 0), limit)
+		correct, points := false, 0
+		if timedOut {
+			orig = nil
+		} else {
+			credit := scoring.Credit(orig, q.Answer, c.Rules.Partial)
+			correct = credit == 1
+			if c.Rules.Scoring == scoring.RuleSpeed {
+				points = scoring.SpeedPoints(credit, c.Rules.Base, c.Rules.Bonus, elapsed.Milliseconds(), limit.Milliseconds())
+			} else {
+				points = scoring.FlatPoints(credit, q.Points)
+			}
+			if elapsed.Milliseconds() < q.readingMS() {
+				if _, err := tx.Exec(ctx, `INSERT INTO campaign_signals (attempt_id, kind, seq, at) VALUES ($1, 'fast', $2, $3)`,
+					att.ID, seq, now); err != nil {
+					return fmt.Errorf("campaign: signal: %w", err)
+				}
+			}
+		}
+		if err := lock(ctx, tx, &att, q, orig, correct, points, elapsed.Milliseconds(), timedOut, now); err != nil {
+			return err
+		}
+		if att.Answered >= att.Questions {
+			if err := s.finish(ctx, tx, &att, c, now); err != nil {
+				return err
+			}
+			finished = true
+		}
+		r, _, err := storedResult(ctx, tx, att, seq)
+		res = r
+		return err
+	})
+	if err == nil && finished {
+		s.finished(ctx, att)
+	}
+	return res, err
+}
+
+// validChoice checks shown positions and maps them to authoring order.
+func validChoice(q slot, choice []int) ([]int, error) {
+	bad := kepu.Invalid("choice", "error.campaign_choice")
+	if len(choice) == 0 || len(choice) > len(q.Perm) || (q.Type != "multiple" && len(choice) != 1) {
+		return nil, bad
+	}
+	seen := map[int]bool{}
+	out := make([]int, 0, len(choice))
+	for _, p := range choice {
+		if p < 0 || p >= len(q.Perm) || seen[p] {
+			return nil, bad
+		}
+		seen[p] = true
+		out = append(out, q.Perm[p])
+	}
+	return out, nil
+}
+
+// storedResult reads back the locked answer of seq, if there is one.
+func storedResult(ctx context.Context, tx pgx.Tx, att Attempt, seq int) (Result, bool, error) {
+	var r Result
+	var choice []int
+	err := tx.QueryRow(ctx, `SELECT correct, points, timed_out, choice, elapsed_ms FROM campaign_answers
+		WHERE attempt_id = $1 AND seq = $2`, att.ID, seq).Scan(&r.Correct, &r.Points, &r.TimedOut, &choice, &r.ElapsedMS)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, fmt.Errorf("campaign: read answer: %w", err)
+	}
+	q, err := loadSlot(ctx, tx, att.ID, seq)
+	if err != nil {
+		return r, false, err
+	}
+	var fresh Attempt
+	if fresh, err = scanAttempt(tx.QueryRow(ctx, `SELECT `+attemptCols+` FROM campaign_attempts WHERE id = $1`, att.ID)); err != nil {
+		return r, false, fmt.Errorf("campaign: read attempt: %w", err)
+	}
+	r.Seq = seq
+	r.Choice = q.shown(choice)
+	r.CorrectChoice = q.shown(q.Answer)
+	r.Explanation = q.Explain
+	r.Score, r.Answered, r.Total, r.Done = fresh.Score, fresh.Answered, fresh.Questions, fresh.Finished()
+	return r, true, nil
+}
+
+// Finish ends the actor's attempt now: questions not yet locked count as
+// timeouts. Finishing a finished attempt returns it unchanged.
+func (s *Service) Finish(ctx context.Context, a kepu.Actor, id int64) (Attempt, error) {
+	var att Attempt
+	var finished bool
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if att, err = lockAttempt(ctx, tx, a, id); err != nil || att.Finished() {
+			return err
+		}
+		c, err := s.campaignTx(ctx, tx, att.CampaignID)
+		if err != nil {
+			return err
+		}
+		finished = true
+		return s.finish(ctx, tx, &att, c, s.now())
+	})
+	if err == nil && finished {
+		s.finished(ctx, att)
+	}
+	return att, err
+}
+
+// finish locks the remaining questions as timeouts (the served one with the
+// time it had used, unserved ones with the full limit), then sets the
+// result: passed, tier, certificate code.
+func (s *Service) finish(ctx context.Context, tx pgx.Tx, att *Attempt, c Campaign, now time.Time) error {
+	limit := time.Duration(c.Rules.TimeLimit) * time.Second
+	for att.Answered < att.Questions {
+		q, err := loadSlot(ctx, tx, att.ID, att.Answered+1)
+		if err != nil {
+			return err
+		}
+		used := limit
+		if q.ServedAt != nil {
+			used = min(max(now.Sub(*q.ServedAt), 0), limit)
+		}
+		if err := lock(ctx, tx, att, q, nil, false, 0, used.Milliseconds(), true, now); err != nil {
+			return err
+		}
+	}
+	pct := 0.0
+	if att.MaxScore > 0 {
+		pct = 100 * float64(att.Score) / float64(att.MaxScore)
+	}
+	passed := pct >= float64(c.Rules.PassMark)
+	var tier, code *string
+	if c.Rules.Scoring == scoring.RuleAssessment {
+		t := scoring.TierOf(pct, c.Rules.Tiers)
+		tier = &t
+	}
+	if passed {
+		k := newCode()
+		code = &k
+	}
+	var err error
+	*att, err = scanAttempt(tx.QueryRow(ctx, `UPDATE campaign_attempts SET finished_at = $2, passed = $3, tier = $4,
+		cert_code = $5, in_progress = false WHERE id = $1 RETURNING `+attemptCols, att.ID, now, passed, tier, code))
+	if err != nil {
+		return fmt.Errorf("campaign: finish: %w", err)
+	}
+	return nil
+}
+
+// newCode returns a 12-character verification code (no look-alike letters).
+func newCode() string {
+	const alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+	b := make([]byte, 12)
+	rand.Read(b)
+	var sb strings.Builder
+	for _, x := range b {
+		sb.WriteByte(alphabet[int(x)%len(alphabet)])
+	}
+	return sb.String()
+}
+
+// Signal records a page-visibility change the client reports ("hidden" or
+// "visible"). It never fails or changes the attempt.
+func (s *Service) Signal(ctx context.Context, a kepu.Actor, id int64, kind string, seq int) error {
+	if kind != "hidden" && kind != "visible" {
+		return kepu.Invalid("kind", "error.campaign_signal")
+	}
+	att, err := s.Attempt(ctx, a, id)
+	if err != nil {
+		return err
+	}
+	if att.Finished() {
+		return nil
+	}
+	var n int
+	if err := s.DB.QueryRow(ctx, `SELECT count(*) FROM campaign_signals WHERE attempt_id = $1`, id).Scan(&n); err != nil {
+		return fmt.Errorf("campaign: signal: %w", err)
+	}
+	if n >= 500 { // bounded per attempt
+		return nil
+	}
+	if _, err := s.DB.Exec(ctx, `INSERT INTO campaign_signals (attempt_id, kind, seq, at) VALUES ($1, $2, $3, $4)`,
+		id, kind, seq, s.now()); err != nil {
+		return fmt.Errorf("campaign: signal: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.DB, fn)
+}
+
+// finished hands a committed finish to the OnFinish hooks.
+func (s *Service) finished(ctx context.Context, att Attempt) {
+	for _, f := range s.OnFinish {
+		if err := f(context.WithoutCancel(ctx), att); err != nil && s.Log != nil {
+			s.Log.Warn("campaign: after finish", "attempt", att.ID, "err", err)
+		}
+	}
+}

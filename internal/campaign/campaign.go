@@ -1,0 +1,505 @@
+// Package campaign runs timed quiz campaigns: the campaign model and its
+// organizer lifecycle (draft → published ⇄ paused → closed → archived),
+// publish-time validation of question quotas against the bank, and the
+// citizen's attempts (start, one question at a time, answer, resume,
+// finish). The server decides every time and score; answer keys never
+// leave the server before a question is locked. Fairness rules:
+// docs/fairness.md, "Campaigns".
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kepu/kepu/internal/bank"
+	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/scoring"
+)
+
+// Statuses of a campaign.
+const (
+	StatusDraft     = "draft"
+	StatusPublished = "published"
+	StatusPaused    = "paused"
+	StatusClosed    = "closed"
+	StatusArchived  = "archived"
+)
+
+// Which attempt counts on the leaderboards.
+const (
+	CountBest   = "best"
+	CountSum    = "sum"
+	CountLatest = "latest"
+)
+
+// Limits of a campaign's input.
+const (
+	MaxTitle       = 200  // runes
+	MaxDescription = 4000 // runes
+	MaxQuestions   = 100
+	MaxQuotas      = 20
+	MaxAudience    = 50
+	MinTimeLimit   = 5   // seconds per question
+	MaxTimeLimit   = 600 // seconds per question
+)
+
+// Shanghai is the zone campaign days and shown times use.
+var Shanghai = mustZone("Asia/Shanghai")
+
+func mustZone(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return l
+}
+
+// Quota asks for Count questions matching every non-empty filter.
+type Quota struct {
+	Category  string `json:"category,omitempty"`
+	Dimension string `json:"dimension,omitempty"`
+	Type      string `json:"type,omitempty"`
+	Count     int    `json:"count"`
+}
+
+// String describes the quota for messages, e.g. "health/knowledge/single".
+func (q Quota) String() string {
+	var parts []string
+	for _, p := range []string{q.Category, q.Dimension, q.Type} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	if len(parts) == 0 {
+		return "*"
+	}
+	return strings.Join(parts, "/")
+}
+
+// Rules are how a campaign is played and scored.
+type Rules struct {
+	Questions int            `json:"questions"`        // per attempt
+	Quotas    []Quota        `json:"quotas,omitempty"` // the rest is drawn from any published question
+	Lang      string         `json:"lang"`             // question language: zh-CN (default) or en
+	TimeLimit int            `json:"time_limit"`       // seconds per question
+	PerDay    int            `json:"per_day"`          // attempts per Asia/Shanghai day, 0: unlimited
+	Total     int            `json:"total"`            // attempts in all, 0: unlimited
+	Counts    string         `json:"counts"`           // best, sum or latest
+	Scoring   string         `json:"scoring"`          // speed, flat or assessment
+	Base      int            `json:"base"`             // speed: points of a correct answer; flat: points per question
+	Bonus     int            `json:"bonus"`            // speed: the largest bonus (at once), falling to 0 at the limit
+	Partial   bool           `json:"partial"`          // multiple choice: partial credit
+	PassMark  int            `json:"pass_mark"`        // percent of the maximum that passes
+	Tiers     []scoring.Tier `json:"tiers,omitempty"`  // assessment tiers
+}
+
+// Campaign is one campaign.
+type Campaign struct {
+	ID          int64     `json:"id"`
+	Title       string    `json:"title"`
+	Description string    `json:"description"`
+	RegionID    int64     `json:"region_id"`
+	Kind        string    `json:"kind"`
+	Status      string    `json:"status"`
+	StartsAt    time.Time `json:"starts_at"`
+	EndsAt      time.Time `json:"ends_at"`
+	Audience    []int64   `json:"audience"` // district ids; empty: the owning region's whole subtree
+	Rules       Rules     `json:"rules"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Open reports whether citizens may play at now.
+func (c Campaign) Open(now time.Time) bool {
+	return c.Status == StatusPublished && !now.Before(c.StartsAt) && now.Before(c.EndsAt)
+}
+
+// Phase is "upcoming", "open" or "ended" at now (paused campaigns are open
+// but not playable).
+func (c Campaign) Phase(now time.Time) string {
+	switch {
+	case c.Status == StatusClosed || c.Status == StatusArchived || !now.Before(c.EndsAt):
+		return "ended"
+	case now.Before(c.StartsAt):
+		return "upcoming"
+	}
+	return "open"
+}
+
+// Input is what an organizer sends to create or edit a campaign.
+type Input struct {
+	Title       string    `json:"title"`
+	Description string    `json:"description"`
+	RegionID    int64     `json:"region_id"`
+	StartsAt    time.Time `json:"starts_at"`
+	EndsAt      time.Time `json:"ends_at"`
+	Audience    []int64   `json:"audience"`
+	Rules       Rules     `json:"rules"`
+}
+
+// Defaults fills unset rules: speed scoring 600 + 400, 10 questions, 20 s
+// each, best attempt counts, pass at 60%; an assessment gets the survey's
+// 50 questions 20/10/10/10 by dimension and its tiers.
+func (r *Rules) Defaults() {
+	if r.Lang == "" {
+		r.Lang = "zh-CN"
+	}
+	if r.Scoring == "" {
+		r.Scoring = scoring.RuleSpeed
+	}
+	if r.Scoring == scoring.RuleAssessment {
+		if r.Questions == 0 {
+			r.Questions = 50
+		}
+		if len(r.Quotas) == 0 && r.Questions == 50 {
+			r.Quotas = []Quota{{Dimension: bank.DimKnowledge, Count: 20}, {Dimension: bank.DimMethod, Count: 10},
+				{Dimension: bank.DimSpirit, Count: 10}, {Dimension: bank.DimApplication, Count: 10}}
+		}
+		if len(r.Tiers) == 0 {
+			r.Tiers = scoring.DefaultTiers
+		}
+	}
+	if r.Questions == 0 {
+		r.Questions = 10
+	}
+	if r.TimeLimit == 0 {
+		r.TimeLimit = 20
+	}
+	if r.Counts == "" {
+		r.Counts = CountBest
+	}
+	if r.Scoring == scoring.RuleSpeed && r.Base == 0 && r.Bonus == 0 {
+		r.Base, r.Bonus = 600, 400
+	}
+	if r.Scoring == scoring.RuleFlat && r.Base == 0 {
+		r.Base = 10
+	}
+	if r.PassMark == 0 {
+		r.PassMark = 60
+	}
+}
+
+// Validate checks the input; the error names the field at fault.
+func (in *Input) Validate() error {
+	in.Title = strings.TrimSpace(in.Title)
+	in.Description = strings.TrimSpace(in.Description)
+	if n := utf8.RuneCountInString(in.Title); n == 0 || n > MaxTitle {
+		return kepu.Invalid("title", "error.campaign_title").With("max", MaxTitle)
+	}
+	if utf8.RuneCountInString(in.Description) > MaxDescription {
+		return kepu.Invalid("description", "error.campaign_description").With("max", MaxDescription)
+	}
+	if in.StartsAt.IsZero() || in.EndsAt.IsZero() || !in.EndsAt.After(in.StartsAt) {
+		return kepu.Invalid("ends_at", "error.campaign_dates")
+	}
+	if len(in.Audience) > MaxAudience {
+		return kepu.Invalid("audience", "error.campaign_audience")
+	}
+	in.StartsAt, in.EndsAt = in.StartsAt.UTC(), in.EndsAt.UTC()
+	if in.Audience == nil {
+		in.Audience = []int64{}
+	}
+	r := &in.Rules
+	r.Defaults()
+	switch {
+	case r.Lang != "zh-CN" && r.Lang != "en":
+		return kepu.Invalid("rules.lang", "error.campaign_lang")
+	case r.Questions < 1 || r.Questions > MaxQuestions:
+		return kepu.Invalid("rules.questions", "error.campaign_questions").With("max", MaxQuestions)
+	case r.TimeLimit < MinTimeLimit || r.TimeLimit > MaxTimeLimit:
+		return kepu.Invalid("rules.time_limit", "error.campaign_time_limit").With("min", MinTimeLimit).With("max", MaxTimeLimit)
+	case r.PerDay < 0 || r.PerDay > 100 || r.Total < 0 || r.Total > 1000:
+		return kepu.Invalid("rules.per_day", "error.campaign_limits")
+	case !kepu.Contains([]string{CountBest, CountSum, CountLatest}, r.Counts):
+		return kepu.Invalid("rules.counts", "error.campaign_counts")
+	case !kepu.Contains([]string{scoring.RuleSpeed, scoring.RuleFlat, scoring.RuleAssessment}, r.Scoring):
+		return kepu.Invalid("rules.scoring", "error.campaign_scoring")
+	case r.Base < 0 || r.Base > 10000 || r.Bonus < 0 || r.Bonus > 10000:
+		return kepu.Invalid("rules.base", "error.campaign_points")
+	case r.PassMark < 0 || r.PassMark > 100:
+		return kepu.Invalid("rules.pass_mark", "error.campaign_pass_mark")
+	case len(r.Quotas) > MaxQuotas || len(r.Tiers) > 10:
+		return kepu.Invalid("rules.quotas", "error.campaign_quotas")
+	}
+	sum := 0
+	for i, q := range r.Quotas {
+		q.Category, q.Dimension, q.Type = strings.TrimSpace(q.Category), strings.TrimSpace(q.Dimension), strings.TrimSpace(q.Type)
+		r.Quotas[i] = q
+		if q.Count < 1 || (q.Category != "" && !kepu.Contains(bank.Categories, q.Category)) ||
+			(q.Dimension != "" && !kepu.Contains(bank.Dimensions, q.Dimension)) || (q.Type != "" && !kepu.Contains(bank.Types, q.Type)) {
+			return kepu.Invalid("rules.quotas", "error.campaign_quota").With("quota", q.String())
+		}
+		sum += q.Count
+	}
+	if sum > r.Questions {
+		return kepu.Invalid("rules.quotas", "error.campaign_quota_sum").With("sum", sum).With("questions", r.Questions)
+	}
+	for _, t := range r.Tiers {
+		if t.Key == "" || len(t.Key) > 20 || t.Min < 0 || t.Min > 100 {
+			return kepu.Invalid("rules.tiers", "error.campaign_tiers")
+		}
+	}
+	return nil
+}
+
+func kindOf(r Rules) string {
+	if r.Scoring == scoring.RuleAssessment {
+		return "assessment"
+	}
+	return "quiz"
+}
+
+// Scope is the organizer's region check (internal/org.Service).
+type Scope interface {
+	CheckRegion(ctx context.Context, a kepu.Actor, regionID int64) error
+}
+
+// Service runs campaigns and attempts.
+type Service struct {
+	DB    *pgxpool.Pool
+	Scope Scope
+	// OnFinish are called with every attempt right after its finish is
+	// committed (leaderboards, live pages); their errors are logged.
+	OnFinish []Finished
+	Log      *slog.Logger
+	// Now is the clock every deadline is decided by; tests replace it.
+	Now func() time.Time
+	// Grace is the network-delay credit: an answer arriving up to Grace
+	// after the deadline still counts (as given at the limit).
+	Grace time.Duration
+}
+
+// NewService returns a service on db with the real clock.
+func NewService(db *pgxpool.Pool, scope Scope) *Service {
+	return &Service{DB: db, Scope: scope, Now: time.Now, Grace: DefaultGrace}
+}
+
+// DefaultGrace is the default network-delay credit.
+const DefaultGrace = 2 * time.Second
+
+// now is the clock at Postgres precision (microseconds), so that times read
+// back compare equal.
+func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
+
+const campaignCols = `id, title, description, coalesce(region_id, 0), kind, status, starts_at, ends_at, audience, settings, created_at, updated_at`
+
+func scanCampaign(row pgx.Row) (Campaign, error) {
+	var c Campaign
+	err := row.Scan(&c.ID, &c.Title, &c.Description, &c.RegionID, &c.Kind, &c.Status, &c.StartsAt, &c.EndsAt,
+		&c.Audience, &c.Rules, &c.CreatedAt, &c.UpdatedAt)
+	if c.Audience == nil {
+		c.Audience = []int64{}
+	}
+	return c, err
+}
+
+// Get returns a campaign; kepu.NotFound when there is none. It checks no
+// permission: callers decide what to show (Public, Manage).
+func (s *Service) Get(ctx context.Context, id int64) (Campaign, error) {
+	c, err := scanCampaign(s.DB.QueryRow(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, kepu.NotFound("error.campaign_not_found")
+	}
+	if err != nil {
+		return c, fmt.Errorf("campaign: get %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// Public returns a campaign citizens may see (published, paused or
+// closed); drafts and archived ones are not found.
+func (s *Service) Public(ctx context.Context, id int64) (Campaign, error) {
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	if c.Status == StatusDraft || c.Status == StatusArchived {
+		return c, kepu.NotFound("error.campaign_not_found")
+	}
+	return c, nil
+}
+
+// Manage returns a campaign the actor may manage: kepu.Forbidden outside
+// the organizer's region subtree.
+func (s *Service) Manage(ctx context.Context, a kepu.Actor, id int64) (Campaign, error) {
+	c, err := s.Get(ctx, id)
+	if err != nil {
+		return c, err
+	}
+	if err := s.Scope.CheckRegion(ctx, a, c.RegionID); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// ListPublic returns campaigns citizens may see, newest first (at most 200).
+func (s *Service) ListPublic(ctx context.Context) ([]Campaign, error) {
+	return s.list(ctx, `WHERE status IN ('published', 'paused', 'closed') ORDER BY starts_at DESC LIMIT 200`)
+}
+
+// ListManaged returns the campaigns of the actor's region subtree.
+func (s *Service) ListManaged(ctx context.Context, a kepu.Actor) ([]Campaign, error) {
+	if a.IsAdmin() {
+		return s.list(ctx, `ORDER BY created_at DESC LIMIT 500`)
+	}
+	return s.list(ctx, `WHERE region_id IN (SELECT r.id FROM regions r, regions root
+		WHERE root.id = $1 AND r.path LIKE root.path || '%') ORDER BY created_at DESC LIMIT 500`, a.ScopeRegionID)
+}
+
+func (s *Service) list(ctx context.Context, tail string, args ...any) ([]Campaign, error) {
+	rows, err := s.DB.Query(ctx, `SELECT `+campaignCols+` FROM campaigns `+tail, args...)
+	if err != nil {
+		return nil, fmt.Errorf("campaign: list: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Campaign, error) { return scanCampaign(r) })
+	if err != nil {
+		return nil, fmt.Errorf("campaign: list: %w", err)
+	}
+	return out, nil
+}
+
+// checkInput validates in and the regions it names for the actor.
+func (s *Service) checkInput(ctx context.Context, a kepu.Actor, in *Input) error {
+	if !a.Is(kepu.RoleOrganizer, kepu.RoleAdmin) {
+		return kepu.Forbidden
+	}
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	if in.RegionID == 0 {
+		in.RegionID = a.ScopeRegionID
+		if in.RegionID == 0 {
+			if err := s.DB.QueryRow(ctx, `SELECT id FROM regions WHERE parent_id IS NULL ORDER BY id LIMIT 1`).Scan(&in.RegionID); err != nil {
+				return kepu.Invalid("region_id", "error.campaign_region")
+			}
+		}
+	}
+	if err := s.Scope.CheckRegion(ctx, a, in.RegionID); err != nil {
+		return err
+	}
+	if len(in.Audience) > 0 {
+		var n int
+		if err := s.DB.QueryRow(ctx, `SELECT count(*) FROM regions r, regions root
+			WHERE root.id = $1 AND r.id = ANY($2) AND r.path LIKE root.path || '%'`, in.RegionID, in.Audience).Scan(&n); err != nil {
+			return fmt.Errorf("campaign: audience: %w", err)
+		}
+		if n != len(uniq(in.Audience)) {
+			return kepu.Invalid("audience", "error.campaign_audience")
+		}
+		in.Audience = uniq(in.Audience)
+	}
+	return nil
+}
+
+func uniq(ids []int64) []int64 {
+	seen := map[int64]bool{}
+	out := []int64{}
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// Create makes a draft campaign in the actor's scope.
+func (s *Service) Create(ctx context.Context, a kepu.Actor, in Input) (Campaign, error) {
+	if err := s.checkInput(ctx, a, &in); err != nil {
+		return Campaign{}, err
+	}
+	c, err := scanCampaign(s.DB.QueryRow(ctx, `INSERT INTO campaigns (title, description, region_id, kind, starts_at, ends_at,
+		audience, settings, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+campaignCols,
+		in.Title, in.Description, in.RegionID, kindOf(in.Rules), in.StartsAt, in.EndsAt, in.Audience, in.Rules, a.UserID))
+	if err != nil {
+		return c, fmt.Errorf("campaign: create: %w", err)
+	}
+	return c, nil
+}
+
+// Update replaces a draft or paused campaign's fields (kepu.ECONFLICT in
+// other states: rules do not change under running attempts).
+func (s *Service) Update(ctx context.Context, a kepu.Actor, id int64, in Input) (Campaign, error) {
+	old, err := s.Manage(ctx, a, id)
+	if err != nil {
+		return old, err
+	}
+	if in.RegionID == 0 {
+		in.RegionID = old.RegionID
+	}
+	if err := s.checkInput(ctx, a, &in); err != nil {
+		return Campaign{}, err
+	}
+	c, err := scanCampaign(s.DB.QueryRow(ctx, `UPDATE campaigns SET title = $2, description = $3, region_id = $4, kind = $5,
+		starts_at = $6, ends_at = $7, audience = $8, settings = $9, updated_at = now()
+		WHERE id = $1 AND status IN ('draft', 'paused') RETURNING `+campaignCols,
+		id, in.Title, in.Description, in.RegionID, kindOf(in.Rules), in.StartsAt, in.EndsAt, in.Audience, in.Rules))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, kepu.Errorf(kepu.ECONFLICT, "error.campaign_not_editable")
+	}
+	if err != nil {
+		return c, fmt.Errorf("campaign: update %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// transitions lists, per action, the statuses it may start from and the
+// status it leads to.
+var transitions = map[string]struct {
+	from []string
+	to   string
+}{
+	"publish": {[]string{StatusDraft, StatusPaused}, StatusPublished},
+	"pause":   {[]string{StatusPublished}, StatusPaused},
+	"close":   {[]string{StatusPublished, StatusPaused}, StatusClosed},
+	"archive": {[]string{StatusDraft, StatusClosed}, StatusArchived},
+}
+
+// Transition applies a lifecycle action (publish, pause, close, archive).
+// Publishing checks that the bank can fill every quota: the error names
+// the short quota.
+func (s *Service) Transition(ctx context.Context, a kepu.Actor, id int64, action string) (Campaign, error) {
+	t, ok := transitions[action]
+	if !ok {
+		return Campaign{}, kepu.NotFound("error.campaign_not_found")
+	}
+	c, err := s.Manage(ctx, a, id)
+	if err != nil {
+		return c, err
+	}
+	if !kepu.Contains(t.from, c.Status) {
+		return c, kepu.Errorf(kepu.ECONFLICT, "error.campaign_bad_transition").With("status", c.Status)
+	}
+	if action == "publish" {
+		if err := s.checkBank(ctx, c.Rules); err != nil {
+			return c, err
+		}
+	}
+	tag, err := s.DB.Exec(ctx, `UPDATE campaigns SET status = $2, updated_at = now() WHERE id = $1 AND status = $3`, id, t.to, c.Status)
+	if err != nil {
+		return c, fmt.Errorf("campaign: %s %d: %w", action, id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return c, kepu.Errorf(kepu.ECONFLICT, "error.campaign_bad_transition").With("status", c.Status)
+	}
+	return s.Get(ctx, id)
+}
+
+// checkBank draws once without keeping the result.
+func (s *Service) checkBank(ctx context.Context, r Rules) error {
+	tx, err := s.DB.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("campaign: check bank: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	_, err = draw(ctx, tx, r)
+	return err
+}

@@ -1,0 +1,82 @@
+package campaign
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kepu/kepu/internal/kepu"
+)
+
+// drawn is one question drawn for an attempt.
+type drawn struct {
+	VersionID int64
+	Dimension string
+	Options   int
+}
+
+// sqlDraw picks up to $6 random current versions of published questions in
+// language $1 matching the non-empty filters ($2 category, $3 dimension,
+// $4 type), leaving out the questions in $5.
+const sqlDraw = `SELECT v.id, v.dimension, jsonb_array_length(v.options), q.id
+	FROM questions q JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
+	WHERE q.status = 'published' AND q.lang = $1
+	AND ($2 = '' OR q.category = $2) AND ($3 = '' OR q.dimension = $3) AND ($4 = '' OR q.type = $4)
+	AND NOT (q.id = ANY($5))
+	ORDER BY random() LIMIT $6`
+
+// draw picks r.Questions distinct questions at random: each quota in turn,
+// then the rest from any published question, in random play order. A quota
+// the bank cannot fill is a kepu.EINVALID error naming it.
+func draw(ctx context.Context, tx pgx.Tx, r Rules) ([]drawn, error) {
+	quotas := append([]Quota(nil), r.Quotas...)
+	rest := r.Questions
+	for _, q := range quotas {
+		rest -= q.Count
+	}
+	if rest > 0 {
+		quotas = append(quotas, Quota{Count: rest})
+	}
+	taken := []int64{}
+	var out []drawn
+	for _, q := range quotas {
+		rows, err := tx.Query(ctx, sqlDraw, r.Lang, q.Category, q.Dimension, q.Type, taken, q.Count)
+		if err != nil {
+			return nil, fmt.Errorf("campaign: draw: %w", err)
+		}
+		n := 0
+		for rows.Next() {
+			var d drawn
+			var qid int64
+			if err := rows.Scan(&d.VersionID, &d.Dimension, &d.Options, &qid); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("campaign: draw: %w", err)
+			}
+			taken = append(taken, qid)
+			out = append(out, d)
+			n++
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("campaign: draw: %w", err)
+		}
+		if n < q.Count {
+			return nil, kepu.Invalid("rules.quotas", "error.campaign_quota_short").
+				With("quota", q.String()).With("have", n).With("want", q.Count)
+		}
+	}
+	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out, nil
+}
+
+// shuffle returns a random permutation of n option indexes: position i
+// shows option perm[i].
+func shuffle(n int) []int32 {
+	p := make([]int32, n)
+	for i := range p {
+		p[i] = int32(i)
+	}
+	rand.Shuffle(n, func(i, j int) { p[i], p[j] = p[j], p[i] })
+	return p
+}

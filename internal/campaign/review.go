@@ -1,0 +1,127 @@
+package campaign
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kepu/kepu/internal/kepu"
+)
+
+// ReviewItem is one question of a finished attempt, options in the order
+// the player saw them.
+type ReviewItem struct {
+	Seq           int      `json:"seq"`
+	Stem          string   `json:"stem"`
+	Options       []string `json:"options"`
+	Choice        []int    `json:"choice"`
+	CorrectChoice []int    `json:"correct_choice"`
+	Correct       bool     `json:"correct"`
+	TimedOut      bool     `json:"timed_out"`
+	Points        int      `json:"points"`
+	ElapsedMS     int64    `json:"elapsed_ms"`
+	Explanation   string   `json:"explanation"`
+}
+
+// Review returns every question of the actor's finished attempt with the
+// answers; kepu.ECONFLICT while it is in progress.
+func (s *Service) Review(ctx context.Context, a kepu.Actor, id int64) ([]ReviewItem, error) {
+	att, err := s.Attempt(ctx, a, id)
+	if err != nil {
+		return nil, err
+	}
+	if !att.Finished() {
+		return nil, kepu.Errorf(kepu.ECONFLICT, "error.campaign_not_finished")
+	}
+	rows, err := s.DB.Query(ctx, `SELECT s.seq, s.perm, v.stem, v.options, v.answer, v.explanation,
+		coalesce(a.choice, '{}'), coalesce(a.correct, false), coalesce(a.timed_out, true), coalesce(a.points, 0), coalesce(a.elapsed_ms, 0)
+		FROM campaign_attempt_questions s JOIN question_versions v ON v.id = s.question_version_id
+		LEFT JOIN campaign_answers a ON a.attempt_id = s.attempt_id AND a.seq = s.seq
+		WHERE s.attempt_id = $1 ORDER BY s.seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("campaign: review: %w", err)
+	}
+	defer rows.Close()
+	out := []ReviewItem{}
+	for rows.Next() {
+		var it ReviewItem
+		var q slot
+		var opts []byte
+		var choice []int
+		if err := rows.Scan(&it.Seq, &q.Perm, &it.Stem, &opts, &q.Answer, &it.Explanation, &choice, &it.Correct,
+			&it.TimedOut, &it.Points, &it.ElapsedMS); err != nil {
+			return nil, fmt.Errorf("campaign: review: %w", err)
+		}
+		if err := json.Unmarshal(opts, &q.Options); err != nil {
+			return nil, fmt.Errorf("campaign: review: %w", err)
+		}
+		it.Options = q.shownOptions()
+		it.Choice, it.CorrectChoice = q.shown(choice), q.shown(q.Answer)
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// HistoryItem is one of the actor's attempts with its campaign's title.
+type HistoryItem struct {
+	Attempt
+	Title string `json:"title"`
+}
+
+// History returns the actor's attempts, newest first (at most 200).
+func (s *Service) History(ctx context.Context, a kepu.Actor) ([]HistoryItem, error) {
+	rows, err := s.DB.Query(ctx, `SELECT c.title, `+attemptColsT+` FROM campaign_attempts t
+		JOIN campaigns c ON c.id = t.campaign_id WHERE t.user_id = $1 ORDER BY t.started_at DESC LIMIT 200`, a.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("campaign: history: %w", err)
+	}
+	defer rows.Close()
+	out := []HistoryItem{}
+	for rows.Next() {
+		var h HistoryItem
+		a := &h.Attempt
+		if err := rows.Scan(&h.Title, &a.ID, &a.CampaignID, &a.UserID, &a.StartedAt, &a.FinishedAt, &a.Score, &a.MaxScore,
+			&a.Passed, &a.Questions, &a.Answered, &a.TimeMS, &a.Tier, &a.CertCode, &a.InProgress); err != nil {
+			return nil, fmt.Errorf("campaign: history: %w", err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// Certificate is what a verification code proves: no personal data beyond
+// the nickname.
+type Certificate struct {
+	Code       string    `json:"code"`
+	Nickname   string    `json:"nickname"`
+	Campaign   string    `json:"campaign"`
+	CampaignID int64     `json:"campaign_id"`
+	Score      int       `json:"score"`
+	MaxScore   int       `json:"max_score"`
+	Tier       string    `json:"tier,omitempty"`
+	FinishedAt time.Time `json:"finished_at"`
+}
+
+// CertificateByCode returns the passing result with the code;
+// kepu.NotFound for an unknown code.
+func (s *Service) CertificateByCode(ctx context.Context, code string) (Certificate, error) {
+	var c Certificate
+	if len(code) == 0 || len(code) > 32 {
+		return c, kepu.NotFound("error.campaign_cert_not_found")
+	}
+	err := s.DB.QueryRow(ctx, `SELECT t.cert_code, u.nickname, c.title, c.id, t.score, t.max_score, coalesce(t.tier, ''), t.finished_at
+		FROM campaign_attempts t JOIN users u ON u.id = t.user_id JOIN campaigns c ON c.id = t.campaign_id
+		WHERE t.cert_code = $1 AND t.passed AND u.deleted_at IS NULL`, code).
+		Scan(&c.Code, &c.Nickname, &c.Campaign, &c.CampaignID, &c.Score, &c.MaxScore, &c.Tier, &c.FinishedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, kepu.NotFound("error.campaign_cert_not_found")
+	}
+	if err != nil {
+		return c, fmt.Errorf("campaign: certificate: %w", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,359 @@
+package server
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kepu/kepu/internal/campaign"
+	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/leaderboard"
+	"github.com/kepu/kepu/internal/ratelimit"
+)
+
+// answerRule bounds answer submissions per user (a 50-question attempt
+// needs 50; retries of a lost response are idempotent but still count).
+var answerRule = ratelimit.Rule{Name: "campaign_answer", Burst: 600, Period: time.Minute}
+
+func (s *Server) campaignRoutes(api fiber.Router) {
+	org := requireRole(kepu.RoleOrganizer, kepu.RoleAdmin)
+	api.Get("/campaigns", s.listCampaigns)
+	api.Get("/campaigns/:id", s.getCampaign)
+	api.Post("/campaigns/:id/attempts", s.requireLogin, s.startAttempt)
+	api.Get("/campaigns/:id/leaderboard", s.getLeaderboard)
+	api.Get("/attempts/:id", s.requireLogin, s.currentAttempt)
+	api.Post("/attempts/:id/answers", s.requireLogin, s.answerAttempt)
+	api.Post("/attempts/:id/finish", s.requireLogin, s.finishAttempt)
+	api.Post("/attempts/:id/signals", s.requireLogin, s.signalAttempt)
+	api.Get("/attempts/:id/result", s.requireLogin, s.attemptResult)
+	api.Get("/attempts/:id/review", s.requireLogin, s.attemptReview)
+	api.Get("/me/attempts", s.requireLogin, s.myAttempts)
+	api.Get("/certificates/:code", s.getCertificate)
+	api.Get("/manage/campaigns", org, s.listManaged)
+	api.Post("/manage/campaigns", org, s.createCampaign)
+	api.Get("/manage/campaigns/:id", org, s.getManaged)
+	api.Put("/manage/campaigns/:id", org, s.updateCampaign)
+	for _, action := range []string{"publish", "pause", "close", "archive"} {
+		api.Post("/manage/campaigns/:id/"+action, org, s.transitionCampaign(action))
+	}
+	s.leaderboardWSRoutes()
+	s.campaignPageRoutes()
+}
+
+// campaignCard is a campaign as citizens see it in lists.
+type campaignCard struct {
+	campaign.Campaign
+	Phase string `json:"phase"` // upcoming, open or ended
+}
+
+func (s *Server) cards(list []campaign.Campaign) []campaignCard {
+	now := s.campaigns.Now()
+	out := make([]campaignCard, 0, len(list))
+	for _, c := range list {
+		out = append(out, campaignCard{Campaign: c, Phase: c.Phase(now)})
+	}
+	return out
+}
+
+func (s *Server) listCampaigns(c *fiber.Ctx) error {
+	list, err := s.campaigns.ListPublic(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"campaigns": s.cards(list)})
+}
+
+func (s *Server) getCampaign(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	camp, err := s.campaigns.Public(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(s.cards([]campaign.Campaign{camp})[0])
+}
+
+func (s *Server) startAttempt(c *fiber.Ctx) error {
+	a, id, err := actorAndID(c)
+	if err != nil {
+		return err
+	}
+	att, resumed, err := s.campaigns.Start(c.UserContext(), a, id)
+	if err != nil {
+		return err
+	}
+	status := fiber.StatusCreated
+	if resumed {
+		status = fiber.StatusOK
+	}
+	return c.Status(status).JSON(fiber.Map{"attempt": att, "resumed": resumed})
+}
+
+func (s *Server) currentAttempt(c *fiber.Ctx) error {
+	a, id, err := actorAndID(c)
+	if err != nil {
+		return err
+	}
+	st, err := s.campaigns.Current(c.UserContext(), a, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(st)
+}
+
+// answerInput is the body of POST /attempts/:id/answers.
+type answerInput struct {
+	Seq    int   `json:"seq"`
+	Choice []int `json:"choice"`
+}
+
+func (s *Server) answerAttempt(c *fiber.Ctx) error {
+	a, id, err := actorAndID(c)
+	if err != nil {
+		return err
+	}
+	if err := s.limiter.Allow(c.UserContext(), answerRule, strconv.FormatInt(a.UserID, 10)); err != nil {
+		return err
+	}
+	var in answerInput
+	if err := decodeJSON(c, &in, 1<<10); err != nil {
+		return err
+	}
+	res, err := s.campaigns.Answer(c.UserContext(), a, id, in.Seq, in.Choice)
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
+}
+
+func (s *Server) finishAttempt(c *fiber.Ctx) error {
+	a, id, err := actorAndID(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.campaigns.Finish(c.UserContext(), a, id); err != nil {
+		return err
+	}
+	return s.attemptResult(c)
+}
+
+func (s *Server) signalAttempt(c *fiber.Ctx) error {
+	a, id, err := actorAndID(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Kind string `json:"kind"`
+		Seq  int    `json:"seq"`
+	}
+	if err := decodeJSON(c, &in, 1<<10); err != nil {
+		return err
+	}
+	if err := s.campaigns.Signal(c.UserContext(), a, id, in.Kind, in.Seq); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// attemptResultView is a finished attempt with its campaign and ranks.
+type attemptResultView struct {
+	Attempt  campaign.Attempt  `json:"attempt"`
+	Campaign campaign.Campaign `json:"campaign"`
+	Ranks    leaderboard.Ranks `json:"ranks"`
+}
+
+func (s *Server) resultView(c *fiber.Ctx) (attemptResultView, error) {
+	var v attemptResultView
+	a, id, err := actorAndID(c)
+	if err != nil {
+		return v, err
+	}
+	if v.Attempt, err = s.campaigns.Attempt(c.UserContext(), a, id); err != nil {
+		return v, err
+	}
+	if !v.Attempt.Finished() {
+		return v, kepu.Errorf(kepu.ECONFLICT, "error.campaign_not_finished")
+	}
+	if v.Campaign, err = s.campaigns.Get(c.UserContext(), v.Attempt.CampaignID); err != nil {
+		return v, err
+	}
+	if v.Ranks, err = s.boards.RanksOf(c.UserContext(), v.Attempt.CampaignID, a.UserID); err != nil {
+		return v, err
+	}
+	return v, nil
+}
+
+func (s *Server) attemptResult(c *fiber.Ctx) error {
+	v, err := s.resultView(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(v)
+}
+
+func (s *Server) attemptReview(c *fiber.Ctx) error {
+	a, id, err := actorAndID(c)
+	if err != nil {
+		return err
+	}
+	items, err := s.campaigns.Review(c.UserContext(), a, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"items": items})
+}
+
+func (s *Server) myAttempts(c *fiber.Ctx) error {
+	a, err := actor(c)
+	if err != nil {
+		return err
+	}
+	h, err := s.campaigns.History(c.UserContext(), a)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"attempts": h})
+}
+
+func (s *Server) getCertificate(c *fiber.Ctx) error {
+	cert, err := s.campaigns.CertificateByCode(c.UserContext(), c.Params("code"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(cert)
+}
+
+// boardQuery reads ?board=all|district|school|class&id=&period=all|today.
+// A user's own district/school/class is used when id is 0.
+func (s *Server) boardQuery(c *fiber.Ctx) (leaderboard.Board, error) {
+	b := leaderboard.Board{Kind: c.Query("board", leaderboard.All), Today: c.Query("period") == "today"}
+	if p := c.Query("period", "all"); p != "all" && p != "today" {
+		return b, kepu.Invalid("period", "error.campaign_board")
+	}
+	id, err := queryInt(c, "id", 0)
+	if err != nil {
+		return b, kepu.Invalid("id", "error.campaign_board")
+	}
+	b.ID = id
+	if b.Kind != leaderboard.All && b.ID == 0 {
+		if u := currentUser(c); u != nil {
+			d, sc, cl, err := s.boards.Groups(c.UserContext(), u.ID)
+			if err != nil {
+				return b, err
+			}
+			b.ID = map[string]int64{leaderboard.District: d, leaderboard.School: sc, leaderboard.Class: cl}[b.Kind]
+		}
+	}
+	if !b.Valid() {
+		return b, kepu.Invalid("board", "error.campaign_board")
+	}
+	return b, nil
+}
+
+func (s *Server) getLeaderboard(c *fiber.Ctx) error {
+	id, err := paramID(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.campaigns.Public(c.UserContext(), id); err != nil {
+		return err
+	}
+	b, err := s.boardQuery(c)
+	if err != nil {
+		return err
+	}
+	n, err := queryInt(c, "n", 20)
+	if err != nil || n < 1 || n > 100 {
+		return kepu.Invalid("n", "error.campaign_board")
+	}
+	var me int64
+	if u := currentUser(c); u != nil {
+		me = u.ID
+	}
+	top, err := s.boards.Top(c.UserContext(), id, b, int(n), me)
+	if err != nil {
+		return err
+	}
+	out := fiber.Map{"top": top}
+	if me != 0 {
+		rank, around, err := s.boards.Around(c.UserContext(), id, b, me, 2)
+		if err != nil {
+			return err
+		}
+		out["my_rank"], out["around"] = rank, around
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) listManaged(c *fiber.Ctx) error {
+	a, err := actor(c)
+	if err != nil {
+		return err
+	}
+	list, err := s.campaigns.ListManaged(c.UserContext(), a)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"campaigns": list})
+}
+
+func (s *Server) createCampaign(c *fiber.Ctx) error {
+	a, err := actor(c)
+	if err != nil {
+		return err
+	}
+	var in campaign.Input
+	if err := decodeJSON(c, &in, 32<<10); err != nil {
+		return err
+	}
+	out, err := s.campaigns.Create(c.UserContext(), a, in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(out)
+}
+
+func (s *Server) getManaged(c *fiber.Ctx) error {
+	a, id, err := actorAndID(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.campaigns.Manage(c.UserContext(), a, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) updateCampaign(c *fiber.Ctx) error {
+	a, id, err := actorAndID(c)
+	if err != nil {
+		return err
+	}
+	var in campaign.Input
+	if err := decodeJSON(c, &in, 32<<10); err != nil {
+		return err
+	}
+	out, err := s.campaigns.Update(c.UserContext(), a, id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) transitionCampaign(action string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		a, id, err := actorAndID(c)
+		if err != nil {
+			return err
+		}
+		out, err := s.campaigns.Transition(c.UserContext(), a, id, action)
+		if err != nil {
+			return err
+		}
+		return c.JSON(out)
+	}
+}
