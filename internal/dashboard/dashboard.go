@@ -113,9 +113,10 @@ type Campaign struct {
 }
 
 // Campaign returns the campaign and the actor's scope on it: kepu.NotFound
-// when it does not exist, kepu.Forbidden for participants. An organizer
-// whose subtree holds the campaign's region, and admins, see its
-// campaign-wide figures (Scope.Full).
+// when it does not exist, kepu.Forbidden for participants and for staff the
+// campaign's region does not reach (see checkReach). An organizer whose
+// subtree holds the campaign's region, and admins, see its campaign-wide
+// figures (Scope.Full).
 func (s *Service) Campaign(ctx context.Context, a kepu.Actor, id int64) (Campaign, Scope, error) {
 	sc, err := s.ScopeOf(ctx, a)
 	if err != nil {
@@ -134,7 +135,37 @@ func (s *Service) Campaign(ctx context.Context, a kepu.Actor, id int64) (Campaig
 			sc.Full = true
 		}
 	}
+	if !sc.Full && c.RegionID != 0 {
+		if err := s.checkReach(ctx, a, c.RegionID); err != nil {
+			return Campaign{}, Scope{}, err
+		}
+	}
 	return c, sc, nil
+}
+
+// checkReach returns kepu.Forbidden unless the campaign's region reaches
+// the actor: an organizer whose subtree lies inside it (a city-wide
+// campaign seen from a district), or a teacher with a class in a school
+// inside it.
+func (s *Service) checkReach(ctx context.Context, a kepu.Actor, regionID int64) error {
+	var ok bool
+	var err error
+	switch a.Role {
+	case kepu.RoleOrganizer:
+		err = s.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM regions cr, regions root
+			WHERE cr.id = $1 AND root.id = $2 AND root.path LIKE cr.path || '%')`, regionID, a.ScopeRegionID).Scan(&ok)
+	case kepu.RoleTeacher:
+		err = s.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM classes cl JOIN schools sc ON sc.id = cl.school_id
+			JOIN regions r ON r.id = sc.region_id, regions cr
+			WHERE cl.teacher_id = $2 AND cr.id = $1 AND r.path LIKE cr.path || '%')`, regionID, a.UserID).Scan(&ok)
+	}
+	if err != nil {
+		return fmt.Errorf("dashboard: campaign scope: %w", err)
+	}
+	if !ok {
+		return kepu.Forbidden
+	}
+	return nil
 }
 
 // Headline are the live numbers of a campaign (or of all campaigns in

@@ -244,7 +244,7 @@ func TestDashboardScope(t *testing.T) {
 		name string
 		c    *apptest.Client
 		want int64
-	}{{"district organizer sees their subtree", org2, 2}, {"city organizer", city, 8}, {"teacher sees their class", teacher, 6}, {"teacher without classes", otherTeacher, 0}} {
+	}{{"district organizer sees their subtree", org2, 2}, {"city organizer", city, 8}, {"teacher sees their class", teacher, 6}} {
 		if got := participants(tt.c); got != tt.want {
 			t.Errorf("%s: got %d participants, want %d", tt.name, got, tt.want)
 		}
@@ -257,6 +257,7 @@ func TestDashboardScope(t *testing.T) {
 		status int
 	}{
 		{"participant summary", pupil, "GET", base, 403},
+		{"teacher without classes", otherTeacher, "GET", base, 403},
 		{"participant overview", pupil, "GET", "/api/v1/dash/overview", 403},
 		{"participant export", pupil, "GET", base + "/export/school", 403},
 		{"participant page", pupil, "GET", "/dash/campaigns/" + dashID(f.campaign), 403},
@@ -273,6 +274,24 @@ func TestDashboardScope(t *testing.T) {
 	} {
 		if r := tt.c.Do(tt.method, tt.path, nil); r.Status != tt.status {
 			t.Errorf("%s: got %d, want %d (%s)", tt.name, r.Status, tt.status, r.Body)
+		}
+	}
+
+	// A campaign of another district reaches neither its organizers nor its teachers.
+	var other int64
+	if err := f.inst.DB.Pool.QueryRow(context.Background(), `INSERT INTO campaigns (title, region_id, kind, starts_at, ends_at)
+		VALUES ('鼎城区活动', $1, 'quiz', now(), now() + interval '1 day') RETURNING id`, d2).Scan(&other); err != nil {
+		t.Fatal(err)
+	}
+	d1org := f.inst.Login(dashUser(f.inst, "dash-org-d1", "organizer", f.inst.Seed.DistrictIDs["430702"]))
+	for _, tt := range []struct {
+		name   string
+		c      *apptest.Client
+		status int
+	}{{"organizer of another district", d1org, 403}, {"teacher in another district", teacher, 403},
+		{"organizer of the district", org2, 200}, {"city organizer", city, 200}} {
+		if r := tt.c.Do("GET", "/api/v1/dash/campaigns/"+dashID(other), nil); r.Status != tt.status {
+			t.Errorf("district campaign, %s: got %d, want %d", tt.name, r.Status, tt.status)
 		}
 	}
 
@@ -338,8 +357,8 @@ func dashNear(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
 
 func dashID(n int64) string { return strconv.FormatInt(n, 10) }
 
-func dashUser(inst *apptest.Instance, name, role string) (string, string) {
-	_, pw := inst.CreateUser(name, role)
+func dashUser(inst *apptest.Instance, name, role string, scope ...int64) (string, string) {
+	_, pw := inst.CreateUser(name, role, scope...)
 	return name, pw
 }
 
