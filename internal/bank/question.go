@@ -1,6 +1,31 @@
 // Package bank owns question banks: the question model and its validation,
 // versioned storage, search, import/export (CSV, XLSX, JSON) and the shipped
-// seed bank. Campaigns and contests read questions through this package.
+// seed bank.
+//
+// Storage: a question (table questions) is a stable identity in the bank of
+// its owner region (owner_region_id); its text lives in question_versions.
+// Every change of content makes a new version; attempts and contests store
+// question_versions.id and so always show exactly what they showed. Retired
+// questions leave new draws but keep every version. An en question links to
+// its zh-CN original with translation_of.
+//
+// What campaigns and contests use (they may also read the tables directly):
+//
+//   - (*Service).Version(ctx, versionID) returns one exact version (stem,
+//     options, answer, explanation, image id …) whatever the question's
+//     status is now; it holds the answer key.
+//   - (*Service).Candidates(ctx, Filter{Category, Dimension, Type,
+//     Difficulty, Lang, Text}) lists every published question matching the
+//     filter with its current version id, for draws.
+//   - LoadImage(ctx, id) returns an image; the server serves it at
+//     /api/v1/bank/images/{id}.
+//   - Categories, Dimensions (+ DimensionWeight), Types, Statuses,
+//     Languages name the allowed values.
+//
+// Who may do what: organizers edit the banks of their region subtree
+// (new questions go to their scope region), admins everything, teachers read
+// published questions, participants nothing (kepu.Forbidden). Answer keys
+// leave the server only to those three roles.
 package bank
 
 // Question types.
