@@ -135,6 +135,7 @@ func TestBankScopes(t *testing.T) {
 		apptest.Expect(t, wl.Do("GET", p, nil), 200, "organizer page "+p)
 	}
 	apptest.Expect(t, teacher.Do("GET", "/bank", nil), 200, "teacher list page")
+	apptest.Expect(t, teacher.Do("GET", fmt.Sprintf("/bank/%d", q.ID), nil), 200, "teacher reads a published question's page")
 	apptest.Expect(t, teacher.Do("GET", "/bank/new", nil), 403, "teacher new page")
 }
 
@@ -239,6 +240,12 @@ func TestBankImportExportAPI(t *testing.T) {
 		rep.Problems[0].Row != 3 || rep.Problems[0].Column != "answer" || rep.Problems[1].Row != 5 || rep.Problems[1].Column != "difficulty" ||
 		!strings.Contains(rep.Problems[1].Message, "难度") {
 		t.Errorf("dry run report: got %+v", rep)
+	}
+	// The report speaks the user's language.
+	b.Do("GET", "/lang/en?next=/", nil)
+	b.DoRaw("POST", "/api/v1/bank/import?format=csv&mode=all&dry_run=1", []byte(file), "text/csv").JSON(t, &rep)
+	if len(rep.Problems) != 2 || !strings.Contains(rep.Problems[1].Message, "difficulty is a whole number") {
+		t.Errorf("English report: got %+v", rep.Problems)
 	}
 	// All or nothing: nothing.
 	b.DoRaw("POST", "/api/v1/bank/import?format=csv&mode=all", []byte(file), "text/csv").JSON(t, &rep)
