@@ -292,6 +292,9 @@ func parseAnswer(s string) ([]int, bool) {
 		return []int{1}, true
 	}
 	out := []int{}
+	if s == "" {
+		return out, true // reported as a missing answer by validation
+	}
 	for _, r := range strings.ToUpper(s) {
 		switch {
 		case r >= 'A' && r <= 'F':
@@ -303,7 +306,7 @@ func parseAnswer(s string) ([]int, bool) {
 			return nil, false
 		}
 	}
-	return out, len(out) > 0
+	return out, true
 }
 
 // ParseJSON reads a JSON array of records (answer as zero-based indexes).
