@@ -97,7 +97,7 @@ func (s *Service) Import(ctx context.Context, a kepu.Actor, rows []Row, opt Impo
 		return rep, err
 	}
 	err = postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('kepu:bank:import'), $1::int)`, owner); err != nil {
+		if err := lockBank(ctx, tx, owner); err != nil {
 			return err
 		}
 		ex, err := s.loadExisting(ctx, tx, owner)

@@ -295,6 +295,9 @@ func (s *Service) Create(ctx context.Context, a kepu.Actor, in Input) (Question,
 	}
 	var id int64
 	err = postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
+		if err := lockBank(ctx, tx, owner); err != nil {
+			return err
+		}
 		if err := s.checkLinks(ctx, tx, a, owner, 0, in); err != nil {
 			return err
 		}
@@ -305,6 +308,16 @@ func (s *Service) Create(ctx context.Context, a kepu.Actor, in Input) (Question,
 		return Question{}, err
 	}
 	return s.get(ctx, s.DB, id)
+}
+
+// lockBank serializes the writers of one bank until the transaction ends,
+// so that two concurrent saves or imports cannot both pass the duplicate
+// check with the same stem.
+func lockBank(ctx context.Context, tx pgx.Tx, owner int64) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('kepu:bank'), $1::int)`, owner); err != nil {
+		return fmt.Errorf("bank: lock bank %d: %w", owner, err)
+	}
+	return nil
 }
 
 // checkLinks checks what the content refers to: a unique stem in the bank
@@ -408,6 +421,9 @@ func (s *Service) Update(ctx context.Context, a kepu.Actor, id int64, in Input) 
 		}
 		if in.Equal(q.Input) && in.TranslationOf == q.TranslationOf {
 			return nil
+		}
+		if err := lockBank(ctx, tx, q.OwnerRegionID); err != nil {
+			return err
 		}
 		if err := s.checkLinks(ctx, tx, a, q.OwnerRegionID, id, in); err != nil {
 			return err

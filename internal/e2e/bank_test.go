@@ -49,6 +49,9 @@ func TestBankImportReportsBadRows(t *testing.T) {
 	b.Fill("#f-q", "浏览器测试")
 	b.Do(chromedp.Click(chromedp.CSS(`#bank-filters button[type=submit]`)))
 	b.WaitText("#bank-status", "共 2 题")
+	b.Screenshot("bank-list-phone")
+	b.Desktop()
+	b.Screenshot("bank-list-desktop")
 }
 
 // The editor's preview shows the question as a participant sees it, and
