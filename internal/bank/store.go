@@ -108,8 +108,6 @@ func (s *Service) readScope(ctx context.Context, a kepu.Actor) (readScope, error
 // CanEdit reports whether the actor edits banks at all (organizers, admins).
 func CanEdit(a kepu.Actor) bool { return a.Is(kepu.RoleOrganizer, kepu.RoleAdmin) }
 
-// likeEscaper escapes a text for ILIKE with the default escape character.
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // List returns one page of the questions the actor may read that match f,
 // newest first, and how many match in all. Organizers see their subtree's
@@ -196,7 +194,7 @@ func (f Filter) where(regions []int64) (string, []any) {
 		add("q.difficulty = $?", f.Difficulty)
 	}
 	if t := strings.TrimSpace(f.Text); t != "" {
-		add(`v.stem ILIKE '%' || $? || '%'`, likeEscaper.Replace(t))
+		add(`v.stem ILIKE '%' || $? || '%'`, postgres.LikeEscape(t))
 	}
 	if len(conds) == 0 {
 		return "", nil

@@ -136,6 +136,15 @@ type Draw struct {
 	Dimension  string `json:"dimension"`
 	Difficulty int    `json:"difficulty"` // 0: any
 	Count      int    `json:"count"`
+	Lang       string `json:"lang"` // zh-CN (default) or en
+}
+
+// questionLang returns a supported question language, zh-CN by default.
+func questionLang(l string) string {
+	if l == "en" {
+		return "en"
+	}
+	return "zh-CN"
 }
 
 // NewContest is what a host submits to create a contest: questions picked
@@ -292,8 +301,8 @@ func (s *Service) draw(ctx context.Context, d Draw) ([]int64, error) {
 	rows, _ := s.DB.Query(ctx, `SELECT v.id FROM questions q
 		JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
 		WHERE q.status = 'published' AND ($1 = '' OR q.category = $1) AND ($2 = '' OR q.dimension = $2)
-		  AND ($3 = 0 OR q.difficulty = $3)
-		ORDER BY random() LIMIT $4`, d.Category, d.Dimension, d.Difficulty, d.Count)
+		  AND ($3 = 0 OR q.difficulty = $3) AND q.lang = $5
+		ORDER BY random() LIMIT $4`, d.Category, d.Dimension, d.Difficulty, d.Count, questionLang(d.Lang))
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return nil, fmt.Errorf("contest: draw: %w", err)
@@ -314,8 +323,9 @@ type BankQuestion struct {
 	Difficulty int    `json:"difficulty"`
 }
 
-// SearchBank lists up to 50 published questions matching the filters.
-func (s *Service) SearchBank(ctx context.Context, a kepu.Actor, text, category string, difficulty int) ([]BankQuestion, error) {
+// SearchBank lists up to 50 published questions in one language (zh-CN by
+// default) whose stem contains text literally.
+func (s *Service) SearchBank(ctx context.Context, a kepu.Actor, text, category string, difficulty int, lang string) ([]BankQuestion, error) {
 	if !CanHost(a) {
 		return nil, kepu.Forbidden
 	}
@@ -325,8 +335,8 @@ func (s *Service) SearchBank(ctx context.Context, a kepu.Actor, text, category s
 	rows, _ := s.DB.Query(ctx, `SELECT q.id, v.stem, q.type, q.category, q.dimension, q.difficulty FROM questions q
 		JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
 		WHERE q.status = 'published' AND ($1 = '' OR v.stem ILIKE '%' || $1 || '%')
-		  AND ($2 = '' OR q.category = $2) AND ($3 = 0 OR q.difficulty = $3)
-		ORDER BY q.id LIMIT 50`, text, category, difficulty)
+		  AND ($2 = '' OR q.category = $2) AND ($3 = 0 OR q.difficulty = $3) AND q.lang = $4
+		ORDER BY q.id LIMIT 50`, postgres.LikeEscape(text), category, difficulty, questionLang(lang))
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[BankQuestion])
 	if err != nil {
 		return nil, fmt.Errorf("contest: search bank: %w", err)

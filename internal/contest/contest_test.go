@@ -267,3 +267,46 @@ func TestDrawAndExport(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Drawing and searching stay in one language, and search text is literal
+// (a "%" does not match every question).
+func TestDrawAndSearchLanguageAndLiteralText(t *testing.T) {
+	s, a, _ := newTestService(t)
+	ctx := context.Background()
+	var region, zhID int64
+	if err := s.DB.QueryRow(ctx, `SELECT owner_region_id, id FROM questions ORDER BY id LIMIT 1`).Scan(&region, &zhID); err != nil {
+		t.Fatal(err)
+	}
+	var enID int64
+	if err := s.DB.QueryRow(ctx, `INSERT INTO questions (owner_region_id, status, lang, translation_of, type, category, dimension, difficulty, stem_norm)
+		VALUES ($1, 'published', 'en', $2, 'single', 'life', 'knowledge', 1, 'en') RETURNING id`, region, zhID).Scan(&enID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB.Exec(ctx, `INSERT INTO question_versions (question_id, version, type, stem, options, answer, explanation, category, dimension, difficulty)
+		VALUES ($1, 1, 'single', 'English Q?', '["a","b"]', '{0}', 'e', 'life', 'knowledge', 1)`, enID); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		ids, err := s.draw(ctx, Draw{Category: "life", Count: 3})
+		if err != nil {
+			t.Fatalf("draw 3 zh-CN: %v", err)
+		}
+		var en int
+		s.DB.QueryRow(ctx, `SELECT count(*) FROM question_versions v JOIN questions q ON q.id = v.question_id
+			WHERE v.id = ANY($1) AND q.lang = 'en'`, ids).Scan(&en)
+		if en != 0 {
+			t.Fatalf("a zh-CN draw picked %d English questions", en)
+		}
+	}
+	if ids, err := s.draw(ctx, Draw{Category: "life", Count: 1, Lang: "en"}); err != nil || len(ids) != 1 {
+		t.Fatalf("draw 1 en: %v, %v", ids, err)
+	}
+	got, err := s.SearchBank(ctx, a, "%", "", 0, "")
+	if err != nil || len(got) != 0 {
+		t.Errorf(`SearchBank("%%") = %d questions, %v; want none (literal match)`, len(got), err)
+	}
+	got, err = s.SearchBank(ctx, a, "Q?", "", 0, "")
+	if err != nil || len(got) != 3 {
+		t.Errorf(`SearchBank("Q?") = %d questions, %v; want the 3 zh-CN ones`, len(got), err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -107,3 +108,9 @@ func IsUniqueViolation(err error, constraint string) bool {
 
 // IsNotFound reports whether err is pgx.ErrNoRows.
 func IsNotFound(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// LikeEscape escapes s for use inside an ILIKE/LIKE pattern with the default
+// escape character, so user text matches literally: `'%' || $1 || '%'`.
+func LikeEscape(s string) string { return likeEscaper.Replace(s) }

@@ -106,7 +106,7 @@ func (s *Server) searchContestBank(c *fiber.Ctx) error {
 	if err != nil || diff > 5 {
 		return kepu.Invalid("difficulty", "error.contest_draw")
 	}
-	qs, err := s.contests.SearchBank(c.UserContext(), a, c.Query("q"), c.Query("category"), int(diff))
+	qs, err := s.contests.SearchBank(c.UserContext(), a, c.Query("q"), c.Query("category"), int(diff), c.Query("lang"))
 	if err != nil {
 		return err
 	}
