@@ -108,7 +108,6 @@ func (s *Service) readScope(ctx context.Context, a kepu.Actor) (readScope, error
 // CanEdit reports whether the actor edits banks at all (organizers, admins).
 func CanEdit(a kepu.Actor) bool { return a.Is(kepu.RoleOrganizer, kepu.RoleAdmin) }
 
-
 // List returns one page of the questions the actor may read that match f,
 // newest first, and how many match in all. Organizers see their subtree's
 // banks, admins everything, teachers published questions; participants get
