@@ -64,12 +64,17 @@ func (s *Server) listCampaigns(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"campaigns": s.cards(list)})
 }
 
-func (s *Server) getCampaign(c *fiber.Ctx) error {
+// publicCampaign is the campaign of the :id parameter as citizens see it.
+func (s *Server) publicCampaign(c *fiber.Ctx) (campaign.Campaign, error) {
 	id, err := paramID(c, "id")
 	if err != nil {
-		return err
+		return campaign.Campaign{}, err
 	}
-	camp, err := s.campaigns.Public(c.UserContext(), id)
+	return s.campaigns.Public(c.UserContext(), id)
+}
+
+func (s *Server) getCampaign(c *fiber.Ctx) error {
+	camp, err := s.publicCampaign(c)
 	if err != nil {
 		return err
 	}
@@ -288,12 +293,17 @@ func (s *Server) getLeaderboard(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-func (s *Server) listManaged(c *fiber.Ctx) error {
+// managedCampaigns lists the campaigns the caller manages.
+func (s *Server) managedCampaigns(c *fiber.Ctx) ([]campaign.Campaign, error) {
 	a, err := actor(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	list, err := s.campaigns.ListManaged(c.UserContext(), a)
+	return s.campaigns.ListManaged(c.UserContext(), a)
+}
+
+func (s *Server) listManaged(c *fiber.Ctx) error {
+	list, err := s.managedCampaigns(c)
 	if err != nil {
 		return err
 	}

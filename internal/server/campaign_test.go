@@ -93,6 +93,19 @@ func newCampaign(t *testing.T, rules map[string]any) *campaignFixture {
 	return &campaignFixture{inst: inst, org: org, clock: clock, id: c.ID}
 }
 
+// districtOrganizer logs in a new organizer whose scope is one district
+// (the fixture's campaign belongs to the city).
+func (f *campaignFixture) districtOrganizer(t *testing.T, name string) *apptest.Client {
+	t.Helper()
+	var district int64
+	for _, id := range f.inst.Seed.DistrictIDs {
+		district = id
+		break
+	}
+	_, pw := f.inst.CreateUser(name, "organizer", district)
+	return f.inst.Login(name, pw)
+}
+
 func (f *campaignFixture) citizen(t *testing.T, name string) *apptest.Client {
 	t.Helper()
 	_, pw := f.inst.CreateUser(name, "participant")
@@ -462,13 +475,7 @@ func TestCampaignPublishValidationAndScope(t *testing.T) {
 	if res := p.Do("POST", "/api/v1/manage/campaigns", body); res.Status != 403 {
 		t.Errorf("participant create: got %d, want 403", res.Status)
 	}
-	var district int64
-	for _, id := range f.inst.Seed.DistrictIDs {
-		district = id
-		break
-	}
-	_, pw := f.inst.CreateUser("orgd", "organizer", district)
-	od := f.inst.Login("orgd", pw)
+	od := f.districtOrganizer(t, "orgd")
 	if res := od.Do("POST", fmt.Sprintf("/api/v1/manage/campaigns/%d/pause", f.id), nil); res.Status != 403 {
 		t.Errorf("other scope pause: got %d, want 403", res.Status)
 	}

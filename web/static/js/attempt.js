@@ -1,0 +1,174 @@
+// attempt.js: playing one campaign attempt on a phone: one question at a
+// time with big tiles and a countdown taken from the server's remaining
+// time, then right or wrong with the correct answer and the explanation.
+// The server serves, times and scores every question; a refresh resumes
+// where the server says the attempt is. Page-visibility changes are
+// reported as signals (docs/fairness.md, "Campaigns").
+import { api, el, APIError } from './api.js';
+import { messages } from './campaign_msgs.js';
+
+const t = messages();
+const $ = (id) => document.getElementById(id);
+const root = $('play');
+const id = root.dataset.attempt;
+const base = `/api/v1/attempts/${encodeURIComponent(id)}`;
+const LETTERS = 'ABCDEFGH';
+
+let q = null;          // the question being played
+let chosen = [];
+let locked = false;    // answered or timed out on this page
+let tick = null;
+let lastSeq = 0;       // the last question shown
+
+function show(view) {
+  for (const v of root.querySelectorAll('.view')) v.hidden = v.id !== 'v-' + view;
+}
+function status(msg) { $('status').textContent = msg; $('status').hidden = !msg; }
+function error(msg) { $('err').textContent = msg || ''; $('err').hidden = !msg; }
+
+// call retries a request lost on the network (answers are idempotent).
+async function call(method, url, body) {
+  for (let i = 0; ; i++) {
+    try {
+      return await api(method, url, body);
+    } catch (e) {
+      if (e instanceof APIError || i >= 4) throw e;
+      status(t('campaign.network_retry'));
+      await new Promise(r => setTimeout(r, 800 * (i + 1)));
+    }
+  }
+}
+
+async function load(retries = 0) {
+  error('');
+  let st;
+  try {
+    st = await call('GET', base);
+  } catch (e) { error(e.message); return; }
+  if (st.attempt.finished_at) { location.href = `/attempts/${id}/result`; return; }
+  if (!st.question) { // paused: nothing is served; look again soon
+    show('none'); status(t('campaign.paused_wait'));
+    setTimeout(() => load(), 5000);
+    return;
+  }
+  if (st.question.seq === lastSeq && locked) { // the server has not locked the timeout yet
+    if (retries < 10) setTimeout(() => load(retries + 1), 1000);
+    return;
+  }
+  status('');
+  render(st.question);
+}
+
+function render(question) {
+  q = question; chosen = []; locked = false; lastSeq = q.seq;
+  show('question');
+  $('q-of').textContent = t('campaign.question_n', { n: q.seq, total: q.total });
+  $('q-stem').textContent = q.stem;
+  const multiple = q.type === 'multiple';
+  $('q-multi').hidden = !multiple;
+  $('q-tiles').replaceChildren(...q.options.map((o, i) => el('button', {
+    type: 'button', class: 'tile c' + i, 'data-option': String(i), 'aria-pressed': 'false',
+    onclick: () => pick(i, multiple),
+  }, el('span', { class: 'shape', 'aria-hidden': 'true', text: LETTERS[i] }), el('span', { text: o }))));
+  $('q-submit').hidden = !multiple;
+  $('q-submit').disabled = true;
+  startTimer(q.remaining_ms, q.time_limit_ms);
+  $('q-tiles').firstChild?.focus();
+}
+
+function startTimer(remainingMs, limitMs) {
+  clearInterval(tick);
+  const end = performance.now() + remainingMs;
+  const draw = () => {
+    const left = Math.max(0, end - performance.now());
+    $('q-timer').textContent = t('campaign.seconds', { n: Math.ceil(left / 1000) });
+    $('q-bar').style.width = (100 * left / limitMs).toFixed(1) + '%';
+    $('q-timer').classList.toggle('low', left < 5000);
+    if (left <= 0) { clearInterval(tick); timedOut(); }
+  };
+  draw();
+  tick = setInterval(draw, 200);
+}
+
+function pick(i, multiple) {
+  if (locked) return;
+  if (multiple) {
+    chosen = chosen.includes(i) ? chosen.filter(x => x !== i) : [...chosen, i];
+    for (const b of $('q-tiles').children) b.setAttribute('aria-pressed', chosen.includes(Number(b.dataset.option)) ? 'true' : 'false');
+    $('q-submit').disabled = chosen.length === 0;
+    return;
+  }
+  chosen = [i];
+  submit();
+}
+$('q-submit').addEventListener('click', submit);
+
+function lockTiles() {
+  locked = true;
+  clearInterval(tick);
+  for (const b of $('q-tiles').children) { b.disabled = true; b.setAttribute('aria-pressed', chosen.includes(Number(b.dataset.option)) ? 'true' : 'false'); }
+  $('q-submit').disabled = true;
+}
+
+async function submit() {
+  if (locked || !chosen.length) return;
+  lockTiles();
+  status(t('campaign.sending'));
+  try {
+    const r = await call('POST', `${base}/answers`, { seq: q.seq, choice: chosen });
+    status('');
+    result(r);
+  } catch (e) {
+    status('');
+    if (e.status === 409) { locked = false; load(); return; } // another tab moved on, or the attempt ended
+    error(e.message);
+  }
+}
+
+function result(r) {
+  show('result');
+  const v = $('res-verdict');
+  v.textContent = r.timed_out ? t('campaign.timeout') : r.correct ? t('campaign.right') : t('campaign.wrong');
+  v.className = 'verdict ' + (r.correct ? 'right' : 'wrong');
+  $('res-points').textContent = t('campaign.points', { n: r.points });
+  $('res-answer').textContent = r.correct_choice.map(i => `${LETTERS[i]}. ${q.options[i]}`).join('；');
+  $('res-explain').textContent = r.explanation || '';
+  $('res-explain-box').hidden = !r.explanation;
+  $('res-answer').parentElement.hidden = false;
+  const next = $('res-next');
+  next.textContent = r.done ? t('campaign.see_result') : t('campaign.next');
+  next.onclick = () => { if (r.done) location.href = `/attempts/${id}/result`; else load(); };
+  next.focus();
+}
+
+function timedOut() {
+  if (locked) return;
+  lockTiles();
+  show('result');
+  const v = $('res-verdict');
+  v.textContent = t('campaign.timeout');
+  v.className = 'verdict wrong';
+  $('res-points').textContent = t('campaign.points', { n: 0 });
+  $('res-answer').parentElement.hidden = true;
+  $('res-explain-box').hidden = true;
+  const next = $('res-next');
+  next.textContent = t('campaign.next');
+  next.onclick = () => load();
+  next.focus();
+}
+
+$('give-up').addEventListener('click', async () => {
+  if (!window.confirm(t('campaign.confirm_give_up'))) return;
+  try {
+    await call('POST', `${base}/finish`);
+    location.href = `/attempts/${id}/result`;
+  } catch (e) { error(e.message); }
+});
+
+document.addEventListener('visibilitychange', () => {
+  if (!q) return;
+  api('POST', `${base}/signals`, { kind: document.visibilityState === 'hidden' ? 'hidden' : 'visible', seq: q.seq }).catch(() => {});
+  if (document.visibilityState === 'visible' && !locked) load(); // the countdown may have drifted while hidden
+});
+
+load();

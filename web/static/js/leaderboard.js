@@ -1,0 +1,68 @@
+// leaderboard.js: a campaign's live leaderboard. It watches one board over
+// /ws/leaderboard (the server pushes the top entries and the viewer's rank
+// whenever the board changes; protocol in leaderboard_ws.go) and reconnects
+// with backoff. Tabs switch between overall, district and school boards
+// and all-time or today. The viewer's own line is highlighted.
+import { el } from './api.js';
+import { messages } from './campaign_msgs.js';
+
+const t = messages();
+const $ = (id) => document.getElementById(id);
+const root = $('lb');
+const campaign = root.dataset.campaign;
+let board = 'all';
+let period = 'all';
+let ws = null;
+let backoff = 500;
+let retry = null;
+let gen = 0; // bumps on every switch, so a stale socket's messages are ignored
+
+function connect() {
+  clearTimeout(retry);
+  const my = ++gen;
+  if (ws) { ws.onclose = null; ws.close(); }
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const qs = new URLSearchParams({ campaign, board, period });
+  ws = new WebSocket(`${proto}//${location.host}/ws/leaderboard?${qs}`);
+  ws.onopen = () => { backoff = 500; $('lb-status').textContent = t('lb.live'); };
+  ws.onmessage = (ev) => {
+    if (my !== gen) return;
+    let m;
+    try { m = JSON.parse(ev.data); } catch { return; }
+    if (m.type === 'top') draw(m);
+  };
+  ws.onclose = () => {
+    if (my !== gen) return;
+    $('lb-status').textContent = t('lb.offline');
+    retry = setTimeout(connect, backoff);
+    backoff = Math.min(backoff * 2, 8000);
+  };
+}
+
+function draw(m) {
+  const rows = (m.top || []).map(e => el('tr', { class: e.me ? 'me' : null, 'aria-current': e.me ? 'true' : null, 'data-me': e.me ? '1' : null },
+    el('td', { text: String(e.rank) }), el('td', { text: e.nickname }), el('td', { text: String(e.score) }), el('td', { text: String(e.time_s) })));
+  $('lb-rows').replaceChildren(...rows);
+  $('lb-empty').hidden = rows.length > 0;
+  $('lb-me').textContent = m.my_rank ? t('lb.my_rank', { n: m.my_rank }) : (root.dataset.user ? t('lb.not_ranked') : '');
+}
+
+for (const b of root.querySelectorAll('[data-board]')) {
+  b.addEventListener('click', () => {
+    board = b.dataset.board;
+    for (const x of root.querySelectorAll('[data-board]')) x.setAttribute('aria-selected', x === b ? 'true' : 'false');
+    connect();
+  });
+}
+for (const b of root.querySelectorAll('[data-period]')) {
+  b.addEventListener('click', () => {
+    period = b.dataset.period;
+    for (const x of root.querySelectorAll('[data-period]')) x.setAttribute('aria-pressed', x === b ? 'true' : 'false');
+    connect();
+  });
+}
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && (!ws || ws.readyState > WebSocket.OPEN)) connect();
+});
+
+connect();

@@ -1,0 +1,106 @@
+// manage_campaign.js: the organizer's campaign form (new or edit). It sends
+// the campaign as JSON (times are Asia/Shanghai wall times), shows the
+// server's localized error on the field at fault, and publishes from the
+// form: a quota the bank cannot fill is named in the error.
+import { api } from './api.js';
+import { messages } from './campaign_msgs.js';
+
+const t = messages();
+const $ = (id) => document.getElementById(id);
+const form = $('camp-form');
+const data = JSON.parse($('campaign-data').textContent || 'null');
+const SH = 8 * 3600 * 1000; // Asia/Shanghai has no daylight saving
+
+function toLocal(iso) { return new Date(new Date(iso).getTime() + SH).toISOString().slice(0, 16); }
+function fromLocal(v) { return v ? v + ':00+08:00' : ''; }
+
+function addQuota(q = {}) {
+  const row = $('quota-row').content.firstElementChild.cloneNode(true);
+  for (const f of row.querySelectorAll('[data-q]')) if (q[f.dataset.q] !== undefined) f.value = q[f.dataset.q];
+  row.querySelector('[data-remove-quota]').addEventListener('click', () => row.remove());
+  $('quotas').append(row);
+}
+$('add-quota').addEventListener('click', () => addQuota());
+
+function fill(c) {
+  const r = c.rules;
+  $('title').value = c.title;
+  $('description').value = c.description;
+  $('starts_at').value = toLocal(c.starts_at);
+  $('ends_at').value = toLocal(c.ends_at);
+  for (const b of form.querySelectorAll('input[name=audience]')) b.checked = c.audience.includes(Number(b.value));
+  for (const [k, v] of Object.entries(r)) {
+    const f = form.elements['rules.' + k];
+    if (!f) continue;
+    if (f.type === 'checkbox') f.checked = !!v; else f.value = v;
+  }
+  for (const q of r.quotas || []) addQuota(q);
+}
+
+function body() {
+  const num = (n) => parseInt(form.elements['rules.' + n].value || '0', 10);
+  return {
+    title: $('title').value,
+    description: $('description').value,
+    starts_at: fromLocal($('starts_at').value) || null,
+    ends_at: fromLocal($('ends_at').value) || null,
+    audience: [...form.querySelectorAll('input[name=audience]:checked')].map(b => Number(b.value)),
+    rules: {
+      scoring: form.elements['rules.scoring'].value,
+      counts: form.elements['rules.counts'].value,
+      partial: form.elements['rules.partial'].checked,
+      questions: num('questions'), time_limit: num('time_limit'), per_day: num('per_day'), total: num('total'),
+      base: num('base'), bonus: num('bonus'), pass_mark: num('pass_mark'),
+      quotas: [...$('quotas').querySelectorAll('[data-quota]')].map(row => {
+        const q = {};
+        for (const f of row.querySelectorAll('[data-q]')) {
+          if (f.dataset.q === 'count') q.count = parseInt(f.value || '0', 10);
+          else if (f.value) q[f.dataset.q] = f.value;
+        }
+        return q;
+      }),
+    },
+  };
+}
+
+function say(ok, msg) {
+  $('err').hidden = ok || !msg; $('ok').hidden = !ok || !msg;
+  (ok ? $('ok') : $('err')).textContent = msg;
+}
+
+function fault(e) {
+  say(false, e.message);
+  for (const x of form.querySelectorAll('[aria-invalid]')) x.removeAttribute('aria-invalid');
+  const name = (e.field || '').replace(/^rules\.quotas.*/, 'rules.quotas');
+  const f = name === 'rules.quotas' ? $('quotas-box') : name === 'audience' ? $('audience') : form.elements[name] || form.elements[name.replace(/^rules\./, '')];
+  if (f && f.setAttribute) { f.setAttribute('aria-invalid', 'true'); f.focus?.(); }
+}
+
+async function save() {
+  if (data && data.id) return api('PUT', `/api/v1/manage/campaigns/${data.id}`, body());
+  return api('POST', '/api/v1/manage/campaigns', body());
+}
+
+form.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  try {
+    const c = await save();
+    if (!data) { location.href = `/manage/campaigns/${c.id}`; return; }
+    say(true, t('campaign.saved'));
+  } catch (e) { fault(e); }
+});
+
+$('publish')?.addEventListener('click', async () => {
+  try {
+    await save();
+    await api('POST', `/api/v1/manage/campaigns/${data.id}/publish`);
+    location.href = '/manage/campaigns';
+  } catch (e) { fault(e); }
+});
+
+if (data) fill(data);
+else {
+  const now = Date.now();
+  $('starts_at').value = toLocal(new Date(now).toISOString());
+  $('ends_at').value = toLocal(new Date(now + 7 * 86400000).toISOString());
+}
