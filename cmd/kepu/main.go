@@ -4,6 +4,7 @@
 //	kepu migrate                apply pending database migrations
 //	kepu seed [flags]           load the demo data (idempotent)
 //	kepu user create [flags]    create or reset an account
+//	kepu leaderboard rebuild [campaign-id]  rebuild campaign leaderboards from Postgres
 //
 // Configuration comes from KEPU_* environment variables (see README.md).
 package main
@@ -16,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/kepu/kepu/internal/account"
@@ -36,6 +38,8 @@ Usage:
                                    also generate a year of campaign volume (dashboards benchmark)
   kepu user create --username U --role R [--password P] [--nickname N] [--region CODE] [--scope CODE]
                                    create an account (or reset it); prints the password when generated
+  kepu leaderboard rebuild [campaign-id]
+                                   rebuild one campaign's leaderboards in Redis from Postgres (all campaigns without an id)
 
 Roles: participant, teacher, organizer, admin. Configuration: KEPU_* environment variables (see README.md).
 `
@@ -97,6 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return usageError{"want: kepu user create …"}
 		}
 		return runUserCreate(ctx, cfg, args[1:], stdout)
+	case "leaderboard":
+		return runLeaderboard(ctx, cfg, args, stdout)
 	}
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}
 }
@@ -125,7 +131,12 @@ func runSeed(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	if err != nil {
 		return err
 	}
+	demoID, _, err := a.Campaigns.SeedDemo(ctx, res.CityID)
+	if err != nil {
+		return err
+	}
 	if !*quiet {
+		fmt.Fprintf(stdout, "Demo campaign: %s/campaigns/%d\n", cfg.BaseURL, demoID)
 		fmt.Fprintf(stdout, "Demo data loaded: %d districts, %d schools, %d classes.\n",
 			len(res.DistrictIDs), len(res.SchoolIDs), len(res.ClassIDs))
 		fmt.Fprintf(stdout, "Question bank: %d added, %d updated, %d unchanged.\n",
@@ -138,6 +149,39 @@ func runSeed(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	if *participants > 0 || *attempts > 0 {
 		return dashboard.SeedVolume(ctx, a.DB, *participants, *attempts, stdout)
 	}
+	return nil
+}
+
+// runLeaderboard runs `kepu leaderboard rebuild [campaign-id]`.
+func runLeaderboard(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "rebuild" || len(args) > 2 {
+		return usageError{"want: kepu leaderboard rebuild [campaign-id]"}
+	}
+	var id int64
+	if len(args) == 2 {
+		n, err := strconv.ParseInt(args[1], 10, 64)
+		if err != nil || n <= 0 {
+			return usageError{fmt.Sprintf("bad campaign id %q", args[1])}
+		}
+		id = n
+	}
+	a, err := app.Open(ctx, cfg, app.NewLogger(cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if id != 0 {
+		if err := a.Boards.Rebuild(ctx, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Rebuilt the leaderboards of campaign %d.\n", id)
+		return nil
+	}
+	n, err := a.Boards.RebuildAll(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Rebuilt the leaderboards of %d campaigns.\n", n)
 	return nil
 }
 
