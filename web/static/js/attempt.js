@@ -136,6 +136,7 @@ function result(r) {
   $('res-explain-box').hidden = !r.explanation;
   $('res-answer').parentElement.hidden = false;
   const next = $('res-next');
+  if (r.done) q = null; // nothing more to report signals about
   next.textContent = r.done ? t('campaign.see_result') : t('campaign.next');
   next.onclick = () => { if (r.done) location.href = `/attempts/${id}/result`; else load(); };
   next.focus();
