@@ -109,3 +109,66 @@ func TestCampaignCitizenPlaysAndLeaderboardUpdates(t *testing.T) {
 	guest.WaitText("[data-testid=verify-ok]", "此证书真实有效")
 	guest.WaitText("[data-testid=verify-nickname]", "科学爱好者")
 }
+
+// An organizer creates a campaign in the form, is told which quota the
+// bank cannot fill when publishing, fixes it and publishes; a citizen then
+// lets the first question's countdown run out (timeout, next question
+// after the server locks it) and answers the second.
+func TestCampaignOrganizerPublishesAndTimeout(t *testing.T) {
+	org := e2e.Start(t)
+	inst := org.Inst
+	org.LoginDemo("demo-organizer")
+	org.Visit("/manage/campaigns")
+	org.ClickNav("[data-testid=new-campaign]")
+	org.Fill("#title", "限时五秒挑战")
+	org.Fill("#questions", "100")
+	org.Fill("#time_limit", "5")
+	org.Do(chromedp.Click(chromedp.CSS("[data-testid=add-quota]")))
+	e2e.Get(org, chromedp.Evaluate[bool](`(() => {
+		const row = document.querySelector('#quotas [data-quota]');
+		row.querySelector('[data-q=category]').value = 'health';
+		row.querySelector('[data-q=type]').value = 'multiple';
+		row.querySelector('[data-q=count]').value = '90';
+		return true })()`))
+	org.ClickNav("[data-testid=save]")
+	org.WaitText("[data-testid=form-status]", "草稿")
+	org.Do(chromedp.WaitVisible(chromedp.CSS("#quotas [data-quota]"))) // the saved quota is back in the form
+	if v := e2e.Get(org, chromedp.Evaluate[string](`document.querySelector('#quotas [data-q=count]').value`)); v != "90" {
+		t.Fatalf("quota count after save: got %q, want 90", v)
+	}
+	org.Do(chromedp.Click(chromedp.CSS("[data-testid=form-publish]")))
+	org.WaitText("[data-testid=form-error]", "health/multiple")
+	if !org.Visible("#quotas .quota-short") {
+		t.Error("the short quota's row is not marked")
+	}
+	org.Screenshot("campaign-publish-error-phone")
+	org.Fill("#questions", "2")
+	e2e.Get(org, chromedp.Evaluate[bool](`(() => { document.querySelector('#quotas [data-q=count]').value = '1'; return true })()`))
+	org.ClickNav("[data-testid=form-publish]")
+	org.WaitText("h1", "活动管理")
+	org.WaitText("main", "已发布")
+
+	var id int64
+	if err := inst.DB.Pool.QueryRow(context.Background(), `SELECT id FROM campaigns WHERE title = '限时五秒挑战'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	p := e2e.New(t, inst)
+	p.LoginDemo("demo-citizen")
+	p.Visit(fmt.Sprintf("/campaigns/%d", id))
+	p.ClickNav("[data-testid=start]")
+	p.WaitText("[data-testid=q-of]", "第 1 / 2 题")
+	p.WaitText("[data-testid=verdict]", "时间到了") // after 5 s
+	p.Do(chromedp.Click(chromedp.CSS("[data-testid=next]")))
+	p.WaitText("[data-testid=q-of]", "第 2 / 2 题") // once the server has locked question 1 (5 s + 2 s credit)
+	p.Do(chromedp.Click(chromedp.CSS("#q-tiles .tile")))
+	// A multiple-choice question needs the submit button.
+	e2e.Get(p, chromedp.Evaluate[bool](`(() => { const b = document.querySelector('#q-submit'); if (!b.hidden) b.click(); return true })()`))
+	p.WaitText("[data-testid=next]", "查看成绩")
+	p.ClickNav("[data-testid=next]")
+	p.WaitText("h1", "答题成绩")
+	var timedOut bool
+	if err := inst.DB.Pool.QueryRow(context.Background(), `SELECT a.timed_out FROM campaign_answers a
+		JOIN campaign_attempts t ON t.id = a.attempt_id WHERE t.campaign_id = $1 AND a.seq = 1`, id).Scan(&timedOut); err != nil || !timedOut {
+		t.Errorf("question 1: timed_out %v (%v), want true", timedOut, err)
+	}
+}

@@ -74,6 +74,20 @@ function fault(e) {
   const name = (e.field || '').replace(/^rules\.quotas.*/, 'rules.quotas');
   const f = name === 'rules.quotas' ? $('quotas-box') : name === 'audience' ? $('audience') : form.elements[name] || form.elements[name.replace(/^rules\./, '')];
   if (f && f.setAttribute) { f.setAttribute('aria-invalid', 'true'); f.focus?.(); }
+  if (name === 'rules.quotas') markQuota(e.message);
+}
+
+// markQuota marks the quota row the message names ("health/multiple", as
+// the server's Quota.String writes it; the longest match wins).
+function markQuota(msg) {
+  let best = null, bestLen = 0;
+  for (const row of $('quotas').querySelectorAll('[data-quota]')) {
+    row.classList.remove('quota-short');
+    const parts = ['category', 'dimension', 'type'].map(k => row.querySelector(`[data-q=${k}]`).value).filter(Boolean);
+    const name = parts.length ? parts.join('/') : '*';
+    if (msg.includes(name) && name.length > bestLen) { best = row; bestLen = name.length; }
+  }
+  if (best) { best.classList.add('quota-short'); best.querySelector('[data-q=count]').setAttribute('aria-invalid', 'true'); }
 }
 
 async function save() {
