@@ -85,6 +85,13 @@ func TestCampaignPagesCitizenFlow(t *testing.T) {
 	if res.Status != 200 || !strings.Contains(string(res.Body), "登录后答题") {
 		t.Errorf("guest campaign page: got %d", res.Status)
 	}
+	// English is the second language of every page.
+	guest.Lang = "en"
+	if res := guest.Do("GET", "/certificates/"+code, nil); !strings.Contains(string(res.Body), "This certificate is genuine.") {
+		t.Errorf("verify page in English: got %d %.200s", res.Status, res.Body)
+	}
+	c.Do("GET", "/lang/en?next=/", nil) // the language switch (a logged-in client holds a language cookie)
+	page(fmt.Sprintf("/attempts/%d/result", id), 200, "Result", "20 / 20")
 	if res := guest.Do("GET", "/me/history", nil); res.Status != 303 {
 		t.Errorf("guest history: got %d, want 303 to login", res.Status)
 	}
