@@ -41,11 +41,8 @@ func shTime(t time.Time) string { return t.In(campaign.Shanghai).Format("2006-01
 // shDate formats t as an Asia/Shanghai date.
 func shDate(t time.Time) string { return t.In(campaign.Shanghai).Format("2006-01-02") }
 
-// durationText is a time used as "m:ss".
-func durationText(ms int64) string {
-	sec := ms / 1000
-	return fmt.Sprintf("%d:%02d", sec/60, sec%60)
-}
+// secondsText is milliseconds as seconds with one decimal.
+func secondsText(ms int64) string { return fmt.Sprintf("%.1f", float64(ms)/1000) }
 
 // campaignView is a campaign with what pages show about it.
 type campaignView struct {
@@ -130,7 +127,7 @@ func (s *Server) attemptResultPage(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, "attempt_result", "campaign.result_title", fiber.Map{
-		"V": v, "TimeUsed": durationText(v.Attempt.TimeMS), "Assessment": v.Campaign.Kind == "assessment",
+		"V": v, "TimeUsed": secondsText(v.Attempt.TimeMS), "Assessment": v.Campaign.Kind == "assessment",
 		"Finished": shTime(*v.Attempt.FinishedAt), "Passed": v.Attempt.Passed != nil && *v.Attempt.Passed})
 }
 
@@ -158,7 +155,7 @@ func (s *Server) attemptReviewPage(c *fiber.Ctx) error {
 	}
 	out := make([]item, 0, len(items))
 	for _, it := range items {
-		x := item{ReviewItem: it, Seconds: fmt.Sprintf("%.1f", float64(it.ElapsedMS)/1000)}
+		x := item{ReviewItem: it, Seconds: secondsText(it.ElapsedMS)}
 		for i, o := range it.Options {
 			x.Opts = append(x.Opts, option{Text: o, Letter: string(rune('A' + i)),
 				Chosen: slices.Contains(it.Choice, i), Right: slices.Contains(it.CorrectChoice, i)})
