@@ -295,8 +295,8 @@ func (s *Service) Rebuild(ctx context.Context, campaignID int64) error {
 	return nil
 }
 
-// RebuildAll rebuilds every campaign that has finished attempts; it returns
-// how many.
+// RebuildAll rebuilds the boards of every campaign that is not a draft; it
+// returns how many campaigns it rebuilt.
 func (s *Service) RebuildAll(ctx context.Context) (int, error) {
 	rows, _ := s.DB.Query(ctx, `SELECT id FROM campaigns WHERE status <> 'draft' ORDER BY id`)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
