@@ -1,0 +1,134 @@
+package realtime
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"github.com/kepu/kepu/internal/testenv"
+)
+
+// fakeSocket records writes; block makes WriteMessage wait (a stuck client).
+type fakeSocket struct {
+	mu     sync.Mutex
+	msgs   []string
+	closed []int
+	block  chan struct{}
+}
+
+func (f *fakeSocket) WriteMessage(_ int, data []byte) error {
+	if f.block != nil {
+		<-f.block
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.msgs = append(f.msgs, string(data))
+	return nil
+}
+
+func (f *fakeSocket) WriteControl(t int, data []byte, _ time.Time) error {
+	if t == websocket.CloseMessage {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		code := int(data[0])<<8 | int(data[1])
+		f.closed = append(f.closed, code)
+	}
+	return nil
+}
+
+func (f *fakeSocket) SetWriteDeadline(time.Time) error { return nil }
+
+func (f *fakeSocket) snapshot() ([]string, []int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.msgs...), append([]int(nil), f.closed...)
+}
+
+func TestHubBroadcastAndSlowClient(t *testing.T) {
+	h := NewHub()
+	fast := &fakeSocket{}
+	slow := &fakeSocket{block: make(chan struct{})}
+	other := &fakeSocket{}
+	cf, cs, co := NewConn(fast, 4), NewConn(slow, 2), NewConn(other, 4)
+	for _, c := range []*Conn{cf, cs, co} {
+		go c.Run()
+	}
+	h.Add("campaign:1", cf)
+	h.Add("campaign:1", cs)
+	h.Add("campaign:2", co)
+
+	for i := 0; i < 4; i++ {
+		h.Broadcast("campaign:1", []byte("m"))
+		time.Sleep(5 * time.Millisecond) // let the fast writer drain
+	}
+	// The slow socket's writer is stuck on its first message; its queue
+	// (2) overflowed, so it is closed with 1013.
+	select {
+	case <-cs.Done():
+	case <-time.After(time.Second):
+		t.Fatal("slow client not disconnected")
+	}
+	close(slow.block)
+	if _, closed := slow.snapshot(); len(closed) != 1 || closed[0] != CloseTryLater {
+		t.Errorf("slow close codes: got %v, want [%d]", closed, CloseTryLater)
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		msgs, _ := fast.snapshot()
+		if len(msgs) == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fast client got %d messages, want 4", len(msgs))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if msgs, _ := other.snapshot(); len(msgs) != 0 {
+		t.Errorf("other topic got %v, want nothing", msgs)
+	}
+	h.Remove("campaign:1", cs)
+	if got := len(h.Conns("campaign:1")); got != 1 {
+		t.Errorf("conns after remove: got %d, want 1", got)
+	}
+	h.CloseAll(CloseGoingAway, "server stopping")
+	for _, f := range []*fakeSocket{fast, other} {
+		if _, closed := f.snapshot(); len(closed) != 1 || closed[0] != CloseGoingAway {
+			t.Errorf("shutdown close codes: got %v, want [%d]", closed, CloseGoingAway)
+		}
+	}
+	if h.Watched("campaign:3") {
+		t.Error("Watched(campaign:3): got true, want false")
+	}
+}
+
+func TestRedisBrokerFansOutAcrossSubscribers(t *testing.T) {
+	r := testenv.NewRedis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := RedisBroker{Client: r.Client}
+	type got struct{ ch, msg string }
+	results := make([]chan got, 2) // two "instances"
+	for i := range results {
+		results[i] = make(chan got, 4)
+		out := results[i]
+		if err := b.Subscribe(ctx, r.Prefix+":ev:*", func(ch string, msg []byte) { out <- got{ch, string(msg)} }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Publish(ctx, r.Prefix+":ev:7", []byte("changed")); err != nil {
+		t.Fatal(err)
+	}
+	for i, out := range results {
+		select {
+		case g := <-out:
+			if g.ch != r.Prefix+":ev:7" || g.msg != "changed" {
+				t.Errorf("instance %d: got %+v, want channel %s:ev:7 message changed", i, g, r.Prefix)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("instance %d got nothing", i)
+		}
+	}
+}
