@@ -2,11 +2,13 @@ package server
 
 // The live leaderboard websocket (GET /ws/leaderboard?campaign=&board=&id=&period=).
 // The client sends nothing but pongs. When a campaign's boards change on
-// any instance (Redis pub/sub, leaderboard.Service.Channel), every
+// any instance (realtime.Broker over Redis pub/sub,
+// leaderboard.Service.Channel), every
 // instance marks the campaign dirty; at most lbPushEvery each dirty
 // campaign's watched boards are read once and pushed, compact, to their
-// watchers: {"type":"top","top":[…],"my_rank":n}. Each connection has one
-// writer goroutine with a bounded queue; a slow client is disconnected.
+// watchers: {"type":"top","top":[…],"my_rank":n}. Connections are
+// realtime.Conn (one writer goroutine, bounded queue, slow clients
+// disconnected) in a sharded realtime.Hub. Protocol: docs/realtime.md.
 
 import (
 	"context"
@@ -16,15 +18,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
 	fws "github.com/gofiber/websocket/v2"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/ratelimit"
+	"github.com/kepu/kepu/internal/realtime"
 )
 
 // Limits of the leaderboard websocket.
@@ -40,106 +41,69 @@ const (
 
 var lbWSRule = ratelimit.Rule{Name: "leaderboard_ws_ip", Burst: 120, Period: time.Minute}
 
-// lbConn is one watcher.
+// lbConn is one watcher: a realtime.Conn and the board it watches.
 type lbConn struct {
-	ws       *fws.Conn
+	*realtime.Conn
 	campaign int64
 	board    leaderboard.Board
 	user     int64
-	send     chan []byte
-	done     chan struct{}
-	once     sync.Once
 }
 
-func (c *lbConn) close(code int, reason string) {
-	c.once.Do(func() {
-		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
-		close(c.done)
-	})
-}
-
-// enqueue queues msg; a full queue disconnects the client.
-func (c *lbConn) enqueue(msg []byte) {
-	select {
-	case <-c.done:
-	case c.send <- msg:
-	default:
-		c.close(websocket.CloseTryAgainLater, "slow client")
-	}
-}
-
-func (c *lbConn) writer() {
-	ping := time.NewTicker(lbPingEvery)
-	defer ping.Stop()
-	for {
-		select {
-		case <-c.done:
-			return
-		case m := <-c.send:
-			c.ws.SetWriteDeadline(time.Now().Add(lbWriteWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, m); err != nil {
-				c.close(websocket.CloseGoingAway, "")
-				return
-			}
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(lbWriteWait)); err != nil {
-				c.close(websocket.CloseGoingAway, "")
-				return
-			}
-		}
-	}
-}
-
-// lbHub holds this instance's watchers by campaign and the campaigns that
-// changed since the last push.
+// lbHub holds this instance's watchers by campaign (a realtime.Hub keyed
+// by campaign id) and the campaigns that changed since the last push.
 type lbHub struct {
+	hub   *realtime.Hub
 	mu    sync.Mutex
-	conns map[int64]map[*lbConn]struct{}
+	conns map[*realtime.Conn]*lbConn
 	dirty map[int64]bool
 }
 
+func lbTopic(campaign int64) string { return strconv.FormatInt(campaign, 10) }
+
 func (h *lbHub) add(c *lbConn) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.conns[c.campaign] == nil {
-		h.conns[c.campaign] = map[*lbConn]struct{}{}
-	}
-	h.conns[c.campaign][c] = struct{}{}
+	h.conns[c.Conn] = c
+	h.mu.Unlock()
+	h.hub.Add(lbTopic(c.campaign), c.Conn)
 }
 
 func (h *lbHub) remove(c *lbConn) {
+	h.hub.Remove(lbTopic(c.campaign), c.Conn)
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	delete(h.conns[c.campaign], c)
-	if len(h.conns[c.campaign]) == 0 {
-		delete(h.conns, c.campaign)
-	}
+	delete(h.conns, c.Conn)
+	h.mu.Unlock()
 }
 
 func (h *lbHub) markDirty(campaign int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, watched := h.conns[campaign]; watched {
+	if h.hub.Watched(lbTopic(campaign)) {
+		h.mu.Lock()
 		h.dirty[campaign] = true
+		h.mu.Unlock()
 	}
 }
 
 // takeDirty returns the watchers of every dirty campaign and clears the marks.
 func (h *lbHub) takeDirty() map[int64][]*lbConn {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	dirty := h.dirty
+	h.dirty = map[int64]bool{}
+	h.mu.Unlock()
 	out := map[int64][]*lbConn{}
-	for id := range h.dirty {
-		for c := range h.conns[id] {
-			out[id] = append(out[id], c)
+	for id := range dirty {
+		for _, rc := range h.hub.Conns(lbTopic(id)) {
+			h.mu.Lock()
+			c := h.conns[rc]
+			h.mu.Unlock()
+			if c != nil {
+				out[id] = append(out[id], c)
+			}
 		}
 	}
-	h.dirty = map[int64]bool{}
 	return out
 }
 
 func (s *Server) leaderboardWSRoutes() {
-	s.lbHub = &lbHub{conns: map[int64]map[*lbConn]struct{}{}, dirty: map[int64]bool{}}
+	s.lbHub = &lbHub{hub: realtime.NewHub(), conns: map[*realtime.Conn]*lbConn{}, dirty: map[int64]bool{}}
 	s.runLeaderboardLive()
 	s.App.Get("/ws/leaderboard", func(c *fiber.Ctx) error {
 		if !fws.IsWebSocketUpgrade(c) {
@@ -168,32 +132,29 @@ func (s *Server) leaderboardWSRoutes() {
 	}, fws.New(s.leaderboardWS, fws.Config{ReadBufferSize: 1024, WriteBufferSize: 4096}))
 }
 
-// runLeaderboardLive subscribes to every campaign's channel and pushes
-// dirty campaigns' boards every lbPushEvery until the server stops.
+// runLeaderboardLive subscribes (through the realtime.Broker, so changes
+// on any instance arrive) to every campaign's channel and pushes dirty
+// campaigns' boards every lbPushEvery until the server stops.
 func (s *Server) runLeaderboardLive() {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-s.shutdown; cancel() }()
-	ps := s.redis.PSubscribe(ctx, s.boards.ChannelPattern())
-	if _, err := ps.Receive(ctx); err != nil && ctx.Err() == nil {
+	prefix := strings.TrimSuffix(s.boards.ChannelPattern(), "*")
+	broker := realtime.RedisBroker{Client: s.redis}
+	err := broker.Subscribe(ctx, s.boards.ChannelPattern(), func(channel string, _ []byte) {
+		if id, err := strconv.ParseInt(strings.TrimPrefix(channel, prefix), 10, 64); err == nil {
+			s.lbHub.markDirty(id)
+		}
+	})
+	if err != nil && ctx.Err() == nil {
 		s.log.Error("leaderboard pubsub", "err", err)
 	}
-	prefix := strings.TrimSuffix(s.boards.ChannelPattern(), "*")
 	go func() {
-		defer ps.Close()
-		ch := ps.Channel(redis.WithChannelSize(1000))
 		tick := time.NewTicker(lbPushEvery)
 		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case m, ok := <-ch:
-				if !ok {
-					return
-				}
-				if id, err := strconv.ParseInt(strings.TrimPrefix(m.Channel, prefix), 10, 64); err == nil {
-					s.lbHub.markDirty(id)
-				}
 			case <-tick.C:
 				for id, conns := range s.lbHub.takeDirty() {
 					s.pushBoards(ctx, id, conns)
@@ -216,7 +177,7 @@ func (s *Server) pushBoards(ctx context.Context, campaignID int64, conns []*lbCo
 			}
 			tops[c.board] = top
 		}
-		c.enqueue(s.boardMessage(ctx, campaignID, c, top))
+		c.Send(s.boardMessage(ctx, campaignID, c, top))
 	}
 }
 
@@ -239,7 +200,9 @@ func (s *Server) boardMessage(ctx context.Context, campaignID int64, c *lbConn, 
 func (s *Server) leaderboardWS(ws *fws.Conn) {
 	id, _ := ws.Locals("lb_campaign").(int64)
 	b, _ := ws.Locals("lb_board").(leaderboard.Board)
-	c := &lbConn{ws: ws, campaign: id, board: b, send: make(chan []byte, lbQueue), done: make(chan struct{})}
+	rc := realtime.NewConn(ws.Conn, lbQueue)
+	rc.PingEvery, rc.WriteWait = lbPingEvery, lbWriteWait
+	c := &lbConn{Conn: rc, campaign: id, board: b}
 	if u, _ := ws.Locals("user").(*account.User); u != nil {
 		c.user = u.ID
 	}
@@ -247,26 +210,26 @@ func (s *Server) leaderboardWS(ws *fws.Conn) {
 	ws.SetReadDeadline(time.Now().Add(lbPongWait))
 	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(lbPongWait)) })
 	writerDone := make(chan struct{})
-	go func() { defer close(writerDone); c.writer() }()
+	go func() { defer close(writerDone); rc.Run() }()
 	defer func() { <-writerDone }()
-	defer c.close(websocket.CloseNormalClosure, "")
+	defer rc.Close(realtime.CloseNormal, "")
 	s.lbHub.add(c)
 	defer s.lbHub.remove(c)
 	go func() {
 		select {
 		case <-s.shutdown:
-			c.close(websocket.CloseGoingAway, "server stopping")
-		case <-c.done:
+			rc.Close(realtime.CloseGoingAway, "server stopping")
+		case <-rc.Done():
 		}
 	}()
 	ctx := context.Background()
 	top, err := s.boards.Top(ctx, id, b, lbTopN, 0)
 	if err != nil {
 		s.log.Warn("leaderboard ws", "campaign", id, "err", err)
-		c.close(websocket.CloseInternalServerErr, "")
+		rc.Close(realtime.CloseInternal, "")
 		return
 	}
-	c.enqueue(s.boardMessage(ctx, id, c, top))
+	c.Send(s.boardMessage(ctx, id, c, top))
 	for {
 		if _, _, err := ws.ReadMessage(); err != nil {
 			return

@@ -1,0 +1,70 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+)
+
+// TestLeaderboardWebsocketPushesRank: a viewer with the board open over
+// the websocket sees a citizen appear with their rank once the citizen's
+// attempt is committed, without reloading; a foreign origin is refused.
+func TestLeaderboardWebsocketPushesRank(t *testing.T) {
+	f := newCampaign(t, nil)
+	c := f.citizen(t, "carol")
+	url := fmt.Sprintf("ws%s/ws/leaderboard?campaign=%d", strings.TrimPrefix(f.inst.URL, "http"), f.id)
+
+	if _, resp, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {"https://evil.example"}}); err == nil || resp == nil || resp.StatusCode != 403 {
+		t.Errorf("foreign origin: got err %v resp %v, want 403", err, resp)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {f.inst.URL}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer ws.Close()
+	type push struct {
+		Type string
+		Top  []struct {
+			Nickname string
+			Rank     int64
+			Score    float64
+		}
+	}
+	read := func() push {
+		t.Helper()
+		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		var p push
+		if err := json.Unmarshal(b, &p); err != nil {
+			t.Fatalf("decode %s: %v", b, err)
+		}
+		return p
+	}
+	if p := read(); p.Type != "top" || len(p.Top) != 0 {
+		t.Fatalf("first push: got %+v, want an empty top", p)
+	}
+
+	res := c.Do("POST", fmt.Sprintf("/api/v1/campaigns/%d/attempts", f.id), nil)
+	if res.Status != 201 {
+		t.Fatalf("start: got %d %s", res.Status, res.Body)
+	}
+	var started struct{ Attempt struct{ ID int64 } }
+	res.JSON(t, &started)
+	for seq := 1; seq <= 3; seq++ {
+		current(t, c, started.Attempt.ID) // serves the question
+		f.clock.Add(2 * time.Second)
+		answer(t, c, started.Attempt.ID, seq, f.rightChoice(t, started.Attempt.ID, seq), 200)
+	}
+	p := read()
+	if p.Type != "top" || len(p.Top) != 1 || p.Top[0].Nickname != "carol" || p.Top[0].Rank != 1 {
+		t.Errorf("push after the attempt: got %+v, want carol ranked 1", p)
+	}
+}
