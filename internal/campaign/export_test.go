@@ -1,0 +1,4 @@
+package campaign
+
+// Draw exposes draw to the external benchmarks.
+var Draw = draw
