@@ -411,8 +411,14 @@ func (s *Service) Current(ctx context.Context, a kepu.Actor, id int64) (State, e
 // A repeated submission of a locked seq returns the stored result and
 // changes nothing. A seq other than the one being played is
 // kepu.ECONFLICT; an answer later than the deadline plus Grace counts as a
-// timeout. The result is returned only after it is committed.
-func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, choice []int) (Result, error) {
+// timeout. rttMS is the round trip the page measured for the request that
+// served the question (0 if unknown): half of it, at most
+// scoring.LatencyCreditMaxMS, comes off the time that scores
+// (docs/fairness.md). The result is returned only after it is committed.
+func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, choice []int, rttMS int) (Result, error) {
+	if rttMS < 0 || rttMS > MaxRTTMS {
+		return Result{}, kepu.Invalid("rtt_ms", "error.campaign_rtt")
+	}
 	var res Result
 	var finished bool
 	var att Attempt
@@ -449,8 +455,9 @@ func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, c
 		}
 		now := s.now()
 		limit := time.Duration(c.Rules.TimeLimit) * time.Second
-		elapsed := now.Sub(*q.ServedAt)
-		timedOut := elapsed > limit+s.Grace
+		raw := now.Sub(*q.ServedAt)
+		timedOut := raw > limit+s.Grace
+		elapsed := time.Duration(scoring.CreditedElapsed(raw.Milliseconds(), int64(rttMS))) * time.Millisecond
 		elapsed = min(max(elapsed, 0), limit)
 		correct, points := false, 0
 		if timedOut {
@@ -463,7 +470,7 @@ func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, c
 			} else {
 				points = scoring.FlatPoints(credit, q.Points)
 			}
-			if elapsed.Milliseconds() < q.readingMS() {
+			if raw.Milliseconds() < q.readingMS() {
 				if _, err := tx.Exec(ctx, `INSERT INTO campaign_signals (attempt_id, kind, seq, at) VALUES ($1, 'fast', $2, $3)`,
 					att.ID, seq, now); err != nil {
 					return fmt.Errorf("campaign: signal: %w", err)

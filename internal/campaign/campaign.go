@@ -282,6 +282,9 @@ func NewService(db *pgxpool.Pool, scope Scope) *Service {
 	return &Service{DB: db, Scope: scope, Now: time.Now, Grace: DefaultGrace}
 }
 
+// MaxRTTMS is the largest round trip an answer may report (60 s).
+const MaxRTTMS = 60000
+
 // DefaultGrace is the default network-delay credit.
 const DefaultGrace = 2 * time.Second
 

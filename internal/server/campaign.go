@@ -113,6 +113,7 @@ func (s *Server) currentAttempt(c *fiber.Ctx) error {
 type answerInput struct {
 	Seq    int   `json:"seq"`
 	Choice []int `json:"choice"`
+	RTTMS  int   `json:"rtt_ms"` // round trip of the request that served the question
 }
 
 func (s *Server) answerAttempt(c *fiber.Ctx) error {
@@ -127,7 +128,7 @@ func (s *Server) answerAttempt(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in, 1<<10); err != nil {
 		return err
 	}
-	res, err := s.campaigns.Answer(c.UserContext(), a, id, in.Seq, in.Choice)
+	res, err := s.campaigns.Answer(c.UserContext(), a, id, in.Seq, in.Choice, in.RTTMS)
 	if err != nil {
 		return err
 	}

@@ -52,16 +52,11 @@ func TestLeaderboardWebsocketPushesRank(t *testing.T) {
 		t.Fatalf("first push: got %+v, want an empty top", p)
 	}
 
-	res := c.Do("POST", fmt.Sprintf("/api/v1/campaigns/%d/attempts", f.id), nil)
-	if res.Status != 201 {
-		t.Fatalf("start: got %d %s", res.Status, res.Body)
-	}
-	var started struct{ Attempt struct{ ID int64 } }
-	res.JSON(t, &started)
+	id := f.start(t, c)
 	for seq := 1; seq <= 3; seq++ {
-		current(t, c, started.Attempt.ID) // serves the question
+		current(t, c, id) // serves the question
 		f.clock.Add(2 * time.Second)
-		answer(t, c, started.Attempt.ID, seq, f.rightChoice(t, started.Attempt.ID, seq), 200)
+		answer(t, c, id, seq, f.rightChoice(t, id, seq), 200)
 	}
 	p := read()
 	if p.Type != "top" || len(p.Top) != 1 || p.Top[0].Nickname != "carol" || p.Top[0].Rank != 1 {

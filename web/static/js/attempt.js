@@ -19,6 +19,7 @@ let chosen = [];
 let locked = false;    // answered or timed out on this page
 let tick = null;
 let lastSeq = 0;       // the last question shown
+let rtt = 0;           // ms, round trip of the request that served q
 
 function show(view) {
   for (const v of root.querySelectorAll('.view')) v.hidden = v.id !== 'v-' + view;
@@ -42,9 +43,13 @@ async function call(method, url, body) {
 async function load(retries = 0) {
   error('');
   let st;
+  const sent = performance.now();
   try {
     st = await call('GET', base);
   } catch (e) { error(e.message); return; }
+  // The round trip of the request that served the question: half of it
+  // (at most 300 ms) is credited to the answer (docs/fairness.md).
+  rtt = Math.min(60000, Math.max(0, Math.round(performance.now() - sent)));
   if (st.attempt.finished_at) { location.href = `/attempts/${id}/result`; return; }
   if (!st.question) { // paused: nothing is served; look again soon
     show('none'); status(t('campaign.paused_wait'));
@@ -115,7 +120,7 @@ async function submit() {
   lockTiles();
   status(t('campaign.sending'));
   try {
-    const r = await call('POST', `${base}/answers`, { seq: q.seq, choice: chosen });
+    const r = await call('POST', `${base}/answers`, { seq: q.seq, choice: chosen, rtt_ms: rtt });
     status('');
     result(r);
   } catch (e) {
