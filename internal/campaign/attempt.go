@@ -332,7 +332,7 @@ func lock(ctx context.Context, tx pgx.Tx, att *Attempt, q slot, choice []int, co
 // serves the next one (setting served_at) while the campaign is open. It
 // returns the question being played, or nil.
 func (s *Service) advance(ctx context.Context, tx pgx.Tx, att *Attempt, c Campaign, now time.Time) (*Question, error) {
-	limit := time.Duration(c.Rules.TimeLimit) * time.Second
+	perQ := time.Duration(c.Rules.TimeLimit) * time.Second
 	for att.Answered < att.Questions {
 		q, err := loadSlot(ctx, tx, att.ID, att.Answered+1)
 		if err != nil {
@@ -342,12 +342,20 @@ func (s *Service) advance(ctx context.Context, tx pgx.Tx, att *Attempt, c Campai
 			if !c.Open(now) {
 				return nil, nil
 			}
+			if end, ok := attemptEnd(c, *att); ok && !now.Before(end) {
+				// The attempt's own time is up: the rest are timeouts.
+				if err := lock(ctx, tx, att, q, nil, false, 0, perQ.Milliseconds(), true, now); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			if _, err := tx.Exec(ctx, `UPDATE campaign_attempt_questions SET served_at = $3 WHERE attempt_id = $1 AND seq = $2`,
 				att.ID, q.Seq, now); err != nil {
 				return nil, fmt.Errorf("campaign: serve: %w", err)
 			}
 			q.ServedAt = &now
 		}
+		limit := questionLimit(c, *att, *q.ServedAt)
 		if now.After(q.ServedAt.Add(limit + s.Grace)) {
 			if err := lock(ctx, tx, att, q, nil, false, 0, limit.Milliseconds(), true, now); err != nil {
 				return nil, err
@@ -357,6 +365,25 @@ func (s *Service) advance(ctx context.Context, tx pgx.Tx, att *Attempt, c Campai
 		return q.view(att.Questions, limit, now), nil
 	}
 	return nil, nil
+}
+
+// attemptEnd is when the attempt's own time limit (Rules.AttemptLimit)
+// runs out; ok is false when the campaign sets none.
+func attemptEnd(c Campaign, att Attempt) (end time.Time, ok bool) {
+	if c.Rules.AttemptLimit <= 0 {
+		return time.Time{}, false
+	}
+	return att.StartedAt.Add(time.Duration(c.Rules.AttemptLimit) * time.Second), true
+}
+
+// questionLimit is how long a question served at servedAt has: the
+// per-question limit, cut short when the attempt's own limit ends first.
+func questionLimit(c Campaign, att Attempt, servedAt time.Time) time.Duration {
+	limit := time.Duration(c.Rules.TimeLimit) * time.Second
+	if end, ok := attemptEnd(c, att); ok {
+		limit = min(limit, max(end.Sub(servedAt), 0))
+	}
+	return limit
 }
 
 func (s *Service) campaignTx(ctx context.Context, tx pgx.Tx, id int64) (Campaign, error) {
@@ -454,7 +481,8 @@ func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, c
 			return err
 		}
 		now := s.now()
-		limit := time.Duration(c.Rules.TimeLimit) * time.Second
+		perQ := time.Duration(c.Rules.TimeLimit) * time.Second
+		limit := questionLimit(c, att, *q.ServedAt)
 		raw := now.Sub(*q.ServedAt)
 		timedOut := raw > limit+s.Grace
 		elapsed := time.Duration(scoring.CreditedElapsed(raw.Milliseconds(), int64(rttMS))) * time.Millisecond
@@ -466,7 +494,7 @@ func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, c
 			credit := scoring.Credit(orig, q.Answer, c.Rules.Partial)
 			correct = credit == 1
 			if c.Rules.Scoring == scoring.RuleSpeed {
-				points = scoring.SpeedPoints(credit, c.Rules.Base, c.Rules.Bonus, elapsed.Milliseconds(), limit.Milliseconds())
+				points = scoring.SpeedPoints(credit, c.Rules.Base, c.Rules.Bonus, elapsed.Milliseconds(), perQ.Milliseconds())
 			} else {
 				points = scoring.FlatPoints(credit, q.Points)
 			}

@@ -86,19 +86,20 @@ func (q Quota) String() string {
 
 // Rules are how a campaign is played and scored.
 type Rules struct {
-	Questions int            `json:"questions"`        // per attempt
-	Quotas    []Quota        `json:"quotas,omitempty"` // the rest is drawn from any published question
-	Lang      string         `json:"lang"`             // question language: zh-CN (default) or en
-	TimeLimit int            `json:"time_limit"`       // seconds per question
-	PerDay    int            `json:"per_day"`          // attempts per Asia/Shanghai day, 0: unlimited
-	Total     int            `json:"total"`            // attempts in all, 0: unlimited
-	Counts    string         `json:"counts"`           // best, sum or latest
-	Scoring   string         `json:"scoring"`          // speed, flat or assessment
-	Base      int            `json:"base"`             // speed: points of a correct answer; flat: points per question
-	Bonus     int            `json:"bonus"`            // speed: the largest bonus (at once), falling to 0 at the limit
-	Partial   bool           `json:"partial"`          // multiple choice: partial credit
-	PassMark  int            `json:"pass_mark"`        // percent of the maximum that passes
-	Tiers     []scoring.Tier `json:"tiers,omitempty"`  // assessment tiers
+	Questions    int            `json:"questions"`        // per attempt
+	Quotas       []Quota        `json:"quotas,omitempty"` // the rest is drawn from any published question
+	Lang         string         `json:"lang"`             // question language: zh-CN (default) or en
+	TimeLimit    int            `json:"time_limit"`       // seconds per question
+	AttemptLimit int            `json:"attempt_limit"`    // seconds for the whole attempt, 0: none
+	PerDay       int            `json:"per_day"`          // attempts per Asia/Shanghai day, 0: unlimited
+	Total        int            `json:"total"`            // attempts in all, 0: unlimited
+	Counts       string         `json:"counts"`           // best, sum or latest
+	Scoring      string         `json:"scoring"`          // speed, flat or assessment
+	Base         int            `json:"base"`             // speed: points of a correct answer; flat: points per question
+	Bonus        int            `json:"bonus"`            // speed: the largest bonus (at once), falling to 0 at the limit
+	Partial      bool           `json:"partial"`          // multiple choice: partial credit
+	PassMark     int            `json:"pass_mark"`        // percent of the maximum that passes
+	Tiers        []scoring.Tier `json:"tiers,omitempty"`  // assessment tiers
 }
 
 // Campaign is one campaign.
@@ -216,6 +217,8 @@ func (in *Input) Validate() error {
 		return kepu.Invalid("rules.questions", "error.campaign_questions").With("max", MaxQuestions)
 	case r.TimeLimit < MinTimeLimit || r.TimeLimit > MaxTimeLimit:
 		return kepu.Invalid("rules.time_limit", "error.campaign_time_limit").With("min", MinTimeLimit).With("max", MaxTimeLimit)
+	case r.AttemptLimit < 0 || r.AttemptLimit > MaxAttemptLimit:
+		return kepu.Invalid("rules.attempt_limit", "error.campaign_attempt_limit").With("max", MaxAttemptLimit)
 	case r.PerDay < 0 || r.PerDay > 100 || r.Total < 0 || r.Total > 1000:
 		return kepu.Invalid("rules.per_day", "error.campaign_limits")
 	case !kepu.Contains([]string{CountBest, CountSum, CountLatest}, r.Counts):
@@ -281,6 +284,9 @@ type Service struct {
 func NewService(db *pgxpool.Pool, scope Scope) *Service {
 	return &Service{DB: db, Scope: scope, Now: time.Now, Grace: DefaultGrace}
 }
+
+// MaxAttemptLimit is the longest time limit of a whole attempt (seconds).
+const MaxAttemptLimit = 4 * 3600
 
 // MaxRTTMS is the largest round trip an answer may report (60 s).
 const MaxRTTMS = 60000
