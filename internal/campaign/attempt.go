@@ -124,10 +124,15 @@ func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (at
 	}
 	defer tx.Rollback(ctx)
 	var eligible bool
-	if err := tx.QueryRow(ctx, `SELECT $2::bigint[] = '{}' AND (u.region_id IS NULL OR EXISTS (SELECT 1 FROM regions r, regions root
-			WHERE r.id = u.region_id AND root.id = $3 AND r.path LIKE root.path || '%'))
+	// Eligible: no audience chosen and the user in the campaign's region,
+	// or the user in a chosen district, school or class.
+	if err := tx.QueryRow(ctx, `SELECT ($2::bigint[] = '{}' AND $4::bigint[] = '{}' AND $5::bigint[] = '{}'
+			AND (u.region_id IS NULL OR EXISTS (SELECT 1 FROM regions r, regions root
+			WHERE r.id = u.region_id AND root.id = $3 AND r.path LIKE root.path || '%')))
 		OR EXISTS (SELECT 1 FROM regions r, regions d WHERE r.id = u.region_id AND d.id = ANY($2) AND r.path LIKE d.path || '%')
-		FROM users u WHERE u.id = $1 FOR NO KEY UPDATE OF u`, a.UserID, c.Audience, c.RegionID).Scan(&eligible); err != nil {
+		OR coalesce(u.school_id = ANY($4), false) OR coalesce(u.class_id = ANY($5), false)
+		FROM users u WHERE u.id = $1 FOR NO KEY UPDATE OF u`, a.UserID, c.Audience, c.RegionID,
+		nonNil(c.Rules.Schools), nonNil(c.Rules.Classes)).Scan(&eligible); err != nil {
 		return att, false, fmt.Errorf("campaign: start: lock user: %w", err)
 	}
 	if !eligible {
@@ -684,4 +689,12 @@ func (s *Service) finished(ctx context.Context, att Attempt) {
 			s.Log.Warn("campaign: after finish", "attempt", att.ID, "err", err)
 		}
 	}
+}
+
+// nonNil returns ids, or an empty slice for nil (a Postgres '{}' array).
+func nonNil(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
 }

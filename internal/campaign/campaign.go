@@ -86,20 +86,22 @@ func (q Quota) String() string {
 
 // Rules are how a campaign is played and scored.
 type Rules struct {
-	Questions    int            `json:"questions"`        // per attempt
-	Quotas       []Quota        `json:"quotas,omitempty"` // the rest is drawn from any published question
-	Lang         string         `json:"lang"`             // question language: zh-CN (default) or en
-	TimeLimit    int            `json:"time_limit"`       // seconds per question
-	AttemptLimit int            `json:"attempt_limit"`    // seconds for the whole attempt, 0: none
-	PerDay       int            `json:"per_day"`          // attempts per Asia/Shanghai day, 0: unlimited
-	Total        int            `json:"total"`            // attempts in all, 0: unlimited
-	Counts       string         `json:"counts"`           // best, sum or latest
-	Scoring      string         `json:"scoring"`          // speed, flat or assessment
-	Base         int            `json:"base"`             // speed: points of a correct answer; flat: points per question
-	Bonus        int            `json:"bonus"`            // speed: the largest bonus (at once), falling to 0 at the limit
-	Partial      bool           `json:"partial"`          // multiple choice: partial credit
-	PassMark     int            `json:"pass_mark"`        // percent of the maximum that passes
-	Tiers        []scoring.Tier `json:"tiers,omitempty"`  // assessment tiers
+	Questions    int            `json:"questions"`         // per attempt
+	Quotas       []Quota        `json:"quotas,omitempty"`  // the rest is drawn from any published question
+	Lang         string         `json:"lang"`              // question language: zh-CN (default) or en
+	TimeLimit    int            `json:"time_limit"`        // seconds per question
+	AttemptLimit int            `json:"attempt_limit"`     // seconds for the whole attempt, 0: none
+	Schools      []int64        `json:"schools,omitempty"` // audience: these schools too (see Campaign.Audience)
+	Classes      []int64        `json:"classes,omitempty"` // audience: these classes too
+	PerDay       int            `json:"per_day"`           // attempts per Asia/Shanghai day, 0: unlimited
+	Total        int            `json:"total"`             // attempts in all, 0: unlimited
+	Counts       string         `json:"counts"`            // best, sum or latest
+	Scoring      string         `json:"scoring"`           // speed, flat or assessment
+	Base         int            `json:"base"`              // speed: points of a correct answer; flat: points per question
+	Bonus        int            `json:"bonus"`             // speed: the largest bonus (at once), falling to 0 at the limit
+	Partial      bool           `json:"partial"`           // multiple choice: partial credit
+	PassMark     int            `json:"pass_mark"`         // percent of the maximum that passes
+	Tiers        []scoring.Tier `json:"tiers,omitempty"`   // assessment tiers
 }
 
 // Campaign is one campaign.
@@ -229,6 +231,8 @@ func (in *Input) Validate() error {
 		return kepu.Invalid("rules.base", "error.campaign_points")
 	case r.PassMark < 0 || r.PassMark > 100:
 		return kepu.Invalid("rules.pass_mark", "error.campaign_pass_mark")
+	case len(r.Schools) > MaxAudience || len(r.Classes) > MaxAudience:
+		return kepu.Invalid("audience", "error.campaign_audience")
 	case len(r.Quotas) > MaxQuotas || len(r.Tiers) > 10:
 		return kepu.Invalid("rules.quotas", "error.campaign_quotas")
 	}
@@ -404,6 +408,22 @@ func (s *Service) checkInput(ctx context.Context, a kepu.Actor, in *Input) error
 			return kepu.Invalid("audience", "error.campaign_audience")
 		}
 		in.Audience = uniq(in.Audience)
+	}
+	// Chosen schools and classes must lie in the campaign's region.
+	in.Rules.Schools, in.Rules.Classes = uniq(in.Rules.Schools), uniq(in.Rules.Classes)
+	if len(in.Rules.Schools)+len(in.Rules.Classes) > 0 {
+		var n int
+		if err := s.DB.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM schools sc JOIN regions r ON r.id = sc.region_id, regions root
+				WHERE root.id = $1 AND sc.id = ANY($2) AND r.path LIKE root.path || '%') +
+			(SELECT count(*) FROM classes cl JOIN schools sc ON sc.id = cl.school_id JOIN regions r ON r.id = sc.region_id, regions root
+				WHERE root.id = $1 AND cl.id = ANY($3) AND r.path LIKE root.path || '%')`,
+			in.RegionID, in.Rules.Schools, in.Rules.Classes).Scan(&n); err != nil {
+			return fmt.Errorf("campaign: audience: %w", err)
+		}
+		if n != len(in.Rules.Schools)+len(in.Rules.Classes) {
+			return kepu.Invalid("audience", "error.campaign_audience")
+		}
 	}
 	return nil
 }
