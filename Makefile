@@ -43,9 +43,20 @@ lint:
 	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
 	$(STATICCHECK) ./...
 
-## bench: micro-benchmarks (the full load runs are documented in docs/benchmarks.md)
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+## bench: micro-benchmarks, then a short smoke run of each load scenario against a
+## server started here on its own database (full runs: docs/benchmarks.md)
+BENCH_DB ?= postgres://postgres@127.0.0.1:5432/kepu_bench?sslmode=disable
+BENCH_ADDR ?= 127.0.0.1:18090
+bench: services build
+	-$(GO) test -run '^$$' -bench . -benchmem -benchtime 200ms ./...
+	@psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'kepu_bench'" | grep -q 1 || psql -h 127.0.0.1 -U postgres -qc 'CREATE DATABASE kepu_bench'
+	@export KEPU_DATABASE_URL='$(BENCH_DB)' KEPU_REDIS_PREFIX=kepubench KEPU_ADDR=$(BENCH_ADDR) KEPU_LOG_LEVEL=warn; \
+	bin/kepu migrate >/dev/null 2>&1 && bin/kepu seed --quiet >/dev/null 2>&1 && \
+	bin/kepu user create --username bench-host --role teacher --password bench-host-pass-123 >/dev/null 2>&1 || exit 1; \
+	ulimit -n 20000 2>/dev/null; bin/kepu serve 2>/tmp/kepu-bench.log & pid=$$!; trap "kill $$pid" EXIT; \
+	for i in $$(seq 50); do curl -sf http://$(BENCH_ADDR)/readyz >/dev/null && break; sleep 0.2; done; \
+	$(GO) run ./loadtest contest --url http://$(BENCH_ADDR) --admin bench-host --admin-password bench-host-pass-123 \
+		--players 100 --join-over 2s --questions 2 --time-limit 10 --answer-within 2s --idle 1s --server-pid $$pid --duration 60s
 
 clean:
 	rm -rf bin
