@@ -18,8 +18,10 @@ import (
 // (school NAT), so the per-IP limits are generous; wrong PINs also count
 // against the PIN typed.
 var (
-	joinIPRule    = ratelimit.Rule{Name: "contest_join_ip", Burst: 120, Period: time.Minute}
-	joinPINRule   = ratelimit.Rule{Name: "contest_join_pin", Burst: 300, Period: time.Minute}
+	joinIPRule = ratelimit.Rule{Name: "contest_join_ip", Burst: 120, Period: time.Minute}
+	// A full room must be able to join within a minute, so the per-PIN budget
+	// is twice the room size (retries included); guessing PINs is limited per IP.
+	joinPINRule   = ratelimit.Rule{Name: "contest_join_pin", Burst: 2 * contest.MaxPlayers, Period: time.Minute}
 	wsConnectRule = ratelimit.Rule{Name: "contest_ws_ip", Burst: 600, Period: time.Minute}
 )
 
