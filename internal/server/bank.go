@@ -69,7 +69,7 @@ func (s *Server) listQuestions(c *fiber.Ctx) error {
 }
 
 func (s *Server) getQuestion(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func (s *Server) createQuestion(c *fiber.Ctx) error {
 }
 
 func (s *Server) updateQuestion(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (s *Server) setQuestionStatus(c *fiber.Ctx) error {
 }
 
 func (s *Server) questionVersions(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}

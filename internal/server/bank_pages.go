@@ -25,7 +25,7 @@ func (s *Server) bankPageRoutes(readers, editors fiber.Handler) {
 		return s.render(c, "bank_import", "bank.import_title", bankPage{Edit: true, Limits: importLimits}, "bank_import.js")
 	})
 	a.Get("/bank/:id", s.requireLogin, readers, func(c *fiber.Ctx) error {
-		act, id, err := actorAndID(c)
+		act, id, err := actorAndParam(c, "id")
 		if err != nil {
 			return err
 		}

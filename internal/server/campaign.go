@@ -82,7 +82,7 @@ func (s *Server) getCampaign(c *fiber.Ctx) error {
 }
 
 func (s *Server) startAttempt(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -98,7 +98,7 @@ func (s *Server) startAttempt(c *fiber.Ctx) error {
 }
 
 func (s *Server) currentAttempt(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ type answerInput struct {
 }
 
 func (s *Server) answerAttempt(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ func (s *Server) answerAttempt(c *fiber.Ctx) error {
 }
 
 func (s *Server) finishAttempt(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (s *Server) finishAttempt(c *fiber.Ctx) error {
 }
 
 func (s *Server) signalAttempt(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ type attemptResultView struct {
 
 func (s *Server) resultView(c *fiber.Ctx) (attemptResultView, error) {
 	var v attemptResultView
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return v, err
 	}
@@ -201,7 +201,7 @@ func (s *Server) attemptResult(c *fiber.Ctx) error {
 }
 
 func (s *Server) attemptReview(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -328,7 +328,7 @@ func (s *Server) createCampaign(c *fiber.Ctx) error {
 }
 
 func (s *Server) getManaged(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -340,7 +340,7 @@ func (s *Server) getManaged(c *fiber.Ctx) error {
 }
 
 func (s *Server) updateCampaign(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -357,7 +357,7 @@ func (s *Server) updateCampaign(c *fiber.Ctx) error {
 
 func (s *Server) transitionCampaign(action string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		a, id, err := actorAndID(c)
+		a, id, err := actorAndParam(c, "id")
 		if err != nil {
 			return err
 		}

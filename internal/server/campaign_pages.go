@@ -100,7 +100,7 @@ func (s *Server) campaignPage(c *fiber.Ctx) error {
 }
 
 func (s *Server) attemptPage(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (s *Server) attemptResultPage(c *fiber.Ctx) error {
 }
 
 func (s *Server) attemptReviewPage(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func (s *Server) verifyURL(code string) string {
 }
 
 func (s *Server) certificatePage(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}

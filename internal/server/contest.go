@@ -119,7 +119,7 @@ func (s *Server) searchContestBank(c *fiber.Ctx) error {
 }
 
 func (s *Server) getContest(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (s *Server) getContest(c *fiber.Ctx) error {
 }
 
 func (s *Server) createRun(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -319,14 +319,4 @@ func (s *Server) contestTeams(c *fiber.Ctx) error {
 		teams = []contest.TeamStanding{}
 	}
 	return c.JSON(fiber.Map{"teams": teams})
-}
-
-// actorAndParam returns the logged-in actor and the named id route parameter.
-func actorAndParam(c *fiber.Ctx, name string) (kepu.Actor, int64, error) {
-	a, err := actor(c)
-	if err != nil {
-		return a, 0, err
-	}
-	id, err := paramID(c, name)
-	return a, id, err
 }

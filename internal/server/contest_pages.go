@@ -29,7 +29,7 @@ func (s *Server) contestPageRoutes(host fiber.Handler) {
 		return s.render(c, "contest_new", "contest.new_title", contestForm{Classes: classes}, "contest_new.js")
 	})
 	a.Get("/host/:id", s.requireLogin, host, func(c *fiber.Ctx) error {
-		a, id, err := actorAndID(c)
+		a, id, err := actorAndParam(c, "id")
 		if err != nil {
 			return err
 		}

@@ -51,7 +51,7 @@ func (s *Server) dashRoutes(api fiber.Router) {
 		if err := s.limiter.Allow(c.UserContext(), dashWSRule, c.IP()); err != nil {
 			return err
 		}
-		a, id, err := actorAndID(c)
+		a, id, err := actorAndParam(c, "id")
 		if err != nil {
 			return err
 		}
@@ -68,7 +68,7 @@ func (s *Server) dashRoutes(api fiber.Router) {
 
 // dashCampaign returns the campaign of :id and the actor's scope on it.
 func (s *Server) dashCampaign(c *fiber.Ctx) (kepu.Actor, dashboard.Campaign, dashboard.Scope, error) {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return a, dashboard.Campaign{}, dashboard.Scope{}, err
 	}
@@ -168,7 +168,7 @@ func (s *Server) dashRetire(c *fiber.Ctx) error {
 }
 
 func (s *Server) contestTable(c *fiber.Ctx) (dashboard.Table, error) {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return dashboard.Table{}, err
 	}

@@ -53,7 +53,7 @@ func (s *Server) dashPageRoutes(staff fiber.Handler) {
 		return s.render(c, "dash_report", "dash.report_title", fiber.Map{"Campaign": camp, "Headline": h, "Tables": tables}, "dash_report.js")
 	})
 	a.Get("/dash/contests/:id", s.requireLogin, staff, func(c *fiber.Ctx) error {
-		act, id, err := actorAndID(c)
+		act, id, err := actorAndParam(c, "id")
 		if err != nil {
 			return err
 		}

@@ -58,7 +58,7 @@ func (s *Server) adminListUsers(c *fiber.Ctx) error {
 }
 
 func (s *Server) adminGetUser(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -73,7 +73,7 @@ func (s *Server) adminGetUser(c *fiber.Ctx) error {
 }
 
 func (s *Server) adminSetRole(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Server) adminSetRole(c *fiber.Ctx) error {
 
 func (s *Server) adminSetDisabled(disabled bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		a, id, err := actorAndID(c)
+		a, id, err := actorAndParam(c, "id")
 		if err != nil {
 			return err
 		}
@@ -109,7 +109,7 @@ type passwordReply struct {
 }
 
 func (s *Server) adminResetPassword(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}

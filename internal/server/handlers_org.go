@@ -141,20 +141,10 @@ func (s *Server) createClass(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(cl)
 }
 
-// actorAndID returns the logged-in actor and the :id route parameter.
-func actorAndID(c *fiber.Ctx) (kepu.Actor, int64, error) {
-	a, err := actor(c)
-	if err != nil {
-		return a, 0, err
-	}
-	id, err := paramID(c, "id")
-	return a, id, err
-}
-
 // classParam returns the actor and the class named by :id, if the actor may
 // manage it.
 func (s *Server) classParam(c *fiber.Ctx) (kepu.Actor, org.Class, error) {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return a, org.Class{}, err
 	}
@@ -175,7 +165,7 @@ type teacherInput struct {
 }
 
 func (s *Server) setTeacher(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -191,7 +181,7 @@ func (s *Server) setTeacher(c *fiber.Ctx) error {
 }
 
 func (s *Server) listPupils(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}
@@ -229,7 +219,7 @@ func (s *Server) createPupils(c *fiber.Ctx) error {
 }
 
 func (s *Server) resetPupilPassword(c *fiber.Ctx) error {
-	a, id, err := actorAndID(c)
+	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
 	}

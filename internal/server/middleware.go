@@ -138,6 +138,16 @@ func actor(c *fiber.Ctx) (kepu.Actor, error) {
 	return a, nil
 }
 
+// actorAndParam returns the actor and the positive integer route parameter name.
+func actorAndParam(c *fiber.Ctx, name string) (kepu.Actor, int64, error) {
+	a, err := actor(c)
+	if err != nil {
+		return a, 0, err
+	}
+	id, err := paramID(c, name)
+	return a, id, err
+}
+
 // requireLogin rejects anonymous requests with 401 (API) or a redirect to
 // the login page (pages).
 func (s *Server) requireLogin(c *fiber.Ctx) error {
