@@ -25,11 +25,15 @@ type source struct {
 	transport *http.Transport
 }
 
-func newSource(i int) *source {
+func newSource(i int) *source { return newSourceConns(i, 4) }
+
+// newSourceConns is newSource keeping up to conns idle keep-alive
+// connections (one per simulated browser behind the address).
+func newSourceConns(i, conns int) *source {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: sourceIP(i)}, Timeout: 10 * time.Second}
 	return &source{dialer: d, transport: &http.Transport{
 		DialContext:         d.DialContext,
-		MaxIdleConnsPerHost: 4,
+		MaxIdleConnsPerHost: conns,
 		IdleConnTimeout:     10 * time.Second,
 	}}
 }
