@@ -6,11 +6,13 @@ package server
 // leaderboard.Service.Channel), every
 // instance marks the campaign dirty; at most lbPushEvery each dirty
 // campaign's watched boards are read once and pushed, compact, to their
-// watchers: {"type":"top","top":[…],"my_rank":n}. Connections are
+// watchers: {"type":"top","top":[…],"my_rank":n}, unless it is what
+// that watcher last got. Connections are
 // realtime.Conn (one writer goroutine, bounded queue, slow clients
 // disconnected) in a sharded realtime.Hub. Protocol: docs/realtime.md.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"strconv"
@@ -47,6 +49,22 @@ type lbConn struct {
 	campaign int64
 	board    leaderboard.Board
 	user     int64
+
+	mu   sync.Mutex
+	last []byte // the last push queued, so an unchanged board is not sent again
+}
+
+// sendChanged queues msg unless it equals the last push to this watcher
+// (a rebuild or another board's change marks the campaign dirty without
+// changing what this watcher sees).
+func (c *lbConn) sendChanged(msg []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if bytes.Equal(msg, c.last) {
+		return
+	}
+	c.last = msg
+	c.Send(msg)
 }
 
 // lbHub holds this instance's watchers by campaign (a realtime.Hub keyed
@@ -177,7 +195,7 @@ func (s *Server) pushBoards(ctx context.Context, campaignID int64, conns []*lbCo
 			}
 			tops[c.board] = top
 		}
-		c.Send(s.boardMessage(ctx, campaignID, c, top))
+		c.sendChanged(s.boardMessage(ctx, campaignID, c, top))
 	}
 }
 
@@ -229,7 +247,7 @@ func (s *Server) leaderboardWS(ws *fws.Conn) {
 		rc.Close(realtime.CloseInternal, "")
 		return
 	}
-	c.Send(s.boardMessage(ctx, id, c, top))
+	c.sendChanged(s.boardMessage(ctx, id, c, top))
 	for {
 		if _, _, err := ws.ReadMessage(); err != nil {
 			return
