@@ -146,6 +146,7 @@ func (s *Server) routes() {
 	s.dashRoutes(api)
 	s.bankRoutes(api)
 	s.campaignRoutes(api)
+	s.campaignSignalRoutes(api)
 
 	s.pageRoutes()
 	a.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
