@@ -28,6 +28,7 @@ func (s *Server) campaignRoutes(api fiber.Router) {
 	api.Post("/attempts/:id/signals", s.requireLogin, s.signalAttempt)
 	api.Get("/attempts/:id/result", s.requireLogin, s.attemptResult)
 	api.Get("/attempts/:id/review", s.requireLogin, s.attemptReview)
+	api.Get("/attempts/:id/certificate.png", s.requireLogin, s.certificatePNG)
 	api.Get("/me/attempts", s.requireLogin, s.myAttempts)
 	api.Get("/certificates/:code", s.getCertificate)
 	api.Get("/manage/campaigns", org, s.listManaged)

@@ -223,7 +223,7 @@ func (s *Server) certificatePage(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, "certificate", "campaign.cert_title", fiber.Map{
-		"Cert": cert, "Date": shDate(cert.FinishedAt), "VerifyURL": s.verifyURL(cert.Code)}, "campaign.js")
+		"Cert": cert, "Date": shDate(cert.FinishedAt), "VerifyURL": s.verifyURL(cert.Code), "AttemptID": id}, "campaign.js")
 }
 
 func (s *Server) verifyPage(c *fiber.Ctx) error {

@@ -1,0 +1,64 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kepu/kepu/internal/campaign"
+	"github.com/kepu/kepu/internal/certificate"
+	"github.com/kepu/kepu/internal/ratelimit"
+)
+
+// certImageRule limits certificate images per user: each takes tens of
+// milliseconds of CPU to draw.
+var certImageRule = ratelimit.Rule{Name: "cert_image", Burst: 30, Period: time.Minute}
+
+// certificatePNG is GET /attempts/:id/certificate.png: a passing attempt's
+// certificate as a PNG file, in the viewer's language, for the attempt's
+// owner and for organizers who manage the campaign; 404 for anyone else,
+// as the certificate page answers.
+func (s *Server) certificatePNG(c *fiber.Ctx) error {
+	a, id, err := actorAndParam(c, "id")
+	if err != nil {
+		return err
+	}
+	cert, err := s.campaigns.AttemptCertificate(c.UserContext(), a, id)
+	if err != nil {
+		return err
+	}
+	if err := s.limiter.Allow(c.UserContext(), certImageRule, strconv.FormatInt(a.UserID, 10)); err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := certificate.PNG(&buf, s.certificateData(langOf(c), cert)); err != nil {
+		return fmt.Errorf("server: certificate png %d: %w", id, err)
+	}
+	c.Set(fiber.HeaderContentType, "image/png")
+	c.Set(fiber.HeaderCacheControl, "private, no-cache")
+	c.Set(fiber.HeaderContentDisposition, `attachment; filename="kepu-certificate-`+cert.Code+`.png"`)
+	return c.Send(buf.Bytes())
+}
+
+// certificateData is what the certificate image shows, in lang.
+func (s *Server) certificateData(lang string, cert campaign.Certificate) certificate.Data {
+	t := Page{Lang: lang, bundle: s.i18n}.T
+	d := certificate.Data{
+		Title:     t("campaign.cert_image_title"),
+		Lead:      t("campaign.cert_image_lead"),
+		Nickname:  cert.Nickname,
+		Body:      t("campaign.cert_image_body", "campaign", cert.Campaign, "score", cert.Score, "max", cert.MaxScore),
+		Date:      t("campaign.cert_date", "date", shDate(cert.FinishedAt)),
+		Code:      t("campaign.cert_code", "code", cert.Code),
+		Issuer:    t("app.name"),
+		ScanHint:  t("campaign.cert_image_scan"),
+		VerifyURL: s.verifyURL(cert.Code),
+	}
+	if cert.Tier != "" {
+		d.Tier = t("campaign.cert_image_tier", "tier", t("campaign.tier_"+cert.Tier))
+	}
+	return d
+}
