@@ -403,6 +403,9 @@ func (s *Service) campaignTx(ctx context.Context, tx pgx.Tx, id int64) (Campaign
 // it is new; questions whose time ran out are locked as timeouts first. An
 // attempt with every question locked, or whose campaign ended, finishes.
 func (s *Service) Current(ctx context.Context, a kepu.Actor, id int64) (State, error) {
+	if st, ok, err := s.currentHot(ctx, a, id); err != nil || ok {
+		return st, err
+	}
 	var st State
 	var finished bool
 	err := s.tx(ctx, func(tx pgx.Tx) error {
@@ -432,6 +435,9 @@ func (s *Service) Current(ctx context.Context, a kepu.Actor, id int64) (State, e
 		st = State{Attempt: att, Question: q}
 		return nil
 	})
+	if err == nil {
+		s.hot.remember(st.Attempt)
+	}
 	if err == nil && finished {
 		s.finished(ctx, st.Attempt)
 	}
@@ -450,6 +456,12 @@ func (s *Service) Current(ctx context.Context, a kepu.Actor, id int64) (State, e
 func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, choice []int, rttMS int) (Result, error) {
 	if rttMS < 0 || rttMS > MaxRTTMS {
 		return Result{}, kepu.Invalid("rtt_ms", "error.campaign_rtt")
+	}
+	if res, att, finished, ok, err := s.answerHot(ctx, a, id, seq, choice, rttMS); err != nil || ok {
+		if ok && finished {
+			s.finished(ctx, att)
+		}
+		return res, err
 	}
 	var res Result
 	var finished bool
@@ -486,31 +498,14 @@ func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, c
 			return err
 		}
 		now := s.now()
-		perQ := time.Duration(c.Rules.TimeLimit) * time.Second
-		limit := questionLimit(c, att, *q.ServedAt)
-		raw := now.Sub(*q.ServedAt)
-		timedOut := raw > limit+s.Grace
-		elapsed := time.Duration(scoring.CreditedElapsed(raw.Milliseconds(), int64(rttMS))) * time.Millisecond
-		elapsed = min(max(elapsed, 0), limit)
-		correct, points := false, 0
-		if timedOut {
-			orig = nil
-		} else {
-			credit := scoring.Credit(orig, q.Answer, c.Rules.Partial)
-			correct = credit == 1
-			if c.Rules.Scoring == scoring.RuleSpeed {
-				points = scoring.SpeedPoints(credit, c.Rules.Base, c.Rules.Bonus, elapsed.Milliseconds(), perQ.Milliseconds())
-			} else {
-				points = scoring.FlatPoints(credit, q.Points)
-			}
-			if raw.Milliseconds() < q.readingMS() {
-				if _, err := tx.Exec(ctx, `INSERT INTO campaign_signals (attempt_id, kind, seq, at) VALUES ($1, 'fast', $2, $3)`,
-					att.ID, seq, now); err != nil {
-					return fmt.Errorf("campaign: signal: %w", err)
-				}
+		v := s.judge(c, att, q, orig, now, rttMS)
+		if v.fast {
+			if _, err := tx.Exec(ctx, `INSERT INTO campaign_signals (attempt_id, kind, seq, at) VALUES ($1, 'fast', $2, $3)`,
+				att.ID, seq, now); err != nil {
+				return fmt.Errorf("campaign: signal: %w", err)
 			}
 		}
-		if err := lock(ctx, tx, &att, q, orig, correct, points, elapsed.Milliseconds(), timedOut, now); err != nil {
+		if err := lock(ctx, tx, &att, q, v.choice, v.correct, v.points, v.elapsed.Milliseconds(), v.timedOut, now); err != nil {
 			return err
 		}
 		if att.Answered >= att.Questions {
@@ -523,10 +518,47 @@ func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, c
 		res = r
 		return err
 	})
+	if err == nil {
+		s.hot.remember(att)
+	}
 	if err == nil && finished {
 		s.finished(ctx, att)
 	}
 	return res, err
+}
+
+// verdict is the server's judgement of one answer.
+type verdict struct {
+	choice   []int // authoring order; nil when timed out
+	timedOut bool
+	correct  bool
+	points   int
+	elapsed  time.Duration // credited, clamped to the limit: the time that scores
+	fast     bool          // sooner than a person reads the question (a signal)
+}
+
+// judge scores choice (authoring order) for question q of att, answered
+// at now with the page's measured round trip rttMS (docs/fairness.md).
+func (s *Service) judge(c Campaign, att Attempt, q slot, choice []int, now time.Time, rttMS int) verdict {
+	perQ := time.Duration(c.Rules.TimeLimit) * time.Second
+	limit := questionLimit(c, att, *q.ServedAt)
+	raw := now.Sub(*q.ServedAt)
+	v := verdict{choice: choice, timedOut: raw > limit+s.Grace}
+	v.elapsed = time.Duration(scoring.CreditedElapsed(raw.Milliseconds(), int64(rttMS))) * time.Millisecond
+	v.elapsed = min(max(v.elapsed, 0), limit)
+	if v.timedOut {
+		v.choice = nil
+		return v
+	}
+	credit := scoring.Credit(choice, q.Answer, c.Rules.Partial)
+	v.correct = credit == 1
+	if c.Rules.Scoring == scoring.RuleSpeed {
+		v.points = scoring.SpeedPoints(credit, c.Rules.Base, c.Rules.Bonus, v.elapsed.Milliseconds(), perQ.Milliseconds())
+	} else {
+		v.points = scoring.FlatPoints(credit, q.Points)
+	}
+	v.fast = raw.Milliseconds() < q.readingMS()
+	return v
 }
 
 // validChoice checks shown positions and maps them to authoring order.

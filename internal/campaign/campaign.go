@@ -282,6 +282,8 @@ type Service struct {
 	// Grace is the network-delay credit: an answer arriving up to Grace
 	// after the deadline still counts (as given at the limit).
 	Grace time.Duration
+
+	hot hotCache // the answer path's caches (hot.go)
 }
 
 // NewService returns a service on db with the real clock.
