@@ -170,18 +170,21 @@ func runCampaign(ctx context.Context, env *Env, o campaignOpts) error {
 	var started atomic.Int64
 	gap := o.Ramp / time.Duration(len(set.List))
 	var src *source
+	// Each run takes fresh addresses: the server's per-address login limit
+	// (120 in 10 minutes) remembers earlier runs.
+	base := rand.N(40000)
 	for i, u := range set.List {
 		if r.stopping.Load() || ctx.Err() != nil {
 			break
 		}
 		if i%o.PerSource == 0 {
-			src = newSourceConns(i/o.PerSource, o.PerSource)
+			src = newSourceConns(base+i/o.PerSource, o.PerSource)
 		}
 		wg.Add(1)
 		go func(src *source) {
 			defer wg.Done()
 			p := &player{c: NewClientVia(env.URL, src.transport), user: u}
-			if err := login(ctx, st, p.c, u.Username, set.Password); err != nil {
+			if err := login(ctx, &r.stopping, st, p.c, u.Username, set.Password); err != nil {
 				st.Count("citizens_not_logged_in", 1)
 				return
 			}

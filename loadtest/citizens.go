@@ -15,6 +15,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -122,7 +123,7 @@ func mustQuery(ctx context.Context, q querier, sql string, args ...any) pgx.Rows
 
 // login logs c in over HTTP as the login page does, retrying 429s (the
 // per-address login limit) after the time the server asks for.
-func login(ctx context.Context, st *Stats, c *Client, username, password string) error {
+func login(ctx context.Context, stopping *atomic.Bool, st *Stats, c *Client, username, password string) error {
 	t0 := time.Now()
 	for {
 		err := c.Do(ctx, "POST", "/api/v1/auth/login", map[string]string{"username": username, "password": password}, nil)
@@ -131,7 +132,7 @@ func login(ctx context.Context, st *Stats, c *Client, username, password string)
 			return nil
 		}
 		st.Error("login: " + errKind(err))
-		if he, ok := err.(*HTTPError); !ok || he.Status != 429 || ctx.Err() != nil {
+		if he, ok := err.(*HTTPError); !ok || he.Status != 429 || ctx.Err() != nil || stopping.Load() {
 			return err
 		}
 		sleepCtx(ctx, 5*time.Second)
