@@ -24,6 +24,7 @@ import (
 	"github.com/kepu/kepu/internal/app"
 	"github.com/kepu/kepu/internal/config"
 	"github.com/kepu/kepu/internal/dashboard"
+	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/postgres"
 	"github.com/kepu/kepu/internal/seed"
 )
@@ -36,6 +37,8 @@ Usage:
   kepu seed [--quiet]              load demo regions, schools, accounts, question bank, campaign
   kepu seed --participants 100000 --attempts 420000
                                    also generate a year of campaign volume (dashboards benchmark)
+  kepu seed --ranked 1000000 [--ranked-campaign ID]
+                                   also add participants with a finished attempt in one campaign (leaderboard volume)
   kepu user create --username U --role R [--password P] [--nickname N] [--region CODE] [--scope CODE]
                                    create an account (or reset it); prints the password when generated
   kepu leaderboard rebuild [campaign-id]
@@ -112,6 +115,8 @@ func runSeed(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	quiet := fs.Bool("quiet", false, "do not print the demo accounts")
 	participants := fs.Int("participants", 0, "also generate this many participants for dashboard volume (with --attempts)")
 	attempts := fs.Int("attempts", 0, "attempts to generate over a year (with --participants)")
+	ranked := fs.Int("ranked", 0, "also add this many participants with a finished attempt in one campaign (leaderboard volume)")
+	rankedCampaign := fs.Int64("ranked-campaign", 0, "the campaign for --ranked (0: create one)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -147,7 +152,14 @@ func runSeed(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 		}
 	}
 	if *participants > 0 || *attempts > 0 {
-		return dashboard.SeedVolume(ctx, a.DB, *participants, *attempts, stdout)
+		if err := dashboard.SeedVolume(ctx, a.DB, *participants, *attempts, stdout); err != nil {
+			return err
+		}
+	}
+	if *ranked > 0 {
+		if _, err := leaderboard.SeedRanked(ctx, a.DB, *rankedCampaign, *ranked, stdout); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -192,13 +193,14 @@ func boards(x standing, today bool) []Board {
 const dayTTL = 49 * time.Hour
 
 // add queues the standings' ZADDs: best boards with GT (never lower a
-// standing), sum and latest boards as they are.
-func (s *Service) add(pipe redis.Pipeliner, ctx context.Context, campaignID int64, counts string, xs []standing, today bool) {
+// standing), sum and latest boards as they are. key names each board's
+// sorted set (s.Key, or a rebuild's scratch key).
+func (s *Service) add(pipe redis.Pipeliner, ctx context.Context, key func(Board) string, counts string, xs []standing, today bool) {
 	for _, x := range xs {
 		z := redis.Z{Score: scoring.Standing{Score: x.score, TimeMS: x.timeMS, ReachedMS: x.reachedMS}.Encode(),
 			Member: strconv.FormatInt(x.userID, 10)}
 		for _, b := range boards(x, today) {
-			k := s.Key(campaignID, b)
+			k := key(b)
 			if counts == "best" {
 				pipe.ZAddGT(ctx, k, z)
 			} else {
@@ -236,8 +238,9 @@ func (s *Service) Record(ctx context.Context, campaignID, userID int64) error {
 		return err
 	}
 	pipe := s.Redis.TxPipeline()
-	s.add(pipe, ctx, campaignID, counts, all, false)
-	s.add(pipe, ctx, campaignID, counts, day, true)
+	key := func(b Board) string { return s.Key(campaignID, b) }
+	s.add(pipe, ctx, key, counts, all, false)
+	s.add(pipe, ctx, key, counts, day, true)
 	pipe.Publish(ctx, s.Channel(campaignID), "changed")
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("leaderboard: record: %w", err)
@@ -258,8 +261,17 @@ func (s *Service) Ensure(ctx context.Context, campaignID int64) error {
 	return s.Rebuild(ctx, campaignID)
 }
 
+// rebuildChunk is how many standings a rebuild writes per pipeline.
+const rebuildChunk = 5000
+
 // Rebuild replaces every board of the campaign with standings computed
-// from Postgres, in one MULTI, and sets the marker.
+// from Postgres and sets the marker. The new boards are written first into
+// scratch keys ({p}:lbtmp:{campaign}:{token}:…, an hour's TTL in case the
+// rebuild dies) in pipelines of rebuildChunk standings, so Redis is never
+// blocked for long even with millions of entries; then one MULTI deletes
+// the old keys, renames the scratch keys into place, sets the marker and
+// announces the change: readers see the old boards or the new ones, never
+// a half-built board.
 func (s *Service) Rebuild(ctx context.Context, campaignID int64) error {
 	counts, err := s.counts(ctx, campaignID)
 	if err != nil {
@@ -273,8 +285,41 @@ func (s *Service) Rebuild(ctx context.Context, campaignID int64) error {
 	if err != nil {
 		return err
 	}
+	cid := strconv.FormatInt(campaignID, 10)
+	token := strconv.FormatInt(time.Now().UnixNano(), 36)
+	scratch := map[string]string{} // final key → scratch key
+	var dayKeys, fresh []string
+	key := func(b Board) string {
+		final := s.Key(campaignID, b)
+		k, ok := scratch[final]
+		if !ok {
+			k = s.Keys.Key("lbtmp", cid, token, strings.TrimPrefix(final, s.Keys.Key("lb", cid)+":"))
+			scratch[final] = k
+			fresh = append(fresh, k)
+			if b.Today {
+				dayKeys = append(dayKeys, final)
+			}
+		}
+		return k
+	}
+	for _, part := range []struct {
+		xs    []standing
+		today bool
+	}{{all, false}, {day, true}} {
+		for from := 0; from < len(part.xs); from += rebuildChunk {
+			pipe := s.Redis.Pipeline()
+			s.add(pipe, ctx, key, counts, part.xs[from:min(from+rebuildChunk, len(part.xs))], part.today)
+			for _, k := range fresh {
+				pipe.Expire(ctx, k, time.Hour)
+			}
+			fresh = fresh[:0]
+			if _, err := pipe.Exec(ctx); err != nil {
+				return fmt.Errorf("leaderboard: rebuild: %w", err)
+			}
+		}
+	}
 	var old []string
-	iter := s.Redis.Scan(ctx, 0, s.Keys.Key("lb", strconv.FormatInt(campaignID, 10), "*"), 500).Iterator()
+	iter := s.Redis.Scan(ctx, 0, s.Keys.Key("lb", cid, "*"), 500).Iterator()
 	for iter.Next(ctx) {
 		old = append(old, iter.Val())
 	}
@@ -285,8 +330,13 @@ func (s *Service) Rebuild(ctx context.Context, campaignID int64) error {
 	if len(old) > 0 {
 		pipe.Del(ctx, old...)
 	}
-	s.add(pipe, ctx, campaignID, counts, all, false)
-	s.add(pipe, ctx, campaignID, counts, day, true)
+	for final, k := range scratch {
+		pipe.Rename(ctx, k, final)
+		pipe.Persist(ctx, final)
+	}
+	for _, final := range dayKeys {
+		pipe.Expire(ctx, final, dayTTL)
+	}
 	pipe.Set(ctx, s.marker(campaignID), "1", 0)
 	pipe.Publish(ctx, s.Channel(campaignID), "changed")
 	if _, err := pipe.Exec(ctx); err != nil {
