@@ -19,7 +19,7 @@ package campaign
 // attempt, a changed campaign, an attempt this instance has not seen — goes
 // the slow path (the transaction in attempt.go), whose rules are the
 // reference; the hot path only takes the cases where it provably decides
-// the same. Caches are bounded (two generations of hotGeneration entries).
+// the same. Caches are bounded (gencache: two generations of 100,000).
 
 import (
 	"context"
@@ -31,11 +31,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kepu/kepu/internal/gencache"
 	"github.com/kepu/kepu/internal/kepu"
 )
-
-// hotGeneration bounds each cache generation (entries).
-const hotGeneration = 100_000
 
 // hotAttempt is what never changes about an attempt, plus its served
 // questions not yet answered.
@@ -65,54 +63,26 @@ type hotVersion struct {
 	imageID            int64
 }
 
-// hotCampaign is a campaign with the version of its row.
+// hotCampaign is a campaign with the version of its row and when it was read.
 type hotCampaign struct {
 	c       Campaign
 	version int64
-}
-
-// gen is a map kept in two generations: when the young one is full the old
-// one is dropped, so the size stays bounded and what is in use survives.
-type gen[V any] struct {
-	young, old map[int64]V
-}
-
-func (g *gen[V]) get(k int64) (V, bool) {
-	if v, ok := g.young[k]; ok {
-		return v, true
-	}
-	v, ok := g.old[k]
-	if ok {
-		g.put(k, v)
-	}
-	return v, ok
-}
-
-func (g *gen[V]) put(k int64, v V) {
-	if g.young == nil || len(g.young) >= hotGeneration {
-		g.old, g.young = g.young, make(map[int64]V)
-	}
-	g.young[k] = v
-}
-
-func (g *gen[V]) drop(k int64) {
-	delete(g.young, k)
-	delete(g.old, k)
+	at      time.Time
 }
 
 // hotCache holds the hot path's caches of one Service.
 type hotCache struct {
 	mu        sync.Mutex
-	attempts  gen[*hotAttempt]
-	versions  gen[*hotVersion]
-	campaigns gen[hotCampaign]
+	attempts  gencache.Map[*hotAttempt]
+	versions  gencache.Map[*hotVersion]
+	campaigns gencache.Map[hotCampaign]
 	group     groupCommit // shared transactions of the hot statements (group.go)
 }
 
 func (h *hotCache) attempt(id int64) *hotAttempt {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	a, _ := h.attempts.get(id)
+	a, _ := h.attempts.Get(id)
 	return a
 }
 
@@ -121,18 +91,18 @@ func (h *hotCache) remember(att Attempt) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if att.Finished() || att.ID == 0 {
-		h.attempts.drop(att.ID)
+		h.attempts.Delete(att.ID)
 		return
 	}
-	if _, ok := h.attempts.get(att.ID); !ok {
-		h.attempts.put(att.ID, &hotAttempt{campaignID: att.CampaignID, userID: att.UserID, startedAt: att.StartedAt,
+	if _, ok := h.attempts.Get(att.ID); !ok {
+		h.attempts.Put(att.ID, &hotAttempt{campaignID: att.CampaignID, userID: att.UserID, startedAt: att.StartedAt,
 			questions: att.Questions, served: map[int]hotSlot{}})
 	}
 }
 
 func (h *hotCache) forget(id int64) {
 	h.mu.Lock()
-	h.attempts.drop(id)
+	h.attempts.Delete(id)
 	h.mu.Unlock()
 }
 
@@ -158,7 +128,7 @@ func (a *hotAttempt) answered(seq int) {
 // version returns a question version's content, reading it once.
 func (s *Service) version(ctx context.Context, id int64) (*hotVersion, error) {
 	s.hot.mu.Lock()
-	v, ok := s.hot.versions.get(id)
+	v, ok := s.hot.versions.Get(id)
 	s.hot.mu.Unlock()
 	if ok {
 		return v, nil
@@ -178,7 +148,7 @@ func (s *Service) version(ctx context.Context, id int64) (*hotVersion, error) {
 		v.imageID = *img
 	}
 	s.hot.mu.Lock()
-	s.hot.versions.put(id, v)
+	s.hot.versions.Put(id, v)
 	s.hot.mu.Unlock()
 	return v, nil
 }
@@ -196,7 +166,7 @@ func (r rowPlus) Scan(dest ...any) error { return r.Row.Scan(append(dest, r.extr
 func (s *Service) hotCampaign(ctx context.Context, id int64, fresh bool) (hotCampaign, error) {
 	if !fresh {
 		s.hot.mu.Lock()
-		hc, ok := s.hot.campaigns.get(id)
+		hc, ok := s.hot.campaigns.Get(id)
 		s.hot.mu.Unlock()
 		if ok {
 			return hc, nil
@@ -206,13 +176,37 @@ func (s *Service) hotCampaign(ctx context.Context, id int64, fresh bool) (hotCam
 	var err error
 	hc.c, err = scanCampaign(rowPlus{s.DB.QueryRow(ctx, `SELECT `+campaignCols+`, xmin::text::bigint FROM campaigns WHERE id = $1`, id),
 		[]any{&hc.version}})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return hc, kepu.NotFound("error.campaign_not_found")
+	}
 	if err != nil {
 		return hc, fmt.Errorf("campaign: %d: %w", id, err)
 	}
+	hc.at = time.Now()
 	s.hot.mu.Lock()
-	s.hot.campaigns.put(id, hc)
+	s.hot.campaigns.Put(id, hc)
 	s.hot.mu.Unlock()
 	return hc, nil
+}
+
+// listedMaxAge is how stale Listed may be.
+const listedMaxAge = time.Second
+
+// Listed is Public for high-rate public reads (the leaderboard's JSON):
+// the campaign as the hot path caches it, read again when older than
+// listedMaxAge, so a campaign archived a moment ago may show for a second.
+func (s *Service) Listed(ctx context.Context, id int64) (Campaign, error) {
+	hc, err := s.hotCampaign(ctx, id, false)
+	if err == nil && time.Since(hc.at) >= listedMaxAge {
+		hc, err = s.hotCampaign(ctx, id, true)
+	}
+	if err != nil {
+		return Campaign{}, err
+	}
+	if hc.c.Status == StatusDraft || hc.c.Status == StatusArchived {
+		return Campaign{}, kepu.NotFound("error.campaign_not_found")
+	}
+	return hc.c, nil
 }
 
 // slotOf joins a served slot and its version into the slot the rules use.

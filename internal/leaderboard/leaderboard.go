@@ -72,6 +72,8 @@ type Service struct {
 	Redis *redis.Client
 	Keys  rdb.Keys
 	Now   func() time.Time
+
+	reads readCache // the HTTP read path's caches (read.go)
 }
 
 // Shanghai is the zone of "today".

@@ -265,7 +265,7 @@ func (s *Server) getLeaderboard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.campaigns.Public(c.UserContext(), id); err != nil {
+	if _, err := s.campaigns.Listed(c.UserContext(), id); err != nil {
 		return err
 	}
 	b, err := s.boardQuery(c)
@@ -280,19 +280,12 @@ func (s *Server) getLeaderboard(c *fiber.Ctx) error {
 	if u := currentUser(c); u != nil {
 		me = u.ID
 	}
-	top, err := s.boards.Top(c.UserContext(), id, b, int(n), me)
+	body, err := s.boards.Page(c.UserContext(), id, b, int(n), me)
 	if err != nil {
 		return err
 	}
-	out := fiber.Map{"top": top}
-	if me != 0 {
-		rank, around, err := s.boards.Around(c.UserContext(), id, b, me, 2)
-		if err != nil {
-			return err
-		}
-		out["my_rank"], out["around"] = rank, around
-	}
-	return c.JSON(out)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(body)
 }
 
 // managedCampaigns lists the campaigns the caller manages.

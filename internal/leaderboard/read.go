@@ -1,0 +1,272 @@
+package leaderboard
+
+// The read path of GET /api/v1/campaigns/:id/leaderboard at high request
+// rates. Per request it costs at most one Redis round trip (a Lua script:
+// marker check, the caller's rank and the lines around it) and no Postgres
+// query in the common case:
+//
+//   - the top n of a board is read once per topTTL per instance (one
+//     pipeline: marker, ZREVRANGE) and kept encoded as JSON; every request
+//     in between shares it, so an HTTP read may show the board up to topTTL
+//     older than Redis (the live websocket pushes at most every 400 ms
+//     anyway);
+//   - nicknames are cached per instance for nickTTL (a renamed user shows
+//     the new name on boards within nickTTL).
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/kepu/kepu/internal/gencache"
+	"github.com/kepu/kepu/internal/scoring"
+)
+
+// Read-path cache lifetimes.
+const (
+	topTTL  = 50 * time.Millisecond
+	nickTTL = 30 * time.Second
+)
+
+//go:embed around.lua
+var aroundLua string
+
+var aroundScript = redis.NewScript(aroundLua)
+
+// topEntry is a cached top n of one board.
+type topEntry struct {
+	at      time.Time
+	entries []Entry
+	json    []byte   // entries without "me"
+	offsets [][2]int // where each entry's object starts and ends in json
+	filling chan struct{}
+}
+
+// encodeTop encodes entries as a JSON array, noting where each one is.
+func encodeTop(entries []Entry) ([]byte, [][2]int, error) {
+	out := []byte{'['}
+	offsets := make([][2]int, len(entries))
+	for i, e := range entries {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		j, err := json.Marshal(e)
+		if err != nil {
+			return nil, nil, err
+		}
+		offsets[i] = [2]int{len(out), len(out) + len(j)}
+		out = append(out, j...)
+	}
+	return append(out, ']'), offsets, nil
+}
+
+type nick struct {
+	name string
+	at   time.Time
+}
+
+// readCache is one instance's read-path cache.
+type readCache struct {
+	mu    sync.Mutex
+	tops  map[string]*topEntry // by board key and n
+	nicks gencache.Map[nick]
+}
+
+// Page is the JSON body of GET /api/v1/campaigns/:id/leaderboard: the top n
+// entries of a board ({"top":[…]}), and for a logged-in caller (me ≠ 0)
+// also "my_rank" (0: not on the board) and "around" (the lines from two
+// above to two below the caller). The caller's line is marked "me".
+func (s *Service) Page(ctx context.Context, campaignID int64, b Board, n int, me int64) ([]byte, error) {
+	key := s.Key(campaignID, b)
+	top, err := s.cachedTop(ctx, campaignID, key, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(top.json)+512)
+	out = append(out, `{"top":`...)
+	if me == 0 {
+		out = append(out, top.json...)
+		return append(out, '}'), nil
+	}
+	rank, around, err := s.around(ctx, campaignID, key, me, 2)
+	if err != nil {
+		return nil, err
+	}
+	if rank > 0 && rank <= int64(len(top.entries)) {
+		// Only the caller's line changes: the others are copied as encoded.
+		me := top.entries[rank-1]
+		me.Me = true
+		j, err := json.Marshal(me)
+		if err != nil {
+			return nil, fmt.Errorf("leaderboard: page: %w", err)
+		}
+		at := top.offsets[rank-1]
+		out = append(out, top.json[:at[0]]...)
+		out = append(out, j...)
+		out = append(out, top.json[at[1]:]...)
+	} else {
+		out = append(out, top.json...)
+	}
+	out = append(out, `,"my_rank":`...)
+	out = strconv.AppendInt(out, rank, 10)
+	j, err := json.Marshal(around)
+	if err != nil {
+		return nil, fmt.Errorf("leaderboard: page: %w", err)
+	}
+	out = append(out, `,"around":`...)
+	out = append(out, j...)
+	return append(out, '}'), nil
+}
+
+// cachedTop returns the top n of the board at key, read at most topTTL ago
+// (entries, and as JSON without "me"). One request refreshes an expired
+// board; the others use the previous read meanwhile (or wait for the first
+// read of a board).
+func (s *Service) cachedTop(ctx context.Context, campaignID int64, key string, n int) (topEntry, error) {
+	ck := key + "|" + strconv.Itoa(n)
+	s.reads.mu.Lock()
+	if s.reads.tops == nil {
+		s.reads.tops = map[string]*topEntry{}
+	}
+	e := s.reads.tops[ck]
+	if e == nil {
+		e = &topEntry{}
+		s.reads.tops[ck] = e
+	}
+	if e.json != nil && (time.Since(e.at) < topTTL || e.filling != nil) {
+		got := *e
+		s.reads.mu.Unlock()
+		return got, nil
+	}
+	if wait := e.filling; wait != nil {
+		s.reads.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return topEntry{}, ctx.Err()
+		}
+		return s.cachedTop(ctx, campaignID, key, n)
+	}
+	done := make(chan struct{})
+	e.filling = done
+	s.reads.mu.Unlock()
+	entries, err := s.readTop(ctx, campaignID, key, n)
+	var j []byte
+	var offsets [][2]int
+	if err == nil {
+		j, offsets, err = encodeTop(entries)
+	}
+	s.reads.mu.Lock()
+	if err == nil {
+		e.at, e.entries, e.json, e.offsets = time.Now(), entries, j, offsets
+	}
+	e.filling = nil
+	got := *e
+	s.reads.mu.Unlock()
+	close(done)
+	if err != nil {
+		return topEntry{}, err
+	}
+	return got, nil
+}
+
+// readTop reads the top n of a board with nicknames, rebuilding the
+// campaign's boards first when Redis lost them.
+func (s *Service) readTop(ctx context.Context, campaignID int64, key string, n int) ([]Entry, error) {
+	pipe := s.Redis.Pipeline()
+	built := pipe.Exists(ctx, s.marker(campaignID))
+	rng := pipe.ZRevRangeWithScores(ctx, key, 0, int64(n-1))
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, fmt.Errorf("leaderboard: top: %w", err)
+	}
+	if built.Val() == 0 {
+		if err := s.Ensure(ctx, campaignID); err != nil {
+			return nil, err
+		}
+		return s.readTop(ctx, campaignID, key, n)
+	}
+	return s.entries(ctx, rng.Val(), 0, 0)
+}
+
+// around returns the user's rank on the board at key and the entries from
+// k above to k below it, in one round trip (around.lua).
+func (s *Service) around(ctx context.Context, campaignID int64, key string, userID int64, k int) (int64, []Entry, error) {
+	res, err := aroundScript.Run(ctx, s.Redis, []string{s.marker(campaignID), key}, strconv.FormatInt(userID, 10), k).Slice()
+	if err != nil {
+		return 0, nil, fmt.Errorf("leaderboard: around: %w", err)
+	}
+	rank, _ := res[0].(int64)
+	switch rank {
+	case -2: // Redis lost the boards
+		if err := s.Ensure(ctx, campaignID); err != nil {
+			return 0, nil, err
+		}
+		return s.around(ctx, campaignID, key, userID, k)
+	case -1:
+		return 0, []Entry{}, nil
+	}
+	flat, _ := res[1].([]any)
+	zs := make([]redis.Z, 0, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		m, _ := flat[i].(string)
+		sc, _ := flat[i+1].(string)
+		f, err := strconv.ParseFloat(sc, 64)
+		if err != nil {
+			return 0, nil, fmt.Errorf("leaderboard: around: score %q: %w", sc, err)
+		}
+		zs = append(zs, redis.Z{Member: m, Score: f})
+	}
+	from := max(rank-int64(k), 0)
+	es, err := s.entries(ctx, zs, from, userID)
+	return rank + 1, es, err
+}
+
+// entries turns ZREVRANGE results starting at 0-based rank from into
+// entries with nicknames (cached for nickTTL).
+func (s *Service) entries(ctx context.Context, zs []redis.Z, from int64, me int64) ([]Entry, error) {
+	out := make([]Entry, 0, len(zs))
+	var missing []int64
+	now := time.Now()
+	s.reads.mu.Lock()
+	for i, z := range zs {
+		m, _ := z.Member.(string)
+		id, _ := strconv.ParseInt(m, 10, 64)
+		score, ts, _ := scoring.DecodeStanding(z.Score)
+		e := Entry{Rank: from + int64(i) + 1, Score: score, TimeS: ts, Me: id == me && me != 0, userID: id}
+		if nk, ok := s.reads.nicks.Get(id); ok && now.Sub(nk.at) < nickTTL {
+			e.Nickname = nk.name
+		} else {
+			missing = append(missing, id)
+		}
+		out = append(out, e)
+	}
+	s.reads.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	rows, _ := s.DB.Query(ctx, `SELECT id, nickname FROM users WHERE id = ANY($1)`, missing)
+	names := make(map[int64]string, len(missing))
+	var id int64
+	var name string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error { names[id] = name; return nil }); err != nil {
+		return nil, fmt.Errorf("leaderboard: nicknames: %w", err)
+	}
+	s.reads.mu.Lock()
+	for id, name := range names {
+		s.reads.nicks.Put(id, nick{name: name, at: now})
+	}
+	s.reads.mu.Unlock()
+	for i := range out {
+		if out[i].Nickname == "" {
+			out[i].Nickname = names[out[i].userID]
+		}
+	}
+	return out, nil
+}
