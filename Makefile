@@ -52,11 +52,16 @@ bench: services build
 	@psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'kepu_bench'" | grep -q 1 || psql -h 127.0.0.1 -U postgres -qc 'CREATE DATABASE kepu_bench'
 	@export KEPU_DATABASE_URL='$(BENCH_DB)' KEPU_REDIS_PREFIX=kepubench KEPU_ADDR=$(BENCH_ADDR) KEPU_LOG_LEVEL=warn; \
 	bin/kepu migrate >/dev/null 2>&1 && bin/kepu seed --quiet >/dev/null 2>&1 && \
-	bin/kepu user create --username bench-host --role teacher --password bench-host-pass-123 >/dev/null 2>&1 || exit 1; \
+	bin/kepu user create --username bench-host --role teacher --password bench-host-pass-123 >/dev/null 2>&1 && \
+	bin/kepu user create --username bench-org --role organizer --password bench-org-pass-123 >/dev/null 2>&1 || exit 1; \
 	ulimit -n 20000 2>/dev/null; bin/kepu serve 2>/tmp/kepu-bench.log & pid=$$!; trap "kill $$pid" EXIT; \
 	for i in $$(seq 50); do curl -sf http://$(BENCH_ADDR)/readyz >/dev/null && break; sleep 0.2; done; \
 	$(GO) run ./loadtest contest --url http://$(BENCH_ADDR) --admin bench-host --admin-password bench-host-pass-123 \
-		--players 100 --join-over 2s --questions 2 --time-limit 10 --answer-within 2s --idle 1s --server-pid $$pid --duration 60s
+		--players 100 --join-over 2s --questions 2 --time-limit 10 --answer-within 2s --idle 1s --server-pid $$pid --duration 60s && \
+	$(GO) run ./loadtest campaign --url http://$(BENCH_ADDR) --database-url '$(BENCH_DB)' --admin bench-org --admin-password bench-org-pass-123 \
+		--users 50 --ramp 2s --think 0 --duration 15s && \
+	$(GO) run ./loadtest leaderboard --url http://$(BENCH_ADDR) --database-url '$(BENCH_DB)' --admin bench-org --admin-password bench-org-pass-123 \
+		--watchers 100 --citizens 5 --stream-for 8s --readers 20 --read-rate 500 --duration 25s
 
 clean:
 	rm -rf bin
