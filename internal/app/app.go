@@ -77,6 +77,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Org = &org.Service{DB: a.DB}
 	a.Accounts.Classes = a.Org
 	a.Contests = contest.NewService(a.DB, a.Redis, a.Keys, a.Org)
+	a.Contests.MaxPlayers = cfg.ContestMaxPlayers
 	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Contests.ExportUser)
 	a.Dash = &dashboard.Service{DB: a.DB, Org: a.Org}
 	a.Bank = &bank.Service{DB: a.DB, Org: a.Org}

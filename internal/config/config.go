@@ -29,6 +29,9 @@ type Config struct {
 	RedisPrefix    string        // KEPU_REDIS_PREFIX: prefix of every Redis key
 	Pprof          bool          // KEPU_PPROF: serve /debug/pprof to loopback clients
 	MaxHashes      int           // KEPU_MAX_HASHES: concurrent argon2id hashes
+	// ContestMaxPlayers (KEPU_CONTEST_MAX_PLAYERS) is the most players one
+	// live contest room holds, across all instances.
+	ContestMaxPlayers int
 }
 
 // DevSecret is the secret used when KEPU_SECRET_KEY is unset. It is fine for
@@ -110,6 +113,10 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.MaxHashes, err = strconv.Atoi(get("KEPU_MAX_HASHES", "4")); err != nil || c.MaxHashes < 1 || c.MaxHashes > 64 {
 		bad("KEPU_MAX_HASHES", "want a whole number from 1 to 64")
+	}
+	if c.ContestMaxPlayers, err = strconv.Atoi(get("KEPU_CONTEST_MAX_PLAYERS", "20000")); err != nil ||
+		c.ContestMaxPlayers < 1 || c.ContestMaxPlayers > 100000 {
+		bad("KEPU_CONTEST_MAX_PLAYERS", "want a whole number from 1 to 100000")
 	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("config: %s", strings.Join(errs, "; "))

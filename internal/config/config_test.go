@@ -20,6 +20,12 @@ func TestLoadDefaults(t *testing.T) {
 	if got := c.Origins(); len(got) != 1 || got[0] != "http://127.0.0.1:8080" {
 		t.Errorf("Origins() = %v, want the base URL origin", got)
 	}
+	if c.Pprof {
+		t.Errorf("Pprof: got true, want false by default")
+	}
+	if c.ContestMaxPlayers != 20000 {
+		t.Errorf("ContestMaxPlayers: got %d, want 20000", c.ContestMaxPlayers)
+	}
 }
 
 func TestLoadNamesBadVariable(t *testing.T) {
@@ -37,6 +43,9 @@ func TestLoadNamesBadVariable(t *testing.T) {
 		{"KEPU_SESSION_IDLE", "5s"},
 		{"KEPU_SESSION_MAX", "1m"},
 		{"KEPU_MAX_HASHES", "0"},
+		{"KEPU_PPROF", "maybe"},
+		{"KEPU_CONTEST_MAX_PLAYERS", "0"},
+		{"KEPU_CONTEST_MAX_PLAYERS", "many"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

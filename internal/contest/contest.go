@@ -172,6 +172,9 @@ type Service struct {
 	// Grace is how long after the deadline a round stays open for answers
 	// sent in time over a slow network (see docs/fairness.md).
 	Grace time.Duration
+	// MaxPlayers is the most players one room holds (config
+	// KEPU_CONTEST_MAX_PLAYERS); a join beyond it is 409 contest_full.
+	MaxPlayers int
 
 	scripts *scripts
 	cache   *questionCache
@@ -181,8 +184,9 @@ type Service struct {
 func NewService(db *pgxpool.Pool, rc *redis.Client, keys rdb.Keys, o *org.Service) *Service {
 	return &Service{DB: db, Redis: rc, Keys: keys, Org: o, Clock: &Clock{},
 		RoomTTL: 6 * time.Hour, RevealFor: 5 * time.Second, BoardFor: 5 * time.Second,
-		Grace:   time.Duration(scoring.LatencyCreditMaxMS) * time.Millisecond,
-		scripts: loadScripts(), cache: newQuestionCache()}
+		Grace:      time.Duration(scoring.LatencyCreditMaxMS) * time.Millisecond,
+		MaxPlayers: DefaultMaxPlayers,
+		scripts:    loadScripts(), cache: newQuestionCache()}
 }
 
 // CanHost reports whether the actor may host contests.

@@ -19,8 +19,8 @@ import (
 	"github.com/kepu/kepu/internal/scoring"
 )
 
-// MaxPlayers is the most players one room holds.
-const MaxPlayers = 1000
+// DefaultMaxPlayers is the room size of NewService (Service.MaxPlayers).
+const DefaultMaxPlayers = 20000
 
 // JoinInput is a join request: the PIN and nickname typed, the team chosen
 // (team mode), and the logged-in user if any.
@@ -127,7 +127,7 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (Joined, error) {
 	n, err := s.scripts.join.Run(ctx, s.Redis,
 		[]string{k.hash(), k.seq(), k.events(), s.dueKey(), k.players(), k.nicks(), k.tokens(), k.scores(), k.flush()},
 		s.Channel(id), EventsKept, nickKey(nick), p.TH, string(rec), s.nowMS(), FlushEvery.Milliseconds(),
-		k.flushMember(), MaxPlayers).Int()
+		k.flushMember(), s.MaxPlayers).Int()
 	if err != nil {
 		return Joined{}, fmt.Errorf("contest: join %d: %w", id, err)
 	}

@@ -18,12 +18,16 @@ import (
 // (school NAT), so the per-IP limits are generous; wrong PINs also count
 // against the PIN typed.
 var (
-	joinIPRule = ratelimit.Rule{Name: "contest_join_ip", Burst: 120, Period: time.Minute}
-	// A full room must be able to join within a minute, so the per-PIN budget
-	// is twice the room size (retries included); guessing PINs is limited per IP.
-	joinPINRule   = ratelimit.Rule{Name: "contest_join_pin", Burst: 2 * contest.MaxPlayers, Period: time.Minute}
+	joinIPRule    = ratelimit.Rule{Name: "contest_join_ip", Burst: 120, Period: time.Minute}
 	wsConnectRule = ratelimit.Rule{Name: "contest_ws_ip", Burst: 600, Period: time.Minute}
 )
+
+// joinPINRule is the per-PIN join budget. A full room must be able to join
+// within a minute, so it is twice the room size (retries included) and
+// follows KEPU_CONTEST_MAX_PLAYERS; guessing PINs is limited per IP.
+func (s *Server) joinPINRule() ratelimit.Rule {
+	return ratelimit.Rule{Name: "contest_join_pin", Burst: 2 * s.contests.MaxPlayers, Period: time.Minute}
+}
 
 func (s *Server) contestRoutes(api fiber.Router) {
 	host := requireRole(kepu.RoleTeacher, kepu.RoleOrganizer, kepu.RoleAdmin)
@@ -289,7 +293,7 @@ func (s *Server) joinContest(c *fiber.Ctx) error {
 		return err
 	}
 	if contest.ValidPIN(in.PIN) {
-		if err := s.limiter.Allow(ctx, joinPINRule, in.PIN); err != nil {
+		if err := s.limiter.Allow(ctx, s.joinPINRule(), in.PIN); err != nil {
 			return err
 		}
 	}

@@ -46,9 +46,9 @@ func insertQuestions(t *testing.T, inst *apptest.Instance, n int) []int64 {
 	return ids
 }
 
-func newContestFixture(t *testing.T, settings map[string]any) *contestFixture {
+func newContestFixture(t *testing.T, settings map[string]any, opts ...apptest.Options) *contestFixture {
 	t.Helper()
-	inst := apptest.Start(t)
+	inst := apptest.Start(t, opts...)
 	_, pw := inst.CreateUser("teacher1", "teacher")
 	f := &contestFixture{inst: inst, teacher: inst.Login("teacher1", pw), qids: insertQuestions(t, inst, 3)}
 	if settings == nil {
@@ -366,6 +366,17 @@ func TestContestPlayToPodium(t *testing.T) {
 	}
 	// The PIN no longer works.
 	join(t, inst, run.PIN, "late", 404)
+}
+
+func TestContestRoomSizeFollowsConfig(t *testing.T) {
+	f := newContestFixture(t, nil, apptest.Options{Env: map[string]string{"KEPU_CONTEST_MAX_PLAYERS": "2"}})
+	run := f.newRun(t)
+	join(t, f.inst, run.PIN, "ann", 201)
+	join(t, f.inst, run.PIN, "bob", 201)
+	join(t, f.inst, run.PIN, "cat", 409) // full
+	// The per-PIN join budget is twice the room size: 4 a minute here.
+	join(t, f.inst, run.PIN, "dan", 409)
+	join(t, f.inst, run.PIN, "eve", 429)
 }
 
 func TestContestTimeoutAndReconnect(t *testing.T) {
