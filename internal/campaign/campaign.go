@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -70,19 +71,25 @@ type Quota struct {
 	Count     int    `json:"count"`
 }
 
-// String describes the quota for messages, e.g. "health/knowledge/single".
-func (q Quota) String() string {
-	var parts []string
-	for _, p := range []string{q.Category, q.Dimension, q.Type} {
-		if p != "" {
-			parts = append(parts, p)
+// Describe names the n-th quota (from 1) for messages in the reader's
+// language: its category, dimension and type labels, "any" where it sets
+// none (campaign.quota_nth). n = 0 names the questions outside the quotas.
+func (q Quota) Describe(n int) kepu.Msg {
+	if n == 0 {
+		return kepu.Msg{Key: "campaign.quota_rest"}
+	}
+	label := func(family, v string) kepu.Msg {
+		if v == "" {
+			return kepu.Msg{Key: "campaign.any"}
 		}
+		return kepu.Msg{Key: "bank." + family + "." + v}
 	}
-	if len(parts) == 0 {
-		return "*"
-	}
-	return strings.Join(parts, "/")
+	return kepu.Msg{Key: "campaign.quota_nth", Params: map[string]any{"n": n, "category": label("category", q.Category),
+		"dimension": label("dimension", q.Dimension), "type": label("type", q.Type)}}
 }
+
+// quotaField is the input field of the i-th quota (from 0), e.g. "rules.quotas.1".
+func quotaField(i int) string { return "rules.quotas." + strconv.Itoa(i) }
 
 // Rules are how a campaign is played and scored.
 type Rules struct {
@@ -242,7 +249,7 @@ func (in *Input) Validate() error {
 		r.Quotas[i] = q
 		if q.Count < 1 || (q.Category != "" && !kepu.Contains(bank.Categories, q.Category)) ||
 			(q.Dimension != "" && !kepu.Contains(bank.Dimensions, q.Dimension)) || (q.Type != "" && !kepu.Contains(bank.Types, q.Type)) {
-			return kepu.Invalid("rules.quotas", "error.campaign_quota").With("quota", q.String())
+			return kepu.Invalid(quotaField(i), "error.campaign_quota").With("n", i+1)
 		}
 		sum += q.Count
 	}

@@ -29,7 +29,9 @@ const sqlDraw = `SELECT v.id, v.dimension, jsonb_array_length(v.options), q.id
 
 // draw picks r.Questions distinct questions at random: each quota in turn,
 // then the rest from any published question, in random play order. A quota
-// the bank cannot fill is a kepu.EINVALID error naming it.
+// the bank cannot fill is a kepu.EINVALID error naming it in the reader's
+// language (Quota.Describe) on its field ("rules.quotas.N", or
+// "rules.questions" for the questions outside the quotas).
 func draw(ctx context.Context, tx pgx.Tx, r Rules) ([]drawn, error) {
 	quotas := append([]Quota(nil), r.Quotas...)
 	rest := r.Questions
@@ -41,7 +43,7 @@ func draw(ctx context.Context, tx pgx.Tx, r Rules) ([]drawn, error) {
 	}
 	taken := []int64{}
 	var out []drawn
-	for _, q := range quotas {
+	for i, q := range quotas {
 		rows, err := tx.Query(ctx, sqlDraw, r.Lang, q.Category, q.Dimension, q.Type, taken, q.Count)
 		if err != nil {
 			return nil, fmt.Errorf("campaign: draw: %w", err)
@@ -62,8 +64,12 @@ func draw(ctx context.Context, tx pgx.Tx, r Rules) ([]drawn, error) {
 			return nil, fmt.Errorf("campaign: draw: %w", err)
 		}
 		if n < q.Count {
-			return nil, kepu.Invalid("rules.quotas", "error.campaign_quota_short").
-				With("quota", q.String()).With("have", n).With("want", q.Count)
+			field, name := "rules.questions", q.Describe(0)
+			if i < len(r.Quotas) {
+				field, name = quotaField(i), q.Describe(i+1)
+			}
+			return nil, kepu.Invalid(field, "error.campaign_quota_short").With("quota", name).
+				With("lang", kepu.Msg{Key: "bank.lang." + r.Lang}).With("have", n).With("want", q.Count)
 		}
 	}
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })

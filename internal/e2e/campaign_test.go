@@ -137,7 +137,7 @@ func TestCampaignOrganizerPublishesAndTimeout(t *testing.T) {
 		t.Fatalf("quota count after save: got %q, want 90", v)
 	}
 	org.Do(chromedp.Click(chromedp.CSS("[data-testid=form-publish]")))
-	org.WaitText("[data-testid=form-error]", "health/multiple")
+	org.WaitText("[data-testid=form-error]", "第 1 条配额（分类：健康与医学，维度：不限，题型：多选题）")
 	if !org.Visible("#quotas .quota-short") {
 		t.Error("the short quota's row is not marked")
 	}

@@ -76,9 +76,23 @@ func FromAcceptLanguage(h string) string {
 	return Default
 }
 
-// T returns the message key in lang with params filled in. A missing key
-// falls back to Default, then to the key itself.
+// Nested is a parameter that is itself a message (kepu.Msg): T translates
+// it into the same language before filling it in.
+type Nested interface {
+	Message() (key string, params map[string]any)
+}
+
+// maxNesting bounds how deep nested parameters are translated.
+const maxNesting = 4
+
+// T returns the message key in lang with params filled in; a Nested
+// parameter is translated too. A missing key falls back to Default, then to
+// the key itself.
 func (b *Bundle) T(lang, key string, params map[string]any) string {
+	return b.t(lang, key, params, 0)
+}
+
+func (b *Bundle) t(lang, key string, params map[string]any, depth int) string {
 	msg, ok := b.msgs[lang][key]
 	if !ok {
 		if msg, ok = b.msgs[Default][key]; !ok {
@@ -89,7 +103,14 @@ func (b *Bundle) T(lang, key string, params map[string]any) string {
 		return msg
 	}
 	for k, v := range params {
-		msg = strings.ReplaceAll(msg, "{"+k+"}", fmt.Sprint(v))
+		var text string
+		if n, ok := v.(Nested); ok && depth < maxNesting {
+			nk, np := n.Message()
+			text = b.t(lang, nk, np, depth+1)
+		} else {
+			text = fmt.Sprint(v)
+		}
+		msg = strings.ReplaceAll(msg, "{"+k+"}", text)
 	}
 	return msg
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/kepu/kepu/internal/i18n"
+	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/web"
 )
 
@@ -52,5 +53,27 @@ func TestParams(t *testing.T) {
 	got := b.T("en", "error.rate_limited", map[string]any{"seconds": 30, "minutes": 1})
 	if got == "error.rate_limited" || got == "" {
 		t.Fatalf("got %q, want a translated message", got)
+	}
+}
+
+// A parameter that is itself a message (kepu.Msg) is translated into the
+// same language, however deep, and plain parameters stay as they are.
+func TestNestedParams(t *testing.T) {
+	b, err := i18n.Load(web.Locales)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := kepu.Msg{Key: "campaign.quota_nth", Params: map[string]any{"n": 2, "category": kepu.Msg{Key: "bank.category.safety"},
+		"dimension": kepu.Msg{Key: "campaign.any"}, "type": kepu.Msg{Key: "bank.type.multiple"}}}
+	tests := []struct{ lang, want string }{
+		{"zh-CN", "题库不足：第 2 条配额（分类：安全与应急，维度：不限，题型：多选题）需要 4 题，只有 3 道符合条件的已发布中文题。"},
+		{"en", "The bank is short: quota 2 (category: Safety and emergencies, dimension: Any, type: Multiple choice) needs 4 questions, only 3 published Chinese questions match."},
+	}
+	for _, tt := range tests {
+		got := b.T(tt.lang, "error.campaign_quota_short", map[string]any{"quota": q, "want": 4, "have": 3,
+			"lang": kepu.Msg{Key: "bank.lang.zh-CN"}})
+		if got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.lang, got, tt.want)
+		}
 	}
 }

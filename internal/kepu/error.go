@@ -75,6 +75,18 @@ func ErrorCode(err error) string {
 	return EINTERNAL
 }
 
+// Msg is a message parameter that is itself a message: a locale key with
+// its own parameters, translated into the reader's language when the outer
+// message is (internal/i18n). Use it to name things that have a label, such
+// as a question category, instead of passing the raw key.
+type Msg struct {
+	Key    string
+	Params map[string]any
+}
+
+// Message returns the key and parameters (internal/i18n.Nested).
+func (m Msg) Message() (string, map[string]any) { return m.Key, m.Params }
+
 // Invalid is shorthand for an EINVALID error on one field.
 func Invalid(field, key string) *Error {
 	return &Error{Code: EINVALID, Key: key, Field: field}

@@ -461,8 +461,8 @@ func TestCampaignPublishValidationAndScope(t *testing.T) {
 	var c struct{ ID int64 }
 	res.JSON(t, &c)
 	res = f.org.Do("POST", fmt.Sprintf("/api/v1/manage/campaigns/%d/publish", c.ID), nil)
-	if res.Status != 400 || !strings.Contains(res.ErrorMessage(), "safety/multiple") || !strings.Contains(res.ErrorMessage(), "3") {
-		t.Errorf("publish short quota: got %d %s, want 400 naming safety/multiple and 3", res.Status, res.Body)
+	if res.Status != 400 || !strings.Contains(res.ErrorMessage(), "安全与应急") || !strings.Contains(res.ErrorMessage(), "3") {
+		t.Errorf("publish short quota: got %d %s, want 400 naming 安全与应急 and 3", res.Status, res.Body)
 	}
 	// Invalid input.
 	bad := map[string]any{"title": "", "starts_at": time.Now(), "ends_at": time.Now().Add(time.Hour)}

@@ -1,7 +1,8 @@
 // manage_campaign.js: the organizer's campaign form (new or edit). It sends
 // the campaign as JSON (times are Asia/Shanghai wall times), shows the
 // server's localized error on the field at fault, and publishes from the
-// form: a quota the bank cannot fill is named in the error.
+// form: a quota the bank cannot fill is named in the error and its row is
+// marked.
 import { api } from './api.js';
 import { messages } from './campaign_msgs.js';
 
@@ -71,23 +72,22 @@ function say(ok, msg) {
 function fault(e) {
   say(false, e.message);
   for (const x of form.querySelectorAll('[aria-invalid]')) x.removeAttribute('aria-invalid');
-  const name = (e.field || '').replace(/^rules\.quotas.*/, 'rules.quotas');
-  const f = name === 'rules.quotas' ? $('quotas-box') : name === 'audience' ? $('audience') : form.elements[name] || form.elements[name.replace(/^rules\./, '')];
+  const name = e.field || '';
+  const quota = /^rules\.quotas\.(\d+)$/.exec(name);
+  markQuota(quota ? Number(quota[1]) : -1);
+  if (quota) return;
+  const boxes = { 'rules.quotas': 'quotas-box', audience: 'audience', 'rules.schools': 'aud-picker', 'rules.classes': 'aud-picker' };
+  const f = boxes[name] ? $(boxes[name]) : form.elements[name] || form.elements[name.replace(/^rules\./, '')];
   if (f && f.setAttribute) { f.setAttribute('aria-invalid', 'true'); f.focus?.(); }
-  if (name === 'rules.quotas') markQuota(e.message);
 }
 
-// markQuota marks the quota row the message names ("health/multiple", as
-// the server's Quota.String writes it; the longest match wins).
-function markQuota(msg) {
-  let best = null, bestLen = 0;
-  for (const row of $('quotas').querySelectorAll('[data-quota]')) {
-    row.classList.remove('quota-short');
-    const parts = ['category', 'dimension', 'type'].map(k => row.querySelector(`[data-q=${k}]`).value).filter(Boolean);
-    const name = parts.length ? parts.join('/') : '*';
-    if (msg.includes(name) && name.length > bestLen) { best = row; bestLen = name.length; }
-  }
-  if (best) { best.classList.add('quota-short'); best.querySelector('[data-q=count]').setAttribute('aria-invalid', 'true'); }
+// markQuota marks the i-th quota row (the server names a quota's field
+// "rules.quotas.i") and moves the focus to its count; -1 clears the mark.
+function markQuota(i) {
+  const rows = [...$('quotas').querySelectorAll('[data-quota]')];
+  rows.forEach((row, n) => row.classList.toggle('quota-short', n === i));
+  const count = rows[i]?.querySelector('[data-q=count]');
+  if (count) { count.setAttribute('aria-invalid', 'true'); count.focus(); }
 }
 
 async function save() {
