@@ -192,11 +192,11 @@ func (s *Server) leaderboardPage(c *fiber.Ctx) error {
 	}
 	data := fiber.Map{"C": s.campaignView(camp)}
 	if u := currentUser(c); u != nil {
-		d, sc, _, err := s.boards.Groups(c.UserContext(), u.ID)
+		d, sc, cl, err := s.boards.Groups(c.UserContext(), u.ID)
 		if err != nil {
 			return err
 		}
-		data["District"], data["School"] = d > 0, sc > 0
+		data["District"], data["School"], data["Class"] = d > 0, sc > 0, cl > 0
 	}
 	return s.render(c, "leaderboard", "lb.title", data, "leaderboard.js")
 }

@@ -1,8 +1,8 @@
 // leaderboard.js: a campaign's live leaderboard. It watches one board over
 // /ws/leaderboard (the server pushes the top entries and the viewer's rank
 // whenever the board changes; protocol in leaderboard_ws.go) and reconnects
-// with backoff. Tabs switch between overall, district and school boards
-// and all-time or today. The viewer's own line is highlighted.
+// with backoff. Tabs switch between the overall board and the viewer's own
+// district, school and class boards, and all-time or today. The viewer's own line is highlighted.
 import { el } from './api.js';
 import { messages } from './campaign_msgs.js';
 
