@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -71,15 +70,8 @@ func TestLeaderboardClassBoard(t *testing.T) {
 	}
 	read := func() (push, string) {
 		t.Helper()
-		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, b, err := ws.ReadMessage()
-		if err != nil {
-			t.Fatalf("read: %v", err)
-		}
 		var p push
-		if err := json.Unmarshal(b, &p); err != nil {
-			t.Fatalf("decode %s: %v", b, err)
-		}
+		readJSON(t, ws, &p)
 		names := []string{}
 		for _, e := range p.Top {
 			names = append(names, e.Nickname)

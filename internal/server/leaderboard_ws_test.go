@@ -38,15 +38,8 @@ func TestLeaderboardWebsocketPushesRank(t *testing.T) {
 	}
 	read := func() push {
 		t.Helper()
-		ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, b, err := ws.ReadMessage()
-		if err != nil {
-			t.Fatalf("read: %v", err)
-		}
 		var p push
-		if err := json.Unmarshal(b, &p); err != nil {
-			t.Fatalf("decode %s: %v", b, err)
-		}
+		readJSON(t, ws, &p)
 		return p
 	}
 	if p := read(); p.Type != "top" || len(p.Top) != 0 {
@@ -65,5 +58,18 @@ func TestLeaderboardWebsocketPushesRank(t *testing.T) {
 	p := read()
 	if p.Type != "top" || len(p.Top) != 1 || p.Top[0].Nickname != "carol" || p.Top[0].Rank != 1 {
 		t.Errorf("push after the attempt: got %+v, want carol ranked 1", p)
+	}
+}
+
+// readJSON reads the next websocket message (within 5 s) into v.
+func readJSON(t *testing.T, ws *websocket.Conn, v any) {
+	t.Helper()
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, b, err := ws.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
 	}
 }
