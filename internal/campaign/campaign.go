@@ -239,7 +239,7 @@ func (in *Input) Validate() error {
 	case r.PassMark < 0 || r.PassMark > 100:
 		return kepu.Invalid("rules.pass_mark", "error.campaign_pass_mark")
 	case len(r.Schools) > MaxAudience || len(r.Classes) > MaxAudience:
-		return kepu.Invalid("audience", "error.campaign_audience")
+		return kepu.Invalid("rules.schools", "error.campaign_audience")
 	case len(r.Quotas) > MaxQuotas || len(r.Tiers) > 10:
 		return kepu.Invalid("rules.quotas", "error.campaign_quotas")
 	}
@@ -431,7 +431,7 @@ func (s *Service) checkInput(ctx context.Context, a kepu.Actor, in *Input) error
 			return fmt.Errorf("campaign: audience: %w", err)
 		}
 		if n != len(in.Rules.Schools)+len(in.Rules.Classes) {
-			return kepu.Invalid("audience", "error.campaign_audience")
+			return kepu.Invalid("rules.schools", "error.campaign_audience")
 		}
 	}
 	return nil

@@ -241,8 +241,22 @@ const classSelect = `SELECT c.id, c.school_id, s.name, s.region_id, c.name, coal
 // Classes lists the classes the actor may manage: a teacher's own, an
 // organizer's subtree, everything for admins. schoolID filters when non-zero.
 func (s *Service) Classes(ctx context.Context, a kepu.Actor, schoolID int64) ([]Class, error) {
-	q := classSelect + ` WHERE ($1 = 0 OR c.school_id = $1)`
-	args := []any{schoolID}
+	return s.classes(ctx, a, `($1 = 0 OR c.school_id = $1)`, schoolID)
+}
+
+// ClassesByID returns those of the classes with ids that the actor may
+// manage (the others are left out), ordered as Classes orders them.
+func (s *Service) ClassesByID(ctx context.Context, a kepu.Actor, ids []int64) ([]Class, error) {
+	if ids == nil {
+		ids = []int64{}
+	}
+	return s.classes(ctx, a, `c.id = ANY($1)`, ids)
+}
+
+// classes lists the classes matching filter (on $1 = arg) that the actor may manage.
+func (s *Service) classes(ctx context.Context, a kepu.Actor, filter string, arg any) ([]Class, error) {
+	q := classSelect + ` WHERE ` + filter
+	args := []any{arg}
 	switch a.Role {
 	case kepu.RoleAdmin:
 	case kepu.RoleOrganizer:

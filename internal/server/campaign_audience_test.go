@@ -22,13 +22,8 @@ func TestCampaignAudienceSchoolsAndClasses(t *testing.T) {
 	}
 	body := map[string]any{"title": "校园科普", "starts_at": f.clock.Now().Add(-time.Hour), "ends_at": f.clock.Now().Add(time.Hour),
 		"rules": map[string]any{"questions": 3, "schools": []int64{school}, "classes": []int64{class}}}
-	res := f.org.Do("POST", "/api/v1/manage/campaigns", body)
-	if res.Status != 201 {
-		t.Fatalf("create: got %d %s", res.Status, res.Body)
-	}
-	var c struct{ ID int64 }
-	res.JSON(t, &c)
-	if res := f.org.Do("POST", fmt.Sprintf("/api/v1/manage/campaigns/%d/publish", c.ID), nil); res.Status != 200 {
+	id := f.create(t, body)
+	if res := f.org.Do("POST", fmt.Sprintf("/api/v1/manage/campaigns/%d/publish", id), nil); res.Status != 200 {
 		t.Fatalf("publish: got %d %s", res.Status, res.Body)
 	}
 	place := func(name string, schoolID, classID any) int {
@@ -37,7 +32,7 @@ func TestCampaignAudienceSchoolsAndClasses(t *testing.T) {
 			region_id = (SELECT region_id FROM schools WHERE id = $2) WHERE id = $1`, uid, schoolID, classID); err != nil {
 			t.Fatal(err)
 		}
-		return f.inst.Login(name, pw).Do("POST", fmt.Sprintf("/api/v1/campaigns/%d/attempts", c.ID), nil).Status
+		return f.inst.Login(name, pw).Do("POST", fmt.Sprintf("/api/v1/campaigns/%d/attempts", id), nil).Status
 	}
 	var otherClass int64
 	if err := f.inst.DB.Pool.QueryRow(ctx, `INSERT INTO classes (school_id, name) VALUES ($1, '未选中的班') RETURNING id`,

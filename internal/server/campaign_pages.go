@@ -265,6 +265,11 @@ func (s *Server) manageCampaignsPage(c *fiber.Ctx) error {
 type manageForm struct {
 	Campaign  *campaign.Campaign
 	Districts []org.Region
+	// The audience picker (campaign_form.go): schools to choose from, and
+	// the schools and classes chosen.
+	Schools       []audSchool
+	PickedSchools []audPick
+	PickedClasses []audPick
 }
 
 // Categories, Dimensions and Types are the quota filters.
@@ -290,17 +295,8 @@ func (s *Server) manageCampaignPage(c *fiber.Ctx) error {
 		}
 		f.Campaign, title = &camp, "campaign.edit_title"
 	}
-	regions, err := s.org.Regions(c.UserContext())
-	if err != nil {
+	if err := s.audiencePicker(c.UserContext(), a, &f, f.Campaign); err != nil {
 		return err
-	}
-	for _, r := range regions {
-		if r.Kind != "district" {
-			continue
-		}
-		if err := s.org.CheckRegion(c.UserContext(), a, r.ID); err == nil {
-			f.Districts = append(f.Districts, r)
-		}
 	}
 	return s.render(c, "manage_campaign", title, f, "manage_campaign.js")
 }

@@ -15,14 +15,7 @@ func TestCampaignShortQuotaNamedInUsersLanguage(t *testing.T) {
 	f := newCampaign(t, nil) // the bank: 6 health/knowledge/single, 3 safety/method/multiple
 	create := func(rules map[string]any) int64 {
 		t.Helper()
-		body := map[string]any{"title": "配额不足", "starts_at": time.Now().Add(time.Hour), "ends_at": time.Now().Add(48 * time.Hour), "rules": rules}
-		res := f.org.Do("POST", "/api/v1/manage/campaigns", body)
-		if res.Status != 201 {
-			t.Fatalf("create: got %d %s", res.Status, res.Body)
-		}
-		var c struct{ ID int64 }
-		res.JSON(t, &c)
-		return c.ID
+		return f.create(t, map[string]any{"title": "配额不足", "starts_at": time.Now().Add(time.Hour), "ends_at": time.Now().Add(48 * time.Hour), "rules": rules})
 	}
 	quota := create(map[string]any{"questions": 6, "quotas": []map[string]any{
 		{"category": "health", "count": 1}, {"category": "safety", "dimension": "method", "type": "multiple", "count": 4}}})

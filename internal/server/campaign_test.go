@@ -93,6 +93,18 @@ func newCampaign(t *testing.T, rules map[string]any) *campaignFixture {
 	return &campaignFixture{inst: inst, org: org, clock: clock, id: c.ID}
 }
 
+// create makes a draft campaign as the fixture's organizer and returns its id.
+func (f *campaignFixture) create(t *testing.T, body map[string]any) int64 {
+	t.Helper()
+	res := f.org.Do("POST", "/api/v1/manage/campaigns", body)
+	if res.Status != 201 {
+		t.Fatalf("create campaign: got %d %s", res.Status, res.Body)
+	}
+	var c struct{ ID int64 }
+	res.JSON(t, &c)
+	return c.ID
+}
+
 // districtOrganizer logs in a new organizer whose scope is one district
 // (the fixture's campaign belongs to the city).
 func (f *campaignFixture) districtOrganizer(t *testing.T, name string) *apptest.Client {

@@ -1,15 +1,18 @@
 // manage_campaign.js: the organizer's campaign form (new or edit). It sends
-// the campaign as JSON (times are Asia/Shanghai wall times), shows the
+// the campaign as JSON (times are Asia/Shanghai wall times; schools and
+// classes from audience_picker.js), shows the
 // server's localized error on the field at fault, and publishes from the
 // form: a quota the bank cannot fill is named in the error and its row is
 // marked.
 import { api } from './api.js';
+import { audiencePicker } from './audience_picker.js';
 import { messages } from './campaign_msgs.js';
 
 const t = messages();
 const $ = (id) => document.getElementById(id);
 const form = $('camp-form');
 const data = JSON.parse($('campaign-data').textContent || 'null');
+const aud = audiencePicker(t);
 const SH = 8 * 3600 * 1000; // Asia/Shanghai has no daylight saving
 
 function toLocal(iso) { return new Date(new Date(iso).getTime() + SH).toISOString().slice(0, 16); }
@@ -47,6 +50,8 @@ function body() {
     ends_at: fromLocal($('ends_at').value) || null,
     audience: [...form.querySelectorAll('input[name=audience]:checked')].map(b => Number(b.value)),
     rules: {
+      ...(data ? data.rules : {}), // what the form does not show (language, tiers) stays as it was
+      schools: aud.schools(), classes: aud.classes(),
       scoring: form.elements['rules.scoring'].value,
       counts: form.elements['rules.counts'].value,
       partial: form.elements['rules.partial'].checked,
