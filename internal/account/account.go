@@ -172,11 +172,17 @@ func (s *Service) cleanProfile(ctx context.Context, p *Profile) error {
 	if p.Lang != "zh-CN" && p.Lang != "en" {
 		return kepu.Invalid("lang", "error.lang")
 	}
-	if p.RegionID == 0 {
+	return s.checkRegion(ctx, p.RegionID)
+}
+
+// checkRegion requires a district or township (not the city) as where a
+// user lives.
+func (s *Service) checkRegion(ctx context.Context, id int64) error {
+	if id == 0 {
 		return kepu.Invalid("region_id", "error.region_required")
 	}
 	var kind string
-	err = s.DB.QueryRow(ctx, `SELECT kind FROM regions WHERE id = $1`, p.RegionID).Scan(&kind)
+	err := s.DB.QueryRow(ctx, `SELECT kind FROM regions WHERE id = $1`, id).Scan(&kind)
 	if postgres.IsNotFound(err) || (err == nil && kind == "city") {
 		return kepu.Invalid("region_id", "error.region_required")
 	}
@@ -241,11 +247,12 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 }
 
 func reserved(name string) bool {
-	switch strings.ToLower(name) {
+	name = strings.ToLower(name)
+	switch name {
 	case "admin", "root", "kepu", "system", "support", "api", "null":
 		return true
 	}
-	return false
+	return strings.HasPrefix(name, guestPrefix)
 }
 
 // UpdateProfile changes the user's own profile fields.

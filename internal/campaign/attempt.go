@@ -103,7 +103,8 @@ func day(t time.Time) time.Time {
 
 // Start begins an attempt, or returns the attempt in progress (resumed
 // true). Errors: kepu.ECONFLICT when the campaign is not open or a limit
-// is reached, kepu.EFORBIDDEN outside the audience. Concurrent starts of
+// is reached, kepu.EFORBIDDEN outside the audience or for a guest when the
+// campaign does not allow guests. Concurrent starts of
 // one user are serialized by a row lock on the user, so the per-day and
 // total limits hold.
 func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (att Attempt, resumed bool, err error) {
@@ -113,6 +114,9 @@ func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (at
 	c, err := s.Public(ctx, campaignID)
 	if err != nil {
 		return att, false, err
+	}
+	if a.Role == kepu.RoleGuest && !c.Rules.Guests {
+		return att, false, kepu.Errorf(kepu.EFORBIDDEN, "error.campaign_guest_refused")
 	}
 	now := s.now()
 	if !c.Open(now) {

@@ -100,6 +100,7 @@ type Rules struct {
 	AttemptLimit int            `json:"attempt_limit"`     // seconds for the whole attempt, 0: none
 	Schools      []int64        `json:"schools,omitempty"` // audience: these schools too (see Campaign.Audience)
 	Classes      []int64        `json:"classes,omitempty"` // audience: these classes too
+	Guests       bool           `json:"guests"`            // visitors without an account may take part (guest.go)
 	PerDay       int            `json:"per_day"`           // attempts per Asia/Shanghai day, 0: unlimited
 	Total        int            `json:"total"`             // attempts in all, 0: unlimited
 	Counts       string         `json:"counts"`            // best, sum or latest
@@ -240,6 +241,9 @@ func (in *Input) Validate() error {
 		return kepu.Invalid("rules.pass_mark", "error.campaign_pass_mark")
 	case len(r.Schools) > MaxAudience || len(r.Classes) > MaxAudience:
 		return kepu.Invalid("rules.schools", "error.campaign_audience")
+	case r.Guests && len(in.Audience) == 0 && len(r.Schools)+len(r.Classes) > 0:
+		// A guest belongs to no school or class: such an audience would refuse every guest.
+		return kepu.Invalid("rules.guests", "error.campaign_guests_audience")
 	case len(r.Quotas) > MaxQuotas || len(r.Tiers) > 10:
 		return kepu.Invalid("rules.quotas", "error.campaign_quotas")
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -20,32 +19,7 @@ import (
 func TestCampaignCitizenPlaysAndLeaderboardUpdates(t *testing.T) {
 	b := e2e.Start(t)
 	inst := b.Inst
-	ctx := context.Background()
-	db := inst.DB.Pool
-	// Draws see only two questions whose answer is 乙.
-	if _, err := db.Exec(ctx, `UPDATE questions SET status = 'retired' WHERE seed_key IS NOT NULL`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(ctx, `
-		WITH q AS (
-			INSERT INTO questions (owner_region_id, status, type, category, dimension, difficulty, stem_norm)
-			SELECT $1, 'published', 'single', 'life', 'knowledge', 2, 'camp-e2e' || i FROM generate_series(1, 2) i RETURNING id)
-		INSERT INTO question_versions (question_id, version, type, stem, options, answer, explanation, category, dimension, difficulty)
-		SELECT id, 1, 'single', '活动题' || id || '：哪一项正确？', '["甲","乙","丙","丁"]', '{1}', '因为乙是对的', 'life', 'knowledge', 2 FROM q`,
-		inst.Seed.CityID); err != nil {
-		t.Fatalf("insert questions: %v", err)
-	}
-	in := campaign.Input{Title: "手机答题周", Description: "两道题的小活动", StartsAt: time.Now().Add(-time.Hour),
-		EndsAt: time.Now().Add(24 * time.Hour), Rules: campaign.Rules{Questions: 2, TimeLimit: 30, PerDay: 3}}
-	if err := in.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	var id int64
-	if err := db.QueryRow(ctx, `INSERT INTO campaigns (title, description, region_id, status, starts_at, ends_at, settings)
-		VALUES ($1, $2, $3, 'published', $4, $5, $6) RETURNING id`, in.Title, in.Description, inst.Seed.CityID,
-		in.StartsAt, in.EndsAt, in.Rules).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
+	id := campaignOf(t, b, "手机答题周", "两道题的小活动", "published", 2, campaign.Rules{Questions: 2, TimeLimit: 30, PerDay: 3})
 
 	// The watcher: the same citizen's leaderboard page in another browser.
 	board := e2e.New(t, inst)

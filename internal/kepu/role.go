@@ -11,6 +11,12 @@ const (
 	RoleAdmin       Role = "admin"
 )
 
+// RoleGuest is a visitor without an account who takes a campaign that
+// allows guests: a nickname and a session, no password. It is not one of
+// Roles (no one is given it) and grants nothing beyond playing such
+// campaigns and seeing one's own attempts.
+const RoleGuest Role = "guest"
+
 // Roles lists every role, lowest first.
 var Roles = []Role{RoleParticipant, RoleTeacher, RoleOrganizer, RoleAdmin}
 

@@ -21,6 +21,7 @@ func (s *Server) campaignRoutes(api fiber.Router) {
 	api.Get("/campaigns", s.listCampaigns)
 	api.Get("/campaigns/:id", s.getCampaign)
 	api.Post("/campaigns/:id/attempts", s.requireLogin, s.startAttempt)
+	api.Post("/campaigns/:id/guest", s.joinAsGuest)
 	api.Get("/campaigns/:id/leaderboard", s.getLeaderboard)
 	api.Get("/attempts/:id", s.requireLogin, s.currentAttempt)
 	api.Post("/attempts/:id/answers", s.requireLogin, s.answerAttempt)

@@ -85,7 +85,11 @@ func (s *Server) campaignPage(c *fiber.Ctx) error {
 		return err
 	}
 	data := fiber.Map{"C": s.campaignView(camp), "Playable": camp.Open(s.campaigns.Now())}
-	if u := currentUser(c); u != nil {
+	u := currentUser(c)
+	switch {
+	case u != nil && u.IsGuest() && !camp.Rules.Guests:
+		data["GuestRefused"] = true
+	case u != nil:
 		a, err := actor(c)
 		if err != nil {
 			return err
@@ -95,6 +99,12 @@ func (s *Server) campaignPage(c *fiber.Ctx) error {
 			return err
 		}
 		data["Mine"] = mine
+	case camp.Rules.Guests:
+		ds, err := s.campaigns.GuestDistricts(c.UserContext(), camp)
+		if err != nil {
+			return err
+		}
+		data["GuestDistricts"], data["GuestDistrictRequired"] = ds, len(camp.Audience) > 0
 	}
 	return s.render(c, "campaign", "campaign.list_title", data, "campaign.js")
 }

@@ -69,8 +69,16 @@ type campaignFixture struct {
 // with the given rules (merged over 3 speed questions, 20 s each).
 func newCampaign(t *testing.T, rules map[string]any) *campaignFixture {
 	t.Helper()
+	return newCampaignOn(t, apptest.Options{}, rules)
+}
+
+// newCampaignOn is newCampaign on an instance started with opts (its clock
+// is the fixture's).
+func newCampaignOn(t *testing.T, opts apptest.Options, rules map[string]any) *campaignFixture {
+	t.Helper()
 	clock := &fakeClock{t: time.Now().UTC()}
-	inst := apptest.Start(t, apptest.Options{Now: clock.Now})
+	opts.Now = clock.Now
+	inst := apptest.Start(t, opts)
 	campaignQuestions(t, inst, 6, "health", "knowledge", "single")
 	campaignQuestions(t, inst, 3, "safety", "method", "multiple")
 	_, pw := inst.CreateUser("org1", "organizer")

@@ -12,7 +12,7 @@ func (s *Server) pageRoutes() {
 	a.Get("/", func(c *fiber.Ctx) error { return s.render(c, "home", "app.name", nil) })
 	a.Get("/lang/:lang", s.switchLang)
 	a.Get("/login", func(c *fiber.Ctx) error {
-		if currentUser(c) != nil {
+		if u := currentUser(c); u != nil && !u.IsGuest() { // a guest may log in to an account
 			return c.Redirect(safeNext(c.Query("next")), fiber.StatusSeeOther)
 		}
 		return s.render(c, "login", "login.title", fiber.Map{"Next": safeNext(c.Query("next"))}, "app.js")

@@ -1,14 +1,20 @@
 // campaign.js: the campaign page's start button (POST an attempt, then go
-// play it) and the certificate's print button.
+// play it), the guest form of campaigns that allow guests (POST the
+// nickname and district to become a guest, then start the same way) and the
+// certificate's print button.
 import { api } from './api.js';
+
+async function startAttempt(campaign) {
+  const r = await api('POST', `/api/v1/campaigns/${encodeURIComponent(campaign)}/attempts`);
+  location.href = `/attempts/${r.attempt.id}`;
+}
 
 for (const b of document.querySelectorAll('[data-start]')) {
   b.addEventListener('click', async () => {
     const box = document.querySelector('.camp-actions .form-error');
     b.disabled = true;
     try {
-      const r = await api('POST', `/api/v1/campaigns/${encodeURIComponent(b.dataset.start)}/attempts`);
-      location.href = `/attempts/${r.attempt.id}`;
+      await startAttempt(b.dataset.start);
     } catch (e) {
       if (box) { box.textContent = e.message; box.hidden = false; }
       b.disabled = false;
@@ -17,3 +23,26 @@ for (const b of document.querySelectorAll('[data-start]')) {
 }
 
 for (const b of document.querySelectorAll('[data-print]')) b.addEventListener('click', () => window.print());
+
+const guest = document.getElementById('guest-form');
+guest?.addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const box = guest.querySelector('.form-error');
+  const btn = guest.querySelector('button[type=submit]');
+  for (const x of guest.querySelectorAll('[aria-invalid]')) x.removeAttribute('aria-invalid');
+  box.hidden = true;
+  btn.disabled = true;
+  let joined = false;
+  try {
+    await api('POST', `/api/v1/campaigns/${encodeURIComponent(guest.dataset.campaign)}/guest`, {
+      nickname: guest.elements.nickname.value, region_id: Number(guest.elements.region_id.value || 0) });
+    joined = true;
+    await startAttempt(guest.dataset.campaign);
+  } catch (e) {
+    box.textContent = e.message; box.hidden = false;
+    const f = e.field && guest.elements[e.field];
+    if (f) { f.setAttribute('aria-invalid', 'true'); f.focus(); }
+    if (joined) setTimeout(() => location.reload(), 1500); // a guest now: the page offers the start button
+    else btn.disabled = false;
+  }
+});
