@@ -5,14 +5,18 @@ package main
 // players' phone pages do.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +41,7 @@ type contestOpts struct {
 	Idle         time.Duration
 	PerSource    int
 	ServerPID    int
+	CPUProfile   string
 }
 
 func (o contestOpts) validate() error {
@@ -67,9 +72,21 @@ func contestFlags(fs *flag.FlagSet) func(context.Context, *Env) error {
 	fs.DurationVar(&o.Idle, "idle", 3*time.Second, "the full lobby idles this long before the game (server memory is read then)")
 	fs.IntVar(&o.PerSource, "per-address", 40, "players per simulated school address (127.1.x.y)")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "pid of the server on this machine: its RSS per connection is reported")
+	fs.StringVar(&o.CPUProfile, "cpu-profile", "", "write this tool's own CPU profile to the file (it shares the machine with the server)")
 	return func(ctx context.Context, env *Env) error {
 		if err := o.validate(); err != nil {
 			return err
+		}
+		if o.CPUProfile != "" {
+			f, err := os.Create(o.CPUProfile)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
 		}
 		return runContest(ctx, env, *o)
 	}
@@ -187,14 +204,15 @@ func runContest(ctx context.Context, env *Env, o contestOpts) error {
 	for i := range sources {
 		sources[i] = newSource(i)
 	}
+	// Player i starts at start + i×join-over/players, on the clock: sleeping
+	// a 1 ms gap after each start would take ≈ 3 ms on a busy machine.
 	var wg sync.WaitGroup
-	gap := o.JoinOver / time.Duration(o.Players)
 	for i := 0; i < o.Players && ctx.Err() == nil; i++ {
+		if d := time.Until(start.Add(o.JoinOver * time.Duration(i) / time.Duration(o.Players))); d > 0 {
+			time.Sleep(d)
+		}
 		wg.Add(1)
 		go func(i int) { defer wg.Done(); r.player(ctx, i, sources[i/o.PerSource]) }(i)
-		if gap > 0 {
-			time.Sleep(gap)
-		}
 	}
 	if !h.waitLobby(ctx, o.Players) {
 		env.Checks["lobby"] = fmt.Sprintf("only %d of %d players reached the lobby", h.lobbyCount.Load(), o.Players)
@@ -367,21 +385,26 @@ func (r *contestRun) player(ctx context.Context, i int, src *source) {
 		return
 	}
 	r.track(ws)
+	// The tool shares the machine's cores with the server: each player
+	// reads into one reused buffer, recognises a message by its type
+	// without decoding it, and decodes only the few it needs fields of.
 	var wmu sync.Mutex
-	write := func(v any) error {
+	write := func(b []byte) error {
 		wmu.Lock()
 		defer wmu.Unlock()
 		ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		return ws.WriteJSON(v)
+		return ws.WriteMessage(websocket.TextMessage, b)
 	}
-	if err := write(map[string]any{"type": "hello", "room": j.Room, "token": j.Token, "epoch": 0, "last_seq": 0}); err != nil {
+	if err := write(fmt.Appendf(nil, `{"type":"hello","room":%d,"token":%q,"epoch":0,"last_seq":0}`, j.Room, j.Token)); err != nil {
 		st.Error("ws hello: " + errKind(err))
 		return
 	}
 	var sentAt, revealAt atomic.Int64
 	final := false
+	var buf []byte
 	for {
-		_, b, err := ws.ReadMessage()
+		var err error
+		buf, err = readMessage(ws, buf[:0])
 		if err != nil {
 			if !r.stopping.Load() && !final {
 				st.Count("players_dropped", 1)
@@ -393,16 +416,16 @@ func (r *contestRun) player(ctx context.Context, i int, src *source) {
 			return
 		}
 		now := time.Now()
-		var m wsMsg
-		if err := json.Unmarshal(b, &m); err != nil {
-			st.Error("ws: undecodable message: " + err.Error())
-			continue
-		}
-		switch m.Type {
+		switch string(msgType(buf)) { // compared in place, not allocated
 		case "snapshot", "clock": // a fresh page gets a snapshot; a resumed one, its missed events and the clock
 			st.Observe("join", now.Sub(t0))
 			r.connected.Add(1)
 		case "question":
+			var m wsMsg
+			if err := json.Unmarshal(buf, &m); err != nil {
+				st.Error("ws: undecodable question: " + err.Error())
+				continue
+			}
 			q := m.Data.Q
 			if q >= 0 && q < len(r.nextAt) {
 				st.Observe("question_broadcast", now.Sub(time.Unix(0, r.nextAt[q].Load())))
@@ -411,7 +434,7 @@ func (r *contestRun) player(ctx context.Context, i int, src *source) {
 			delay := time.Duration(float64(r.o.AnswerWithin) * (0.1 + 0.9*rand.Float64()))
 			time.AfterFunc(delay, func() {
 				sentAt.Store(time.Now().UnixNano())
-				if err := write(map[string]any{"type": "answer", "q": q, "choice": []int{rand.N(n)}}); err != nil {
+				if err := write(fmt.Appendf(nil, `{"type":"answer","q":%d,"choice":[%d]}`, q, rand.N(n))); err != nil {
 					st.Error("ws answer: " + errKind(err))
 				}
 			})
@@ -419,12 +442,16 @@ func (r *contestRun) player(ctx context.Context, i int, src *source) {
 			st.Observe("answer_ack", now.Sub(time.Unix(0, sentAt.Load())))
 			st.Count("answers", 1)
 		case "answer_error":
+			var m wsMsg
+			json.Unmarshal(buf, &m)
 			st.Error("answer_error " + m.Error)
 		case "reveal":
 			revealAt.Store(now.UnixNano())
 		case "result":
 			st.Observe("result_after_reveal", now.Sub(time.Unix(0, revealAt.Load())))
 		case "board":
+			var m wsMsg
+			json.Unmarshal(buf, &m)
 			q := m.Data.Q
 			if q >= 0 && q < len(r.boardAt) {
 				st.Observe("leaderboard", now.Sub(time.Unix(0, r.boardAt[q].Load())))
@@ -432,8 +459,52 @@ func (r *contestRun) player(ctx context.Context, i int, src *source) {
 		case "final":
 			final = true
 			r.finals.Add(1)
+		case "lobby", "progress":
+			st.Count("status_to_players", 1) // the server sends these to hosts only
+		case "":
+			st.Error("ws: message without a type")
 		}
 	}
+}
+
+// readMessage appends the next websocket message to buf (reused by the
+// caller, so reading allocates only when a message outgrows it).
+func readMessage(ws *websocket.Conn, buf []byte) ([]byte, error) {
+	_, rd, err := ws.NextReader()
+	if err != nil {
+		return buf, err
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+var typeMarker = []byte(`"type":"`)
+
+// msgType returns the type of a server message without decoding it: the
+// first "type" key is the envelope's in every message Kepu sends (events
+// put it before their data, other messages have no nested "type").
+func msgType(b []byte) []byte {
+	i := bytes.Index(b, typeMarker)
+	if i < 0 {
+		return nil
+	}
+	b = b[i+len(typeMarker):]
+	end := bytes.IndexByte(b, '"')
+	if end < 0 {
+		return nil
+	}
+	return b[:end]
 }
 
 // contestQuestions returns n published bank questions for the contest,

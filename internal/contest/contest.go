@@ -177,7 +177,9 @@ type Service struct {
 	MaxPlayers int
 
 	scripts *scripts
-	cache   *questionCache
+	cache   *localCache[int64, []Question] // questions by room
+	rooms   *localCache[int64, roomInfo]   // epoch and settings by room
+	pins    *localCache[string, int64]     // room by PIN (checked by join.lua)
 }
 
 // NewService returns a service with default timings.
@@ -186,7 +188,8 @@ func NewService(db *pgxpool.Pool, rc *redis.Client, keys rdb.Keys, o *org.Servic
 		RoomTTL: 6 * time.Hour, RevealFor: 5 * time.Second, BoardFor: 5 * time.Second,
 		Grace:      time.Duration(scoring.LatencyCreditMaxMS) * time.Millisecond,
 		MaxPlayers: DefaultMaxPlayers,
-		scripts:    loadScripts(), cache: newQuestionCache()}
+		scripts:    loadScripts(), cache: newLocalCache[int64, []Question](),
+		rooms: newLocalCache[int64, roomInfo](), pins: newLocalCache[string, int64]()}
 }
 
 // CanHost reports whether the actor may host contests.

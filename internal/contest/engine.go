@@ -555,20 +555,20 @@ type lobbyPlayer struct {
 const MaxLobbyShown = 300
 
 func (s *Service) lobby(ctx context.Context, st *state) (lobbyData, error) {
-	vals, err := s.Redis.HVals(ctx, s.room(st.ID).players()).Result()
-	if err != nil {
+	k := s.room(st.ID)
+	r, err := s.scripts.lobby.Run(ctx, s.Redis, []string{k.players(), k.hash()}, MaxLobbyShown).Slice()
+	if err != nil || len(r) != 2 {
 		return lobbyData{}, fmt.Errorf("contest: lobby: %w", err)
 	}
-	d := lobbyData{Count: len(vals), Locked: st.Locked, Players: []lobbyPlayer{}}
-	for _, v := range vals {
+	n, _ := r[0].(int64)
+	vals, _ := r[1].([]any)
+	d := lobbyData{Count: int(n), Locked: st.Locked, Players: make([]lobbyPlayer, 0, len(vals))}
+	for i := len(vals) - 1; i >= 0; i-- { // oldest first
+		v, _ := vals[i].(string)
 		var p playerRec
 		if json.Unmarshal([]byte(v), &p) == nil {
 			d.Players = append(d.Players, lobbyPlayer{ID: p.ID, Nick: p.Nick, Team: p.Team})
 		}
-	}
-	sort.Slice(d.Players, func(i, j int) bool { return d.Players[i].ID < d.Players[j].ID })
-	if len(d.Players) > MaxLobbyShown {
-		d.Players = d.Players[len(d.Players)-MaxLobbyShown:]
 	}
 	return d, nil
 }
@@ -579,34 +579,56 @@ type progressData struct {
 	Total    int `json:"total"`
 }
 
-// flush sends one coalesced update: the lobby list, or the answer count of
-// the open question.
+// flush sends one coalesced update: the lobby list in the lobby, the
+// answer count while a question is open. These are status messages: they
+// carry no seq and are not kept for replay (a newer one replaces them, a
+// snapshot holds the same), and only hosts' screens get them, so that
+// 10,000 phones do not receive four lobby lists a second.
 func (s *Service) flush(ctx context.Context, id int64) error {
 	st, err := s.load(ctx, id)
 	if err != nil || st == nil {
 		return err
 	}
-	if st.Phase == PhaseQuestion {
+	var typ string
+	var data any
+	switch st.Phase {
+	case PhaseQuestion:
 		n, err := s.Redis.HLen(ctx, s.room(id).players()).Result()
+		if err != nil {
+			return fmt.Errorf("contest: progress: %w", err)
+		}
+		typ, data = "progress", progressData{Q: st.Q, Answered: st.Answered, Total: int(n)}
+	case PhaseLobby:
+		d, err := s.lobby(ctx, st)
 		if err != nil {
 			return err
 		}
-		_, err = s.step(ctx, id, "", "", "progress", progressData{Q: st.Q, Answered: st.Answered, Total: int(n)})
-		return err
+		typ, data = "lobby", d
+	default:
+		return nil
 	}
-	d, err := s.lobby(ctx, st)
+	msg, err := json.Marshal(statusMsg{Epoch: st.Epoch, Type: typ, Data: data})
 	if err != nil {
-		return err
+		return fmt.Errorf("contest: encode %s: %w", typ, err)
 	}
-	_, err = s.step(ctx, id, "", "", "lobby", d)
-	return err
+	if err := s.Redis.Publish(ctx, s.Channel(id), msg).Err(); err != nil {
+		return fmt.Errorf("contest: publish %s: %w", typ, err)
+	}
+	return nil
+}
+
+// statusMsg is a status message (lobby, progress): an event without seq.
+type statusMsg struct {
+	Epoch int64  `json:"epoch"`
+	Type  string `json:"type"`
+	Data  any    `json:"data"`
 }
 
 // scheduleFlush asks for a coalesced update within FlushEvery.
 func (s *Service) scheduleFlush(ctx context.Context, id int64) {
 	k := s.room(id)
 	if ok, _ := s.Redis.SetNX(ctx, k.flush(), 1, FlushEvery).Result(); ok {
-		s.Redis.ZAdd(ctx, s.dueKey(), redis.Z{Score: float64(s.nowMS() + FlushEvery.Milliseconds()), Member: k.flushMember()})
+		s.Redis.ZAddLT(ctx, s.dueKey(), redis.Z{Score: float64(s.nowMS() + FlushEvery.Milliseconds()), Member: k.flushMember()})
 	}
 }
 

@@ -92,7 +92,7 @@ func hashToken(t string) string {
 
 // Join adds a player to the room of in.PIN.
 func (s *Service) Join(ctx context.Context, in JoinInput) (Joined, error) {
-	id, err := s.RoomOfPIN(ctx, in.PIN)
+	id, cached, err := s.pinRoom(ctx, in.PIN)
 	if err != nil {
 		return Joined{}, err
 	}
@@ -100,34 +100,86 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (Joined, error) {
 	if err != nil {
 		return Joined{}, err
 	}
-	st, err := s.load(ctx, id)
+	b := make([]byte, 24)
+	rand.Read(b)
+	token := base64.RawURLEncoding.EncodeToString(b)
+	for {
+		j, err := s.join(ctx, id, in, nick, token)
+		if errors.Is(err, ErrWrongPIN) && cached {
+			// The PIN may belong to a newer room than this instance knew.
+			s.pins.drop(in.PIN)
+			if id, cached, err = s.pinRoom(ctx, in.PIN); err != nil {
+				return Joined{}, err
+			}
+			continue
+		}
+		return j, err
+	}
+}
+
+// pinRoom returns the room of a PIN, from this instance's memory when it
+// knows it (cached: join.lua checks that the room still has this PIN).
+func (s *Service) pinRoom(ctx context.Context, pin string) (id int64, cached bool, err error) {
+	if id, ok := s.pins.get(pin); ok {
+		return id, true, nil
+	}
+	if id, err = s.RoomOfPIN(ctx, pin); err != nil {
+		return 0, false, err
+	}
+	s.pins.put(pin, id)
+	return id, false, nil
+}
+
+// roomInfo returns a room's epoch and settings (fixed while it lives).
+func (s *Service) roomInfo(ctx context.Context, id int64) (roomInfo, error) {
+	if ri, ok := s.rooms.get(id); ok {
+		return ri, nil
+	}
+	r, err := s.Redis.HMGet(ctx, s.room(id).hash(), "epoch", "settings").Result()
+	if err != nil {
+		return roomInfo{}, fmt.Errorf("contest: room %d: %w", id, err)
+	}
+	epoch, _ := r[0].(string)
+	set, _ := r[1].(string)
+	if epoch == "" {
+		return roomInfo{}, errRoomGone
+	}
+	ri := roomInfo{Epoch: atoi64(epoch)}
+	if err := json.Unmarshal([]byte(set), &ri.Settings); err != nil {
+		return roomInfo{}, fmt.Errorf("contest: room %d settings: %w", id, err)
+	}
+	s.rooms.put(id, ri)
+	return ri, nil
+}
+
+// join adds the player to room id (join.lua checks the PIN, the phase,
+// the lock, the nickname and the room size).
+func (s *Service) join(ctx context.Context, id int64, in JoinInput, nick, token string) (Joined, error) {
+	ri, err := s.roomInfo(ctx, id)
+	if errors.Is(err, errRoomGone) {
+		return Joined{}, ErrWrongPIN
+	}
 	if err != nil {
 		return Joined{}, err
 	}
-	if st == nil {
-		return Joined{}, ErrWrongPIN
-	}
 	p := playerRec{Nick: nick, UID: in.UserID, Class: in.ClassID}
-	if st.Settings.TeamMode {
+	if ri.Settings.TeamMode {
 		switch {
-		case in.ClassID != 0 && slices.Contains(st.Settings.ClassIDs, in.ClassID):
+		case in.ClassID != 0 && slices.Contains(ri.Settings.ClassIDs, in.ClassID):
 			p.Team = in.ClassID
-		case slices.Contains(st.Settings.ClassIDs, in.Team):
+		case slices.Contains(ri.Settings.ClassIDs, in.Team):
 			p.Team = in.Team
 		default:
 			return Joined{}, kepu.Invalid("team", "error.contest_team")
 		}
 	}
-	b := make([]byte, 24)
-	rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
 	p.TH = hashToken(token)
 	rec, _ := json.Marshal(p)
 	k := s.room(id)
 	n, err := s.scripts.join.Run(ctx, s.Redis,
 		[]string{k.hash(), k.seq(), k.events(), s.dueKey(), k.players(), k.nicks(), k.tokens(), k.scores(), k.flush()},
 		s.Channel(id), EventsKept, nickKey(nick), p.TH, string(rec), s.nowMS(), FlushEvery.Milliseconds(),
-		k.flushMember(), s.MaxPlayers).Int()
+		k.flushMember(), s.MaxPlayers, in.PIN).Int()
 	if err != nil {
 		return Joined{}, fmt.Errorf("contest: join %d: %w", id, err)
 	}
@@ -143,7 +195,7 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (Joined, error) {
 	case -5:
 		return Joined{}, kepu.Errorf(kepu.ECONFLICT, "error.contest_full")
 	}
-	return Joined{Room: id, Player: n, Nickname: nick, Token: token, Epoch: st.Epoch}, nil
+	return Joined{Room: id, Player: n, Nickname: nick, Token: token, Epoch: ri.Epoch}, nil
 }
 
 // Player is a player as their own connection knows them.
@@ -163,26 +215,23 @@ func (s *Service) PlayerByToken(ctx context.Context, id int64, token string) (Pl
 		return Player{}, ErrBadToken
 	}
 	k := s.room(id)
-	pid, err := s.Redis.HGet(ctx, k.tokens(), hashToken(token)).Result()
-	if errors.Is(err, redis.Nil) {
-		if ok, _ := s.Redis.Exists(ctx, k.hash()).Result(); ok == 0 {
+	v, err := s.scripts.player.Run(ctx, s.Redis, []string{k.tokens(), k.players(), k.hash()}, hashToken(token)).Result()
+	if err != nil {
+		return Player{}, fmt.Errorf("contest: resume: %w", err)
+	}
+	switch v := v.(type) {
+	case string:
+		var p playerRec
+		if json.Unmarshal([]byte(v), &p) != nil {
+			return Player{}, ErrBadToken
+		}
+		return Player{Room: id, ID: p.ID, Nick: p.Nick}, nil
+	case int64:
+		if v == -1 {
 			return Player{}, errRoomGone
 		}
-		return Player{}, ErrBadToken
 	}
-	if err != nil {
-		return Player{}, fmt.Errorf("contest: resume: %w", err)
-	}
-	v, err := s.Redis.HGet(ctx, k.players(), pid).Result()
-	if errors.Is(err, redis.Nil) {
-		return Player{}, ErrBadToken
-	}
-	if err != nil {
-		return Player{}, fmt.Errorf("contest: resume: %w", err)
-	}
-	var p playerRec
-	json.Unmarshal([]byte(v), &p)
-	return Player{Room: id, ID: p.ID, Nick: p.Nick}, nil
+	return Player{}, ErrBadToken
 }
 
 // answerRecord is one stored answer.
@@ -208,10 +257,16 @@ const (
 func (s *Service) Answer(ctx context.Context, p Player, q int, choice []int, rttMS int64) (string, error) {
 	now := s.nowMS()
 	k := s.room(p.Room)
-	r, err := s.Redis.HMGet(ctx, k.hash(), "phase", "q", "opened_at", "deadline", "settings").Result()
-	if err != nil {
+	pid := strconv.Itoa(p.ID)
+	// One round trip for the open question and the player's streak; the
+	// script below checks the phase again, atomically.
+	pl := s.Redis.Pipeline()
+	hc := pl.HMGet(ctx, k.hash(), "phase", "q", "opened_at", "deadline", "settings")
+	stc := pl.HGet(ctx, k.streak(), pid)
+	if _, err := pl.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("contest: answer: %w", err)
 	}
+	r := hc.Val()
 	str := func(i int) string { v, _ := r[i].(string); return v }
 	if str(0) != PhaseQuestion || str(1) != strconv.Itoa(q) {
 		return AnswerClosed, nil
@@ -242,10 +297,7 @@ func (s *Service) Answer(ctx context.Context, p Player, q int, choice []int, rtt
 	if qq.Practice {
 		base = 0
 	}
-	streak := 0
-	if v, err := s.Redis.HGet(ctx, k.streak(), strconv.Itoa(p.ID)).Int(); err == nil {
-		streak = v
-	}
+	streak, _ := strconv.Atoi(stc.Val())
 	newStreak := 0
 	switch {
 	case qq.Practice:
@@ -323,37 +375,26 @@ type Mine struct {
 }
 
 // MeOf returns player p's standing, and their answer to question q
-// (q < 0: none).
+// (q < 0: none), in one round trip (me.lua).
 func (s *Service) MeOf(ctx context.Context, p Player, q int) (Me, error) {
 	k := s.room(p.Room)
-	pid := strconv.Itoa(p.ID)
-	pl := s.Redis.Pipeline()
-	sc := pl.ZScore(ctx, k.scores(), pid)
-	rk := pl.ZRevRank(ctx, k.scores(), pid)
-	stc := pl.HGet(ctx, k.streak(), pid)
-	n := pl.ZCard(ctx, k.scores())
-	var ac *redis.StringCmd
+	keys := []string{k.scores(), k.streak()}
 	if q >= 0 {
-		ac = pl.HGet(ctx, k.answers(q), pid)
+		keys = append(keys, k.answers(q))
 	}
-	if _, err := pl.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return Me{}, fmt.Errorf("contest: me: %w", err)
+	r, err := s.scripts.me.Run(ctx, s.Redis, keys, p.ID).Slice()
+	if err != nil || len(r) != 5 {
+		return Me{}, fmt.Errorf("contest: me: %w (%d values)", err, len(r))
 	}
-	me := Me{ID: p.ID, Nick: p.Nick, Score: int(sc.Val()), Players: int(n.Val())}
-	if rk.Err() == nil {
-		// Ties: the rank shown is that of the first player with the score.
-		me.Rank = int(rk.Val()) + 1
-		if c, err := s.Redis.ZCount(ctx, k.scores(), "("+strconv.Itoa(me.Score), "+inf").Result(); err == nil {
-			me.Rank = int(c) + 1
-		}
+	str := func(i int) string { v, _ := r[i].(string); return v }
+	num := func(i int) int { v, _ := r[i].(int64); return int(v) }
+	me := Me{ID: p.ID, Nick: p.Nick, Rank: num(1), Players: num(3)}
+	if sc, err := strconv.ParseFloat(str(0), 64); err == nil {
+		me.Score = int(sc)
 	}
-	me.Streak, _ = strconv.Atoi(stc.Val())
-	if ac != nil && ac.Err() == nil {
-		var a answerRecord
-		if json.Unmarshal([]byte(ac.Val()), &a) == nil {
-			me.Answered = a.Choice
-			me.Last = &Mine{Q: q, Correct: a.Correct, Points: a.Points, Choice: a.Choice}
-		}
+	me.Streak = atoi(str(2))
+	if a := str(4); a != "" {
+		me.setAnswer(q, a)
 	}
 	return me, nil
 }
@@ -420,7 +461,7 @@ func (s *Service) Snapshot(ctx context.Context, id int64, p *Player) (Snapshot, 
 			snap.RemainingMS = max(0, st.Deadline-s.nowMS())
 		}
 	}
-	if st.Phase == PhaseLobby || p == nil {
+	if p == nil { // the lobby list is the host's; a phone only waits
 		l, err := s.lobby(ctx, st)
 		if err != nil {
 			return Snapshot{}, err
@@ -447,6 +488,9 @@ func (s *Service) Snapshot(ctx context.Context, id int64, p *Player) (Snapshot, 
 // Missed returns the events after seq if the room still keeps all of them
 // (ok false: too many were missed, send a snapshot).
 func (s *Service) Missed(ctx context.Context, id int64, epoch, seq int64) ([]string, bool, error) {
+	if epoch == 0 { // a fresh page: nothing to replay
+		return nil, false, nil
+	}
 	k := s.room(id)
 	pl := s.Redis.Pipeline()
 	ep := pl.HGet(ctx, k.hash(), "epoch")
@@ -468,14 +512,11 @@ func (s *Service) Missed(ctx context.Context, id int64, epoch, seq int64) ([]str
 	var out []string
 	first := int64(-1)
 	for _, e := range ev.Val() {
-		var h struct {
-			Seq int64 `json:"seq"`
-		}
-		json.Unmarshal([]byte(e), &h)
+		n := EventSeq([]byte(e))
 		if first < 0 {
-			first = h.Seq
+			first = n
 		}
-		if h.Seq > seq {
+		if n > seq {
 			out = append(out, e)
 		}
 	}

@@ -85,7 +85,7 @@ const EventsKept = 64
 var luaFS embed.FS
 
 type scripts struct {
-	step, join, answer, claim *redis.Script
+	step, join, answer, claim, lobby, player, me *redis.Script
 }
 
 func loadScripts() *scripts {
@@ -102,6 +102,9 @@ func loadScripts() *scripts {
 		join:   redis.NewScript(lib + read("join.lua")),
 		answer: redis.NewScript(lib + read("answer.lua")),
 		claim:  redis.NewScript(read("claim.lua")),
+		lobby:  redis.NewScript(read("lobby.lua")),
+		player: redis.NewScript(read("player.lua")),
+		me:     redis.NewScript(read("me.lua")),
 	}
 }
 
@@ -117,27 +120,45 @@ func (c *Clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 func (s *Service) nowMS() int64 { return s.Clock.Now().UnixMilli() }
 
-// questionCache keeps each run's questions in memory: they never change
-// once a run exists, and they are rebuilt from Redis when missing.
-type questionCache struct {
+// localCache keeps what never changes while a room lives (its questions,
+// its epoch and settings, the room of a PIN) in this instance's memory;
+// whatever is missing is read again from Redis. At most cacheRooms entries
+// (then it starts afresh).
+type localCache[K comparable, V any] struct {
 	mu sync.Mutex
-	m  map[int64][]Question
+	m  map[K]V
 }
 
-func newQuestionCache() *questionCache { return &questionCache{m: map[int64][]Question{}} }
+const cacheRooms = 1000
 
-func (c *questionCache) get(id int64) ([]Question, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	q, ok := c.m[id]
-	return q, ok
+func newLocalCache[K comparable, V any]() *localCache[K, V] {
+	return &localCache[K, V]{m: map[K]V{}}
 }
 
-func (c *questionCache) put(id int64, q []Question) {
+func (c *localCache[K, V]) get(k K) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.m) > 1000 {
-		c.m = map[int64][]Question{}
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *localCache[K, V]) put(k K, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= cacheRooms {
+		c.m = map[K]V{}
 	}
-	c.m[id] = q
+	c.m[k] = v
+}
+
+func (c *localCache[K, V]) drop(k K) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, k)
+}
+
+// roomInfo is the part of a room hash that is fixed when the room opens.
+type roomInfo struct {
+	Epoch    int64
+	Settings Settings
 }

@@ -1,9 +1,9 @@
 // Package realtime is the websocket plumbing shared by live features
-// (campaign leaderboards, and contests when they move onto it): a Conn with
-// one writer goroutine and a bounded queue, a sharded Hub of connections by
-// topic, and a Broker that fans messages out across server instances
-// (RedisBroker: Redis pub/sub). The message protocols themselves belong to
-// the features and are documented in docs/realtime.md.
+// (campaign leaderboards, contests): a Conn with a bounded queue written by
+// one goroutine at a time, a sharded Hub of connections by topic, and a
+// Broker that fans messages out across server instances (RedisBroker:
+// Redis pub/sub). The message protocols themselves belong to the features
+// and are documented in docs/realtime.md.
 package realtime
 
 import (
@@ -31,17 +31,38 @@ type Socket interface {
 }
 
 // Conn is one client connection. Send never blocks: the message goes to a
-// bounded queue that one writer goroutine (Run) drains; a client whose
-// queue is full is closed with 1013 ("try again later") so it cannot hold
-// back anyone else. Messages are already encoded, so a broadcast is
-// encoded once however many connections receive it.
+// bounded queue, written in order by a goroutine that exists only while
+// messages wait (so an idle connection costs no goroutine and no queue:
+// 10,000 idle players would otherwise hold 10,000 writer stacks); a client
+// whose queue is full is closed with 1013 ("try again later") so it cannot
+// hold back anyone else. Messages are already encoded, so a broadcast is
+// encoded once however many connections receive it. Pings come from a
+// timer.
+//
+// Use: NewConn, set the fields, StartPings (or Run, which also waits),
+// Send …, Close, then Wait before the socket goes away.
 type Conn struct {
-	ws        Socket
-	send      chan []byte
-	done      chan struct{}
-	once      sync.Once
+	ws    Socket
+	limit int
+
+	mu     sync.Mutex
+	idle   sync.Cond // signalled when the writing goroutine stops
+	queue  [][]byte  // waiting messages, at most limit
+	active bool      // a goroutine is writing the queue
+	pinger *time.Timer
+	// abort is the close frame of a connection closed by closeLater (a full
+	// queue: the writer may be stuck); the writing goroutine sends it.
+	abortCode   int
+	abortReason string
+
+	done chan struct{}
+	once sync.Once
+
 	PingEvery time.Duration // 0: no pings
 	WriteWait time.Duration // per write; default 10 s
+	// PingData, when set, gives each ping's payload (at most 125 bytes),
+	// e.g. the send time so that the pong tells the round trip.
+	PingData func() []byte
 }
 
 // NewConn wraps ws with a queue of queue messages.
@@ -49,61 +70,155 @@ func NewConn(ws Socket, queue int) *Conn {
 	if queue < 1 {
 		queue = 1
 	}
-	return &Conn{ws: ws, send: make(chan []byte, queue), done: make(chan struct{}), WriteWait: defaultWriteTTL}
+	c := &Conn{ws: ws, limit: queue, done: make(chan struct{}), WriteWait: defaultWriteTTL}
+	c.idle.L = &c.mu
+	return c
 }
 
 // Done is closed when the connection is closed.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
-// Close sends a close frame with code and reason (once) and stops the writer.
+func (c *Conn) closed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Close sends a close frame with code and reason (once) and stops writing
+// and pinging. It may wait up to a second for a write in progress.
 func (c *Conn) Close(code int, reason string) {
 	c.once.Do(func() {
 		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
-		close(c.done)
+		c.stop()
 	})
+}
+
+// closeLater closes the connection at once without waiting for the socket:
+// the writing goroutine sends the close frame as it stops. Send uses it,
+// so that a broadcast never waits for a stuck client.
+func (c *Conn) closeLater(code int, reason string) {
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.abortCode, c.abortReason = code, reason
+		c.mu.Unlock()
+		c.stop()
+	})
+}
+
+func (c *Conn) stop() {
+	close(c.done)
+	c.mu.Lock()
+	if c.pinger != nil {
+		c.pinger.Stop()
+	}
+	c.mu.Unlock()
 }
 
 // Send queues msg and reports whether it was queued; a full queue closes
 // the connection (slow client) and returns false.
 func (c *Conn) Send(msg []byte) bool {
-	select {
-	case <-c.done:
-		return false
-	default:
-	}
-	select {
-	case c.send <- msg:
-		return true
-	default:
-		c.Close(CloseTryLater, "slow client")
+	c.mu.Lock()
+	if c.closed() {
+		c.mu.Unlock()
 		return false
 	}
+	if len(c.queue) >= c.limit {
+		c.mu.Unlock()
+		c.closeLater(CloseTryLater, "slow client")
+		return false
+	}
+	c.queue = append(c.queue, msg)
+	if !c.active {
+		c.active = true
+		go c.write()
+	}
+	c.mu.Unlock()
+	return true
 }
 
-// Run writes queued messages and pings until the connection closes or a
-// write fails. Call it in its own goroutine; it returns when Done is closed.
-func (c *Conn) Run() {
-	var ping <-chan time.Time
-	if c.PingEvery > 0 {
-		t := time.NewTicker(c.PingEvery)
-		defer t.Stop()
-		ping = t.C
-	}
+// write sends the queued messages in order until the queue is empty or the
+// connection is closed. One runs at a time (active).
+func (c *Conn) write() {
 	for {
-		select {
-		case <-c.done:
+		c.mu.Lock()
+		batch := c.queue
+		c.queue = nil
+		if len(batch) == 0 || c.closed() {
+			if code, reason := c.abortCode, c.abortReason; code != 0 && c.closed() {
+				c.abortCode = 0
+				c.mu.Unlock()
+				_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+				c.mu.Lock()
+			}
+			c.active = false
+			c.idle.Broadcast()
+			c.mu.Unlock()
 			return
-		case m := <-c.send:
+		}
+		c.mu.Unlock()
+		for _, m := range batch {
+			if c.closed() {
+				break
+			}
 			_ = c.ws.SetWriteDeadline(time.Now().Add(c.WriteWait))
 			if err := c.ws.WriteMessage(websocket.TextMessage, m); err != nil {
 				c.Close(CloseGoingAway, "")
-				return
-			}
-		case <-ping:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.WriteWait)); err != nil {
-				c.Close(CloseGoingAway, "")
-				return
+				break
 			}
 		}
 	}
+}
+
+// StartPings pings the client every PingEvery (if set) until Close.
+func (c *Conn) StartPings() {
+	if c.PingEvery <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed() || c.pinger != nil {
+		return
+	}
+	c.pinger = time.AfterFunc(c.PingEvery, c.ping)
+}
+
+func (c *Conn) ping() {
+	if c.closed() {
+		return
+	}
+	var data []byte
+	if c.PingData != nil {
+		data = c.PingData()
+	}
+	if err := c.ws.WriteControl(websocket.PingMessage, data, time.Now().Add(c.WriteWait)); err != nil {
+		c.Close(CloseGoingAway, "")
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed() {
+		c.pinger.Reset(c.PingEvery)
+	}
+}
+
+// Wait returns once the connection is closed and nothing is being written
+// to it any more.
+func (c *Conn) Wait() {
+	<-c.done
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.active {
+		c.idle.Wait()
+	}
+}
+
+// Run pings until the connection is closed, then waits for the last write
+// (StartPings, then Wait): for handlers that keep a goroutine per
+// connection anyway.
+func (c *Conn) Run() {
+	c.StartPings()
+	c.Wait()
 }

@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ type fakeSocket struct {
 	mu     sync.Mutex
 	msgs   []string
 	closed []int
+	pings  int
 	block  chan struct{}
 }
 
@@ -30,6 +32,11 @@ func (f *fakeSocket) WriteMessage(_ int, data []byte) error {
 }
 
 func (f *fakeSocket) WriteControl(t int, data []byte, _ time.Time) error {
+	if t == websocket.PingMessage {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.pings++
+	}
 	if t == websocket.CloseMessage {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -71,11 +78,24 @@ func TestHubBroadcastAndSlowClient(t *testing.T) {
 	case <-time.After(time.Second):
 		t.Fatal("slow client not disconnected")
 	}
+	// The broadcast did not wait for it: its writer sends the close frame
+	// once the stuck write returns.
 	close(slow.block)
-	if _, closed := slow.snapshot(); len(closed) != 1 || closed[0] != CloseTryLater {
-		t.Errorf("slow close codes: got %v, want [%d]", closed, CloseTryLater)
-	}
 	deadline := time.Now().Add(time.Second)
+	for {
+		_, closed := slow.snapshot()
+		if len(closed) == 1 && closed[0] == CloseTryLater {
+			break
+		}
+		if len(closed) > 1 || time.Now().After(deadline) {
+			t.Fatalf("slow close codes: got %v, want [%d]", closed, CloseTryLater)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if msgs, _ := slow.snapshot(); len(msgs) != 1 {
+		t.Errorf("slow client got %d messages after it was closed, want only the one being written (1)", len(msgs))
+	}
+	deadline = time.Now().Add(time.Second)
 	for {
 		msgs, _ := fast.snapshot()
 		if len(msgs) == 4 {
@@ -130,5 +150,52 @@ func TestRedisBrokerFansOutAcrossSubscribers(t *testing.T) {
 		case <-time.After(2 * time.Second):
 			t.Fatalf("instance %d got nothing", i)
 		}
+	}
+}
+
+// An idle connection holds no goroutine: messages are written by one that
+// lives while the queue has messages; pings come from a timer.
+func TestConnIdleHoldsNoGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	socks := make([]*fakeSocket, 200)
+	conns := make([]*Conn, len(socks))
+	for i := range conns {
+		socks[i] = &fakeSocket{}
+		conns[i] = NewConn(socks[i], 4)
+		conns[i].PingEvery = 20 * time.Millisecond
+		conns[i].StartPings()
+		for j := 0; j < 3; j++ {
+			conns[i].Send([]byte{byte('a' + j)})
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		done := 0
+		for _, f := range socks {
+			if msgs, _ := f.snapshot(); len(msgs) == 3 && msgs[0] == "a" && msgs[2] == "c" {
+				done++
+			}
+		}
+		if done == len(socks) && runtime.NumGoroutine() <= before+2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d sockets got a, b, c in order; goroutines %d, before %d", done, len(socks), runtime.NumGoroutine(), before)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	socks[0].mu.Lock()
+	pings := socks[0].pings
+	socks[0].mu.Unlock()
+	if pings < 1 {
+		t.Errorf("pings after 50 ms at 20 ms: got %d, want at least 1", pings)
+	}
+	for _, c := range conns {
+		c.Close(CloseNormal, "")
+		c.Wait()
+	}
+	if c := conns[0]; c.Send([]byte("late")) {
+		t.Error("Send after Close: got true, want false")
 	}
 }

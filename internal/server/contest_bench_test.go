@@ -1,6 +1,10 @@
 package server
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/kepu/kepu/internal/contest"
+)
 
 // The per-message work of the contest websocket: decoding a player's answer,
 // encoding its ack, and reading the seq of a room event (done once per
@@ -20,7 +24,7 @@ func BenchmarkContestEncodeAck(b *testing.B) {
 	choice := []int{2}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		_ = mustJSON(map[string]any{"type": "ack", "q": 3, "choice": choice})
+		_ = ackMsg(3, choice)
 	}
 }
 
@@ -29,7 +33,7 @@ func BenchmarkContestEventSeq(b *testing.B) {
 		`"stem":"水在标准大气压下的沸点是多少？","options":["50 °C","100 °C","150 °C","200 °C"],"duration_ms":20000,"remaining_ms":20000,"points":1000,"practice":false}}`)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		if eventSeq(ev) != 41 {
+		if contest.EventSeq(ev) != 41 {
 			b.Fatal("seq")
 		}
 	}

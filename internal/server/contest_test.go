@@ -110,7 +110,8 @@ func join(t *testing.T, inst *apptest.Instance, pin, nick string, want int) join
 type wsClient struct {
 	t    *testing.T
 	ws   *websocket.Conn
-	last int64 // highest event seq seen
+	last int64          // highest event seq seen
+	seen map[string]int // messages read, by type
 }
 
 type msg map[string]any
@@ -139,7 +140,7 @@ func connect(t *testing.T, inst *apptest.Instance, host *apptest.Client, room in
 		t.Fatalf("dial: %v", err)
 	}
 	t.Cleanup(func() { ws.Close() })
-	c := &wsClient{t: t, ws: ws, last: lastSeq}
+	c := &wsClient{t: t, ws: ws, last: lastSeq, seen: map[string]int{}}
 	c.send(msg{"type": "hello", "room": room, "token": token, "epoch": epoch, "last_seq": lastSeq})
 	return c
 }
@@ -161,6 +162,7 @@ func (c *wsClient) read(timeout time.Duration) (msg, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		c.t.Fatalf("server sent bad JSON %s: %v", b, err)
 	}
+	c.seen[m.typ()]++
 	if s := m.num("seq"); s > 0 {
 		if int64(s) <= c.last {
 			c.t.Fatalf("event seq %v not after %d: %v", s, c.last, m)
@@ -257,8 +259,11 @@ func TestContestPlayToPodium(t *testing.T) {
 	}
 	ann := join(t, inst, run.PIN, "ann", 201)
 	bob := join(t, inst, run.PIN, "bob", 201)
-	// Joins are coalesced into lobby updates carrying the whole list.
-	host.waitFor("lobby", func(m msg) bool { return m.data().num("count") == 2 })
+	// Joins are coalesced into lobby updates carrying the list: status
+	// messages without seq, for hosts only.
+	if m := host.waitFor("lobby", func(m msg) bool { return m.data().num("count") == 2 }); m["seq"] != nil || len(m.data()["players"].([]any)) != 2 {
+		t.Errorf("lobby update: %v, want no seq and 2 players", m)
+	}
 
 	pa := connect(t, inst, nil, ann.Room, ann.Token, 0, 0)
 	pb := connect(t, inst, nil, bob.Room, bob.Token, 0, 0)
@@ -316,11 +321,19 @@ func TestContestPlayToPodium(t *testing.T) {
 	host.waitFor("reveal", func(m msg) bool { return m.data().num("answered") == 1 })
 	f.act(t, run, "end", 204) // end early
 	pod := host.waitFor("podium").data()
-	if len(pod["podium"].([]any)) != 2 || len(pod["questions"].([]any)) != 2 {
-		t.Errorf("podium: %v, want 2 players and 2 questions played", pod)
+	if len(pod["podium"].([]any)) != 2 || len(pod["questions"].([]any)) != 2 || len(pod["ranking"].([]any)) != 2 {
+		t.Errorf("podium: %v, want 2 players, 2 questions played and the ranking", pod)
+	}
+	// Phones get the podium without the full ranking and statistics, then
+	// their own final standing.
+	if pp := pa.waitFor("podium").data(); len(pp["podium"].([]any)) != 2 || pp["ranking"] != nil || pp["questions"] != nil || pp.num("total") != 2 {
+		t.Errorf("players' podium: %v, want the podium and total only", pp)
 	}
 	if m := pa.waitFor("final")["me"].(map[string]any); m["rank"] != 1.0 {
 		t.Errorf("ann's final rank: %v, want 1", m["rank"])
+	}
+	if n := pa.seen["lobby"] + pa.seen["progress"] + pb.seen["lobby"] + pb.seen["progress"]; n != 0 {
+		t.Errorf("players got %d lobby/progress messages (ann %v, bob %v), want none", n, pa.seen, pb.seen)
 	}
 
 	// The results are in Postgres and exportable.
@@ -416,10 +429,11 @@ func TestContestTimeoutAndReconnect(t *testing.T) {
 	if m := pa3.waitFor("welcome"); m["resumed"] != true {
 		t.Fatalf("welcome: %v, want resumed", m)
 	}
-	if m, _ := pa3.read(2 * time.Second); int64(m.num("seq")) != seqAtQuestion+1 {
-		t.Errorf("first replayed event: %v, want seq %d", m, seqAtQuestion+1)
+	// (Status messages — lobby lists, answer counts — have no seq and are
+	// not replayed.)
+	if m, _ := pa3.read(2 * time.Second); int64(m.num("seq")) != seqAtQuestion+1 || m.typ() != "closed" {
+		t.Errorf("first replayed event: %v, want closed with seq %d", m, seqAtQuestion+1)
 	}
-	pa3.waitFor("closed")
 	pa3.waitFor("reveal")
 
 	// Too many missed: a snapshot instead.
@@ -561,6 +575,8 @@ func TestContestPauseAndKick(t *testing.T) {
 	ann := join(t, inst, run.PIN, "ann", 201)
 	bob := join(t, inst, run.PIN, "bob", 201)
 	join(t, inst, run.PIN, "cat", 201)
+	host := connect(t, inst, f.teacher, run.ID, "", 0, 0)
+	host.waitFor("snapshot")
 	pa := connect(t, inst, nil, ann.Room, ann.Token, 0, 0)
 	pb := connect(t, inst, nil, bob.Room, bob.Token, 0, 0)
 	pa.waitFor("snapshot")
@@ -575,7 +591,7 @@ func TestContestPauseAndKick(t *testing.T) {
 	if code := connect(t, inst, nil, bob.Room, bob.Token, 0, 0).closeCode(); code != 4001 {
 		t.Errorf("kicked player's token: got close %d, want 4001", code)
 	}
-	pa.waitFor("lobby", func(m msg) bool { return m.data().num("count") == 2 })
+	host.waitFor("lobby", func(m msg) bool { return m.data().num("count") == 2 })
 	join(t, inst, run.PIN, "bob", 201)
 
 	f.act(t, run, "next", 204)

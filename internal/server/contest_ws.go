@@ -3,14 +3,16 @@ package server
 // The contest websocket (GET /ws/contest): one connection per host screen
 // or player phone. Protocol: docs/realtime.md, "Contests".
 //
-// Each connection has one reader (this handler's goroutine) and one writer
-// goroutine fed by a bounded queue; a client whose queue fills is
-// disconnected (it reconnects and catches up from its last seq). Room
+// Each connection has one reader (this handler's goroutine) and a bounded
+// queue written by a goroutine that exists only while messages wait
+// (realtime.Conn); a client whose queue fills is disconnected (it
+// reconnects and catches up from its last seq). Room
 // events come from Redis pub/sub (one pattern subscription per instance)
 // already encoded, and are written as they are to every local connection
 // of the room.
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -23,12 +25,13 @@ import (
 
 	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
-	fws "github.com/gofiber/websocket/v2"
 	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
 
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/contest"
 	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/realtime"
 )
 
 // Websocket limits of the contest protocol.
@@ -50,20 +53,20 @@ const (
 	closeBadHello  = 4000 // first message was not a valid hello
 )
 
-// liveConn is one websocket client.
+// liveConn is one websocket client: a realtime.Conn (one writer goroutine,
+// bounded queue, slow clients closed) and the order of the room's events.
 type liveConn struct {
-	ws     *fws.Conn
+	*realtime.Conn
+	ws     *websocket.Conn
 	room   int64
 	player *contest.Player // nil: the host
-	send   chan []byte
-	done   chan struct{}
-	once   sync.Once
-	rtt    atomic.Int64 // ms, last measured round trip
+	rtt    atomic.Int64    // ms, last measured round trip
 
 	mu      sync.Mutex
 	ready   bool
 	pending [][]byte
-	lastSeq int64 // highest event seq queued
+	status  []byte // the latest status message held back before ready
+	lastSeq int64  // highest event seq queued
 }
 
 // liveHub knows this instance's connections by room.
@@ -106,21 +109,19 @@ func (h *liveHub) conns(room int64) []*liveConn {
 	return out
 }
 
-// close ends the connection with a close code, once.
-func (c *liveConn) close(code int, reason string) {
-	c.once.Do(func() {
-		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
-		close(c.done)
-	})
-}
-
-// enqueue queues msg for the writer; a full queue disconnects the client.
-func (c *liveConn) enqueue(msg []byte) {
-	select {
-	case <-c.done:
-	case c.send <- msg:
-	default:
-		c.close(websocket.CloseTryAgainLater, "slow client")
+// closeAll closes every connection (server shutdown: one goroutine does
+// it, instead of one waiting goroutine per connection).
+func (h *liveHub) closeAll(code int, reason string) {
+	h.mu.RLock()
+	var all []*liveConn
+	for _, m := range h.rooms {
+		for c := range m {
+			all = append(all, c)
+		}
+	}
+	h.mu.RUnlock()
+	for _, c := range all {
+		c.Close(code, reason)
 	}
 }
 
@@ -139,7 +140,19 @@ func (c *liveConn) deliverEvent(seq int64, msg []byte) {
 		return
 	}
 	c.lastSeq = seq
-	c.enqueue(msg)
+	c.Send(msg)
+}
+
+// deliverStatus queues a status message (no seq); before the client is
+// caught up only the latest one is kept.
+func (c *liveConn) deliverStatus(msg []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.ready {
+		c.status = msg
+		return
+	}
+	c.Send(msg)
 }
 
 // start marks the client caught up to seq and releases held-back events.
@@ -149,58 +162,33 @@ func (c *liveConn) start(seq int64) {
 	c.lastSeq = seq
 	c.ready = true
 	for _, m := range c.pending {
-		if s := eventSeq(m); s > c.lastSeq {
+		if s := contest.EventSeq(m); s > c.lastSeq {
 			c.lastSeq = s
-			c.enqueue(m)
+			c.Send(m)
 		}
 	}
 	c.pending = nil
+	if c.status != nil {
+		c.Send(c.status)
+		c.status = nil
+	}
 }
 
-func eventSeq(m []byte) int64 {
-	var h struct {
-		Seq int64 `json:"seq"`
-	}
-	json.Unmarshal(m, &h)
-	return h.Seq
-}
-
-func (c *liveConn) writer() {
-	ping := time.NewTicker(livePingEvery)
-	defer ping.Stop()
-	sendPing := func() error {
-		b := make([]byte, 8)
-		binary.BigEndian.PutUint64(b, uint64(time.Now().UnixNano()))
-		return c.ws.WriteControl(websocket.PingMessage, b, time.Now().Add(liveWriteWait))
-	}
-	if sendPing() != nil {
-		c.close(websocket.CloseGoingAway, "")
-		return
-	}
-	for {
-		select {
-		case <-c.done:
-			return
-		case m := <-c.send:
-			c.ws.SetWriteDeadline(time.Now().Add(liveWriteWait))
-			if err := c.ws.WriteMessage(websocket.TextMessage, m); err != nil {
-				c.close(websocket.CloseGoingAway, "")
-				return
-			}
-		case <-ping.C:
-			if sendPing() != nil {
-				c.close(websocket.CloseGoingAway, "")
-				return
-			}
-		}
-	}
+// pingData is a ping's payload: the send time, so that the pong tells the
+// round trip (the latency credit of docs/fairness.md).
+func pingData() []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(time.Now().UnixNano()))
 }
 
 // runLive subscribes to every room channel and hands events to local
 // connections until the server shuts down.
 func (s *Server) runLive() {
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { <-s.shutdown; cancel() }()
+	go func() {
+		<-s.shutdown
+		cancel()
+		s.live.closeAll(websocket.CloseGoingAway, "server stopping")
+	}()
 	ps := s.redis.PSubscribe(ctx, s.contests.ChannelPattern())
 	if _, err := ps.Receive(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("contest pubsub", "err", err)
@@ -227,54 +215,81 @@ func (s *Server) runLive() {
 	}()
 }
 
-// dispatch gives one room event to the room's local connections, and
-// sends each local player their own result when a round is revealed.
+// dispatch gives one room event to the room's local connections (the same
+// bytes to every one: encoded once), and sends each local player their own
+// result when a round is revealed. Status messages (no seq) go to hosts only.
 func (s *Server) dispatch(ctx context.Context, room int64, msg []byte) {
-	var h struct {
-		Seq  int64  `json:"seq"`
-		Type string `json:"type"`
-		Data struct {
-			ID int `json:"id"`
-			Q  int `json:"q"`
-		} `json:"data"`
-	}
-	if json.Unmarshal(msg, &h) != nil {
+	h, ok := contest.ParseHead(msg)
+	if !ok {
 		return
 	}
 	conns := s.live.conns(room)
-	for _, c := range conns {
-		c.deliverEvent(h.Seq, msg)
-	}
-	switch h.Type {
-	case "kicked":
+	if h.Seq == 0 {
 		for _, c := range conns {
-			if c.player != nil && c.player.ID == h.Data.ID {
-				c.close(closeKicked, "removed by host")
+			if c.player == nil {
+				c.deliverStatus(msg)
 			}
 		}
-	case "reveal", "podium":
-		go func() {
-			q := h.Data.Q
-			if h.Type == "podium" {
-				q = -1
-			}
-			for _, c := range conns {
-				if c.player == nil {
-					continue
-				}
-				me, err := s.contests.MeOf(ctx, *c.player, q)
-				if err != nil {
-					continue
-				}
-				typ := "result"
-				if h.Type == "podium" {
-					typ = "final"
-				}
-				b, _ := json.Marshal(map[string]any{"type": typ, "q": q, "me": me})
-				c.enqueue(b)
-			}
-		}()
+		return
 	}
+	toPlayers := contest.ForPlayers(h.Type, msg)
+	for _, c := range conns {
+		if c.player == nil {
+			c.deliverEvent(h.Seq, msg)
+		} else {
+			c.deliverEvent(h.Seq, toPlayers)
+		}
+	}
+	switch h.Type {
+	case "kicked", "reveal":
+		var ev struct {
+			Data struct {
+				ID int `json:"id"`
+				Q  int `json:"q"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(msg, &ev) != nil {
+			return
+		}
+		if h.Type == "kicked" {
+			for _, c := range conns {
+				if c.player != nil && c.player.ID == ev.Data.ID {
+					c.Close(closeKicked, "removed by host")
+				}
+			}
+			return
+		}
+		go s.sendResults(ctx, room, conns, "result", ev.Data.Q)
+	case "podium":
+		go s.sendResults(ctx, room, conns, "final", -1)
+	}
+}
+
+// sendResults tells every local player of a room their own standing after
+// a reveal (typ "result", with their answer to question q) or the podium
+// ("final"): the room's standings are read once for all of them.
+func (s *Server) sendResults(ctx context.Context, room int64, conns []*liveConn, typ string, q int) {
+	st, err := s.contests.Standings(ctx, room, q)
+	if err != nil {
+		s.log.Warn("contest results", "room", room, "err", err)
+		return
+	}
+	for _, c := range conns {
+		if c.player == nil {
+			continue
+		}
+		b, err := json.Marshal(resultMsg{Type: typ, Q: q, Me: st.Me(*c.player)})
+		if err == nil {
+			c.Send(b)
+		}
+	}
+}
+
+// resultMsg is a player's own result ("result") or final standing ("final").
+type resultMsg struct {
+	Type string     `json:"type"`
+	Q    int        `json:"q"`
+	Me   contest.Me `json:"me"`
 }
 
 // clientMsg is every message a client may send.
@@ -290,7 +305,7 @@ type clientMsg struct {
 
 func decodeClientMsg(b []byte) (clientMsg, error) {
 	var m clientMsg
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
 		return m, err
@@ -301,11 +316,40 @@ func decodeClientMsg(b []byte) (clientMsg, error) {
 	return m, nil
 }
 
+// ackMsg encodes {"type":"ack","q":Q,"choice":[…]} without reflection.
+func ackMsg(q int, choice []int) []byte {
+	b := make([]byte, 0, 40+4*len(choice))
+	b = append(b, `{"type":"ack","q":`...)
+	b = strconv.AppendInt(b, int64(q), 10)
+	b = append(b, `,"choice":[`...)
+	for i, x := range choice {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(x), 10)
+	}
+	return append(b, "]}"...)
+}
+
+// liveUpgrader upgrades /ws/contest. Memory per idle connection matters
+// (a room holds up to KEPU_CONTEST_MAX_PLAYERS phones): fasthttp/websocket
+// is used directly (gofiber/websocket copies every header, cookie and query
+// into maps per connection), the read buffer is small (clients send tiny
+// messages; fasthttp's own reader sits below it) and write buffers come
+// from a pool, held only while a message is written.
+var liveUpgrader = websocket.FastHTTPUpgrader{
+	ReadBufferSize:  256,
+	WriteBufferSize: 4096,
+	WriteBufferPool: &sync.Pool{},
+	// The Origin is checked before the upgrade (originAllowed).
+	CheckOrigin: func(*fasthttp.RequestCtx) bool { return true },
+}
+
 func (s *Server) contestWSRoutes() {
 	s.live = newLiveHub()
 	s.runLive()
 	s.App.Get("/ws/contest", func(c *fiber.Ctx) error {
-		if !fws.IsWebSocketUpgrade(c) {
+		if !websocket.FastHTTPIsWebSocketUpgrade(c.Context()) {
 			return fiber.ErrUpgradeRequired
 		}
 		if !s.originAllowed(c.Get(fiber.HeaderOrigin)) {
@@ -314,103 +358,135 @@ func (s *Server) contestWSRoutes() {
 		if err := s.limiter.Allow(c.UserContext(), wsConnectRule, c.IP()); err != nil {
 			return err
 		}
-		return c.Next()
-	}, fws.New(s.contestWS, fws.Config{ReadBufferSize: 2048, WriteBufferSize: 4096}))
+		u := currentUser(c)
+		if err := liveUpgrader.Upgrade(c.Context(), func(ws *websocket.Conn) { s.contestWS(ws, u) }); err != nil {
+			return fiber.ErrUpgradeRequired
+		}
+		return nil
+	})
 }
 
-func (s *Server) contestWS(ws *fws.Conn) {
+// contestWS serves one connection; u is the session's user (nil: none).
+// The handshake (hello, catch-up) and each message are handled in their
+// own functions, so that the goroutine waiting for the next message has a
+// shallow stack: an idle connection's stack shrinks back to a few KB.
+func (s *Server) contestWS(ws *websocket.Conn, u *account.User) {
+	c := s.liveHello(ws, u)
+	if c == nil {
+		return
+	}
+	// Nothing may write once this handler returns (fasthttp closes the
+	// socket): close, cut a blocked write short, wait for the writer.
+	defer func() {
+		s.live.remove(c)
+		c.Close(websocket.CloseNormalClosure, "")
+		ws.UnderlyingConn().SetWriteDeadline(time.Now())
+		c.Wait()
+	}()
+	for {
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			s.closeOnReadError(c, err)
+			return
+		}
+		if !s.liveMessage(c, b) {
+			return
+		}
+	}
+}
+
+// liveHello reads the hello, identifies the player or host, registers the
+// connection and catches it up (missed events or a snapshot). It returns
+// nil, the connection closed, if that fails.
+func (s *Server) liveHello(ws *websocket.Conn, u *account.User) *liveConn {
 	ws.SetReadLimit(liveReadLimit)
 	ws.SetReadDeadline(time.Now().Add(liveHelloWait))
-	c := &liveConn{ws: ws, send: make(chan []byte, liveQueue), done: make(chan struct{})}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-s.shutdown:
-			c.close(websocket.CloseGoingAway, "server stopping")
-		case <-c.done:
-		}
-	}()
-	defer c.close(websocket.CloseNormalClosure, "")
+	rc := realtime.NewConn(ws, liveQueue)
+	rc.PingEvery, rc.WriteWait, rc.PingData = livePingEvery, liveWriteWait, pingData
+	c := &liveConn{Conn: rc, ws: ws}
+	ctx := context.Background()
 
 	_, b, err := ws.ReadMessage()
 	if err != nil {
 		s.closeOnReadError(c, err)
-		return
+		return nil
 	}
 	hello, err := decodeClientMsg(b)
 	if err != nil || hello.Type != "hello" || hello.Room <= 0 {
-		c.close(closeBadHello, "expected hello")
-		return
+		c.Close(closeBadHello, "expected hello")
+		return nil
 	}
 	c.room = hello.Room
 	if hello.Token != "" {
 		p, err := s.contests.PlayerByToken(ctx, hello.Room, hello.Token)
 		if err != nil {
 			if kepu.ErrorCode(err) == kepu.EGONE {
-				c.close(closeRoomGone, "room gone")
+				c.Close(closeRoomGone, "room gone")
 			} else {
-				c.close(closeBadToken, "bad token")
+				c.Close(closeBadToken, "bad token")
 			}
-			return
+			return nil
 		}
 		c.player = &p
 	} else {
-		u, _ := ws.Locals("user").(*account.User)
 		if u == nil {
-			c.close(closeForbidden, "not host")
-			return
+			c.Close(closeForbidden, "not host")
+			return nil
 		}
 		if err := s.contests.CheckHost(ctx, u.Actor(), hello.Room); err != nil {
 			if kepu.ErrorCode(err) == kepu.EGONE {
-				c.close(closeRoomGone, "room gone")
+				c.Close(closeRoomGone, "room gone")
 			} else {
-				c.close(closeForbidden, "not host")
+				c.Close(closeForbidden, "not host")
 			}
-			return
+			return nil
 		}
 	}
 	s.live.add(c)
-	defer s.live.remove(c)
-	writerDone := make(chan struct{})
-	go func() { defer close(writerDone); c.writer() }()
-	// The connection object is recycled when this handler returns: stop
-	// the writer first (a blocked write is cut short by the deadline).
-	defer func() {
-		c.close(websocket.CloseNormalClosure, "")
-		c.ws.UnderlyingConn().SetWriteDeadline(time.Now())
-		<-writerDone
-	}()
+	fail := func(code int, reason string) *liveConn {
+		s.live.remove(c)
+		c.Close(code, reason)
+		c.Wait()
+		return nil
+	}
+	select {
+	case <-s.shutdown: // closeAll may have run before the add
+		return fail(websocket.CloseGoingAway, "server stopping")
+	default:
+	}
+	// Ping at once: the round trip is known before the first answer.
+	if ws.WriteControl(websocket.PingMessage, pingData(), time.Now().Add(liveWriteWait)) != nil {
+		return fail(websocket.CloseGoingAway, "")
+	}
+	c.StartPings()
 
 	// Catch up: the missed events if the room still has them all, else a
 	// snapshot. Events published meanwhile are held back, then released.
 	missed, ok, err := s.contests.Missed(ctx, hello.Room, hello.Epoch, hello.LastSeq)
 	if err != nil {
-		c.close(websocket.CloseInternalServerErr, "")
-		return
+		return fail(websocket.CloseInternalServerErr, "")
 	}
 	if ok {
-		c.enqueue(mustJSON(map[string]any{"type": "welcome", "room": hello.Room, "resumed": true, "player": playerID(c)}))
+		c.Send(mustJSON(map[string]any{"type": "welcome", "room": hello.Room, "resumed": true, "player": playerID(c)}))
 		last := hello.LastSeq
 		for _, m := range missed {
-			c.enqueue([]byte(m))
-			last = eventSeq([]byte(m))
+			c.Send([]byte(m))
+			last = contest.EventSeq([]byte(m))
 		}
 		c.start(last)
 		// Replayed events carry the time left when they were sent; the
 		// clock message says what is left now (and the player's standing).
 		if snap, err := s.contests.Snapshot(ctx, hello.Room, c.player); err == nil {
-			c.enqueue(mustJSON(map[string]any{"type": "clock", "phase": snap.Phase, "q": snap.Q,
+			c.Send(mustJSON(map[string]any{"type": "clock", "phase": snap.Phase, "q": snap.Q,
 				"remaining_ms": snap.RemainingMS, "paused": snap.Paused, "me": snap.Me}))
 		}
 	} else {
 		snap, err := s.contests.Snapshot(ctx, hello.Room, c.player)
 		if err != nil {
-			c.close(closeRoomGone, "room gone")
-			return
+			return fail(closeRoomGone, "room gone")
 		}
-		c.enqueue(mustJSON(map[string]any{"type": "welcome", "room": hello.Room, "resumed": false, "player": playerID(c)}))
-		c.enqueue(mustJSON(snap))
+		c.Send(mustJSON(map[string]any{"type": "welcome", "room": hello.Room, "resumed": false, "player": playerID(c)}))
+		c.Send(mustJSON(snap))
 		c.start(snap.Seq)
 	}
 
@@ -425,38 +501,37 @@ func (s *Server) contestWS(ws *fws.Conn) {
 		}
 		return nil
 	})
-	for {
-		_, b, err := ws.ReadMessage()
-		if err != nil {
-			s.closeOnReadError(c, err)
-			return
-		}
-		ws.SetReadDeadline(time.Now().Add(livePongWait))
-		m, err := decodeClientMsg(b)
-		if err != nil {
-			c.close(websocket.CloseInvalidFramePayloadData, "malformed message")
-			return
-		}
-		switch {
-		case m.Type == "ping":
-			c.enqueue([]byte(`{"type":"pong"}`))
-		case m.Type == "answer" && c.player != nil:
-			res, err := s.contests.Answer(ctx, *c.player, m.Q, m.Choice, c.rtt.Load())
-			if err != nil {
-				s.log.Error("contest answer", "room", c.room, "err", err)
-				c.enqueue(mustJSON(map[string]any{"type": "answer_error", "q": m.Q, "error": "internal"}))
-				continue
-			}
-			if res != contest.AnswerOK {
-				c.enqueue(mustJSON(map[string]any{"type": "answer_error", "q": m.Q, "error": res}))
-				continue
-			}
-			c.enqueue(mustJSON(map[string]any{"type": "ack", "q": m.Q, "choice": m.Choice}))
-		default:
-			c.close(websocket.ClosePolicyViolation, "unexpected message")
-			return
-		}
+	return c
+}
+
+// liveMessage handles one client message after the hello; false: the
+// connection was closed.
+func (s *Server) liveMessage(c *liveConn, b []byte) bool {
+	c.ws.SetReadDeadline(time.Now().Add(livePongWait))
+	m, err := decodeClientMsg(b)
+	if err != nil {
+		c.Close(websocket.CloseInvalidFramePayloadData, "malformed message")
+		return false
 	}
+	switch {
+	case m.Type == "ping":
+		c.Send([]byte(`{"type":"pong"}`))
+	case m.Type == "answer" && c.player != nil:
+		res, err := s.contests.Answer(context.Background(), *c.player, m.Q, m.Choice, c.rtt.Load())
+		switch {
+		case err != nil:
+			s.log.Error("contest answer", "room", c.room, "err", err)
+			c.Send(mustJSON(map[string]any{"type": "answer_error", "q": m.Q, "error": "internal"}))
+		case res != contest.AnswerOK:
+			c.Send(mustJSON(map[string]any{"type": "answer_error", "q": m.Q, "error": res}))
+		default:
+			c.Send(ackMsg(m.Q, m.Choice))
+		}
+	default:
+		c.Close(websocket.ClosePolicyViolation, "unexpected message")
+		return false
+	}
+	return true
 }
 
 func playerID(c *liveConn) int {
@@ -468,10 +543,10 @@ func playerID(c *liveConn) int {
 
 func (s *Server) closeOnReadError(c *liveConn, err error) {
 	if errors.Is(err, websocket.ErrReadLimit) {
-		c.close(websocket.CloseMessageTooBig, "message too big")
+		c.Close(websocket.CloseMessageTooBig, "message too big")
 		return
 	}
-	c.close(websocket.CloseNormalClosure, "")
+	c.Close(websocket.CloseNormalClosure, "")
 }
 
 func mustJSON(v any) []byte {

@@ -30,7 +30,9 @@ local total = redis.call('HLEN', KEYS[5])
 if answered >= total then
   redis.call('ZADD', KEYS[4], ARGV[5], ARGV[13])
 end
+-- LT: a pending update keeps its time (answers arriving without pause
+-- must not push it later and later).
 if redis.call('SET', KEYS[11], '1', 'NX', 'PX', ARGV[11]) then
-  redis.call('ZADD', KEYS[4], tonumber(ARGV[5]) + tonumber(ARGV[11]), ARGV[12])
+  redis.call('ZADD', KEYS[4], 'LT', tonumber(ARGV[5]) + tonumber(ARGV[11]), ARGV[12])
 end
 return {1, answered, total}
