@@ -584,7 +584,16 @@ type progressData struct {
 // carry no seq and are not kept for replay (a newer one replaces them, a
 // snapshot holds the same), and only hosts' screens get them, so that
 // 10,000 phones do not receive four lobby lists a second.
+//
+// The coalescing key goes first: a join or answer from now on asks for an
+// update of its own, and every earlier one is in what is read below. (Its
+// TTL alone would lose the last joins of a burst: a flush that runs before
+// the key has expired reads the room, and joins in between see the key and
+// ask for nothing.)
 func (s *Service) flush(ctx context.Context, id int64) error {
+	if err := s.Redis.Del(ctx, s.room(id).flush()).Err(); err != nil {
+		return fmt.Errorf("contest: flush: %w", err)
+	}
 	st, err := s.load(ctx, id)
 	if err != nil || st == nil {
 		return err

@@ -251,3 +251,31 @@ func TestJoinAfterPINMovedOn(t *testing.T) {
 		t.Fatalf("join after the PIN moved on: room %d, %v; want room %d", j.Room, err, next.ID)
 	}
 }
+
+// The last joins of a burst reach the host's lobby: a flush that runs
+// while the coalescing key is still alive (its TTL runs on Redis's clock,
+// the due time on ours) must not leave the joins after it unannounced.
+func TestLobbyUpdateAfterFlushNotLost(t *testing.T) {
+	s, a, cid := newTestService(t)
+	ctx := context.Background()
+	run, err := s.CreateRun(ctx, a, cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := s.room(run.ID)
+	if _, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: "early"}); err != nil {
+		t.Fatal(err)
+	}
+	// The flush runs before the key has expired.
+	s.Redis.Set(ctx, k.flush(), 1, time.Minute)
+	s.Redis.ZRem(ctx, s.dueKey(), k.flushMember())
+	if err := s.flush(ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: "late"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Redis.ZScore(ctx, s.dueKey(), k.flushMember()).Err(); err != nil {
+		t.Fatalf("the join after the flush scheduled no lobby update: %v", err)
+	}
+}
