@@ -9,6 +9,7 @@ import (
 	_ "image/gif" // decoders for image.DecodeConfig
 	_ "image/jpeg"
 	_ "image/png"
+	"strconv"
 
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/postgres"
@@ -20,6 +21,10 @@ const (
 	MaxImageSide  = 4096    // pixels
 	MinImageSide  = 16
 )
+
+// ImageURL is where the server serves image id to anyone
+// (GET /api/v1/bank/images/{id}): question images and campaign covers.
+func ImageURL(id int64) string { return "/api/v1/bank/images/" + strconv.FormatInt(id, 10) }
 
 // Image is a stored question image (its bytes are served by the app).
 type Image struct {

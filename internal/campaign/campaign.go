@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kepu/kepu/internal/bank"
@@ -124,8 +125,13 @@ type Campaign struct {
 	EndsAt      time.Time `json:"ends_at"`
 	Audience    []int64   `json:"audience"` // district ids; empty: the owning region's whole subtree
 	Rules       Rules     `json:"rules"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	// CoverImageID is the cover, an image of the question bank's images
+	// table; CoverURL is where anyone fetches it (bank.ImageURL). Both are
+	// nil (null in JSON) when the campaign has no cover.
+	CoverImageID *int64    `json:"cover_image_id"`
+	CoverURL     *string   `json:"cover_url"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Open reports whether citizens may play at now.
@@ -154,6 +160,10 @@ type Input struct {
 	EndsAt      time.Time `json:"ends_at"`
 	Audience    []int64   `json:"audience"`
 	Rules       Rules     `json:"rules"`
+	// CoverImageID names an uploaded image (POST /api/v1/bank/images) as
+	// the cover; null, absent or 0: no cover (an update without it clears
+	// the cover).
+	CoverImageID *int64 `json:"cover_image_id"`
 }
 
 // Defaults fills unset rules: speed scoring 600 + 400, 10 questions, 20 s
@@ -213,6 +223,12 @@ func (in *Input) Validate() error {
 	}
 	if len(in.Audience) > MaxAudience {
 		return kepu.Invalid("audience", "error.campaign_audience")
+	}
+	if in.CoverImageID != nil && *in.CoverImageID == 0 {
+		in.CoverImageID = nil
+	}
+	if in.CoverImageID != nil && *in.CoverImageID < 0 {
+		return errCoverMissing
 	}
 	in.StartsAt, in.EndsAt = in.StartsAt.UTC(), in.EndsAt.UTC()
 	if in.Audience == nil {
@@ -315,14 +331,19 @@ const DefaultGrace = 2 * time.Second
 // back compare equal.
 func (s *Service) now() time.Time { return s.Now().UTC().Truncate(time.Microsecond) }
 
-const campaignCols = `id, title, description, coalesce(region_id, 0), kind, status, starts_at, ends_at, audience, settings, created_at, updated_at`
+const campaignCols = `id, title, description, coalesce(region_id, 0), kind, status, starts_at, ends_at, audience, settings,
+	cover_image_id, created_at, updated_at`
 
 func scanCampaign(row pgx.Row) (Campaign, error) {
 	var c Campaign
 	err := row.Scan(&c.ID, &c.Title, &c.Description, &c.RegionID, &c.Kind, &c.Status, &c.StartsAt, &c.EndsAt,
-		&c.Audience, &c.Rules, &c.CreatedAt, &c.UpdatedAt)
+		&c.Audience, &c.Rules, &c.CoverImageID, &c.CreatedAt, &c.UpdatedAt)
 	if c.Audience == nil {
 		c.Audience = []int64{}
+	}
+	if c.CoverImageID != nil {
+		u := bank.ImageURL(*c.CoverImageID)
+		c.CoverURL = &u
 	}
 	return c, err
 }
@@ -411,6 +432,15 @@ func (s *Service) checkInput(ctx context.Context, a kepu.Actor, in *Input) error
 	if err := s.Scope.CheckRegion(ctx, a, in.RegionID); err != nil {
 		return err
 	}
+	if in.CoverImageID != nil {
+		var ok bool
+		if err := s.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM images WHERE id = $1)`, *in.CoverImageID).Scan(&ok); err != nil {
+			return fmt.Errorf("campaign: cover image: %w", err)
+		}
+		if !ok {
+			return errCoverMissing
+		}
+	}
 	if len(in.Audience) > 0 {
 		var n int
 		if err := s.DB.QueryRow(ctx, `SELECT count(*) FROM regions r, regions root
@@ -453,22 +483,37 @@ func uniq(ids []int64) []int64 {
 	return out
 }
 
-// Create makes a draft campaign in the actor's scope.
+// errCoverMissing refuses a cover that names no stored image.
+var errCoverMissing = kepu.Invalid("cover_image_id", "error.campaign_cover_missing")
+
+// coverGone reports whether err is the cover's foreign key failing: the
+// image was deleted between the check and the write.
+func coverGone(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503" && pe.ConstraintName == "campaigns_cover_image"
+}
+
+// Create makes a draft campaign in the actor's scope. A cover that names
+// no stored image is kepu.EINVALID on field cover_image_id.
 func (s *Service) Create(ctx context.Context, a kepu.Actor, in Input) (Campaign, error) {
 	if err := s.checkInput(ctx, a, &in); err != nil {
 		return Campaign{}, err
 	}
 	c, err := scanCampaign(s.DB.QueryRow(ctx, `INSERT INTO campaigns (title, description, region_id, kind, starts_at, ends_at,
-		audience, settings, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+campaignCols,
-		in.Title, in.Description, in.RegionID, kindOf(in.Rules), in.StartsAt, in.EndsAt, in.Audience, in.Rules, a.UserID))
+		audience, settings, cover_image_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+campaignCols,
+		in.Title, in.Description, in.RegionID, kindOf(in.Rules), in.StartsAt, in.EndsAt, in.Audience, in.Rules, in.CoverImageID, a.UserID))
+	if coverGone(err) {
+		return Campaign{}, errCoverMissing
+	}
 	if err != nil {
 		return c, fmt.Errorf("campaign: create: %w", err)
 	}
 	return c, nil
 }
 
-// Update replaces a draft or paused campaign's fields (kepu.ECONFLICT in
-// other states: rules do not change under running attempts).
+// Update replaces a draft or paused campaign's fields, the cover among
+// them (kepu.ECONFLICT in other states: rules do not change under running
+// attempts).
 func (s *Service) Update(ctx context.Context, a kepu.Actor, id int64, in Input) (Campaign, error) {
 	old, err := s.Manage(ctx, a, id)
 	if err != nil {
@@ -481,9 +526,12 @@ func (s *Service) Update(ctx context.Context, a kepu.Actor, id int64, in Input) 
 		return Campaign{}, err
 	}
 	c, err := scanCampaign(s.DB.QueryRow(ctx, `UPDATE campaigns SET title = $2, description = $3, region_id = $4, kind = $5,
-		starts_at = $6, ends_at = $7, audience = $8, settings = $9, updated_at = now()
+		starts_at = $6, ends_at = $7, audience = $8, settings = $9, cover_image_id = $10, updated_at = now()
 		WHERE id = $1 AND status IN ('draft', 'paused') RETURNING `+campaignCols,
-		id, in.Title, in.Description, in.RegionID, kindOf(in.Rules), in.StartsAt, in.EndsAt, in.Audience, in.Rules))
+		id, in.Title, in.Description, in.RegionID, kindOf(in.Rules), in.StartsAt, in.EndsAt, in.Audience, in.Rules, in.CoverImageID))
+	if coverGone(err) {
+		return Campaign{}, errCoverMissing
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, kepu.Errorf(kepu.ECONFLICT, "error.campaign_not_editable")
 	}

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"encoding/hex"
-	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -160,7 +159,7 @@ func (s *Server) uploadImage(c *fiber.Ctx) error {
 		"height": img.Height, "url": imageURL(img.ID)})
 }
 
-func imageURL(id int64) string { return "/api/v1/bank/images/" + strconv.FormatInt(id, 10) }
+func imageURL(id int64) string { return bank.ImageURL(id) }
 
 // questionImage serves a stored image. An image never changes under its
 // id, so clients may cache it for a year; the ETag is its SHA-256.

@@ -282,6 +282,14 @@ type manageForm struct {
 	PickedClasses []audPick
 }
 
+// CoverURL is the saved campaign's cover, "" when it has none.
+func (f manageForm) CoverURL() string {
+	if f.Campaign == nil || f.Campaign.CoverURL == nil {
+		return ""
+	}
+	return *f.Campaign.CoverURL
+}
+
 // Categories, Dimensions and Types are the quota filters.
 func (manageForm) Categories() []string { return bank.Categories }
 func (manageForm) Dimensions() []string { return bank.Dimensions }

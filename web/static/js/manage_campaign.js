@@ -1,10 +1,11 @@
 // manage_campaign.js: the organizer's campaign form (new or edit). It sends
 // the campaign as JSON (times are Asia/Shanghai wall times; schools and
-// classes from audience_picker.js), shows the
+// classes from audience_picker.js; the cover uploaded at once as a bank
+// image and sent as cover_image_id), shows the
 // server's localized error on the field at fault, and publishes from the
 // form: a quota the bank cannot fill is named in the error and its row is
 // marked.
-import { api } from './api.js';
+import { api, APIError } from './api.js';
 import { audiencePicker } from './audience_picker.js';
 import { messages } from './campaign_msgs.js';
 
@@ -25,6 +26,87 @@ function addQuota(q = {}) {
   $('quotas').append(row);
 }
 $('add-quota').addEventListener('click', () => addQuota());
+
+// The cover: a file chosen is uploaded at once (POST /api/v1/bank/images,
+// the raw bytes; the server checks type, size and sides) and previewed;
+// saving the form sets it (cover_image_id, null: none).
+const COVER_TYPES = ['image/png', 'image/jpeg', 'image/gif'];
+const COVER_MAX_BYTES = 1 << 20; // bank.MaxImageBytes
+// A photo made smaller here gets these longest sides and JPEG qualities in
+// turn until it fits in COVER_MAX_BYTES.
+const COVER_STEPS = [[1600, 0.85], [1280, 0.8], [1024, 0.75], [800, 0.7]];
+let coverID = data?.cover_image_id ?? null;
+
+function showCover(url) {
+  const img = $('cover-preview');
+  if (url) img.src = url; else img.removeAttribute('src');
+  img.hidden = !url;
+  $('cover-none').hidden = !!url;
+  $('cover-remove').hidden = !url;
+}
+
+function coverSay(ok, msg) {
+  $('cover-status').textContent = ok ? msg : '';
+  $('cover-err').textContent = ok ? '' : msg;
+  $('cover-err').hidden = ok || !msg;
+  if (ok) $('cover-box').removeAttribute('aria-invalid'); else $('cover-box').setAttribute('aria-invalid', 'true');
+}
+
+// fitCover turns a file the server would refuse for its size or type (a
+// phone's photo) into a smaller JPEG (COVER_STEPS); other files, and files
+// the browser cannot decode, go as they are and the server's checks decide.
+async function fitCover(file) {
+  if ((file.size <= COVER_MAX_BYTES && COVER_TYPES.includes(file.type)) || typeof createImageBitmap !== 'function') return file;
+  let bmp;
+  try { bmp = await createImageBitmap(file); } catch { return file; }
+  let out = file;
+  for (const [side, quality] of COVER_STEPS) {
+    const k = Math.min(1, side / Math.max(bmp.width, bmp.height));
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.max(1, Math.round(bmp.width * k));
+    canvas.height = Math.max(1, Math.round(bmp.height * k));
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = '#fff'; // transparency becomes white, not black
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(bmp, 0, 0, canvas.width, canvas.height);
+    const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', quality));
+    if (blob) out = blob;
+    if (blob && blob.size <= COVER_MAX_BYTES) break;
+  }
+  bmp.close?.();
+  return out;
+}
+
+async function uploadCover(file) {
+  const input = $('cover');
+  coverSay(true, t('campaign.cover_uploading'));
+  input.disabled = true;
+  try {
+    const res = await fetch('/api/v1/bank/images', {
+      method: 'POST', body: await fitCover(file), credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/octet-stream', 'Accept': 'application/json',
+        'X-CSRF-Token': document.querySelector('meta[name="csrf-token"]')?.content || '' },
+    });
+    const out = await res.json().catch(() => null);
+    if (!res.ok) throw new APIError(res.status, out?.error ? out : { error: { message: t('campaign.cover_failed') } });
+    coverID = out.id;
+    showCover(out.url);
+    coverSay(true, t('campaign.cover_uploaded'));
+  } catch (e) {
+    coverSay(false, e instanceof APIError ? e.message : t('campaign.cover_failed'));
+    input.focus();
+  } finally {
+    input.disabled = false;
+    input.value = '';
+  }
+}
+$('cover').addEventListener('change', () => { if ($('cover').files[0]) uploadCover($('cover').files[0]); });
+$('cover-remove').addEventListener('click', () => {
+  coverID = null;
+  showCover('');
+  coverSay(true, t('campaign.cover_removed'));
+  $('cover').focus();
+});
 
 function fill(c) {
   const r = c.rules;
@@ -49,6 +131,7 @@ function body() {
     starts_at: fromLocal($('starts_at').value) || null,
     ends_at: fromLocal($('ends_at').value) || null,
     audience: [...form.querySelectorAll('input[name=audience]:checked')].map(b => Number(b.value)),
+    cover_image_id: coverID,
     rules: {
       ...(data ? data.rules : {}), // what the form does not show (language, tiers) stays as it was
       schools: aud.schools(), classes: aud.classes(),
@@ -82,7 +165,8 @@ function fault(e) {
   const quota = /^rules\.quotas\.(\d+)$/.exec(name);
   markQuota(quota ? Number(quota[1]) : -1);
   if (quota) return;
-  const boxes = { 'rules.quotas': 'quotas-box', audience: 'audience', 'rules.schools': 'aud-picker', 'rules.classes': 'aud-picker' };
+  const boxes = { 'rules.quotas': 'quotas-box', audience: 'audience', 'rules.schools': 'aud-picker', 'rules.classes': 'aud-picker',
+    cover_image_id: 'cover-box' };
   const f = boxes[name] ? $(boxes[name]) : form.elements[name] || form.elements[name.replace(/^rules\./, '')];
   if (f && f.setAttribute) { f.setAttribute('aria-invalid', 'true'); f.focus?.(); }
 }
