@@ -117,6 +117,7 @@ type contestRun struct {
 
 	nextAt  []atomic.Int64 // per question: when the host asked to open it (unix ns)
 	boardAt []atomic.Int64 // per question: when the host asked for the board
+	options []atomic.Int32 // per question: its number of options (0: not seen yet)
 
 	connected atomic.Int64 // players with a live websocket that got their snapshot
 	finals    atomic.Int64 // players who got their final standing
@@ -184,7 +185,8 @@ func runContest(ctx context.Context, env *Env, o contestOpts) error {
 		scheme = "wss"
 	}
 	r := &contestRun{env: env, o: o, room: run.Run.ID, pin: run.Run.PIN, wsURL: scheme + "://" + u.Host + "/ws/contest",
-		origin: u.Scheme + "://" + u.Host, nextAt: make([]atomic.Int64, o.Questions), boardAt: make([]atomic.Int64, o.Questions)}
+		origin: u.Scheme + "://" + u.Host, nextAt: make([]atomic.Int64, o.Questions), boardAt: make([]atomic.Int64, o.Questions),
+		options: make([]atomic.Int32, o.Questions)}
 	fmt.Fprintf(env.Out, "room %d (PIN %s): %d players over %v, %d questions\n", r.room, r.pin, o.Players, o.JoinOver, o.Questions)
 	defer r.closeAll()
 
@@ -421,16 +423,26 @@ func (r *contestRun) player(ctx context.Context, i int, src *source) {
 			st.Observe("join", now.Sub(t0))
 			r.connected.Add(1)
 		case "question":
-			var m wsMsg
-			if err := json.Unmarshal(buf, &m); err != nil {
-				st.Error("ws: undecodable question: " + err.Error())
+			// 10,000 players get the same question at once: the first to
+			// see it decodes it, the others only read its number.
+			q, ok := dataQ(buf)
+			if !ok || q < 0 || q >= len(r.options) || r.options[q].Load() == 0 {
+				var m wsMsg
+				if err := json.Unmarshal(buf, &m); err != nil {
+					st.Error("ws: undecodable question: " + err.Error())
+					continue
+				}
+				q = m.Data.Q
+				if q >= 0 && q < len(r.options) {
+					r.options[q].Store(int32(max(len(m.Data.Options), 1)))
+				}
+			}
+			if q < 0 || q >= len(r.nextAt) {
+				st.Error("ws: question number out of range")
 				continue
 			}
-			q := m.Data.Q
-			if q >= 0 && q < len(r.nextAt) {
-				st.Observe("question_broadcast", now.Sub(time.Unix(0, r.nextAt[q].Load())))
-			}
-			n := max(len(m.Data.Options), 1)
+			st.Observe("question_broadcast", now.Sub(time.Unix(0, r.nextAt[q].Load())))
+			n := int(r.options[q].Load())
 			delay := time.Duration(float64(r.o.AnswerWithin) * (0.1 + 0.9*rand.Float64()))
 			time.AfterFunc(delay, func() {
 				sentAt.Store(time.Now().UnixNano())
@@ -494,6 +506,24 @@ var typeMarker = []byte(`"type":"`)
 // msgType returns the type of a server message without decoding it: the
 // first "type" key is the envelope's in every message Kepu sends (events
 // put it before their data, other messages have no nested "type").
+// dataQ reads the question number of a room event ("q" is its data's
+// first such key: inside JSON strings a quote is escaped).
+func dataQ(b []byte) (int, bool) {
+	_, rest, ok := bytes.Cut(b, []byte(`"data":{`))
+	if !ok {
+		return 0, false
+	}
+	_, rest, ok = bytes.Cut(rest, []byte(`"q":`))
+	if !ok {
+		return 0, false
+	}
+	q, i := 0, 0
+	for ; i < len(rest) && i < 9 && rest[i] >= '0' && rest[i] <= '9'; i++ {
+		q = q*10 + int(rest[i]-'0')
+	}
+	return q, i > 0 && i < len(rest) && (rest[i] == ',' || rest[i] == '}')
+}
+
 func msgType(b []byte) []byte {
 	i := bytes.Index(b, typeMarker)
 	if i < 0 {

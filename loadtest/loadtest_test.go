@@ -96,3 +96,20 @@ func TestSourceIPsAreDistinctLoopback(t *testing.T) {
 		seen[ip.String()] = true
 	}
 }
+
+func TestDataQ(t *testing.T) {
+	for _, tt := range []struct {
+		msg string
+		q   int
+		ok  bool
+	}{
+		{`{"seq":41,"epoch":7,"type":"question","data":{"q":3,"stem":"\"q\":9","options":["a","b"]}}`, 3, true},
+		{`{"seq":41,"epoch":7,"type":"question","data":{"stem":"x \"q\":9","q":12}}`, 12, true},
+		{`{"type":"question","data":{"stem":"x"}}`, 0, false},
+		{`{"type":"question","data":{"q":"x"}}`, 0, false},
+	} {
+		if q, ok := dataQ([]byte(tt.msg)); q != tt.q || ok != tt.ok {
+			t.Errorf("dataQ(%s) = %d, %v; want %d, %v", tt.msg, q, ok, tt.q, tt.ok)
+		}
+	}
+}

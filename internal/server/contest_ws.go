@@ -359,7 +359,18 @@ func (s *Server) contestWSRoutes() {
 			return err
 		}
 		u := currentUser(c)
-		if err := liveUpgrader.Upgrade(c.Context(), func(ws *websocket.Conn) { s.contestWS(ws, u) }); err != nil {
+		fctx := c.Context()
+		err := liveUpgrader.Upgrade(fctx, func(ws *websocket.Conn) {
+			// fasthttp holds the request context until the socket closes;
+			// the upgrade request's headers, cookies and the response are
+			// not needed any more: let them go (≈ 3 KB per phone). New
+			// values, not Reset, so that nothing still pointing into the
+			// old buffers (unsafe strings) sees them reused.
+			fctx.Request = fasthttp.Request{}
+			fctx.Response = fasthttp.Response{}
+			s.contestWS(ws, u)
+		})
+		if err != nil {
 			return fiber.ErrUpgradeRequired
 		}
 		return nil

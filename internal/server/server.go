@@ -122,6 +122,10 @@ func New(d Deps) (*Server, error) {
 		fcfg.EnableIPValidation = true
 	}
 	s.App = fiber.New(fcfg)
+	// A worker goroutine keeps the stack a request grew (often 16–32 KB)
+	// while it idles; after a burst (10,000 phones joining a contest) a
+	// second is long enough to wait for more work (fasthttp's default: 10 s).
+	s.App.Server().MaxIdleWorkerDuration = time.Second
 	s.App.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.log.Error("panic", "request_id", requestID(c), "panic", e)
 	}}))
