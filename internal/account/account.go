@@ -59,6 +59,10 @@ type Service struct {
 	Exporters []func(ctx context.Context, userID int64) (string, any, error)
 	// Classes decides who may manage a class roster (internal/org).
 	Classes ClassScope
+	// Sessions caches resolved sessions for a few seconds (nil: none).
+	// Every method that ends sessions or changes what SessionUser returns
+	// revokes the user's cached sessions on every instance after it commits.
+	Sessions *SessionCache
 }
 
 // NewService returns a service with the given session timeouts.
@@ -275,6 +279,7 @@ func (s *Service) UpdateProfile(ctx context.Context, id int64, p Profile) (User,
 	if err != nil {
 		return User{}, fmt.Errorf("account: update profile: %w", err)
 	}
+	s.Sessions.RevokeUser(ctx, id)
 	if u.Minor() && !u.GuardianConsent && u.ManagedBy == 0 {
 		return u, kepu.Invalid("guardian_consent", "error.guardian_consent")
 	}
@@ -334,7 +339,7 @@ func (s *Service) ChangePassword(ctx context.Context, u User, old, new string, k
 	if err != nil {
 		return err
 	}
-	return postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
+	err = postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1`, u.ID, hash); err != nil {
 			return fmt.Errorf("account: change password: %w", err)
 		}
@@ -343,6 +348,11 @@ func (s *Service) ChangePassword(ctx context.Context, u User, old, new string, k
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	s.Sessions.RevokeUser(ctx, u.ID)
+	return nil
 }
 
 // SetLang saves the user's interface language.
@@ -353,6 +363,7 @@ func (s *Service) SetLang(ctx context.Context, id int64, lang string) error {
 	if _, err := s.DB.Exec(ctx, `UPDATE users SET lang = $2 WHERE id = $1`, id, lang); err != nil {
 		return fmt.Errorf("account: set lang: %w", err)
 	}
+	s.Sessions.RevokeUser(ctx, id)
 	return nil
 }
 
@@ -390,7 +401,7 @@ func (s *Service) Export(ctx context.Context, id int64) (map[string]any, error) 
 // commits with the deletion.
 func (s *Service) Delete(ctx context.Context, a kepu.Actor) error {
 	id := a.UserID
-	return postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
+	err := postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE users SET username = 'deleted-' || id, nickname = '—', password_hash = NULL,
 			class_id = NULL, scope_region_id = NULL, guardian_consent_at = NULL, managed_by = NULL,
 			deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL`, id)
@@ -402,6 +413,11 @@ func (s *Service) Delete(ctx context.Context, a kepu.Actor) error {
 		}
 		return audit.Record(ctx, tx, id, "account.delete", UserTarget(id), nil, a.IP)
 	})
+	if err != nil {
+		return err
+	}
+	s.Sessions.RevokeUser(ctx, id)
+	return nil
 }
 
 // NewUser is an account made by an administrator, a teacher or the seed,
@@ -457,5 +473,6 @@ func (s *Service) EnsureUser(ctx context.Context, n NewUser) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("account: ensure user %s: %w", n.Username, err)
 	}
+	s.Sessions.RevokeUser(ctx, id) // an existing user's role or profile may have changed
 	return id, nil
 }

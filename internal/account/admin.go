@@ -184,7 +184,11 @@ func (s *Service) SetRole(ctx context.Context, a kepu.Actor, userID int64, ch Ro
 			"from": old.Role, "to": ch.Role, "from_scope": old.ScopeRegionID, "to_scope": ch.ScopeRegionID,
 		}, a.IP)
 	})
-	return out, err
+	if err != nil {
+		return User{}, err
+	}
+	s.Sessions.RevokeUser(ctx, userID)
+	return out, nil
 }
 
 // SetDisabled disables or enables a user (admins only, never themselves).
@@ -217,7 +221,11 @@ func (s *Service) SetDisabled(ctx context.Context, a kepu.Actor, userID int64, d
 		}
 		return audit.Record(ctx, tx, a.UserID, action, UserTarget(userID), nil, a.IP)
 	})
-	return out, err
+	if err != nil {
+		return User{}, err
+	}
+	s.Sessions.RevokeUser(ctx, userID)
+	return out, nil
 }
 
 // TempPasswordLen is the length of generated passwords (admin resets, pupils).
@@ -260,6 +268,7 @@ func (s *Service) resetPassword(ctx context.Context, a kepu.Actor, userID int64,
 	if err != nil {
 		return "", err
 	}
+	s.Sessions.RevokeUser(ctx, userID)
 	return pw, nil
 }
 

@@ -26,6 +26,10 @@ func hashToken(token string) []byte {
 	return h[:]
 }
 
+// sessionKey is the token's SHA-256 as an array: sessions.token_hash, and
+// the session cache's key.
+func sessionKey(token string) [32]byte { return sha256.Sum256([]byte(token)) }
+
 func newToken() (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -51,7 +55,7 @@ func (s *Service) StartSession(ctx context.Context, userID int64, replaced, ip, 
 		userAgent = userAgent[:256]
 	}
 	if replaced != "" {
-		if _, err := s.DB.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hashToken(replaced)); err != nil {
+		if err := s.EndSession(ctx, replaced); err != nil {
 			return Session{}, fmt.Errorf("account: replace session: %w", err)
 		}
 	}
@@ -70,16 +74,35 @@ const touchEvery = time.Minute
 // SessionUser returns the user of a live session. A session ends when it has
 // been idle for SessionIdle, SessionMax after login, or when its user is
 // disabled or deleted.
+//
+// With a serving session cache (Service.Sessions) a session read from
+// Postgres in the last TTL is answered from memory, as long as it is before
+// its expiry and its last_seen_at is fresh enough not to need a refresh;
+// otherwise, and whenever in doubt, Postgres decides.
 func (s *Service) SessionUser(ctx context.Context, token string) (User, error) {
 	if token == "" || len(token) > 100 {
 		return User{}, ErrNoSession
 	}
+	key := sessionKey(token)
 	now := s.Now()
+	c := s.Sessions
+	if !c.Live() {
+		return s.loadSession(ctx, token, key, now, nil, 0)
+	}
+	if e, ok := c.get(key); ok && s.fresh(e, now) {
+		return e.user, nil
+	}
+	return s.loadSession(ctx, token, key, now, c, c.gen.Load()) // gen before the read: see SessionCache.put
+}
+
+// loadSession is SessionUser from Postgres; it caches the result in c (when
+// not nil) unless an invalidation came after gen.
+func (s *Service) loadSession(ctx context.Context, token string, key [32]byte, now time.Time, c *SessionCache, gen uint64) (User, error) {
 	var lastSeen, expires time.Time
 	var u User
 	err := s.DB.QueryRow(ctx, `SELECT s.last_seen_at, s.expires_at, `+userColumns+`
 		FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.token_hash = $1 AND u.deleted_at IS NULL`, hashToken(token)).Scan(&lastSeen, &expires,
+		WHERE s.token_hash = $1 AND u.deleted_at IS NULL`, key[:]).Scan(&lastSeen, &expires,
 		&u.ID, &u.Username, &u.Role, &u.Nickname, &u.RegionID, &u.AgeBand, &u.Occupation,
 		&u.SchoolID, &u.ClassID, &u.ScopeRegionID, &u.GuardianConsent, &u.ManagedBy, &u.Lang, &u.Disabled, &u.CreatedAt)
 	if postgres.IsNotFound(err) {
@@ -95,26 +118,43 @@ func (s *Service) SessionUser(ctx context.Context, token string) (User, error) {
 		return User{}, ErrNoSession
 	}
 	if now.Sub(lastSeen) >= touchEvery {
-		if _, err := s.DB.Exec(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1`, hashToken(token), now); err != nil {
+		if _, err := s.DB.Exec(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1`, key[:], now); err != nil {
 			return User{}, fmt.Errorf("account: touch session: %w", err)
 		}
+		lastSeen = now
+	}
+	if c != nil {
+		c.put(key, cacheEntry{user: u, lastSeen: lastSeen.UnixNano(), expires: expires.UnixNano()}, gen)
 	}
 	return u, nil
 }
 
-// EndSession ends one session on the server (logout).
+// fresh reports whether a cached session may be served at now: before its
+// expiry, and seen recently enough that it is neither idle nor due for its
+// last_seen_at refresh (which only the Postgres path writes, so renewals
+// stay throttled to one write per touchEvery per instance).
+func (s *Service) fresh(e cacheEntry, now time.Time) bool {
+	t := now.UnixNano()
+	idle := min(touchEvery, s.SessionIdle)
+	return t < e.expires && t-e.lastSeen < int64(idle)
+}
+
+// EndSession ends one session on the server (logout), on every instance.
 func (s *Service) EndSession(ctx context.Context, token string) error {
-	if _, err := s.DB.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, hashToken(token)); err != nil {
+	key := sessionKey(token)
+	if _, err := s.DB.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, key[:]); err != nil {
 		return fmt.Errorf("account: end session: %w", err)
 	}
+	s.Sessions.revokeToken(ctx, key)
 	return nil
 }
 
-// EndUserSessions ends every session of a user (disable, reset, delete).
+// EndUserSessions ends every session of a user, on every instance.
 func (s *Service) EndUserSessions(ctx context.Context, userID int64) error {
 	if _, err := s.DB.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
 		return fmt.Errorf("account: end sessions of %d: %w", userID, err)
 	}
+	s.Sessions.RevokeUser(ctx, userID)
 	return nil
 }
 

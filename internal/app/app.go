@@ -39,6 +39,10 @@ type App struct {
 	Keys     rdb.Keys
 	I18n     *i18n.Bundle
 	Accounts *account.Service
+	// Sessions is the account service's session cache (Accounts.Sessions):
+	// it publishes revocations from every subcommand, and serves and
+	// listens for them only in Serve.
+	Sessions *account.SessionCache
 	Org      *org.Service
 	Contests *contest.Service
 	Dash     *dashboard.Service
@@ -74,6 +78,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		return nil, err
 	}
 	a.Accounts = account.NewService(a.DB, account.NewHasher(cfg.MaxHashes), cfg.SessionIdle, cfg.SessionMax)
+	a.Sessions = account.NewSessionCache(a.Redis, a.Keys, cfg.SessionCacheTTL, cfg.SessionCacheSize)
+	a.Sessions.Log = log
+	a.Accounts.Sessions = a.Sessions
 	a.Org = &org.Service{DB: a.DB}
 	a.Accounts.Classes = a.Org
 	a.Contests = contest.NewService(a.DB, a.Redis, a.Keys, a.Org)
@@ -114,6 +121,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
+	// Subscribed (or not, if Redis refuses) before the first request.
+	sessionsDone := a.Sessions.Listen(bg)
+	defer func() { <-sessionsDone }()
 	go a.housekeeping(bg)
 	go a.Contests.Run(bg, 100*time.Millisecond, a.Log)
 	go (&dashboard.Refresher{DB: a.DB, Log: a.Log}).Run(bg)

@@ -29,6 +29,12 @@ type Config struct {
 	RedisPrefix    string        // KEPU_REDIS_PREFIX: prefix of every Redis key
 	Pprof          bool          // KEPU_PPROF: serve /debug/pprof to loopback clients
 	MaxHashes      int           // KEPU_MAX_HASHES: concurrent argon2id hashes
+	// SessionCacheTTL (KEPU_SESSION_CACHE_TTL) is how long an instance
+	// answers a session from memory after reading it from Postgres; 0 turns
+	// the cache off. SessionCacheSize (KEPU_SESSION_CACHE_SIZE) bounds the
+	// entries per instance.
+	SessionCacheTTL  time.Duration
+	SessionCacheSize int
 	// ContestMaxPlayers (KEPU_CONTEST_MAX_PLAYERS) is the most players one
 	// live contest room holds, across all instances.
 	ContestMaxPlayers int
@@ -107,6 +113,14 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.SessionMax, err = time.ParseDuration(get("KEPU_SESSION_MAX", "720h")); err != nil || c.SessionMax < c.SessionIdle {
 		bad("KEPU_SESSION_MAX", "want a duration no shorter than KEPU_SESSION_IDLE, e.g. 720h")
+	}
+	if c.SessionCacheTTL, err = time.ParseDuration(get("KEPU_SESSION_CACHE_TTL", "5s")); err != nil ||
+		c.SessionCacheTTL < 0 || c.SessionCacheTTL > time.Minute {
+		bad("KEPU_SESSION_CACHE_TTL", "want a duration from 0 (off) to 1m, e.g. 5s")
+	}
+	if c.SessionCacheSize, err = strconv.Atoi(get("KEPU_SESSION_CACHE_SIZE", "100000")); err != nil ||
+		c.SessionCacheSize < 1000 || c.SessionCacheSize > 10_000_000 {
+		bad("KEPU_SESSION_CACHE_SIZE", "want a whole number from 1000 to 10000000")
 	}
 	if c.Pprof, err = strconv.ParseBool(get("KEPU_PPROF", "false")); err != nil {
 		bad("KEPU_PPROF", "want true or false")

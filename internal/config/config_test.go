@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string {
@@ -26,6 +27,12 @@ func TestLoadDefaults(t *testing.T) {
 	if c.ContestMaxPlayers != 20000 {
 		t.Errorf("ContestMaxPlayers: got %d, want 20000", c.ContestMaxPlayers)
 	}
+	if c.SessionCacheTTL != 5*time.Second || c.SessionCacheSize != 100000 {
+		t.Errorf("session cache: got ttl %v size %d, want 5s and 100000", c.SessionCacheTTL, c.SessionCacheSize)
+	}
+	if c, err := Load(env(map[string]string{"KEPU_SESSION_CACHE_TTL": "0"})); err != nil || c.SessionCacheTTL != 0 {
+		t.Errorf("KEPU_SESSION_CACHE_TTL=0: got %v, %v; want the cache off", c.SessionCacheTTL, err)
+	}
 }
 
 func TestLoadNamesBadVariable(t *testing.T) {
@@ -46,6 +53,9 @@ func TestLoadNamesBadVariable(t *testing.T) {
 		{"KEPU_PPROF", "maybe"},
 		{"KEPU_CONTEST_MAX_PLAYERS", "0"},
 		{"KEPU_CONTEST_MAX_PLAYERS", "many"},
+		{"KEPU_SESSION_CACHE_TTL", "-1s"},
+		{"KEPU_SESSION_CACHE_TTL", "2m"},
+		{"KEPU_SESSION_CACHE_SIZE", "10"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

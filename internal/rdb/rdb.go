@@ -9,6 +9,8 @@
 //	{p}:lb:{campaign}:{board}:{period}  leaderboard sorted sets
 //	{p}:room:{pin}:…                    live contest rooms
 //	{p}:ev:…                            pub/sub channels
+//	{p}:ev:session                      session cache invalidations (account)
+//	{p}:ev:session:ack:{nonce}          their confirmations (lists, 10 s)
 package rdb
 
 import (
