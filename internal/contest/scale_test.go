@@ -8,17 +8,15 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/kepu/kepu/internal/kepu"
 )
 
 // A steady stream of joins must not postpone the pending lobby update: it
 // stays due FlushEvery after the join that asked for it.
 func TestLobbyUpdateNotPostponedByJoins(t *testing.T) {
-	s, a, cid := newTestService(t)
+	s, _, run := newTestRun(t)
 	ctx := context.Background()
-	run, err := s.CreateRun(ctx, a, cid)
-	if err != nil {
-		t.Fatal(err)
-	}
 	k := s.room(run.ID)
 	due := func() float64 {
 		v, err := s.Redis.ZScore(ctx, s.dueKey(), k.flushMember()).Result()
@@ -45,12 +43,8 @@ func TestLobbyUpdateNotPostponedByJoins(t *testing.T) {
 // The lobby lists the newest MaxLobbyShown players, oldest first, with the
 // full count, skipping removed players; players' snapshots carry no list.
 func TestLobbyListNewest(t *testing.T) {
-	s, a, cid := newTestService(t)
+	s, a, run := newTestRun(t)
 	ctx := context.Background()
-	run, err := s.CreateRun(ctx, a, cid)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := MaxLobbyShown + 5
 	var first Joined
 	for i := 0; i < n; i++ {
@@ -92,12 +86,8 @@ func TestLobbyListNewest(t *testing.T) {
 // Standings tell every player what MeOf tells each (score, rank with ties,
 // streak, answer), from one read.
 func TestStandingsMatchMeOf(t *testing.T) {
-	s, a, cid := newTestService(t)
+	s, a, run := newTestRun(t)
 	ctx := context.Background()
-	run, err := s.CreateRun(ctx, a, cid)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var players []Player
 	for i := 0; i < 6; i++ {
 		j, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: fmt.Sprint("p", i)})
@@ -256,12 +246,8 @@ func TestJoinAfterPINMovedOn(t *testing.T) {
 // while the coalescing key is still alive (its TTL runs on Redis's clock,
 // the due time on ours) must not leave the joins after it unannounced.
 func TestLobbyUpdateAfterFlushNotLost(t *testing.T) {
-	s, a, cid := newTestService(t)
+	s, _, run := newTestRun(t)
 	ctx := context.Background()
-	run, err := s.CreateRun(ctx, a, cid)
-	if err != nil {
-		t.Fatal(err)
-	}
 	k := s.room(run.ID)
 	if _, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: "early"}); err != nil {
 		t.Fatal(err)
@@ -278,4 +264,16 @@ func TestLobbyUpdateAfterFlushNotLost(t *testing.T) {
 	if err := s.Redis.ZScore(ctx, s.dueKey(), k.flushMember()).Err(); err != nil {
 		t.Fatalf("the join after the flush scheduled no lobby update: %v", err)
 	}
+}
+
+// newTestRun returns a service and a fresh room of a contest its actor
+// hosts.
+func newTestRun(t *testing.T) (*Service, kepu.Actor, Run) {
+	t.Helper()
+	s, a, cid := newTestService(t)
+	run, err := s.CreateRun(context.Background(), a, cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, a, run
 }
