@@ -50,7 +50,7 @@ func on(inst *apptest.Instance, c *apptest.Client) *apptest.Client {
 // had the session cached for another minute.
 func TestSessionRevokedOnEveryInstance(t *testing.T) {
 	a, b := twoInstances(t)
-	admin := a.Login("demo-admin", demoPassword(t, a, "demo-admin"))
+	admin := a.Login("demo-admin", a.DemoPassword("demo-admin"))
 
 	t.Run("logout", func(t *testing.T) {
 		_, pw := a.CreateUser("lou", "participant")
@@ -137,15 +137,4 @@ func TestSessionRevokedOnEveryInstance(t *testing.T) {
 		apptest.Expect(t, onA.Do("GET", "/api/v1/me", nil), 401, "A, which had not cached it, after a delete behind the caches")
 		apptest.Expect(t, onB.Do("GET", "/api/v1/me", nil), 200, "B, from its cache, after a delete behind the caches")
 	})
-}
-
-func demoPassword(t *testing.T, inst *apptest.Instance, username string) string {
-	t.Helper()
-	for _, d := range inst.Seed.Accounts {
-		if d.Username == username {
-			return d.Password
-		}
-	}
-	t.Fatalf("no demo account %s", username)
-	return ""
 }

@@ -173,6 +173,18 @@ func (i *Instance) CreateUser(username, role string, scopeRegionID ...int64) (in
 	return id, pw
 }
 
+// DemoPassword returns the password the seed gave demo account username.
+func (i *Instance) DemoPassword(username string) string {
+	i.t.Helper()
+	for _, d := range i.Seed.Accounts {
+		if d.Username == username {
+			return d.Password
+		}
+	}
+	i.t.Fatalf("apptest: no demo account %s", username)
+	return ""
+}
+
 // Client is a browser-like HTTP client: a cookie jar, the CSRF header and
 // an Accept-Language.
 type Client struct {

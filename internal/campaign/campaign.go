@@ -432,15 +432,6 @@ func (s *Service) checkInput(ctx context.Context, a kepu.Actor, in *Input) error
 	if err := s.Scope.CheckRegion(ctx, a, in.RegionID); err != nil {
 		return err
 	}
-	if in.CoverImageID != nil {
-		var ok bool
-		if err := s.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM images WHERE id = $1)`, *in.CoverImageID).Scan(&ok); err != nil {
-			return fmt.Errorf("campaign: cover image: %w", err)
-		}
-		if !ok {
-			return errCoverMissing
-		}
-	}
 	if len(in.Audience) > 0 {
 		var n int
 		if err := s.DB.QueryRow(ctx, `SELECT count(*) FROM regions r, regions root
@@ -486,8 +477,8 @@ func uniq(ids []int64) []int64 {
 // errCoverMissing refuses a cover that names no stored image.
 var errCoverMissing = kepu.Invalid("cover_image_id", "error.campaign_cover_missing")
 
-// coverGone reports whether err is the cover's foreign key failing: the
-// image was deleted between the check and the write.
+// coverGone reports whether err is the cover's foreign key failing: no
+// stored image has that id (the key is the check; no query before it).
 func coverGone(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23503" && pe.ConstraintName == "campaigns_cover_image"

@@ -28,7 +28,7 @@ func TestLiveContestToPodium(t *testing.T) {
 	}
 
 	host.Desktop()
-	login(host, "demo-teacher", demoPassword(t, host, "demo-teacher"))
+	login(host, "demo-teacher", host.Inst.DemoPassword("demo-teacher"))
 	host.Visit("/contests/new")
 	host.Fill("#title", "第一课竞赛")
 	host.Fill("#q", "直播题")

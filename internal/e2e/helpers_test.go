@@ -13,16 +13,6 @@ import (
 func login(b *e2e.Browser, username, password string) { b.Login(username, password) }
 
 // demoPassword returns the password the seed gave a demo account.
-func demoPassword(t *testing.T, b *e2e.Browser, username string) string {
-	t.Helper()
-	for _, d := range b.Inst.Seed.Accounts {
-		if d.Username == username {
-			return d.Password
-		}
-	}
-	t.Fatalf("no demo account %s", username)
-	return ""
-}
 
 // campaignOf makes the bank hold only n single-choice questions whose
 // answer is 乙 (explanation 因为乙是对的) and adds a campaign of the city

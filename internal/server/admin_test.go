@@ -47,17 +47,6 @@ func lastAudit(t *testing.T, admin *apptest.Client) (action, target string) {
 	return a.Entries[0].Action, a.Entries[0].Target
 }
 
-func demoPassword(t *testing.T, inst *apptest.Instance, username string) string {
-	t.Helper()
-	for _, d := range inst.Seed.Accounts {
-		if d.Username == username {
-			return d.Password
-		}
-	}
-	t.Fatalf("no demo account %s", username)
-	return ""
-}
-
 func TestAdminUsers(t *testing.T) {
 	inst := apptest.Start(t)
 	adminID, adminPW := inst.CreateUser("root-admin", "admin")
@@ -193,7 +182,7 @@ func TestAdminUsers(t *testing.T) {
 
 func TestClassRoster(t *testing.T) {
 	inst := apptest.Start(t)
-	teacher := inst.Login("demo-teacher", demoPassword(t, inst, "demo-teacher"))
+	teacher := inst.Login("demo-teacher", inst.DemoPassword("demo-teacher"))
 	_, adminPW := inst.CreateUser("root-admin", "admin")
 	admin := inst.Login("root-admin", adminPW)
 	own, other := inst.Seed.ClassIDs[0], inst.Seed.ClassIDs[1]

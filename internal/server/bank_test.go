@@ -145,7 +145,7 @@ func urlQuery(s string) string {
 
 func TestBankSeededAndAdmin(t *testing.T) {
 	inst := apptest.Start(t)
-	admin := inst.Login("demo-admin", demoPassword(t, inst, "demo-admin"))
+	admin := inst.Login("demo-admin", inst.DemoPassword("demo-admin"))
 	var list struct {
 		Questions []bankQ
 		Total     int

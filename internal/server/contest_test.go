@@ -623,13 +623,7 @@ func TestContestPauseAndKick(t *testing.T) {
 
 func TestContestTeamsAndAccounts(t *testing.T) {
 	inst := apptest.Start(t)
-	var adminPW string
-	for _, d := range inst.Seed.Accounts {
-		if d.Username == "demo-admin" {
-			adminPW = d.Password
-		}
-	}
-	admin := inst.Login("demo-admin", adminPW)
+	admin := inst.Login("demo-admin", inst.DemoPassword("demo-admin"))
 	qids := insertQuestions(t, inst, 1)
 	c1, c2 := inst.Seed.ClassIDs[0], inst.Seed.ClassIDs[1]
 	r := admin.Do("POST", "/api/v1/contests", map[string]any{"title": "Teams", "question_ids": qids,
