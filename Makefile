@@ -5,7 +5,7 @@ export KEPU_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kepu?sslmode=disa
 export KEPU_REDIS_URL ?= redis://127.0.0.1:6379/0
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: run test services browser build migrate seed lint bench unit clean
+.PHONY: run test services browser build migrate seed lint bench unit clean staticcheck
 
 ## run: start services, migrate, load demo data and serve on http://127.0.0.1:8080
 run: services build
@@ -15,10 +15,23 @@ run: services build
 	@echo "Kepu is starting: open $${KEPU_BASE_URL:-http://$${KEPU_ADDR:-127.0.0.1:8080}}/ (Ctrl-C to stop)"
 	@exec bin/kepu serve
 
-## test: start services, install the browser, run every test (unit, integration, browser)
-test: services browser
+# Packages whose tests exercise goroutines sharing state: run again under -race.
+RACE_PKGS := ./internal/realtime/ ./internal/account/ ./internal/campaign/ ./internal/contest/ ./internal/leaderboard/ ./internal/ratelimit/
+
+## test: start services, install the browser, then vet, staticcheck, go mod tidy -diff,
+## every test (unit, integration, browser), and the concurrent packages under -race
+test: services browser staticcheck
+	@test -z "$$(gofmt -l cmd internal web migrations loadtest)" || { echo "gofmt needed:"; gofmt -l cmd internal web migrations loadtest; exit 1; }
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	$(STATICCHECK) ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 10m $(RACE_PKGS)
+
+# staticcheck, pinned, installed into GOPATH/bin when missing.
+STATICCHECK_VERSION := v0.8.2
+staticcheck:
+	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 services:
 	@scripts/services.sh
@@ -37,10 +50,9 @@ seed: services build
 	bin/kepu seed
 
 ## lint: gofmt, go vet, staticcheck
-lint:
+lint: staticcheck
 	@test -z "$$(gofmt -l cmd internal web migrations loadtest)" || { gofmt -l cmd internal web migrations loadtest; exit 1; }
 	$(GO) vet ./...
-	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
 	$(STATICCHECK) ./...
 
 ## bench: micro-benchmarks, then a short smoke run of each load scenario against a

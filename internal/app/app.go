@@ -53,7 +53,6 @@ type App struct {
 	Server    *server.Server
 
 	stop context.CancelFunc
-	done chan struct{}
 }
 
 // NewLogger returns the JSON logger at the configured level.
