@@ -59,6 +59,10 @@ type Service struct {
 	Exporters []func(ctx context.Context, userID int64) (string, any, error)
 	// Classes decides who may manage a class roster (internal/org).
 	Classes ClassScope
+	// Attempts tells when the user first played a campaign that is still
+	// open (internal/campaign), for the rule on district changes
+	// (region.go). Nil: no rule.
+	Attempts AttemptChecker
 	// Sessions caches resolved sessions for a few seconds (nil: none).
 	// Every method that ends sessions or changes what SessionUser returns
 	// revokes the user's cached sessions on every instance after it commits.
@@ -264,17 +268,22 @@ func (s *Service) UpdateProfile(ctx context.Context, id int64, p Profile) (User,
 	if err := s.cleanProfile(ctx, &p); err != nil {
 		return User{}, err
 	}
+	lockedSince, err := s.regionLockedSince(ctx, id)
+	if err != nil {
+		return User{}, err
+	}
 	u, err := scanUser(s.DB.QueryRow(ctx, `
 		UPDATE users u SET nickname = $2, region_id = $3, age_band = $4, occupation = nullif($5, ''), lang = $6,
 			guardian_consent_at = CASE WHEN $4 <> 'u14' THEN NULL
 			                           WHEN $7 THEN coalesce(u.guardian_consent_at, now())
 			                           ELSE u.guardian_consent_at END,
+			region_changed_at = CASE WHEN u.region_id IS DISTINCT FROM $3 THEN now() ELSE u.region_changed_at END,
 			updated_at = now()
-		WHERE u.id = $1 AND u.deleted_at IS NULL
+		WHERE u.id = $1 AND u.deleted_at IS NULL AND `+sqlRegionChangeAllowed+`
 		RETURNING `+userColumns,
-		id, p.Nickname, p.RegionID, p.AgeBand, p.Occupation, p.Lang, p.GuardianConsent))
+		id, p.Nickname, p.RegionID, p.AgeBand, p.Occupation, p.Lang, p.GuardianConsent, lockedSince))
 	if postgres.IsNotFound(err) {
-		return User{}, ErrUserNotFound
+		return User{}, s.profileNotUpdated(ctx, id)
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("account: update profile: %w", err)

@@ -88,6 +88,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Dash = &dashboard.Service{DB: a.DB, Org: a.Org}
 	a.Bank = &bank.Service{DB: a.DB, Org: a.Org}
 	a.Campaigns = campaign.NewService(a.DB, a.Org)
+	a.Accounts.Attempts = a.Campaigns // the rule on district changes
 	a.Campaigns.Log = log
 	a.Boards = &leaderboard.Service{DB: a.DB, Redis: a.Redis, Keys: a.Keys, Now: func() time.Time { return a.Campaigns.Now() }}
 	a.Campaigns.OnFinish = append(a.Campaigns.OnFinish, func(ctx context.Context, t campaign.Attempt) error {

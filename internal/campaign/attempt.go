@@ -127,28 +127,32 @@ func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (at
 		return att, false, fmt.Errorf("campaign: start: %w", err)
 	}
 	defer tx.Rollback(ctx)
-	var eligible bool
-	// Eligible: no audience chosen and the user in the campaign's region,
-	// or the user in a chosen district, school or class.
-	if err := tx.QueryRow(ctx, `SELECT ($2::bigint[] = '{}' AND $4::bigint[] = '{}' AND $5::bigint[] = '{}'
-			AND (u.region_id IS NULL OR EXISTS (SELECT 1 FROM regions r, regions root
-			WHERE r.id = u.region_id AND root.id = $3 AND r.path LIKE root.path || '%')))
-		OR EXISTS (SELECT 1 FROM regions r, regions d WHERE r.id = u.region_id AND d.id = ANY($2) AND r.path LIKE d.path || '%')
-		OR coalesce(u.school_id = ANY($4), false) OR coalesce(u.class_id = ANY($5), false)
-		FROM users u WHERE u.id = $1 FOR NO KEY UPDATE OF u`, a.UserID, c.Audience, c.RegionID,
-		nonNil(c.Rules.Schools), nonNil(c.Rules.Classes)).Scan(&eligible); err != nil {
+	// The participant's groups now, with the user row locked (concurrent
+	// starts and profile changes wait): a new attempt keeps them as its
+	// snapshot; a resumed attempt keeps the snapshot it started with.
+	var g Groups
+	if err := tx.QueryRow(ctx, `SELECT coalesce(region_id, 0), coalesce(school_id, 0), coalesce(class_id, 0)
+		FROM users WHERE id = $1 FOR NO KEY UPDATE`, a.UserID).Scan(&g.RegionID, &g.SchoolID, &g.ClassID); err != nil {
 		return att, false, fmt.Errorf("campaign: start: lock user: %w", err)
-	}
-	if !eligible {
-		return att, false, kepu.Errorf(kepu.EFORBIDDEN, "error.campaign_audience_out")
 	}
 	att, err = scanAttempt(tx.QueryRow(ctx, `SELECT `+attemptCols+` FROM campaign_attempts
 		WHERE campaign_id = $1 AND user_id = $2 AND in_progress`, campaignID, a.UserID))
-	if err == nil {
-		return att, true, tx.Commit(ctx)
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
+	resumed = err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return att, false, fmt.Errorf("campaign: start: %w", err)
+	}
+	if resumed {
+		if g, err = attemptGroups(ctx, tx, att.ID); err != nil {
+			return att, false, err
+		}
+	}
+	if ok, err := eligible(ctx, tx, c, g); err != nil {
+		return att, false, fmt.Errorf("campaign: start: %w", err)
+	} else if !ok {
+		return att, false, kepu.Errorf(kepu.EFORBIDDEN, "error.campaign_audience_out")
+	}
+	if resumed {
+		return att, true, tx.Commit(ctx)
 	}
 	today := day(now)
 	var perDay, total int
@@ -188,8 +192,9 @@ func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (at
 		maxScore += points[i]
 	}
 	att, err = scanAttempt(tx.QueryRow(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, day, in_progress,
-		questions, max_score) VALUES ($1, $2, $3, $4, true, $5, $6) RETURNING `+attemptCols,
-		campaignID, a.UserID, now, today, len(qs), maxScore))
+		questions, max_score, region_id, school_id, class_id) VALUES ($1, $2, $3, $4, true, $5, $6,
+		nullif($7, 0), nullif($8, 0), nullif($9, 0)) RETURNING `+attemptCols,
+		campaignID, a.UserID, now, today, len(qs), maxScore, g.RegionID, g.SchoolID, g.ClassID))
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" {
@@ -667,8 +672,13 @@ func (s *Service) finish(ctx context.Context, tx pgx.Tx, att *Attempt, c Campaig
 		code = &k
 	}
 	var err error
+	// A certificate keeps the nickname and campaign title of its issue
+	// (cert_nickname, cert_campaign): renaming either later changes nothing.
 	*att, err = scanAttempt(tx.QueryRow(ctx, `UPDATE campaign_attempts SET finished_at = $2, passed = $3, tier = $4,
-		cert_code = $5, in_progress = false WHERE id = $1 RETURNING `+attemptCols, att.ID, now, passed, tier, code))
+		cert_code = $5, in_progress = false,
+		cert_nickname = CASE WHEN $5::text IS NULL THEN NULL ELSE (SELECT nickname FROM users WHERE id = user_id) END,
+		cert_campaign = CASE WHEN $5::text IS NULL THEN NULL ELSE (SELECT title FROM campaigns WHERE id = campaign_id) END
+		WHERE id = $1 RETURNING `+attemptCols, att.ID, now, passed, tier, code))
 	if err != nil {
 		return fmt.Errorf("campaign: finish: %w", err)
 	}

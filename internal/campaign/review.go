@@ -113,7 +113,9 @@ func (s *Service) CertificateByCode(ctx context.Context, code string) (Certifica
 	if len(code) == 0 || len(code) > 32 {
 		return c, kepu.NotFound("error.campaign_cert_not_found")
 	}
-	err := s.DB.QueryRow(ctx, `SELECT t.cert_code, u.nickname, c.title, c.id, t.score, t.max_score, coalesce(t.tier, ''), t.finished_at
+	// The nickname and title as issued; the current ones only for
+	// certificates issued before they were kept.
+	err := s.DB.QueryRow(ctx, `SELECT t.cert_code, coalesce(t.cert_nickname, u.nickname), coalesce(t.cert_campaign, c.title), c.id, t.score, t.max_score, coalesce(t.tier, ''), t.finished_at
 		FROM campaign_attempts t JOIN users u ON u.id = t.user_id JOIN campaigns c ON c.id = t.campaign_id
 		WHERE t.cert_code = $1 AND t.passed AND u.deleted_at IS NULL`, code).
 		Scan(&c.Code, &c.Nickname, &c.Campaign, &c.CampaignID, &c.Score, &c.MaxScore, &c.Tier, &c.FinishedAt)

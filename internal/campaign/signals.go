@@ -57,8 +57,8 @@ SELECT a.id, u.nickname, coalesce(r.name, ''), coalesce(sc.name, ''), a.started_
 FROM s
 JOIN campaign_attempts a ON a.id = s.attempt_id
 JOIN users u ON u.id = a.user_id
-LEFT JOIN regions r ON r.id = u.region_id
-LEFT JOIN schools sc ON sc.id = u.school_id
+LEFT JOIN regions r ON r.id = a.region_id  -- where the attempt started (its snapshot)
+LEFT JOIN schools sc ON sc.id = a.school_id
 ORDER BY s.fast + s.hidden DESC, a.id
 LIMIT $2`
 

@@ -253,9 +253,10 @@ func (s *Service) Overview(ctx context.Context, a kepu.Actor) ([]Headline, error
 	if out == nil {
 		out = []Headline{}
 	}
-	rows, _ = s.DB.Query(ctx, `SELECT t.campaign_id, count(*) FROM campaign_attempts t JOIN users p ON p.id = t.user_id
+	// In scope by where each attempt started (its snapshot), as the rollups count it.
+	rows, _ = s.DB.Query(ctx, `SELECT t.campaign_id, count(*) FROM campaign_attempts t
 		WHERE t.in_progress AND t.finished_at IS NULL
-		AND ($1::bigint[] IS NULL OR p.region_id = ANY($1)) AND ($2::bigint[] IS NULL OR p.class_id = ANY($2))
+		AND ($1::bigint[] IS NULL OR t.region_id = ANY($1)) AND ($2::bigint[] IS NULL OR t.class_id = ANY($2))
 		GROUP BY 1`, sc.Regions, sc.Classes)
 	open := map[int64]int64{}
 	var id, n int64

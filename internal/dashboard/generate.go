@@ -288,11 +288,13 @@ func Generate(ctx context.Context, db *pgxpool.Pool, o GenerateOptions) (Generat
 				running[[2]int64{p.camp, int64(p.user)}] = true
 			}
 			attempts = append(attempts, []any{id, p.camp, firstUser + int64(p.user), p.at, fin, int32(score), int32(o.Questions), passed,
-				tier, live, shanghaiDay(p.at), int32(o.Questions), int32(p.answered), p.end.Sub(p.at).Milliseconds()})
+				tier, live, shanghaiDay(p.at), int32(o.Questions), int32(p.answered), p.end.Sub(p.at).Milliseconds(),
+				userRows[p.user][4], userRows[p.user][5], userRows[p.user][6]})
 		}
 		err := postgres.Tx(ctx, db, func(tx pgx.Tx) error {
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"campaign_attempts"}, []string{"id", "campaign_id", "user_id", "started_at",
-				"finished_at", "score", "max_score", "passed", "tier", "in_progress", "day", "questions", "answered", "time_ms"},
+				"finished_at", "score", "max_score", "passed", "tier", "in_progress", "day", "questions", "answered", "time_ms",
+				"region_id", "school_id", "class_id"},
 				pgx.CopyFromRows(attempts)); err != nil {
 				return fmt.Errorf("dashboard: generate: attempts: %w", err)
 			}

@@ -6,11 +6,14 @@ package dashboard
 //
 // srcAttempts yields one row per attempt: id, campaign_id, user_id,
 // started_at, finished_at (NULL while in progress), pct (score in percent,
-// NULL while in progress), passed and tier (assessments: the literacy tier
-// the campaign gave it).
+// NULL while in progress), passed, tier (assessments: the literacy tier
+// the campaign gave it) and at_region, at_school, at_class: the groups the
+// participant had when the attempt started (0: none), which is where the
+// attempt counts, whatever the profile says now.
 const srcAttempts = `SELECT t.id, t.campaign_id, t.user_id, t.started_at, t.finished_at,
 	CASE WHEN t.finished_at IS NULL THEN NULL ELSE 100.0 * t.score / greatest(t.max_score, 1) END AS pct,
-	coalesce(t.passed, false) AS passed, t.tier
+	coalesce(t.passed, false) AS passed, t.tier,
+	coalesce(t.region_id, 0) AS at_region, coalesce(t.school_id, 0) AS at_school, coalesce(t.class_id, 0) AS at_class
 	FROM campaign_attempts t`
 
 // srcAnswers yields one row per answer: id, attempt_id, question_version_id,
@@ -18,9 +21,12 @@ const srcAttempts = `SELECT t.id, t.campaign_id, t.user_id, t.started_at, t.fini
 const srcAnswers = `SELECT a.id, a.attempt_id, a.question_version_id, a.choice, a.correct, a.elapsed_ms, a.answered_at AS at
 	FROM campaign_answers a`
 
-// profile yields the groups a user is counted in.
-const profileCols = `coalesce(u.region_id, 0) AS region_id, coalesce(u.school_id, 0) AS school_id,
-	coalesce(u.class_id, 0) AS class_id, coalesce(u.age_band, '') AS age_band, coalesce(u.occupation, '') AS occupation`
+// profileCols yields the groups an attempt t (a row of srcAttempts) is
+// counted in: region, school and class from the attempt's snapshot, age
+// band and occupation from the profile u.
+const profileCols = `t.at_region AS region_id, t.at_school AS school_id,
+	t.at_class AS class_id, coalesce(u.age_band, '') AS age_band, coalesce(u.occupation, '') AS occupation`
+
 
 // sqlStartedBound: the highest attempt id among the next $2 attempts past $1
 // begun more than $3 ago.
@@ -38,7 +44,8 @@ const sqlFoldStarted = `WITH b AS (
 	ON CONFLICT (campaign_id, hour, region_id, school_id) DO UPDATE SET started = dash_hourly.started + EXCLUDED.started
 ), p AS (
 	INSERT INTO dash_participants (campaign_id, user_id, region_id, school_id, class_id, age_band, occupation, attempts, first_at)
-	SELECT campaign_id, user_id, min(region_id), min(school_id), min(class_id), min(age_band), min(occupation), count(*), min(started_at)
+	SELECT campaign_id, user_id, (array_agg(region_id ORDER BY started_at))[1], (array_agg(school_id ORDER BY started_at))[1],
+		(array_agg(class_id ORDER BY started_at))[1], min(age_band), min(occupation), count(*), min(started_at)
 	FROM b GROUP BY campaign_id, user_id
 	ON CONFLICT (campaign_id, user_id) DO UPDATE SET attempts = dash_participants.attempts + EXCLUDED.attempts,
 		first_at = least(dash_participants.first_at, EXCLUDED.first_at)
@@ -54,7 +61,7 @@ const sqlAnswersBound = `SELECT coalesce(max(id), $1) FROM (SELECT id FROM campa
 // participant, item, option and category rollups.
 const sqlFoldAnswers = `WITH b AS (
 	SELECT a.id, t.campaign_id, t.user_id, a.question_version_id AS qv, a.choice, a.correct, a.elapsed_ms, a.at, ` + profileCols + `
-	FROM (` + srcAnswers + `) a JOIN campaign_attempts t ON t.id = a.attempt_id JOIN users u ON u.id = t.user_id
+	FROM (` + srcAnswers + `) a JOIN (` + srcAttempts + `) t ON t.id = a.attempt_id JOIN users u ON u.id = t.user_id
 	WHERE a.id > $1 AND a.id <= $2
 ), h AS (
 	INSERT INTO dash_hourly (campaign_id, hour, region_id, school_id, answers, correct)
@@ -68,7 +75,8 @@ const sqlFoldAnswers = `WITH b AS (
 	ON CONFLICT (campaign_id, minute) DO UPDATE SET answers = dash_minute.answers + EXCLUDED.answers
 ), p AS (
 	INSERT INTO dash_participants (campaign_id, user_id, region_id, school_id, class_id, age_band, occupation, answers, first_at)
-	SELECT campaign_id, user_id, min(region_id), min(school_id), min(class_id), min(age_band), min(occupation), count(*), min(at)
+	SELECT campaign_id, user_id, (array_agg(region_id ORDER BY at))[1], (array_agg(school_id ORDER BY at))[1],
+		(array_agg(class_id ORDER BY at))[1], min(age_band), min(occupation), count(*), min(at)
 	FROM b GROUP BY campaign_id, user_id
 	ON CONFLICT (campaign_id, user_id) DO UPDATE SET answers = dash_participants.answers + EXCLUDED.answers
 ), i AS (
@@ -118,7 +126,8 @@ const sqlFoldFinished = `WITH f AS (
 ), p AS (
 	INSERT INTO dash_participants (campaign_id, user_id, region_id, school_id, class_id, age_band, occupation,
 		finished, passes, sum_pct, best_pct, tier, passed, first_at)
-	SELECT campaign_id, user_id, min(region_id), min(school_id), min(class_id), min(age_band), min(occupation),
+	SELECT campaign_id, user_id, (array_agg(region_id ORDER BY started_at))[1], (array_agg(school_id ORDER BY started_at))[1],
+		(array_agg(class_id ORDER BY started_at))[1], min(age_band), min(occupation),
 		count(*), count(*) FILTER (WHERE passed), sum(pct), max(pct), (array_agg(tier ORDER BY pct DESC))[1],
 		bool_or(passed), min(started_at)
 	FROM t GROUP BY campaign_id, user_id
@@ -149,11 +158,11 @@ SELECT count(*) FROM t`
 const sqlCampaign = `SELECT c.id, c.title, coalesce(c.region_id, 0), c.kind = 'assessment', c.starts_at, c.ends_at
 	FROM campaigns c WHERE c.id = $1`
 
-// sqlInProgress: attempts of campaign $1 running now (in_progress), by
-// participants in scope ($2 regions, $3 classes).
-const sqlInProgress = `SELECT count(*) FROM campaign_attempts t JOIN users p ON p.id = t.user_id
+// sqlInProgress: attempts of campaign $1 running now (in_progress) started
+// in scope ($2 regions, $3 classes: the attempt's snapshot).
+const sqlInProgress = `SELECT count(*) FROM campaign_attempts t
 	WHERE t.campaign_id = $1 AND t.in_progress AND t.finished_at IS NULL
-	AND ($2::bigint[] IS NULL OR p.region_id = ANY($2)) AND ($3::bigint[] IS NULL OR p.class_id = ANY($3))`
+	AND ($2::bigint[] IS NULL OR t.region_id = ANY($2)) AND ($3::bigint[] IS NULL OR t.class_id = ANY($3))`
 
 // sqlInsertCampaign makes a generated campaign ($1 title, $2 region, $3
 // kind, $4 start, $5 end).

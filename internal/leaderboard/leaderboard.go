@@ -115,37 +115,51 @@ func (s *Service) Channel(campaignID int64) string {
 // ChannelPattern matches every campaign's channel.
 func (s *Service) ChannelPattern() string { return s.Keys.Key("ev", "lb", "*") }
 
-// standing is one user's position inputs with the groups they count in.
+// standing is one user's position on one board (all-time or today by the
+// caller).
 type standing struct {
 	userID                   int64
-	district, school, class  int64
+	kind                     string // All, District, School or Class
+	group                    int64  // the district, school or class (0 for All)
 	score, timeMS, reachedMS int64
 }
 
 // sqlStandings computes standings of campaign $1 (user $2, 0 for all;
 // finished on Asia/Shanghai day $3, NULL for all time) by the campaign's
-// rule of which attempt counts.
+// rule of which attempt counts, one row per user and board. An attempt
+// counts on the boards of the district, school and class it was started
+// in (campaign_attempts.region_id, school_id, class_id: the snapshot taken
+// at start), never on those of the user's current profile; the rule picks
+// among the attempts of that board only (best of the attempts made in the
+// district, and so on), and the overall board among all of them. Live
+// updates (Record, one user) and rebuilds (every user) use this one query.
 const sqlStandings = `WITH c AS (SELECT starts_at, coalesce(settings->>'counts', 'best') AS counts FROM campaigns WHERE id = $1),
-f AS (
-	SELECT t.user_id, t.score, t.time_ms, t.finished_at FROM campaign_attempts t
+dist AS (
+	SELECT DISTINCT ON (r.id) r.id AS region_id, d.id AS district FROM regions r JOIN regions d ON d.kind = 'district' AND r.path LIKE d.path || '%'
+	ORDER BY r.id, d.id
+), f AS (
+	SELECT t.user_id, t.score, t.time_ms, t.finished_at, t.region_id, t.school_id, t.class_id FROM campaign_attempts t
 	WHERE t.campaign_id = $1 AND t.finished_at IS NOT NULL AND ($2 = 0 OR t.user_id = $2)
 	AND ($3::date IS NULL OR (t.finished_at AT TIME ZONE 'Asia/Shanghai')::date = $3)
+), g AS (
+	SELECT 'all' AS kind, 0::bigint AS grp, f.user_id, f.score, f.time_ms, f.finished_at FROM f
+	UNION ALL SELECT 'district', dist.district, f.user_id, f.score, f.time_ms, f.finished_at FROM f JOIN dist ON dist.region_id = f.region_id
+	UNION ALL SELECT 'school', f.school_id, f.user_id, f.score, f.time_ms, f.finished_at FROM f WHERE f.school_id IS NOT NULL
+	UNION ALL SELECT 'class', f.class_id, f.user_id, f.score, f.time_ms, f.finished_at FROM f WHERE f.class_id IS NOT NULL
 ), best AS (
-	SELECT DISTINCT ON (user_id) user_id, score::bigint, time_ms, finished_at FROM f
-	ORDER BY user_id, score DESC, time_ms, finished_at
+	SELECT DISTINCT ON (kind, grp, user_id) kind, grp, user_id, score::bigint, time_ms, finished_at FROM g
+	ORDER BY kind, grp, user_id, score DESC, time_ms, finished_at
 ), latest AS (
-	SELECT DISTINCT ON (user_id) user_id, score::bigint, time_ms, finished_at FROM f ORDER BY user_id, finished_at DESC
+	SELECT DISTINCT ON (kind, grp, user_id) kind, grp, user_id, score::bigint, time_ms, finished_at FROM g
+	ORDER BY kind, grp, user_id, finished_at DESC
 ), total AS (
-	SELECT user_id, sum(score)::bigint, sum(time_ms)::bigint, max(finished_at) FROM f GROUP BY user_id
+	SELECT kind, grp, user_id, sum(score)::bigint, sum(time_ms)::bigint, max(finished_at) FROM g GROUP BY kind, grp, user_id
 ), pick AS (
 	SELECT * FROM best WHERE (SELECT counts FROM c) NOT IN ('latest', 'sum')
 	UNION ALL SELECT * FROM latest WHERE (SELECT counts FROM c) = 'latest'
 	UNION ALL SELECT * FROM total WHERE (SELECT counts FROM c) = 'sum'
 )
-SELECT p.user_id,
-	coalesce((SELECT d.id FROM regions r JOIN regions d ON d.kind = 'district' AND r.path LIKE d.path || '%'
-		WHERE r.id = u.region_id LIMIT 1), 0),
-	coalesce(u.school_id, 0), coalesce(u.class_id, 0),
+SELECT p.user_id, p.kind, p.grp,
 	p.score, p.time_ms, (extract(epoch FROM p.finished_at - (SELECT starts_at FROM c)) * 1000)::bigint
 FROM pick p JOIN users u ON u.id = p.user_id WHERE u.deleted_at IS NULL`
 
@@ -156,7 +170,7 @@ func (s *Service) standings(ctx context.Context, campaignID, userID int64, day *
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (standing, error) {
 		var x standing
-		err := r.Scan(&x.userID, &x.district, &x.school, &x.class, &x.score, &x.timeMS, &x.reachedMS)
+		err := r.Scan(&x.userID, &x.kind, &x.group, &x.score, &x.timeMS, &x.reachedMS)
 		return x, err
 	})
 	if err != nil {
@@ -177,21 +191,6 @@ func (s *Service) counts(ctx context.Context, campaignID int64) (string, error) 
 	return counts, nil
 }
 
-// boards lists the boards a standing belongs to.
-func boards(x standing, today bool) []Board {
-	bs := []Board{{Kind: All, Today: today}}
-	if x.district > 0 {
-		bs = append(bs, Board{Kind: District, ID: x.district, Today: today})
-	}
-	if x.school > 0 {
-		bs = append(bs, Board{Kind: School, ID: x.school, Today: today})
-	}
-	if x.class > 0 {
-		bs = append(bs, Board{Kind: Class, ID: x.class, Today: today})
-	}
-	return bs
-}
-
 const dayTTL = 49 * time.Hour
 
 // add queues the standings' ZADDs: best boards with GT (never lower a
@@ -201,16 +200,14 @@ func (s *Service) add(pipe redis.Pipeliner, ctx context.Context, key func(Board)
 	for _, x := range xs {
 		z := redis.Z{Score: scoring.Standing{Score: x.score, TimeMS: x.timeMS, ReachedMS: x.reachedMS}.Encode(),
 			Member: strconv.FormatInt(x.userID, 10)}
-		for _, b := range boards(x, today) {
-			k := key(b)
-			if counts == "best" {
-				pipe.ZAddGT(ctx, k, z)
-			} else {
-				pipe.ZAdd(ctx, k, z)
-			}
-			if today {
-				pipe.Expire(ctx, k, dayTTL)
-			}
+		k := key(Board{Kind: x.kind, ID: x.group, Today: today})
+		if counts == "best" {
+			pipe.ZAddGT(ctx, k, z)
+		} else {
+			pipe.ZAdd(ctx, k, z)
+		}
+		if today {
+			pipe.Expire(ctx, k, dayTTL)
 		}
 	}
 }
@@ -428,13 +425,27 @@ func (s *Service) Around(ctx context.Context, campaignID int64, b Board, userID 
 	return rank, es, err
 }
 
-// Groups returns the district, school and class the user counts in.
+// Groups returns the district, school and class of the user's current
+// profile: the boards a page offers as "mine" (an attempt counts on the
+// boards of its own snapshot: AttemptGroups).
 func (s *Service) Groups(ctx context.Context, userID int64) (district, school, class int64, err error) {
 	err = s.DB.QueryRow(ctx, `SELECT coalesce((SELECT d.id FROM regions r JOIN regions d ON d.kind = 'district' AND r.path LIKE d.path || '%'
-		WHERE r.id = u.region_id LIMIT 1), 0), coalesce(u.school_id, 0), coalesce(u.class_id, 0) FROM users u WHERE u.id = $1`, userID).
+		WHERE r.id = u.region_id ORDER BY d.id LIMIT 1), 0), coalesce(u.school_id, 0), coalesce(u.class_id, 0) FROM users u WHERE u.id = $1`, userID).
 		Scan(&district, &school, &class)
 	if err != nil {
 		err = fmt.Errorf("leaderboard: groups: %w", err)
+	}
+	return
+}
+
+// AttemptGroups returns the district, school and class an attempt counts
+// in: the participant's when it started (its snapshot).
+func (s *Service) AttemptGroups(ctx context.Context, attemptID int64) (district, school, class int64, err error) {
+	err = s.DB.QueryRow(ctx, `SELECT coalesce((SELECT d.id FROM regions r JOIN regions d ON d.kind = 'district' AND r.path LIKE d.path || '%'
+		WHERE r.id = t.region_id ORDER BY d.id LIMIT 1), 0), coalesce(t.school_id, 0), coalesce(t.class_id, 0)
+		FROM campaign_attempts t WHERE t.id = $1`, attemptID).Scan(&district, &school, &class)
+	if err != nil {
+		err = fmt.Errorf("leaderboard: attempt groups: %w", err)
 	}
 	return
 }
@@ -447,10 +458,11 @@ type Ranks struct {
 	Class    int64 `json:"class"`
 }
 
-// RanksOf returns the user's all-time ranks on the campaign's boards.
-func (s *Service) RanksOf(ctx context.Context, campaignID, userID int64) (Ranks, error) {
+// RanksOf returns the user's all-time ranks on the campaign's boards that
+// the attempt counts on (its district, school and class at start).
+func (s *Service) RanksOf(ctx context.Context, campaignID, userID, attemptID int64) (Ranks, error) {
 	var r Ranks
-	d, sc, cl, err := s.Groups(ctx, userID)
+	d, sc, cl, err := s.AttemptGroups(ctx, attemptID)
 	if err != nil {
 		return r, err
 	}

@@ -112,7 +112,8 @@ func TestLeaderboardRebuildEqualsLive(t *testing.T) {
 			}
 			for _, a := range data {
 				if _, err := db.Exec(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, finished_at, score,
-					max_score, passed, questions, answered, time_ms) VALUES ($1, $2, $3, $3, $4, 1000, true, 10, 10, $5)`,
+					max_score, passed, questions, answered, time_ms, region_id, school_id, class_id)
+					SELECT $1, $2, $3, $3, $4, 1000, true, 10, 10, $5, region_id, school_id, class_id FROM users WHERE id = $2`,
 					id, users[a.user], start.Add(time.Duration(a.at)*time.Minute+time.Second), a.score, a.timeMS); err != nil {
 					t.Fatal(err)
 				}

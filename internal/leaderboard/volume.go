@@ -79,6 +79,7 @@ func SeedRanked(ctx context.Context, db *pgxpool.Pool, campaignID int64, n int, 
 			}
 			attempts := make([][]any, k)
 			for i := range k {
+				region := users[i][4]
 				fin := midnight.Add(-time.Duration(1+rng.Int64N(int64(20*24*time.Hour)-1)) * time.Nanosecond).Truncate(time.Second)
 				if fin.Before(campStart) {
 					fin = campStart.Add(time.Minute)
@@ -88,10 +89,10 @@ func SeedRanked(ctx context.Context, db *pgxpool.Pool, campaignID int64, n int, 
 				started := fin.Add(-time.Duration(timeMS) * time.Millisecond)
 				passed := right >= 6
 				attempts[i] = []any{campaignID, ids[i], started, fin, int32(right * 10), int32(100), passed, false,
-					shanghaiDate(started), int32(10), int32(10), timeMS}
+					shanghaiDate(started), int32(10), int32(10), timeMS, region}
 			}
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"campaign_attempts"}, []string{"campaign_id", "user_id", "started_at",
-				"finished_at", "score", "max_score", "passed", "in_progress", "day", "questions", "answered", "time_ms"},
+				"finished_at", "score", "max_score", "passed", "in_progress", "day", "questions", "answered", "time_ms", "region_id"},
 				pgx.CopyFromRows(attempts)); err != nil {
 				return fmt.Errorf("attempts: %w", err)
 			}

@@ -188,7 +188,7 @@ func (s *Server) resultView(c *fiber.Ctx) (attemptResultView, error) {
 	if v.Campaign, err = s.campaigns.Get(c.UserContext(), v.Attempt.CampaignID); err != nil {
 		return v, err
 	}
-	if v.Ranks, err = s.boards.RanksOf(c.UserContext(), v.Attempt.CampaignID, a.UserID); err != nil {
+	if v.Ranks, err = s.boards.RanksOf(c.UserContext(), v.Attempt.CampaignID, a.UserID, v.Attempt.ID); err != nil {
 		return v, err
 	}
 	return v, nil

@@ -72,8 +72,9 @@ func Attempt(ctx context.Context, db *pgxpool.Pool, campaignID, userID int64, at
 		tier = &k
 	}
 	var id int64
-	err := db.QueryRow(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, finished_at, score, max_score, passed, tier, in_progress)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, campaignID, userID, at, fin, score, len(answers), passed, tier, !finished).Scan(&id)
+	err := db.QueryRow(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, finished_at, score, max_score, passed, tier, in_progress,
+		region_id, school_id, class_id)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, region_id, school_id, class_id FROM users WHERE id = $2 RETURNING id`, campaignID, userID, at, fin, score, len(answers), passed, tier, !finished).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("dashtest: attempt: %w", err)
 	}
