@@ -35,7 +35,7 @@ const sqlStartedBound = `SELECT coalesce(max(id), $1) FROM (SELECT id FROM campa
 
 // sqlFoldStarted counts attempts ($1, $2] as begun: per hour and per participant.
 const sqlFoldStarted = `WITH b AS (
-	SELECT t.campaign_id, t.user_id, t.started_at, ` + profileCols + `
+	SELECT t.id, t.campaign_id, t.user_id, t.started_at, ` + profileCols + `
 	FROM (` + srcAttempts + `) t JOIN users u ON u.id = t.user_id
 	WHERE t.id > $1 AND t.id <= $2
 ), h AS (
@@ -44,8 +44,8 @@ const sqlFoldStarted = `WITH b AS (
 	ON CONFLICT (campaign_id, hour, region_id, school_id) DO UPDATE SET started = dash_hourly.started + EXCLUDED.started
 ), p AS (
 	INSERT INTO dash_participants (campaign_id, user_id, region_id, school_id, class_id, age_band, occupation, attempts, first_at)
-	SELECT campaign_id, user_id, (array_agg(region_id ORDER BY started_at))[1], (array_agg(school_id ORDER BY started_at))[1],
-		(array_agg(class_id ORDER BY started_at))[1], min(age_band), min(occupation), count(*), min(started_at)
+	SELECT campaign_id, user_id, (array_agg(region_id ORDER BY started_at, id))[1], (array_agg(school_id ORDER BY started_at, id))[1],
+		(array_agg(class_id ORDER BY started_at, id))[1], min(age_band), min(occupation), count(*), min(started_at)
 	FROM b GROUP BY campaign_id, user_id
 	ON CONFLICT (campaign_id, user_id) DO UPDATE SET attempts = dash_participants.attempts + EXCLUDED.attempts,
 		first_at = least(dash_participants.first_at, EXCLUDED.first_at)
@@ -75,8 +75,8 @@ const sqlFoldAnswers = `WITH b AS (
 	ON CONFLICT (campaign_id, minute) DO UPDATE SET answers = dash_minute.answers + EXCLUDED.answers
 ), p AS (
 	INSERT INTO dash_participants (campaign_id, user_id, region_id, school_id, class_id, age_band, occupation, answers, first_at)
-	SELECT campaign_id, user_id, (array_agg(region_id ORDER BY at))[1], (array_agg(school_id ORDER BY at))[1],
-		(array_agg(class_id ORDER BY at))[1], min(age_band), min(occupation), count(*), min(at)
+	SELECT campaign_id, user_id, (array_agg(region_id ORDER BY at, id))[1], (array_agg(school_id ORDER BY at, id))[1],
+		(array_agg(class_id ORDER BY at, id))[1], min(age_band), min(occupation), count(*), min(at)
 	FROM b GROUP BY campaign_id, user_id
 	ON CONFLICT (campaign_id, user_id) DO UPDATE SET answers = dash_participants.answers + EXCLUDED.answers
 ), i AS (
@@ -126,8 +126,8 @@ const sqlFoldFinished = `WITH f AS (
 ), p AS (
 	INSERT INTO dash_participants (campaign_id, user_id, region_id, school_id, class_id, age_band, occupation,
 		finished, passes, sum_pct, best_pct, tier, passed, first_at)
-	SELECT campaign_id, user_id, (array_agg(region_id ORDER BY started_at))[1], (array_agg(school_id ORDER BY started_at))[1],
-		(array_agg(class_id ORDER BY started_at))[1], min(age_band), min(occupation),
+	SELECT campaign_id, user_id, (array_agg(region_id ORDER BY started_at, id))[1], (array_agg(school_id ORDER BY started_at, id))[1],
+		(array_agg(class_id ORDER BY started_at, id))[1], min(age_band), min(occupation),
 		count(*), count(*) FILTER (WHERE passed), sum(pct), max(pct), (array_agg(tier ORDER BY pct DESC))[1],
 		bool_or(passed), min(started_at)
 	FROM t GROUP BY campaign_id, user_id
