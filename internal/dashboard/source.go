@@ -27,7 +27,6 @@ const srcAnswers = `SELECT a.id, a.attempt_id, a.question_version_id, a.choice, 
 const profileCols = `t.at_region AS region_id, t.at_school AS school_id,
 	t.at_class AS class_id, coalesce(u.age_band, '') AS age_band, coalesce(u.occupation, '') AS occupation`
 
-
 // sqlStartedBound: the highest attempt id among the next $2 attempts past $1
 // begun more than $3 ago.
 const sqlStartedBound = `SELECT coalesce(max(id), $1) FROM (SELECT id FROM campaign_attempts
