@@ -167,3 +167,92 @@ func TestLeaderboardRebuildEqualsLive(t *testing.T) {
 		})
 	}
 }
+
+// TestLeaderboardBoardsOfTheSnapshot: a user who played in district A
+// (900) and then in district B (100, then 200) stands on each district
+// board with the attempts made there only — under every counting rule —
+// and the overall board takes every attempt; a rebuild gives exactly the
+// boards the live updates built.
+func TestLeaderboardBoardsOfTheSnapshot(t *testing.T) {
+	inst := apptest.Start(t)
+	ctx := context.Background()
+	db := inst.DB.Pool
+	a, b := inst.Seed.DistrictIDs["430702"], inst.Seed.DistrictIDs["430703"]
+	mover, _ := inst.CreateUser("lbmover", "participant")
+	stay, _ := inst.CreateUser("lbstay", "participant")
+	type play struct {
+		user   int64
+		region int64
+		score  int
+		at     int // minutes after the start
+	}
+	plays := []play{{mover, a, 900, 1}, {stay, b, 500, 2}, {mover, b, 100, 3}, {mover, b, 200, 4}}
+	tests := []struct {
+		counts          string
+		overall, dA, dB int64 // the mover's score on each board
+	}{
+		{"best", 900, 900, 200},
+		{"latest", 200, 900, 200},
+		{"sum", 1200, 900, 300},
+	}
+	for _, tt := range tests {
+		t.Run(tt.counts, func(t *testing.T) {
+			start := time.Now().Add(-30 * time.Minute).UTC().Truncate(time.Minute)
+			var id int64
+			if err := db.QueryRow(ctx, `INSERT INTO campaigns (title, region_id, status, starts_at, ends_at, settings)
+				VALUES ($1, $2, 'published', $3, $4, $5) RETURNING id`, "快照"+tt.counts, inst.Seed.CityID, start,
+				start.Add(48*time.Hour), map[string]any{"counts": tt.counts}).Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range plays {
+				// The profile moves too: boards must follow the attempt's region, not it.
+				if _, err := db.Exec(ctx, `UPDATE users SET region_id = $2 WHERE id = $1`, p.user, p.region); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.Exec(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, finished_at, score,
+					max_score, passed, questions, answered, time_ms, region_id) VALUES ($1, $2, $3, $3, $4, 1000, true, 10, 10, 1000, $5)`,
+					id, p.user, start.Add(time.Duration(p.at)*time.Minute), p.score, p.region); err != nil {
+					t.Fatal(err)
+				}
+				if err := inst.App.Boards.Record(ctx, id, p.user); err != nil {
+					t.Fatalf("record: %v", err)
+				}
+			}
+			score := func(board leaderboard.Board) int64 {
+				t.Helper()
+				top, err := inst.App.Boards.Top(ctx, id, board, 10, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range top {
+					if e.Nickname == "lbmover" {
+						return e.Score
+					}
+				}
+				return -1
+			}
+			check := func(when string) {
+				t.Helper()
+				if got := score(leaderboard.Board{Kind: leaderboard.All}); got != tt.overall {
+					t.Errorf("%s: overall: got %d, want %d", when, got, tt.overall)
+				}
+				if got := score(leaderboard.Board{Kind: leaderboard.District, ID: a}); got != tt.dA {
+					t.Errorf("%s: district A: got %d, want %d", when, got, tt.dA)
+				}
+				if got := score(leaderboard.Board{Kind: leaderboard.District, ID: b}); got != tt.dB {
+					t.Errorf("%s: district B: got %d, want %d", when, got, tt.dB)
+				}
+			}
+			check("live")
+			live := snapshot(t, inst, id)
+			flush(t, inst, id)
+			if err := inst.App.Boards.Rebuild(ctx, id); err != nil {
+				t.Fatalf("rebuild: %v", err)
+			}
+			if rebuilt := snapshot(t, inst, id); !reflect.DeepEqual(rebuilt, live) {
+				t.Errorf("after rebuild:\n got %v\nwant %v", rebuilt, live)
+			}
+			check("rebuilt")
+		})
+	}
+}
