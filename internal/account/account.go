@@ -277,11 +277,11 @@ func (s *Service) UpdateProfile(ctx context.Context, id int64, p Profile) (User,
 			guardian_consent_at = CASE WHEN $4 <> 'u14' THEN NULL
 			                           WHEN $7 THEN coalesce(u.guardian_consent_at, now())
 			                           ELSE u.guardian_consent_at END,
-			region_changed_at = CASE WHEN u.region_id IS DISTINCT FROM $3 THEN now() ELSE u.region_changed_at END,
+			region_changed_at = CASE WHEN u.region_id IS DISTINCT FROM $3 THEN $9::timestamptz ELSE u.region_changed_at END,
 			updated_at = now()
 		WHERE u.id = $1 AND u.deleted_at IS NULL AND `+sqlRegionChangeAllowed+`
 		RETURNING `+userColumns,
-		id, p.Nickname, p.RegionID, p.AgeBand, p.Occupation, p.Lang, p.GuardianConsent, lockedSince))
+		id, p.Nickname, p.RegionID, p.AgeBand, p.Occupation, p.Lang, p.GuardianConsent, lockedSince, s.Now()))
 	if postgres.IsNotFound(err) {
 		return User{}, s.profileNotUpdated(ctx, id)
 	}

@@ -10,7 +10,8 @@ package account
 // first such attempt; a second change is refused with 409
 // error.region_change_locked until those campaigns end. An administrator
 // can still set it (`kepu user create --username U --region CODE`).
-// users.region_changed_at (migrations/00203) records the last change.
+// users.region_changed_at (migrations/00203) records the last change, by
+// the service's clock (Now), the clock attempts' started_at come from.
 
 import (
 	"context"
