@@ -23,6 +23,7 @@ const (
 	EUNSUPPORTED  = "unsupported"   // 415: wrong content type
 	ECSRF         = "csrf"          // 403: missing or bad CSRF token
 	ELOCKED       = "locked"        // 423: account disabled or locked
+	EUNAVAILABLE  = "unavailable"   // 503: a dependency (Redis) is down; Retry-After
 )
 
 // Error is an application error that is safe to show to the user.

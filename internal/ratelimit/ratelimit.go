@@ -1,6 +1,9 @@
 // Package ratelimit is an atomic Redis rate limiter (GCRA, via
 // github.com/go-redis/redis_rate) that holds across every server instance
-// sharing the Redis server.
+// sharing the Redis server, and a growing per-key backoff (backoff.go).
+//
+// When Redis does not answer, every method returns a kepu.EUNAVAILABLE
+// error (HTTP 503 with Retry-After): limits fail closed, never open.
 package ratelimit
 
 import (
@@ -25,16 +28,26 @@ type Rule struct {
 // Limiter checks rules against Redis.
 type Limiter struct {
 	l    *redis_rate.Limiter
+	rdb  *redis.Client
 	keys rdb.Keys
 }
 
 // New returns a limiter whose keys live under keys' prefix.
 func New(c *redis.Client, keys rdb.Keys) *Limiter {
-	return &Limiter{l: redis_rate.NewLimiter(c), keys: keys}
+	return &Limiter{l: redis_rate.NewLimiter(c), rdb: c, keys: keys}
 }
 
 func (r Rule) limit() redis_rate.Limit {
 	return redis_rate.Limit{Rate: r.Burst, Burst: r.Burst, Period: r.Period}
+}
+
+// unavailableRetry is the Retry-After given while Redis does not answer.
+const unavailableRetry = 5
+
+// unavailable wraps a Redis failure of the limiter named name.
+func unavailable(name string, err error) error {
+	return (&kepu.Error{Code: kepu.EUNAVAILABLE, Key: "error.unavailable",
+		Err: fmt.Errorf("ratelimit: %s: %w", name, err)}).With("seconds", unavailableRetry)
 }
 
 // ErrLimited is returned when a rule's budget is spent; RetryAfter gives seconds.
@@ -50,7 +63,7 @@ func errLimited(retry time.Duration) *kepu.Error {
 func (l *Limiter) Allow(ctx context.Context, rule Rule, id string) error {
 	res, err := l.l.Allow(ctx, l.keys.RateLimit(rule.Name, id), rule.limit())
 	if err != nil {
-		return fmt.Errorf("ratelimit: %s: %w", rule.Name, err)
+		return unavailable(rule.Name, err)
 	}
 	if res.Allowed == 0 {
 		return errLimited(res.RetryAfter)
@@ -62,7 +75,7 @@ func (l *Limiter) Allow(ctx context.Context, rule Rule, id string) error {
 func (l *Limiter) Check(ctx context.Context, rule Rule, id string) error {
 	res, err := l.l.AllowN(ctx, l.keys.RateLimit(rule.Name, id), rule.limit(), 0)
 	if err != nil {
-		return fmt.Errorf("ratelimit: %s: %w", rule.Name, err)
+		return unavailable(rule.Name, err)
 	}
 	if res.Remaining < 1 {
 		retry := res.RetryAfter
@@ -76,5 +89,8 @@ func (l *Limiter) Check(ctx context.Context, rule Rule, id string) error {
 
 // Reset forgets rule's history for id (after a successful login).
 func (l *Limiter) Reset(ctx context.Context, rule Rule, id string) error {
-	return l.l.Reset(ctx, l.keys.RateLimit(rule.Name, id))
+	if err := l.l.Reset(ctx, l.keys.RateLimit(rule.Name, id)); err != nil {
+		return unavailable(rule.Name, err)
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ var statusOf = map[string]int{
 	kepu.EUNSUPPORTED:  fiber.StatusUnsupportedMediaType,
 	kepu.ELOCKED:       fiber.StatusLocked,
 	kepu.ERATELIMIT:    fiber.StatusTooManyRequests,
+	kepu.EUNAVAILABLE:  fiber.StatusServiceUnavailable,
 	kepu.EINTERNAL:     fiber.StatusInternalServerError,
 }
 
@@ -60,10 +61,12 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if ke.Code == kepu.EINTERNAL {
 		s.log.Error("internal error", "request_id", rid, "method", c.Method(), "path", c.Path(), "err", err)
 		params = map[string]any{"request_id": rid}
+	} else if ke.Code == kepu.EUNAVAILABLE {
+		s.log.Warn("dependency unavailable", "request_id", rid, "method", c.Method(), "path", c.Path(), "err", ke.Err)
 	} else if ke.Err != nil {
 		s.log.Debug("request error", "request_id", rid, "code", ke.Code, "err", ke.Err)
 	}
-	if ke.Code == kepu.ERATELIMIT {
+	if ke.Code == kepu.ERATELIMIT || ke.Code == kepu.EUNAVAILABLE {
 		if secs, ok := ke.Params["seconds"]; ok {
 			c.Set(fiber.HeaderRetryAfter, toString(secs))
 		}

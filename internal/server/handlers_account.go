@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -11,12 +12,11 @@ import (
 	"github.com/kepu/kepu/internal/ratelimit"
 )
 
-// Abuse limits. Schools share one address behind NAT, so the per-IP login
-// budget is generous; the per-account failure budget is what stops guessing.
+// Abuse limits of registration and password changes; the login limits are
+// in login_guard.go.
 var (
-	ruleLoginIP      = ratelimit.Rule{Name: "login-ip", Burst: 120, Period: 10 * time.Minute}
-	ruleLoginAccount = ratelimit.Rule{Name: "login-fail", Burst: 5, Period: 15 * time.Minute}
-	ruleRegisterIP   = ratelimit.Rule{Name: "register-ip", Burst: 20, Period: time.Hour}
+	ruleRegisterIP     = ratelimit.Rule{Name: "register-ip", Burst: 20, Period: time.Hour}
+	rulePasswordChange = ratelimit.Rule{Name: "password-change", Burst: 5, Period: 15 * time.Minute}
 )
 
 func (s *Server) accountRoutes(api fiber.Router) {
@@ -69,47 +69,37 @@ type loginInput struct {
 	Password string `json:"password"`
 }
 
-// login checks credentials under two limits: attempts per IP, and failed
-// attempts per username (whether or not it exists, so the limit itself does
-// not reveal accounts).
+// login checks credentials under the login limits (login_guard.go): a
+// browser with a device cookie for the account is exempt from the account's
+// backoff and the address's limits; the same answers whether or not the
+// account exists.
 func (s *Server) login(c *fiber.Ctx) error {
 	var in loginInput
 	if err := decodeJSON(c, &in, smallBody); err != nil {
 		return err
 	}
 	ctx := c.UserContext()
-	if err := s.limiter.Allow(ctx, ruleLoginIP, c.IP()); err != nil {
+	at, err := s.beginLogin(c, normalizeLogin(in.Username))
+	if err != nil {
 		return err
-	}
-	acct := normalizeLogin(in.Username)
-	if err := s.limiter.Check(ctx, ruleLoginAccount, acct); err != nil {
-		return lockedOut(err)
 	}
 	u, err := s.accounts.Authenticate(ctx, in.Username, in.Password)
 	if err == account.ErrBadCredentials {
-		if lerr := s.limiter.Allow(ctx, ruleLoginAccount, acct); lerr != nil {
-			return lockedOut(lerr)
+		if ferr := at.failed(ctx); ferr != nil {
+			return ferr
 		}
 		return err
 	}
 	if err != nil {
 		return err
 	}
-	if err := s.limiter.Reset(ctx, ruleLoginAccount, acct); err != nil {
+	if err := at.succeeded(ctx); err != nil {
 		return err
 	}
 	if err := s.startSession(c, u); err != nil {
 		return err
 	}
 	return c.JSON(u)
-}
-
-func lockedOut(err error) error {
-	if ke, ok := err.(*kepu.Error); ok && ke.Code == kepu.ERATELIMIT {
-		ke.Key = "error.login_locked"
-		return ke
-	}
-	return err
 }
 
 func normalizeLogin(s string) string {
@@ -165,8 +155,8 @@ func (s *Server) changePassword(c *fiber.Ctx) error {
 		return err
 	}
 	u := currentUser(c)
-	if err := s.limiter.Allow(c.UserContext(), ruleLoginAccount, normalizeLogin(u.Username)); err != nil {
-		return lockedOut(err)
+	if err := s.limiter.Allow(c.UserContext(), rulePasswordChange, strconv.FormatInt(u.ID, 10)); err != nil {
+		return err
 	}
 	if err := s.accounts.ChangePassword(c.UserContext(), *u, in.OldPassword, in.NewPassword, c.Cookies(sessionCookie)); err != nil {
 		return err

@@ -31,6 +31,8 @@ func (s *Server) orgRoutes(api fiber.Router) {
 	managers := requireRole(kepu.RoleOrganizer, kepu.RoleAdmin)
 	api.Get("/schools", s.requireLogin, s.listSchools)
 	api.Post("/schools", managers, s.createSchool)
+	api.Get("/schools/:id/networks", managers, s.getSchoolNetworks)
+	api.Put("/schools/:id/networks", managers, s.putSchoolNetworks)
 	api.Get("/teachers", managers, s.listTeachers)
 	api.Get("/classes", staff, s.listClasses)
 	api.Post("/classes", staff, s.createClass)

@@ -3,6 +3,7 @@ package server
 import (
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -98,8 +99,10 @@ func (s *Server) adminAuditPage(c *fiber.Ctx) error {
 
 // schoolClasses is one school with the classes the actor may manage.
 type schoolClasses struct {
-	School  org.School
-	Classes []org.Class
+	School   org.School
+	Classes  []org.Class
+	Networks string // registered public addresses, one per line (managers)
+	NetCount int
 }
 
 // orgPageData is what org.html shows.
@@ -108,6 +111,7 @@ type orgPageData struct {
 	Regions  []org.Region // where the actor may create schools
 	Teachers []teacherInfo
 	Manager  bool // organizer or admin: may create schools and assign teachers
+	MaxNets  int  // org.MaxSchoolNetworks
 }
 
 func (s *Server) orgPage(c *fiber.Ctx) error {
@@ -124,7 +128,7 @@ func (s *Server) orgPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := orgPageData{Manager: a.Is(kepu.RoleAdmin, kepu.RoleOrganizer)}
+	d := orgPageData{Manager: a.Is(kepu.RoleAdmin, kepu.RoleOrganizer), MaxNets: org.MaxSchoolNetworks}
 	bySchool := map[int64]int{}
 	for _, sc := range schools {
 		bySchool[sc.ID] = len(d.Schools)
@@ -133,6 +137,20 @@ func (s *Server) orgPage(c *fiber.Ctx) error {
 	for _, cl := range classes {
 		if i, ok := bySchool[cl.SchoolID]; ok {
 			d.Schools[i].Classes = append(d.Schools[i].Classes, cl)
+		}
+	}
+	if d.Manager {
+		ids := make([]int64, len(schools))
+		for i, sc := range schools {
+			ids[i] = sc.ID
+		}
+		nets, err := s.org.NetworksOf(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for i := range d.Schools {
+			n := nets[d.Schools[i].School.ID]
+			d.Schools[i].Networks, d.Schools[i].NetCount = strings.Join(n, "\n"), len(n)
 		}
 	}
 	if d.Manager {
