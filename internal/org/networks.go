@@ -52,6 +52,9 @@ func ParseNetwork(s string) (netip.Prefix, error) {
 		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 	}
 	p = p.Masked()
+	if !p.IsValid() {
+		return netip.Prefix{}, bad
+	}
 	a := p.Addr()
 	if a.IsLoopback() || a.IsUnspecified() || a.IsMulticast() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() {
 		return netip.Prefix{}, bad

@@ -5,7 +5,7 @@
 //
 // Key families (each built by one method below):
 //
-//	{p}:rl:{name}:{id}                  rate limiter buckets (redis_rate)
+//	{p}:rl:{name}:{id}                  rate limiter buckets (redis_rate) and backoff hashes (ratelimit.Backoff)
 //	{p}:lb:{campaign}:{board}:{period}  leaderboard sorted sets
 //	{p}:room:{pin}:…                    live contest rooms
 //	{p}:ev:…                            pub/sub channels
