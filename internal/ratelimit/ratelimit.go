@@ -94,3 +94,14 @@ func (l *Limiter) Reset(ctx context.Context, rule Rule, id string) error {
 	}
 	return nil
 }
+
+// Refund gives back one event of rule for id that Allow spent (an attempt
+// admitted before its outcome was known turned out not to count). GCRA
+// moves the bucket's theoretical arrival time back by one emission
+// interval, never before now, so a refund can only restore spent budget.
+func (l *Limiter) Refund(ctx context.Context, rule Rule, id string) error {
+	if _, err := l.l.AllowN(ctx, l.keys.RateLimit(rule.Name, id), rule.limit(), -1); err != nil {
+		return unavailable(rule.Name, err)
+	}
+	return nil
+}

@@ -12,11 +12,13 @@ import (
 	"github.com/kepu/kepu/internal/ratelimit"
 )
 
-// Abuse limits of registration and password changes; the login limits are
-// in login_guard.go.
+// Abuse limits of registration and of password checks by a logged-in user
+// (password change, account deletion: a stolen session must not become a
+// password-guessing oracle). Per user, apart from the login limits
+// (login_guard.go), so that a stranger's wrong logins never block them.
 var (
-	ruleRegisterIP     = ratelimit.Rule{Name: "register-ip", Burst: 20, Period: time.Hour}
-	rulePasswordChange = ratelimit.Rule{Name: "password-change", Burst: 5, Period: 15 * time.Minute}
+	ruleRegisterIP    = ratelimit.Rule{Name: "register-ip", Burst: 20, Period: time.Hour}
+	rulePasswordCheck = ratelimit.Rule{Name: "password-check", Burst: 5, Period: 15 * time.Minute}
 )
 
 func (s *Server) accountRoutes(api fiber.Router) {
@@ -155,7 +157,7 @@ func (s *Server) changePassword(c *fiber.Ctx) error {
 		return err
 	}
 	u := currentUser(c)
-	if err := s.limiter.Allow(c.UserContext(), rulePasswordChange, strconv.FormatInt(u.ID, 10)); err != nil {
+	if err := s.limiter.Allow(c.UserContext(), rulePasswordCheck, strconv.FormatInt(u.ID, 10)); err != nil {
 		return err
 	}
 	if err := s.accounts.ChangePassword(c.UserContext(), *u, in.OldPassword, in.NewPassword, c.Cookies(sessionCookie)); err != nil {
@@ -185,6 +187,9 @@ func (s *Server) deleteMe(c *fiber.Ctx) error {
 	u := currentUser(c)
 	if in.Password == "" {
 		return kepu.Invalid("password", "error.confirm_delete")
+	}
+	if err := s.limiter.Allow(c.UserContext(), rulePasswordCheck, strconv.FormatInt(u.ID, 10)); err != nil {
+		return err
 	}
 	if _, err := s.accounts.Authenticate(c.UserContext(), u.Username, in.Password); err != nil {
 		return kepu.Invalid("password", "error.bad_password")

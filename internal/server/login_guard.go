@@ -43,7 +43,7 @@ import (
 var (
 	ruleLoginIP         = ratelimit.Rule{Name: "login-ip", Burst: 6000, Period: 10 * time.Minute}
 	ruleLoginIPFail     = ratelimit.Rule{Name: "login-ip-fail", Burst: 500, Period: 10 * time.Minute}
-	ruleLoginSchoolFail = ratelimit.Rule{Name: "login-school-fail", Burst: 5000, Period: 10 * time.Minute}
+	ruleLoginSchoolFail = ratelimit.Rule{Name: "login-school-fail", Burst: 4500, Period: 10 * time.Minute} // on top of ruleLoginIPFail
 	ruleLoginDevice     = ratelimit.Rule{Name: "login-device", Burst: 10, Period: 15 * time.Minute}
 	backoffLogin        = ratelimit.Backoff{Name: "login-backoff", Free: 5, Base: time.Second, Max: 15 * time.Minute, Forget: 24 * time.Hour}
 )
@@ -63,14 +63,17 @@ const (
 )
 
 // loginAttempt is one login in progress under the limits: beginLogin
-// admits it, then exactly one of failed or succeeded settles it.
+// admits it, then exactly one of failed or succeeded settles it. Budgets
+// are spent when the attempt is admitted, before the password is checked,
+// so that parallel requests cannot slip past them; a success gives back
+// what it took from the per-address failure budgets.
 type loginAttempt struct {
 	s       *Server
 	c       *fiber.Ctx
 	acct    string // normalized username: the per-account key
 	ip      string
-	device  string // budget id of the valid device-cookie entry for acct, if any
-	trusted bool   // device is set and its failure budget is not spent
+	trusted bool             // a valid device cookie for acct with failure budget left
+	spent   []ratelimit.Rule // per-address failure budgets this attempt took from
 	now     time.Time
 	school  *bool // whether ip is a registered school address, once asked
 }
@@ -81,32 +84,36 @@ type loginAttempt struct {
 func (s *Server) beginLogin(c *fiber.Ctx, acct string) (*loginAttempt, error) {
 	ctx := c.UserContext()
 	at := &loginAttempt{s: s, c: c, acct: acct, ip: c.IP(), now: s.accounts.Now()}
-	if at.device = s.deviceFor(c.Cookies(deviceCookie), acct, at.now); at.device != "" {
-		err := s.limiter.Check(ctx, ruleLoginDevice, at.device)
+	if device := s.deviceFor(c.Cookies(deviceCookie), acct, at.now); device != "" {
+		err := s.limiter.Allow(ctx, ruleLoginDevice, device)
 		if err == nil {
 			at.trusted = true
-		} else if kepu.ErrorCode(err) != kepu.ERATELIMIT {
+			return at, nil
+		}
+		if kepu.ErrorCode(err) != kepu.ERATELIMIT {
 			return nil, err // a spent cookie budget only makes the attempt untrusted
 		}
-	}
-	if at.trusted {
-		return at, nil
 	}
 	if err := s.limiter.Allow(ctx, ruleLoginIP, at.ip); err != nil {
 		if ok, serr := at.registered(ctx, err); !ok {
 			return nil, serr
 		}
 	}
-	if err := s.limiter.Check(ctx, ruleLoginIPFail, at.ip); err != nil {
-		ok, serr := at.registered(ctx, err)
-		if !ok {
+	if err := s.limiter.Allow(ctx, ruleLoginIPFail, at.ip); err == nil {
+		at.spent = append(at.spent, ruleLoginIPFail)
+	} else {
+		if ok, serr := at.registered(ctx, err); !ok {
 			return nil, serr
 		}
-		if err := s.limiter.Check(ctx, ruleLoginSchoolFail, at.ip); err != nil {
+		if err := s.limiter.Allow(ctx, ruleLoginSchoolFail, at.ip); err != nil {
 			return nil, err
 		}
+		at.spent = append(at.spent, ruleLoginSchoolFail)
 	}
 	if err := s.limiter.Begin(ctx, backoffLogin, acct, at.now); err != nil {
+		if rerr := at.refund(ctx); rerr != nil {
+			return nil, rerr
+		}
 		return nil, lockedOut(err)
 	}
 	return at, nil
@@ -131,34 +138,33 @@ func (at *loginAttempt) registered(ctx context.Context, limitErr error) (bool, e
 	return true, nil
 }
 
-// failed records wrong credentials: against the address, and against the
-// device cookie (trusted) or the account's backoff (untrusted).
-func (at *loginAttempt) failed(ctx context.Context) error {
-	l := at.s.limiter
-	if err := spend(l.Allow(ctx, ruleLoginIPFail, at.ip)); err != nil {
-		return err
+// refund gives back the per-address failure budget the attempt took.
+func (at *loginAttempt) refund(ctx context.Context) error {
+	for _, r := range at.spent {
+		if err := at.s.limiter.Refund(ctx, r, at.ip); err != nil {
+			return err
+		}
 	}
-	if err := spend(l.Allow(ctx, ruleLoginSchoolFail, at.ip)); err != nil {
-		return err
-	}
-	if at.trusted {
-		return spend(l.Allow(ctx, ruleLoginDevice, at.device))
-	}
-	return l.Fail(ctx, backoffLogin, at.acct, at.s.accounts.Now())
+	at.spent = nil
+	return nil
 }
 
-// spend ignores "budget already spent" when recording a failure: the
-// answer is the failure itself; only a Redis outage is an error.
-func spend(err error) error {
-	if kepu.ErrorCode(err) == kepu.ERATELIMIT {
+// failed records wrong credentials: the budgets are already spent; an
+// untrusted attempt also starts the account's wait.
+func (at *loginAttempt) failed(ctx context.Context) error {
+	if at.trusted {
 		return nil
 	}
-	return err
+	return at.s.limiter.Fail(ctx, backoffLogin, at.acct, at.s.accounts.Now())
 }
 
-// succeeded ends the account's backoff and gives this browser a device
-// cookie for the account.
+// succeeded ends the account's backoff, gives back the address's failure
+// budget, and gives this browser a (new) device cookie entry for the
+// account.
 func (at *loginAttempt) succeeded(ctx context.Context) error {
+	if err := at.refund(ctx); err != nil {
+		return err
+	}
 	if err := at.s.limiter.ResetBackoff(ctx, backoffLogin, at.acct); err != nil {
 		return err
 	}

@@ -351,3 +351,29 @@ func TestLoginWithoutRedis(t *testing.T) {
 			r.Status, r.Header.Get("Retry-After"), r.Body)
 	}
 }
+
+// Password checks of a logged-in user (change, deletion) have their own
+// budget of 5 per 15 minutes: a stranger's wrong logins do not use it up,
+// and a stolen session cannot guess the password through them.
+func TestPasswordChecksLimited(t *testing.T) {
+	inst := apptest.Start(t)
+	_, pw := inst.CreateUser("ivan", "participant")
+	owner := inst.Login("ivan", pw)
+	for i := 0; i < 5; i++ {
+		loginAs(inst.Client(), "ivan", "wrong", "")
+	}
+	apptest.Expect(t, owner.Do("POST", "/api/v1/me/password", map[string]string{"old_password": pw, "new_password": "another good password"}),
+		200, "owner's password change after a stranger's 5 wrong logins")
+	pw = "another good password"
+	for i := 1; i <= 3; i++ { // the change above was the 1st check
+		apptest.Expect(t, owner.Do("POST", "/api/v1/me/password", map[string]string{"old_password": "guess", "new_password": "x-new-password"}),
+			400, fmt.Sprintf("wrong old password %d", i))
+	}
+	for i := 1; i <= 2; i++ {
+		r := owner.Do("DELETE", "/api/v1/me", map[string]string{"password": "guess"})
+		if want := []int{0, 400, 429}[i]; r.Status != want {
+			t.Errorf("deletion with a wrong password, check %d: got %d %s, want %d", 3+i, r.Status, r.Body, want)
+		}
+	}
+	apptest.Expect(t, owner.Do("DELETE", "/api/v1/me", map[string]string{"password": pw}), 429, "deletion with the right password once the budget is spent")
+}
