@@ -233,6 +233,13 @@ func (s *Server) resetPupilPassword(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// The pupil gets in at once with the new password, even if someone
+	// has been guessing at the username (login_guard.go).
+	if u, err := s.accounts.Get(c.UserContext(), uid); err == nil {
+		if err := s.limiter.ResetBackoff(c.UserContext(), backoffLogin, normalizeLogin(u.Username)); err != nil {
+			return err
+		}
+	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	return c.JSON(passwordReply{UserID: uid, Password: pw})
 }

@@ -23,8 +23,9 @@ import (
 //   - An attempt that presents a valid device cookie for the username (one
 //     that an earlier successful login on this browser issued) is trusted:
 //     it is exempt from the per-account backoff and the per-address limits,
-//     and has its own budget of failures (ruleLoginDevice) so that a stolen
-//     cookie cannot guess; a cookie whose budget is spent counts for nothing.
+//     and has its own budget of 10 attempts per 15 minutes (ruleLoginDevice;
+//     each success issues a fresh entry) so that a stolen cookie cannot
+//     guess; a cookie whose budget is spent counts for nothing.
 //   - Every other attempt is untrusted: it passes the per-account backoff
 //     (backoffLogin: 4 free attempts, then 1 s, 2 s, 4 s … at most 15 min
 //     between attempts; a success ends it) and the per-address limits.
@@ -37,9 +38,10 @@ import (
 //     addresses have none) that keeps one address from running argon2 at
 //     will.
 //
-// Attempts refused by a limit cost no password hash and count nowhere.
-// A future login path (e.g. join-card tokens) plugs in through beginLogin
-// with its own account key: the same backoff, address limits and cookie.
+// Attempts refused by a limit cost no password hash and take nothing from
+// the failure budgets (only from the ceiling). A future login path (e.g.
+// join-card tokens) plugs in through beginLogin, failed and succeeded: the
+// same address limits and device cookie (see docs/security-h2.md).
 var (
 	ruleLoginIP         = ratelimit.Rule{Name: "login-ip", Burst: 6000, Period: 10 * time.Minute}
 	ruleLoginIPFail     = ratelimit.Rule{Name: "login-ip-fail", Burst: 500, Period: 10 * time.Minute}

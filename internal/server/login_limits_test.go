@@ -207,6 +207,18 @@ func TestDeviceCookieKeepsOwnerIn(t *testing.T) {
 		loginAs(attacker, other, "x", "")
 	}
 	apptest.Expect(t, loginAs(owner, other, pw, ""), 429, "owner's device cookie for another, closed account")
+
+	// The teacher's password reset opens the closed account at once.
+	var uid int64
+	if err := inst.App.DB.QueryRow(context.Background(), `SELECT id FROM users WHERE username = $1`, other).Scan(&uid); err != nil {
+		t.Fatal(err)
+	}
+	teacher := inst.Login("demo-teacher", inst.DemoPassword("demo-teacher"))
+	r = teacher.Do("POST", fmt.Sprintf("/api/v1/classes/%d/pupils/%d/password", inst.Seed.ClassIDs[0], uid), nil)
+	apptest.Expect(t, r, 200, "teacher resets the pupil's password")
+	var reset struct{ Password string }
+	r.JSON(t, &reset)
+	apptest.Expect(t, loginAs(inst.Client(), other, reset.Password, ""), 200, "new password from a new browser after the reset")
 }
 
 // For browsers without a device cookie, the wait after the 5th failure
