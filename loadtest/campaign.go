@@ -54,7 +54,7 @@ func (o campaignOpts) validate() error {
 	case o.Think*3/2 >= time.Duration(o.TimeLimit)*time.Second:
 		return fmt.Errorf("--think %v: the slowest thinker (1.5×) must answer within --time-limit", o.Think)
 	case o.PerSource < 1 || o.PerSource > 100:
-		return fmt.Errorf("--per-address %d: want 1 to 100 (the login limit is 120 per address in 10 minutes)", o.PerSource)
+		return fmt.Errorf("--per-address %d: want 1 to 100 (a simulated school class; the login limits count failures, docs/security.md)", o.PerSource)
 	case o.Prefix == "":
 		return errors.New("--prefix must not be empty")
 	}
