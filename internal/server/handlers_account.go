@@ -63,6 +63,8 @@ func (s *Server) register(c *fiber.Ctx) error {
 	if err := s.startSession(c, u); err != nil {
 		return err
 	}
+	// The browser that created the account is known to it (login_guard.go).
+	s.setCookie(c, deviceCookie, s.issueDevice(c.Cookies(deviceCookie), normalizeLogin(u.Username), s.accounts.Now()), deviceMaxAge, true)
 	return c.Status(fiber.StatusCreated).JSON(u)
 }
 
