@@ -96,6 +96,13 @@ func (s *Server) startAttempt(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if !resumed {
+		// For the shared device/address signals; a failure here only loses
+		// a signal, never the attempt.
+		if err := s.campaigns.MarkClient(c.UserContext(), a, att.ID, s.deviceMark(c), s.addrMark(c)); err != nil {
+			s.log.Warn("mark attempt client", "attempt", att.ID, "err", err)
+		}
+	}
 	status := fiber.StatusCreated
 	if resumed {
 		status = fiber.StatusOK
