@@ -20,22 +20,26 @@ import (
 )
 
 // sqlSeen records the first acknowledgment of a served, unanswered question
-// of the actor's unfinished attempt.
-const sqlSeen = `UPDATE campaign_attempt_questions q SET seen_at = $4
-FROM campaign_attempts a
-WHERE a.id = $1 AND a.user_id = $2 AND a.finished_at IS NULL AND a.answered + 1 = $3
-  AND q.attempt_id = a.id AND q.seq = $3 AND q.served_at IS NOT NULL AND q.seen_at IS NULL
+// of the actor's unfinished attempt. Like every hot statement it locks the
+// attempt's row first (group.go: one lock order, no deadlocks between
+// batches).
+const sqlSeen = `WITH a AS (
+	SELECT id FROM campaign_attempts WHERE id = $1 AND user_id = $2 AND finished_at IS NULL AND answered + 1 = $3 FOR UPDATE
+)
+UPDATE campaign_attempt_questions q SET seen_at = $4 FROM a
+WHERE q.attempt_id = a.id AND q.seq = $3 AND q.served_at IS NOT NULL AND q.seen_at IS NULL
 RETURNING q.seen_at`
 
 // Seen records that the page received question seq of the actor's attempt
 // id (the first acknowledgment counts; later ones, or one for a question
-// that is not being played, change nothing and are not errors).
+// that is not being played, change nothing and are not errors). The write
+// shares a commit with concurrent answers (group commit).
 func (s *Service) Seen(ctx context.Context, a kepu.Actor, id int64, seq int) error {
 	if seq < 1 || seq > MaxQuestions {
 		return kepu.Invalid("seq", "error.invalid_id")
 	}
 	var at time.Time
-	err := s.DB.QueryRow(ctx, sqlSeen, id, a.UserID, seq, s.now()).Scan(&at)
+	err := s.hot.group.row(ctx, s.DB, sqlSeen, []any{id, a.UserID, seq, s.now()}, func(r pgx.Row) error { return r.Scan(&at) })
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil
 	}

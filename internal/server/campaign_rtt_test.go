@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/kepu/kepu/internal/apptest"
 )
 
 // TestCampaignLatencyCredit: half the round trip comes off the scored time,
@@ -68,4 +70,39 @@ func TestCampaignLatencyCredit(t *testing.T) {
 	if r := c.Do("POST", seen, map[string]any{"seq": 4294967297}); r.Status != 400 {
 		t.Errorf("seen seq out of range: got %d %s, want 400", r.Status, r.Body)
 	}
+}
+
+// The acknowledgment may reach another instance than the one serving the
+// question and taking the answer: the answer still gets the measured credit.
+func TestCampaignLatencyCreditAcrossInstances(t *testing.T) {
+	f := newCampaign(t, nil)
+	second := apptest.Start(t, apptest.Options{Shared: f.inst, Now: f.clock.Now})
+	c := f.citizen(t, "erin")
+	id := f.start(t, c)
+	current(t, c, id)
+	answer(t, c, id, 1, f.rightChoice(t, id, 1), 200)
+	current(t, c, id) // question 2, served by the first instance's hot path, which caches it
+	f.clock.Add(400 * time.Millisecond)
+	c.Base = second.URL
+	if r := c.Do("POST", fmt.Sprintf("/api/v1/attempts/%d/seen", id), map[string]any{"seq": 2}); r.Status != 204 {
+		t.Fatalf("seen on the second instance: got %d %s", r.Status, r.Body)
+	}
+	c.Base = f.inst.URL
+	f.clock.Add(4600 * time.Millisecond)
+	r := answer400(t, c, id, f.rightChoice(t, id, 2))
+	if r.Points != 904 { // 5 s - 200 ms: 600 + 400·15.2/20
+		t.Errorf("points: got %d, want 904 (the credit measured through the other instance)", r.Points)
+	}
+}
+
+// answer400 answers question 2 claiming a 400 ms round trip.
+func answer400(t *testing.T, c *apptest.Client, id int64, choice []int) answerResult {
+	t.Helper()
+	res := c.Do("POST", fmt.Sprintf("/api/v1/attempts/%d/answers", id), map[string]any{"seq": 2, "choice": choice, "rtt_ms": 400})
+	if res.Status != 200 {
+		t.Fatalf("answer: got %d %s", res.Status, res.Body)
+	}
+	var r answerResult
+	res.JSON(t, &r)
+	return r
 }
