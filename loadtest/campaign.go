@@ -3,7 +3,8 @@ package main
 // The campaign scenario: N citizens play attempts of one published campaign
 // over HTTP exactly as the phone page (web/static/js/attempt.js) does —
 // log in, start, GET the current question (its round trip is measured),
-// think, POST the answer with seq and rtt_ms, GET the next …, and after the
+// acknowledge it (POST …/seen: the server's own round trip), think, POST
+// the answer with seq and rtt_ms, GET the next …, and after the
 // last answer the result. Every acknowledged answer is remembered; at the
 // end the tool checks in Postgres that each one is there with the points
 // the server acknowledged.
@@ -253,8 +254,14 @@ func (r *campaignRun) attempt(ctx context.Context, p *player, id int64) bool {
 		if cur.Attempt.FinishedAt != nil || cur.Question == nil {
 			return cur.Attempt.FinishedAt != nil
 		}
-		r.think(ctx)
 		q := cur.Question
+		t2 := time.Now()
+		if err := p.c.Do(ctx, "POST", base+"/seen", map[string]any{"seq": q.Seq}, nil); err != nil {
+			st.Error("seen: " + errKind(err)) // the answer still counts, without latency credit
+		} else {
+			st.Observe("seen", time.Since(t2))
+		}
+		r.think(ctx)
 		in := map[string]any{"seq": q.Seq, "choice": pickChoice(q.Type, len(q.Options)), "rtt_ms": rtt.Milliseconds()}
 		var res answerResult
 		t1 := time.Now()

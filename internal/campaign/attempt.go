@@ -248,6 +248,7 @@ type slot struct {
 	Perm      []int
 	Points    int
 	ServedAt  *time.Time
+	SeenAt    *time.Time // the page's first acknowledgment (latency.go)
 	Type      string
 	Stem      string
 	Options   []string
@@ -260,11 +261,11 @@ func loadSlot(ctx context.Context, tx pgx.Tx, attemptID int64, seq int) (slot, e
 	var q slot
 	var opts []byte
 	var img *int64
-	err := tx.QueryRow(ctx, `SELECT s.seq, s.question_version_id, s.perm, s.points, s.served_at, v.type, v.stem, v.options,
+	err := tx.QueryRow(ctx, `SELECT s.seq, s.question_version_id, s.perm, s.points, s.served_at, s.seen_at, v.type, v.stem, v.options,
 		v.answer, v.explanation, v.image_id
 		FROM campaign_attempt_questions s JOIN question_versions v ON v.id = s.question_version_id
 		WHERE s.attempt_id = $1 AND s.seq = $2`, attemptID, seq).
-		Scan(&q.Seq, &q.VersionID, &q.Perm, &q.Points, &q.ServedAt, &q.Type, &q.Stem, &opts, &q.Answer, &q.Explain, &img)
+		Scan(&q.Seq, &q.VersionID, &q.Perm, &q.Points, &q.ServedAt, &q.SeenAt, &q.Type, &q.Stem, &opts, &q.Answer, &q.Explain, &img)
 	if err != nil {
 		return q, fmt.Errorf("campaign: question %d/%d: %w", attemptID, seq, err)
 	}
@@ -459,9 +460,10 @@ func (s *Service) Current(ctx context.Context, a kepu.Actor, id int64) (State, e
 // changes nothing. A seq other than the one being played is
 // kepu.ECONFLICT; an answer later than the deadline plus Grace counts as a
 // timeout. rttMS is the round trip the page measured for the request that
-// served the question (0 if unknown): half of it, at most
-// scoring.LatencyCreditMaxMS, comes off the time that scores
-// (docs/fairness.md). The result is returned only after it is committed.
+// served the question (0 if unknown); the credited round trip is the
+// smaller of it and the server's own measurement (Seen, latency.go), and
+// half of that, at most scoring.LatencyCreditMaxMS, comes off the time that
+// scores (docs/fairness.md). The result is returned only after it is committed.
 func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, choice []int, rttMS int) (Result, error) {
 	if rttMS < 0 || rttMS > MaxRTTMS {
 		return Result{}, kepu.Invalid("rtt_ms", "error.campaign_rtt")
@@ -547,13 +549,15 @@ type verdict struct {
 }
 
 // judge scores choice (authoring order) for question q of att, answered
-// at now with the page's measured round trip rttMS (docs/fairness.md).
+// at now with the page's measured round trip rttMS, credited only as far
+// as the server measured it too (creditRTT; docs/fairness.md).
 func (s *Service) judge(c Campaign, att Attempt, q slot, choice []int, now time.Time, rttMS int) verdict {
 	perQ := time.Duration(c.Rules.TimeLimit) * time.Second
 	limit := questionLimit(c, att, *q.ServedAt)
 	raw := now.Sub(*q.ServedAt)
 	v := verdict{choice: choice, timedOut: raw > limit+s.Grace}
-	v.elapsed = time.Duration(scoring.CreditedElapsed(raw.Milliseconds(), int64(rttMS))) * time.Millisecond
+	rtt := creditRTT(rttMS, *q.ServedAt, q.SeenAt)
+	v.elapsed = time.Duration(scoring.CreditedElapsed(raw.Milliseconds(), int64(rtt))) * time.Millisecond
 	v.elapsed = min(max(v.elapsed, 0), limit)
 	if v.timedOut {
 		v.choice = nil

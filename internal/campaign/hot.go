@@ -53,6 +53,7 @@ type hotSlot struct {
 	perm      []int
 	points    int
 	servedAt  time.Time
+	seenAt    *time.Time // the page's acknowledgment, once known (latency.go)
 }
 
 // hotVersion is the content of one question version.
@@ -116,6 +117,16 @@ func (a *hotAttempt) slot(seq int) (hotSlot, bool) {
 func (a *hotAttempt) serve(seq int, q hotSlot) {
 	a.mu.Lock()
 	a.served[seq] = q
+	a.mu.Unlock()
+}
+
+// seen records the acknowledgment of a served question this instance knows.
+func (a *hotAttempt) seen(seq int, at time.Time) {
+	a.mu.Lock()
+	if q, ok := a.served[seq]; ok && q.seenAt == nil {
+		q.seenAt = &at
+		a.served[seq] = q
+	}
 	a.mu.Unlock()
 }
 
@@ -212,7 +223,7 @@ func (s *Service) Listed(ctx context.Context, id int64) (Campaign, error) {
 // slotOf joins a served slot and its version into the slot the rules use.
 func slotOf(seq int, q hotSlot, v *hotVersion) slot {
 	at := q.servedAt
-	return slot{Seq: seq, VersionID: q.versionID, Perm: q.perm, Points: q.points, ServedAt: &at, Type: v.typ, Stem: v.stem,
+	return slot{Seq: seq, VersionID: q.versionID, Perm: q.perm, Points: q.points, ServedAt: &at, SeenAt: q.seenAt, Type: v.typ, Stem: v.stem,
 		Options: v.options, Answer: v.answer, Explain: v.explain, ImageID: v.imageID}
 }
 
@@ -323,10 +334,12 @@ func (s *Service) answerHot(ctx context.Context, a kepu.Actor, id int64, seq int
 		return res, att, false, false, nil
 	}
 	hs, served := ha.slot(seq)
-	if !served {
+	// Not served here, or not acknowledged here (the page's
+	// acknowledgment may have reached another instance): read the row.
+	if !served || hs.seenAt == nil {
 		var at *time.Time
-		err := s.DB.QueryRow(ctx, `SELECT question_version_id, perm, points, served_at FROM campaign_attempt_questions
-			WHERE attempt_id = $1 AND seq = $2`, id, seq).Scan(&hs.versionID, &hs.perm, &hs.points, &at)
+		err := s.DB.QueryRow(ctx, `SELECT question_version_id, perm, points, served_at, seen_at FROM campaign_attempt_questions
+			WHERE attempt_id = $1 AND seq = $2`, id, seq).Scan(&hs.versionID, &hs.perm, &hs.points, &at, &hs.seenAt)
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && at == nil) {
 			return res, att, false, false, nil
 		}

@@ -44,7 +44,8 @@ type Settings struct {
 	Points      int     `json:"points"`       // full points of a correct answer (default 1000)
 	StreakBonus bool    `json:"streak_bonus"` // add scoring.StreakBonus
 	TeamMode    bool    `json:"team_mode"`    // players belong to classes; a team scores its members' average
-	ClassIDs    []int64 `json:"class_ids"`    // the teams, in team mode
+	ClassIDs    []int64 `json:"class_ids"`    // the teams (team mode) and the roster (roster only)
+	RosterOnly  bool    `json:"roster_only"`  // only logged-in pupils of ClassIDs may join, under their roster nickname
 	ShowText    bool    `json:"show_text"`    // question text also on phones
 	AutoAdvance bool    `json:"auto_advance"` // reveal and leaderboard advance by themselves
 	LateJoin    bool    `json:"late_join"`    // players may join after the start
@@ -58,6 +59,7 @@ type SettingsInput struct {
 	StreakBonus *bool   `json:"streak_bonus"`
 	TeamMode    *bool   `json:"team_mode"`
 	ClassIDs    []int64 `json:"class_ids"`
+	RosterOnly  *bool   `json:"roster_only"`
 	ShowText    *bool   `json:"show_text"`
 	AutoAdvance *bool   `json:"auto_advance"`
 	LateJoin    *bool   `json:"late_join"`
@@ -88,7 +90,8 @@ func (in SettingsInput) Settings() (Settings, error) {
 	set(&s.ShowText, in.ShowText)
 	set(&s.AutoAdvance, in.AutoAdvance)
 	set(&s.LateJoin, in.LateJoin)
-	if s.TeamMode {
+	set(&s.RosterOnly, in.RosterOnly)
+	if s.TeamMode || s.RosterOnly {
 		seen := map[int64]bool{}
 		for _, id := range in.ClassIDs {
 			if id > 0 && !seen[id] {

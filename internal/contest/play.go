@@ -22,15 +22,27 @@ import (
 // DefaultMaxPlayers is the room size of NewService (Service.MaxPlayers).
 const DefaultMaxPlayers = 20000
 
-// JoinInput is a join request: the PIN and nickname typed, the team chosen
-// (team mode), and the logged-in user if any.
+// JoinInput is a join request: the PIN and nickname typed, and what the
+// server knows of the joiner — the logged-in user if any (with their class
+// and roster nickname) and a hash of their device cookie.
+//
+// Team is accepted for old clients and ignored: in team mode a pupil of
+// one of the contest's classes plays for their class, anyone else is put
+// in the team with the fewest members.
 type JoinInput struct {
-	PIN      string `json:"pin"`
-	Nickname string `json:"nickname"`
-	Team     int64  `json:"team"`
-	UserID   int64  `json:"-"`
-	ClassID  int64  `json:"-"`
+	PIN        string `json:"pin"`
+	Nickname   string `json:"nickname"`
+	Team       int64  `json:"team"`
+	UserID     int64  `json:"-"`
+	ClassID    int64  `json:"-"`
+	RosterNick string `json:"-"` // the logged-in user's nickname
+	Device     string `json:"-"` // hash of the device cookie ("" none)
 }
+
+// MaxPerDevice is how many players one device (cookie) or one account may
+// join into one room: a phone shared by two pupils is fine, a script
+// filling the room is not.
+const MaxPerDevice = 2
 
 // Joined is what a new player keeps: the token proves who they are when
 // they (re)connect.
@@ -96,15 +108,11 @@ func (s *Service) Join(ctx context.Context, in JoinInput) (Joined, error) {
 	if err != nil {
 		return Joined{}, err
 	}
-	nick, err := CleanNick(in.Nickname)
-	if err != nil {
-		return Joined{}, err
-	}
 	b := make([]byte, 24)
 	rand.Read(b)
 	token := base64.RawURLEncoding.EncodeToString(b)
 	for {
-		j, err := s.join(ctx, id, in, nick, token)
+		j, err := s.join(ctx, id, in, token)
 		if errors.Is(err, ErrWrongPIN) && cached {
 			// The PIN may belong to a newer room than this instance knew.
 			s.pins.drop(in.PIN)
@@ -154,7 +162,7 @@ func (s *Service) roomInfo(ctx context.Context, id int64) (roomInfo, error) {
 
 // join adds the player to room id (join.lua checks the PIN, the phase,
 // the lock, the nickname and the room size).
-func (s *Service) join(ctx context.Context, id int64, in JoinInput, nick, token string) (Joined, error) {
+func (s *Service) join(ctx context.Context, id int64, in JoinInput, token string) (Joined, error) {
 	ri, err := s.roomInfo(ctx, id)
 	if errors.Is(err, errRoomGone) {
 		return Joined{}, ErrWrongPIN
@@ -162,24 +170,47 @@ func (s *Service) join(ctx context.Context, id int64, in JoinInput, nick, token 
 	if err != nil {
 		return Joined{}, err
 	}
-	p := playerRec{Nick: nick, UID: in.UserID, Class: in.ClassID}
-	if ri.Settings.TeamMode {
-		switch {
-		case in.ClassID != 0 && slices.Contains(ri.Settings.ClassIDs, in.ClassID):
-			p.Team = in.ClassID
-		case slices.Contains(ri.Settings.ClassIDs, in.Team):
-			p.Team = in.Team
-		default:
-			return Joined{}, kepu.Invalid("team", "error.contest_team")
+	onRoster := in.UserID != 0 && in.ClassID != 0 && slices.Contains(ri.Settings.ClassIDs, in.ClassID)
+	typed := in.Nickname
+	if ri.Settings.RosterOnly {
+		if !onRoster {
+			return Joined{}, kepu.Errorf(kepu.EFORBIDDEN, "error.contest_roster_only")
 		}
+		typed = in.RosterNick // the name the teacher gave the pupil
+	}
+	nick, err := CleanNick(typed)
+	if err != nil {
+		return Joined{}, err
+	}
+	p := playerRec{Nick: nick, UID: in.UserID, Class: in.ClassID}
+	balance := ""
+	if ri.Settings.TeamMode {
+		if onRoster {
+			p.Team = in.ClassID
+		} else {
+			p.Team = -1 // join.lua assigns the smallest team
+			ids := make([]string, len(ri.Settings.ClassIDs))
+			for i, c := range ri.Settings.ClassIDs {
+				ids[i] = strconv.FormatInt(c, 10)
+			}
+			balance = strings.Join(ids, ",")
+		}
+	}
+	var devs []any
+	if in.Device != "" {
+		devs = append(devs, "d:"+in.Device)
+	}
+	if in.UserID != 0 {
+		devs = append(devs, "u:"+strconv.FormatInt(in.UserID, 10))
 	}
 	p.TH = hashToken(token)
 	rec, _ := json.Marshal(p)
 	k := s.room(id)
+	args := append([]any{s.Channel(id), EventsKept, nickKey(nick), p.TH, string(rec), s.nowMS(), FlushEvery.Milliseconds(),
+		k.flushMember(), s.MaxPlayers, in.PIN, MaxPerDevice, balance}, devs...)
 	n, err := s.scripts.join.Run(ctx, s.Redis,
-		[]string{k.hash(), k.seq(), k.events(), s.dueKey(), k.players(), k.nicks(), k.tokens(), k.scores(), k.flush()},
-		s.Channel(id), EventsKept, nickKey(nick), p.TH, string(rec), s.nowMS(), FlushEvery.Milliseconds(),
-		k.flushMember(), s.MaxPlayers, in.PIN).Int()
+		[]string{k.hash(), k.seq(), k.events(), s.dueKey(), k.players(), k.nicks(), k.tokens(), k.scores(), k.flush(),
+			k.devices(), k.teamSize()}, args...).Int()
 	if err != nil {
 		return Joined{}, fmt.Errorf("contest: join %d: %w", id, err)
 	}
@@ -194,6 +225,8 @@ func (s *Service) join(ctx context.Context, id int64, in JoinInput, nick, token 
 		return Joined{}, kepu.Errorf(kepu.ECONFLICT, "error.contest_nick_taken").OnField("nickname")
 	case -5:
 		return Joined{}, kepu.Errorf(kepu.ECONFLICT, "error.contest_full")
+	case -6:
+		return Joined{}, kepu.Errorf(kepu.ECONFLICT, "error.contest_device_limit").With("n", MaxPerDevice)
 	}
 	return Joined{Room: id, Player: n, Nickname: nick, Token: token, Epoch: ri.Epoch}, nil
 }

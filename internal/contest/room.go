@@ -26,6 +26,8 @@ import (
 //	{p}:room:{R}:dist:{q}     hash: option index → answers choosing it
 //	{p}:room:{R}:questions    string: the questions with answers (server only)
 //	{p}:room:{R}:flush        string with a 250 ms TTL: coalesces lobby/progress updates
+//	{p}:room:{R}:devices      hash: "d:{device hash}" / "u:{user id}" → players joined (MaxPerDevice)
+//	{p}:room:{R}:teamsize     hash: team (class id) → members, for balanced assignment
 //	{p}:room:pin:{PIN}        string: the run id of a PIN
 //	{p}:room:due              sorted set: "r:{R}" (next timed transition) and
 //	                          "f:{R}" (pending lobby/progress update) → due ms
@@ -53,13 +55,15 @@ func (k roomKeys) streak() string       { return k.prefix + ":streak" }
 func (k roomKeys) correct() string      { return k.prefix + ":correct" }
 func (k roomKeys) questions() string    { return k.prefix + ":questions" }
 func (k roomKeys) flush() string        { return k.prefix + ":flush" }
+func (k roomKeys) devices() string      { return k.prefix + ":devices" }
+func (k roomKeys) teamSize() string     { return k.prefix + ":teamsize" }
 func (k roomKeys) answers(q int) string { return k.prefix + ":ans:" + strconv.Itoa(q) }
 func (k roomKeys) dist(q int) string    { return k.prefix + ":dist:" + strconv.Itoa(q) }
 func (k roomKeys) roundMember() string  { return "r:" + strconv.FormatInt(k.id, 10) }
 func (k roomKeys) flushMember() string  { return "f:" + strconv.FormatInt(k.id, 10) }
 func (k roomKeys) all(nq int) []string {
 	out := []string{k.hash(), k.seq(), k.events(), k.players(), k.nicks(), k.tokens(), k.scores(), k.prev(),
-		k.streak(), k.correct(), k.questions(), k.flush()}
+		k.streak(), k.correct(), k.questions(), k.flush(), k.devices(), k.teamSize()}
 	for q := 0; q < nq; q++ {
 		out = append(out, k.answers(q), k.dist(q))
 	}

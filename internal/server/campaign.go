@@ -16,6 +16,9 @@ import (
 // needs 50; retries of a lost response are idempotent but still count).
 var answerRule = ratelimit.Rule{Name: "campaign_answer", Burst: 600, Period: time.Minute}
 
+// seenRule bounds question acknowledgments per user (one per question).
+var seenRule = ratelimit.Rule{Name: "campaign_seen", Burst: 600, Period: time.Minute}
+
 func (s *Server) campaignRoutes(api fiber.Router) {
 	org := requireRole(kepu.RoleOrganizer, kepu.RoleAdmin)
 	api.Get("/campaigns", s.listCampaigns)
@@ -27,6 +30,7 @@ func (s *Server) campaignRoutes(api fiber.Router) {
 	api.Post("/attempts/:id/answers", s.requireLogin, s.answerAttempt)
 	api.Post("/attempts/:id/finish", s.requireLogin, s.finishAttempt)
 	api.Post("/attempts/:id/signals", s.requireLogin, s.signalAttempt)
+	api.Post("/attempts/:id/seen", s.requireLogin, s.seenAttempt)
 	api.Get("/attempts/:id/result", s.requireLogin, s.attemptResult)
 	api.Get("/attempts/:id/review", s.requireLogin, s.attemptReview)
 	api.Get("/attempts/:id/certificate.png", s.requireLogin, s.certificatePNG)
@@ -92,6 +96,13 @@ func (s *Server) startAttempt(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if !resumed {
+		// For the shared device/address signals; a failure here only loses
+		// a signal, never the attempt.
+		if err := s.campaigns.MarkClient(c.UserContext(), a, att.ID, s.deviceMark(c), s.addrMark(c)); err != nil {
+			s.log.Warn("mark attempt client", "attempt", att.ID, "err", err)
+		}
+	}
 	status := fiber.StatusCreated
 	if resumed {
 		status = fiber.StatusOK
@@ -146,6 +157,28 @@ func (s *Server) finishAttempt(c *fiber.Ctx) error {
 		return err
 	}
 	return s.attemptResult(c)
+}
+
+// seenAttempt records the page's acknowledgment of a served question: the
+// server's own round trip for the latency credit (docs/fairness.md).
+func (s *Server) seenAttempt(c *fiber.Ctx) error {
+	a, id, err := actorAndParam(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.limiter.Allow(c.UserContext(), seenRule, strconv.FormatInt(a.UserID, 10)); err != nil {
+		return err
+	}
+	var in struct {
+		Seq int `json:"seq"`
+	}
+	if err := decodeJSON(c, &in, 1<<10); err != nil {
+		return err
+	}
+	if err := s.campaigns.Seen(c.UserContext(), a, id, in.Seq); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
 }
 
 func (s *Server) signalAttempt(c *fiber.Ctx) error {

@@ -18,8 +18,14 @@ import (
 // (school NAT), so the per-IP limits are generous; wrong PINs also count
 // against the PIN typed.
 var (
-	joinIPRule    = ratelimit.Rule{Name: "contest_join_ip", Burst: 120, Period: time.Minute}
-	wsConnectRule = ratelimit.Rule{Name: "contest_ws_ip", Burst: 600, Period: time.Minute}
+	joinIPRule = ratelimit.Rule{Name: "contest_join_ip", Burst: 120, Period: time.Minute}
+	// joinRoomIPRule bounds anonymous joins into one room from one address:
+	// a class of up to 60 behind a school's NAT joins within a minute, a
+	// script cannot fill a room with hundreds of bots. Logged-in players are
+	// counted per account instead (contest.MaxPerDevice), so a larger group
+	// behind one address uses a roster-only contest.
+	joinRoomIPRule = ratelimit.Rule{Name: "contest_join_room_ip", Burst: 60, Period: time.Minute}
+	wsConnectRule  = ratelimit.Rule{Name: "contest_ws_ip", Burst: 600, Period: time.Minute}
 )
 
 // joinPINRule is the per-PIN join budget. A full room must be able to join
@@ -297,9 +303,15 @@ func (s *Server) joinContest(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if u := currentUser(c); u != nil {
-		in.UserID, in.ClassID = u.ID, u.ClassID
+	u := currentUser(c)
+	if u != nil {
+		in.UserID, in.ClassID, in.RosterNick = u.ID, u.ClassID, u.Nickname
+	} else if contest.ValidPIN(in.PIN) {
+		if err := s.limiter.Allow(ctx, joinRoomIPRule, c.IP()+"|"+in.PIN); err != nil {
+			return err
+		}
 	}
+	in.Device = s.deviceMark(c)
 	j, err := s.contests.Join(ctx, in)
 	if err != nil {
 		return err

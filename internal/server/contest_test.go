@@ -645,19 +645,13 @@ func TestContestTeamsAndAccounts(t *testing.T) {
 	}
 	pupil := inst.Login("pupil1", pw)
 	apptest.Expect(t, pupil.Do("POST", "/api/v1/play/join", map[string]any{"pin": run.PIN, "nickname": "p1"}), 201, "pupil joins")
-	// Anonymous players choose a team among the contest's classes.
-	apptest.Expect(t, inst.Client().Do("POST", "/api/v1/play/join", map[string]any{"pin": run.PIN, "nickname": "x"}), 400, "no team")
-	apptest.Expect(t, inst.Client().Do("POST", "/api/v1/play/join", map[string]any{"pin": run.PIN, "nickname": "x", "team": 999999}), 400, "wrong team")
-	var teams struct{ Teams []struct{ ClassID int64 } }
-	tr := inst.Client().Do("GET", "/api/v1/play/teams?pin="+run.PIN, nil)
-	tr.JSON(t, &teams)
-	if len(teams.Teams) != 2 {
-		t.Errorf("teams: %+v, want 2", teams.Teams)
-	}
-	j2 := inst.Client().Do("POST", "/api/v1/play/join", map[string]any{"pin": run.PIN, "nickname": "p2", "team": c2})
-	apptest.Expect(t, j2, 201, "p2 joins team 2")
-	j3 := inst.Client().Do("POST", "/api/v1/play/join", map[string]any{"pin": run.PIN, "nickname": "p3", "team": c2})
-	apptest.Expect(t, j3, 201, "p3 joins team 2")
+	// Anonymous players cannot choose a team: a team asked for is ignored
+	// and each goes to the team with the fewest members (class 2 now, then
+	// class 1 on the tie).
+	j2 := inst.Client().Do("POST", "/api/v1/play/join", map[string]any{"pin": run.PIN, "nickname": "p2", "team": c1})
+	apptest.Expect(t, j2, 201, "p2 joins")
+	j3 := inst.Client().Do("POST", "/api/v1/play/join", map[string]any{"pin": run.PIN, "nickname": "p3", "team": 999999})
+	apptest.Expect(t, j3, 201, "p3 joins")
 	var p2 joined
 	j2.JSON(t, &p2)
 
@@ -672,10 +666,12 @@ func TestContestTeamsAndAccounts(t *testing.T) {
 	pod := host.waitFor("podium").data()
 	tm := pod["teams"].([]any)
 	first := tm[0].(map[string]any)
-	// Team 2: p2 scored, p3 did not → average half of p2's score; team 1: 0.
+	// Team 2: p2 alone (balanced), who scored; team 1: pupil1 and p3, 0.
 	p2score := pod["ranking"].([]any)[0].(map[string]any)["score"].(float64)
-	if first["class_id"].(float64) != float64(c2) || first["members"] != 2.0 || first["score"].(float64) != float64(int(p2score+1)/2) {
-		t.Errorf("team standings: %v (p2 scored %v)", tm, p2score)
+	second := tm[1].(map[string]any)
+	if first["class_id"].(float64) != float64(c2) || first["members"] != 1.0 || first["score"].(float64) != p2score ||
+		second["class_id"].(float64) != float64(c1) || second["members"] != 2.0 {
+		t.Errorf("team standings: %v (p2 scored %v), want class 2 with p2 alone first, class 1 with 2 members", tm, p2score)
 	}
 	var linked int64
 	deadline := time.Now().Add(5 * time.Second)

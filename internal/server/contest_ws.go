@@ -14,6 +14,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -61,6 +62,13 @@ type liveConn struct {
 	room   int64
 	player *contest.Player // nil: the host
 	rtt    atomic.Int64    // ms, last measured round trip
+
+	// The outstanding ping: a random nonce and when the server sent it,
+	// kept here and never taken from the client (a pong only proves which
+	// ping it answers). See measurePong.
+	pingMu    sync.Mutex
+	pingNonce uint64
+	pingAt    time.Time
 
 	mu      sync.Mutex
 	ready   bool
@@ -174,10 +182,33 @@ func (c *liveConn) start(seq int64) {
 	}
 }
 
-// pingData is a ping's payload: the send time, so that the pong tells the
-// round trip (the latency credit of docs/fairness.md).
-func pingData() []byte {
-	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), uint64(time.Now().UnixNano()))
+// pingData returns the payload of the next ping: a random nonce. The send
+// time stays on the server (pingAt), so a client cannot claim a slower link
+// than it has by echoing an older time (docs/fairness.md).
+func (c *liveConn) pingData() []byte {
+	var b [8]byte
+	rand.Read(b[:])
+	c.pingMu.Lock()
+	c.pingNonce, c.pingAt = binary.BigEndian.Uint64(b[:]), time.Now()
+	c.pingMu.Unlock()
+	return b[:]
+}
+
+// measurePong records the round trip of the outstanding ping if data
+// answers it (once: a repeated or unsolicited pong measures nothing).
+func (c *liveConn) measurePong(data []byte, now time.Time) {
+	if len(data) != 8 {
+		return
+	}
+	c.pingMu.Lock()
+	defer c.pingMu.Unlock()
+	if c.pingAt.IsZero() || binary.BigEndian.Uint64(data) != c.pingNonce {
+		return
+	}
+	if rtt := now.Sub(c.pingAt); rtt >= 0 && rtt < time.Minute {
+		c.rtt.Store(rtt.Milliseconds())
+	}
+	c.pingAt = time.Time{}
 }
 
 // runLive subscribes to every room channel and hands events to local
@@ -413,8 +444,9 @@ func (s *Server) liveHello(ws *websocket.Conn, u *account.User) *liveConn {
 	ws.SetReadLimit(liveReadLimit)
 	ws.SetReadDeadline(time.Now().Add(liveHelloWait))
 	rc := realtime.NewConn(ws, liveQueue)
-	rc.PingEvery, rc.WriteWait, rc.PingData = livePingEvery, liveWriteWait, pingData
+	rc.PingEvery, rc.WriteWait = livePingEvery, liveWriteWait
 	c := &liveConn{Conn: rc, ws: ws}
+	rc.PingData = c.pingData
 	ctx := context.Background()
 
 	_, b, err := ws.ReadMessage()
@@ -466,7 +498,7 @@ func (s *Server) liveHello(ws *websocket.Conn, u *account.User) *liveConn {
 	default:
 	}
 	// Ping at once: the round trip is known before the first answer.
-	if ws.WriteControl(websocket.PingMessage, pingData(), time.Now().Add(liveWriteWait)) != nil {
+	if ws.WriteControl(websocket.PingMessage, c.pingData(), time.Now().Add(liveWriteWait)) != nil {
 		return fail(websocket.CloseGoingAway, "")
 	}
 	c.StartPings()
@@ -504,12 +536,7 @@ func (s *Server) liveHello(ws *websocket.Conn, u *account.User) *liveConn {
 	ws.SetReadDeadline(time.Now().Add(livePongWait))
 	ws.SetPongHandler(func(data string) error {
 		ws.SetReadDeadline(time.Now().Add(livePongWait))
-		if len(data) == 8 {
-			sent := int64(binary.BigEndian.Uint64([]byte(data)))
-			if rtt := time.Since(time.Unix(0, sent)); rtt >= 0 && rtt < time.Minute {
-				c.rtt.Store(rtt.Milliseconds())
-			}
-		}
+		c.measurePong([]byte(data), time.Now())
 		return nil
 	})
 	return c

@@ -20,6 +20,8 @@ let locked = false;    // answered or timed out on this page
 let tick = null;
 let lastSeq = 0;       // the last question shown
 let rtt = 0;           // ms, round trip of the request that served q
+let seenSeq = 0;       // the last question acknowledged
+let seen = null;       // the acknowledgment of q (a promise), awaited before answering
 
 function show(view) {
   for (const v of root.querySelectorAll('.view')) v.hidden = v.id !== 'v-' + view;
@@ -50,6 +52,12 @@ async function load(retries = 0) {
   // The round trip of the request that served the question: half of it
   // (at most 300 ms) is credited to the answer (docs/fairness.md).
   rtt = Math.min(60000, Math.max(0, Math.round(performance.now() - sent)));
+  // Acknowledge at once: the server times its own round trip (served →
+  // acknowledged) and credits no more than that.
+  if (st.question && st.question.seq !== seenSeq) {
+    seenSeq = st.question.seq;
+    seen = api('POST', `${base}/seen`, { seq: seenSeq }).catch(() => {});
+  }
   if (st.attempt.finished_at) { location.href = `/attempts/${id}/result`; return; }
   if (!st.question) { // paused: nothing is served; look again soon
     show('none'); status(t('campaign.paused_wait'));
@@ -120,6 +128,7 @@ async function submit() {
   lockTiles();
   status(t('campaign.sending'));
   try {
+    await seen;
     const r = await call('POST', `${base}/answers`, { seq: q.seq, choice: chosen, rtt_ms: rtt });
     status('');
     result(r);

@@ -13,7 +13,10 @@ function source() { return form.querySelector('input[name=source]:checked').valu
 for (const r of form.querySelectorAll('input[name=source]')) {
   r.addEventListener('change', () => { $('pick').hidden = source() !== 'pick'; $('draw').hidden = source() !== 'draw'; });
 }
-$('team_mode').addEventListener('change', () => { $('teams').hidden = !$('team_mode').checked; });
+// The classes are the teams (team mode) and the roster (roster only).
+const showClasses = () => { $('teams').hidden = !$('team_mode').checked && !$('roster_only').checked; };
+$('team_mode').addEventListener('change', showClasses);
+$('roster_only').addEventListener('change', showClasses);
 
 function renderPicked() {
   $('picked-count').textContent = t('picked', { n: picked.size });
@@ -54,7 +57,7 @@ form.addEventListener('submit', async (ev) => {
       time_limit: num('time_limit'), points: num('points'),
       streak_bonus: $('streak_bonus').checked, show_text: $('show_text').checked,
       auto_advance: $('auto_advance').checked, late_join: $('late_join').checked,
-      team_mode: $('team_mode').checked,
+      team_mode: $('team_mode').checked, roster_only: $('roster_only').checked,
       class_ids: [...form.querySelectorAll('input[name=class_ids]:checked')].map(x => Number(x.value)),
     },
   };
