@@ -62,7 +62,7 @@ func TestRegisterSwitchLanguageLogin(t *testing.T) {
 	b.Do(
 		chromedp.SendKeys(chromedp.CSS("#username"), "xiaoli"),
 		chromedp.SendKeys(chromedp.CSS("#password"), "not-the-password"),
-		chromedp.Click(chromedp.CSS(`form button[type=submit]`)),
+		chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
 	)
 	b.WaitText(".form-error", "Wrong username or password")
 	b.Fill("#password", "kexue-2026!")

@@ -207,15 +207,26 @@ func (s *Server) deleteMe(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// switchLang sets the language cookie (and the user's saved language) and
-// returns to the page the user was on.
+// switchLang (POST /lang, a CSRF-protected form: lang, next, _csrf) sets
+// the language cookie, saves the language with the logged-in user's
+// account, and returns to the page the user was on (next, checked by
+// safeNext).
 func (s *Server) switchLang(c *fiber.Ctx) error {
-	lang := i18n.Lang(c.Params("lang"))
+	lang := i18n.Lang(c.FormValue("lang"))
 	s.setCookie(c, langCookie, lang, 365*24*time.Hour, false)
 	if u := currentUser(c); u != nil && u.Lang != lang {
 		if err := s.accounts.SetLang(c.UserContext(), u.ID, lang); err != nil {
 			return err
 		}
 	}
-	return c.Redirect(safeNext(c.Query("next")), fiber.StatusSeeOther)
+	return redirectNext(c, c.FormValue("next"))
+}
+
+// langCookieOnly (GET /lang/:lang, for links from outside) sets only the
+// language cookie of this browser and returns to next: a GET changes no
+// saved state (the account's language changes through switchLang or the
+// profile).
+func (s *Server) langCookieOnly(c *fiber.Ctx) error {
+	s.setCookie(c, langCookie, i18n.Lang(c.Params("lang")), 365*24*time.Hour, false)
+	return redirectNext(c, c.Query("next"))
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ const (
 	csrfCookie    = "kepu_csrf"
 	langCookie    = "kepu_lang"
 	csrfHeader    = "X-CSRF-Token"
+	csrfField     = "_csrf" // the token in a form posted without JavaScript
 )
 
 func toString(v any) string { return fmt.Sprint(v) }
@@ -155,7 +157,7 @@ func (s *Server) requireLogin(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	if !strings.HasPrefix(c.Path(), "/api/") && c.Method() == fiber.MethodGet {
-		return c.Redirect("/login?next="+safeNext(c.OriginalURL()), fiber.StatusSeeOther)
+		return c.Redirect("/login?next="+url.QueryEscape(safeNext(c.OriginalURL())), fiber.StatusSeeOther)
 	}
 	return account.ErrNoSession
 }
@@ -176,12 +178,56 @@ func requireRole(roles ...kepu.Role) fiber.Handler {
 	}
 }
 
-// safeNext keeps a post-login redirect on this site.
+// maxNext is the longest redirect target safeNext accepts.
+const maxNext = 512
+
+// safeNext is the one check of every redirect target the client names
+// (?next= after login and after switching the language, the login page's
+// link back): it returns next when it is a path on this site, else "/".
+// A path on this site starts with exactly one "/" (not "//" or "/\", which
+// browsers read as another host), holds printable ASCII only (no CR or LF
+// that would end the Location header, no tab that browsers strip, no
+// space), no backslash anywhere (browsers read it as "/"), and stays so
+// when percent-decoded (up to three times, so an encoded "%0d%0a" or
+// "%5C" counts as what it decodes to); it is at most maxNext bytes.
+// web/static/js/app.js (safeNext) applies the same rule in the browser.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || len(next) > 512 {
+	if len(next) > maxNext || !sameSitePath(next, true) {
 		return "/"
 	}
+	for d, i := next, 0; i < 3; i++ {
+		u, err := url.PathUnescape(d)
+		if err != nil || !sameSitePath(u, false) {
+			return "/"
+		}
+		if u == d {
+			break
+		}
+		d = u
+	}
 	return next
+}
+
+// sameSitePath reports whether p starts with a single "/" and has no
+// control character or backslash; raw (not yet decoded) also refuses
+// spaces and bytes outside ASCII.
+func sameSitePath(p string, raw bool) bool {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		b := p[i]
+		if b < 0x20 || b == 0x7f || b == '\\' || (raw && (b == ' ' || b > 0x7e)) {
+			return false
+		}
+	}
+	return true
+}
+
+// redirectNext answers 303 to the client-named target next, checked by
+// safeNext (the only way a handler redirects to a target from the request).
+func redirectNext(c *fiber.Ctx, next string) error {
+	return c.Redirect(safeNext(next), fiber.StatusSeeOther)
 }
 
 func (s *Server) setCookie(c *fiber.Ctx, name, value string, maxAge time.Duration, httpOnly bool) {
@@ -198,7 +244,8 @@ func (s *Server) clearCookie(c *fiber.Ctx, name string) {
 
 // CSRF protection is a signed double-submit token: the kepu_csrf cookie holds
 // random bytes and their HMAC under the secret key; a state-changing request
-// must echo the same value in the X-CSRF-Token header. A cross-site page can
+// must echo the same value in the X-CSRF-Token header (or, for a form posted
+// without JavaScript, in its _csrf field). A cross-site page can
 // neither read the cookie nor forge a signed one. Requests carrying an Origin
 // header must also come from an allowed origin.
 
@@ -248,6 +295,9 @@ func (s *Server) csrfMiddleware(c *fiber.Ctx) error {
 	}
 	cookie := c.Cookies(csrfCookie)
 	header := c.Get(csrfHeader)
+	if header == "" && strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), fiber.MIMEApplicationForm) {
+		header = c.FormValue(csrfField) // a plain HTML form (the language switch) sends the token as a field
+	}
 	if cookie == "" || !hmac.Equal([]byte(cookie), []byte(header)) || !s.validCSRF(cookie) {
 		return kepu.Errorf(kepu.ECSRF, "error.csrf")
 	}

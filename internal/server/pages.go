@@ -10,10 +10,11 @@ import (
 func (s *Server) pageRoutes() {
 	a := s.App
 	a.Get("/", func(c *fiber.Ctx) error { return s.render(c, "home", "app.name", nil) })
-	a.Get("/lang/:lang", s.switchLang)
+	a.Post("/lang", s.csrfMiddleware, s.switchLang)
+	a.Get("/lang/:lang", s.langCookieOnly)
 	a.Get("/login", func(c *fiber.Ctx) error {
 		if u := currentUser(c); u != nil && !u.IsGuest() { // a guest may log in to an account
-			return c.Redirect(safeNext(c.Query("next")), fiber.StatusSeeOther)
+			return redirectNext(c, c.Query("next"))
 		}
 		return s.render(c, "login", "login.title", fiber.Map{"Next": safeNext(c.Query("next"))}, "app.js")
 	})

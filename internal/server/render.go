@@ -140,9 +140,13 @@ func (s *Server) renderStatus(c *fiber.Ctx, status int, name, titleKey string, d
 	if lang == "en" {
 		other = "zh-CN"
 	}
+	next := "/" // where the login link and the language switch return to: this page, if it can be fetched again
+	if c.Method() == fiber.MethodGet {
+		next = safeNext(c.OriginalURL())
+	}
 	p := Page{
 		Lang: lang, OtherLang: other, TitleKey: titleKey, User: currentUser(c), CSRF: s.csrfToken(c),
-		Path: c.Path(), Next: safeNext(c.OriginalURL()), Data: data, Scripts: scripts, bundle: s.i18n,
+		Path: c.Path(), Next: next, Data: data, Scripts: scripts, bundle: s.i18n,
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {

@@ -18,6 +18,42 @@ function fields(form) {
   return out;
 }
 
+// sameSitePath: starts with exactly one "/", no control character
+// (< 0x20, 0x7f) and no backslash; raw (not yet decoded) also refuses
+// spaces and anything outside ASCII.
+function sameSitePath(p, raw) {
+  if (!p.startsWith('/') || p.startsWith('//') || p.startsWith('/\\')) return false;
+  for (let i = 0; i < p.length; i++) {
+    const b = p.charCodeAt(i);
+    if (b < 0x20 || b === 0x7f || b === 0x5c || (raw && (b === 0x20 || b > 0x7e))) return false;
+  }
+  return true;
+}
+
+// percentDecode decodes %XX escapes byte by byte (null for a stray "%").
+function percentDecode(s) {
+  if (/%(?![0-9a-fA-F]{2})/.test(s)) return null;
+  return s.replace(/%([0-9a-fA-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+}
+
+// safeNext returns next when it is a path on this site, else fallback. It is
+// the browser's copy of safeNext in internal/server/middleware.go (the one
+// rule for redirect targets): at most 512 characters, one leading "/", no
+// control characters, backslashes or spaces, also after percent-decoding
+// (up to three times); and the URL it resolves to must be on this origin.
+export function safeNext(next, fallback = '/') {
+  if (typeof next !== 'string' || next.length > 512 || !sameSitePath(next, true)) return fallback;
+  for (let d = next, i = 0; i < 3; i++) {
+    const u = percentDecode(d);
+    if (u === null || !sameSitePath(u, false)) return fallback;
+    if (u === d) break;
+    d = u;
+  }
+  let url;
+  try { url = new URL(next, location.origin); } catch { return fallback; }
+  return url.origin === location.origin ? next : fallback;
+}
+
 function show(box, msg) {
   if (!box) return;
   box.textContent = msg;
@@ -40,8 +76,7 @@ export function bindForm(form, onSuccess) {
       if (onSuccess) return onSuccess(data, form);
       if (form.dataset.success) show(okBox, form.dataset.success);
       if (form.dataset.next !== undefined) {
-        const next = new URLSearchParams(location.search).get('next');
-        location.href = (next && next.startsWith('/') && !next.startsWith('//')) ? next : form.dataset.next;
+        location.href = safeNext(new URLSearchParams(location.search).get('next'), safeNext(form.dataset.next));
       } else if (form.dataset.reload !== undefined) {
         setTimeout(() => location.reload(), 400);
       }
