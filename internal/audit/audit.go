@@ -54,7 +54,7 @@ func List(ctx context.Context, db *pgxpool.Pool, beforeID int64, limit int) ([]E
 	}
 	rows, _ := db.Query(ctx, `SELECT a.id, a.at, coalesce(a.actor_id, 0), coalesce(u.username, ''), a.action, a.target, a.detail, a.ip
 		FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
-		WHERE ($1 = 0 OR a.id < $1) ORDER BY a.id DESC LIMIT $2`, beforeID, limit)
+		WHERE ($1::bigint = 0 OR a.id < $1) ORDER BY a.id DESC LIMIT $2`, beforeID, limit)
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Entry])
 	if err != nil {
 		return nil, fmt.Errorf("audit: list: %w", err)

@@ -484,6 +484,16 @@ func coverGone(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23503" && pe.ConstraintName == "campaigns_cover_image"
 }
 
+// errRegionMissing refuses a region_id that names no stored region (an
+// admin's scope check passes for any id; the foreign key is the check).
+var errRegionMissing = kepu.Invalid("region_id", "error.campaign_region")
+
+// regionGone reports whether err is the owning region's foreign key failing.
+func regionGone(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23503" && pe.ConstraintName == "campaigns_region_id_fkey"
+}
+
 // Create makes a draft campaign in the actor's scope. A cover that names
 // no stored image is kepu.EINVALID on field cover_image_id.
 func (s *Service) Create(ctx context.Context, a kepu.Actor, in Input) (Campaign, error) {
@@ -495,6 +505,9 @@ func (s *Service) Create(ctx context.Context, a kepu.Actor, in Input) (Campaign,
 		in.Title, in.Description, in.RegionID, kindOf(in.Rules), in.StartsAt, in.EndsAt, in.Audience, in.Rules, in.CoverImageID, a.UserID))
 	if coverGone(err) {
 		return Campaign{}, errCoverMissing
+	}
+	if regionGone(err) {
+		return Campaign{}, errRegionMissing
 	}
 	if err != nil {
 		return c, fmt.Errorf("campaign: create: %w", err)
@@ -522,6 +535,9 @@ func (s *Service) Update(ctx context.Context, a kepu.Actor, id int64, in Input) 
 		id, in.Title, in.Description, in.RegionID, kindOf(in.Rules), in.StartsAt, in.EndsAt, in.Audience, in.Rules, in.CoverImageID))
 	if coverGone(err) {
 		return Campaign{}, errCoverMissing
+	}
+	if regionGone(err) {
+		return Campaign{}, errRegionMissing
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, kepu.Errorf(kepu.ECONFLICT, "error.campaign_not_editable")

@@ -168,7 +168,7 @@ func cleanName(field, s string, max int) (string, error) {
 // participants choosing theirs, the subtree's for organizers, the schools of
 // their classes for teachers. regionID filters when non-zero.
 func (s *Service) Schools(ctx context.Context, a kepu.Actor, regionID int64) ([]School, error) {
-	q := `SELECT s.id, s.region_id, r.name, s.name FROM schools s JOIN regions r ON r.id = s.region_id WHERE ($1 = 0 OR s.region_id = $1)`
+	q := `SELECT s.id, s.region_id, r.name, s.name FROM schools s JOIN regions r ON r.id = s.region_id WHERE ($1::bigint = 0 OR s.region_id = $1)`
 	args := []any{regionID}
 	switch {
 	case a.Role == kepu.RoleOrganizer:
@@ -241,7 +241,7 @@ const classSelect = `SELECT c.id, c.school_id, s.name, s.region_id, c.name, coal
 // Classes lists the classes the actor may manage: a teacher's own, an
 // organizer's subtree, everything for admins. schoolID filters when non-zero.
 func (s *Service) Classes(ctx context.Context, a kepu.Actor, schoolID int64) ([]Class, error) {
-	return s.classes(ctx, a, `($1 = 0 OR c.school_id = $1)`, schoolID)
+	return s.classes(ctx, a, `($1::bigint = 0 OR c.school_id = $1)`, schoolID)
 }
 
 // ClassesByID returns those of the classes with ids that the actor may

@@ -131,7 +131,8 @@ func (s *Server) attemptPage(c *fiber.Ctx) error {
 func (s *Server) attemptResultPage(c *fiber.Ctx) error {
 	v, err := s.resultView(c)
 	if kepu.ErrorCode(err) == kepu.ECONFLICT {
-		return c.Redirect("/attempts/"+c.Params("id"), fiber.StatusSeeOther)
+		id, _ := paramID(c, "id") // resultView parsed it: a conflict comes after a valid id
+		return c.Redirect(fmt.Sprintf("/attempts/%d", id), fiber.StatusSeeOther)
 	}
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -109,8 +110,9 @@ func wantsHTML(c *fiber.Ctx) bool {
 }
 
 // decodeJSON parses the request body into v strictly: JSON content type, at
-// most max bytes, no unknown fields, no trailing data. Each failure is a 4xx
-// with a message that says what is wrong.
+// most max bytes, no unknown fields, no trailing data, every integer within
+// int4 (params.go). Each failure is a 4xx with a message that says what is
+// wrong.
 func decodeJSON(c *fiber.Ctx, v any, max int) error {
 	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
 	if !strings.HasPrefix(ct, fiber.MIMEApplicationJSON) {
@@ -140,7 +142,7 @@ func decodeJSON(c *fiber.Ctx, v any, max int) error {
 	if dec.More() {
 		return kepu.Invalid("", "error.invalid_json").With("detail", "trailing data")
 	}
-	return nil
+	return checkIntRanges(reflect.ValueOf(v), "")
 }
 
 // Body size limits for JSON requests.

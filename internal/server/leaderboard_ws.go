@@ -133,9 +133,9 @@ func (s *Server) leaderboardWSRoutes() {
 		if err := s.limiter.Allow(c.UserContext(), lbWSRule, c.IP()); err != nil {
 			return err
 		}
-		id, err := strconv.ParseInt(c.Query("campaign"), 10, 64)
-		if err != nil || id <= 0 {
-			return kepu.Invalid("campaign", "error.invalid_id")
+		id, err := parseID("campaign", c.Query("campaign"))
+		if err != nil {
+			return err
 		}
 		if _, err := s.campaigns.Public(c.UserContext(), id); err != nil {
 			return err

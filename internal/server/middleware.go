@@ -313,23 +313,20 @@ func (s *Server) originAllowed(origin string) bool {
 	return false
 }
 
-// paramID parses a positive integer route parameter.
+// paramID parses a positive id route parameter (1..maxID; see params.go).
 func paramID(c *fiber.Ctx, name string) (int64, error) {
-	id, err := strconv.ParseInt(c.Params(name), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, kepu.Invalid(name, "error.invalid_id")
-	}
-	return id, nil
+	return parseID(name, c.Params(name))
 }
 
-// queryInt parses an optional integer query parameter.
+// queryInt parses an optional non-negative integer query parameter
+// (0..maxInt4; see params.go); def when it is absent.
 func queryInt(c *fiber.Ctx, name string, def int64) (int64, error) {
 	v := c.Query(name)
 	if v == "" {
 		return def, nil
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > maxInt4 {
 		return 0, kepu.Invalid(name, "error.invalid_id")
 	}
 	return n, nil
