@@ -263,7 +263,20 @@ func reserved(name string) bool {
 	return strings.HasPrefix(name, guestPrefix)
 }
 
-// UpdateProfile changes the user's own profile fields.
+// errManagedField refuses a pupil's own change of a field their teacher
+// manages (district, age band): 403 on that field.
+func errManagedField(field string) error {
+	return kepu.Errorf(kepu.EFORBIDDEN, "error.profile_managed").OnField(field)
+}
+
+// UpdateProfile changes the user's own profile fields. Every check comes
+// before the write, inside the transaction that holds the user's row: an
+// under-14 without a guardian's consent (and not managed by a teacher) is
+// kepu.EINVALID on guardian_consent, and a pupil (managed_by set: a class
+// roster account) changing their district or age band is kepu.EFORBIDDEN
+// on that field — their teacher's roster decides those; a second change
+// of district during an open campaign is ErrRegionLocked (region.go).
+// Nothing is saved when the answer is an error.
 func (s *Service) UpdateProfile(ctx context.Context, id int64, p Profile) (User, error) {
 	if err := s.cleanProfile(ctx, &p); err != nil {
 		return User{}, err
@@ -272,26 +285,46 @@ func (s *Service) UpdateProfile(ctx context.Context, id int64, p Profile) (User,
 	if err != nil {
 		return User{}, err
 	}
-	u, err := scanUser(s.DB.QueryRow(ctx, `
-		UPDATE users u SET nickname = $2, region_id = $3, age_band = $4, occupation = nullif($5, ''), lang = $6,
-			guardian_consent_at = CASE WHEN $4 <> 'u14' THEN NULL
-			                           WHEN $7 THEN coalesce(u.guardian_consent_at, now())
-			                           ELSE u.guardian_consent_at END,
-			region_changed_at = CASE WHEN u.region_id IS DISTINCT FROM $3 THEN $9::timestamptz ELSE u.region_changed_at END,
-			updated_at = now()
-		WHERE u.id = $1 AND u.deleted_at IS NULL AND `+sqlRegionChangeAllowed+`
-		RETURNING `+userColumns,
-		id, p.Nickname, p.RegionID, p.AgeBand, p.Occupation, p.Lang, p.GuardianConsent, lockedSince, s.Now()))
-	if postgres.IsNotFound(err) {
-		return User{}, s.profileNotUpdated(ctx, id)
-	}
+	var u User
+	err = postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
+		old, err := lockUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if old.ManagedBy != 0 {
+			if p.RegionID != old.RegionID {
+				return errManagedField("region_id")
+			}
+			if p.AgeBand != old.AgeBand {
+				return errManagedField("age_band")
+			}
+		}
+		consented := p.GuardianConsent || old.GuardianConsent // kept while the age band stays u14
+		if p.AgeBand == "u14" && !consented && old.ManagedBy == 0 {
+			return kepu.Invalid("guardian_consent", "error.guardian_consent")
+		}
+		u, err = scanUser(tx.QueryRow(ctx, `
+			UPDATE users u SET nickname = $2, region_id = $3, age_band = $4, occupation = nullif($5, ''), lang = $6,
+				guardian_consent_at = CASE WHEN $4 <> 'u14' THEN NULL
+				                           WHEN $7 THEN coalesce(u.guardian_consent_at, now())
+				                           ELSE u.guardian_consent_at END,
+				region_changed_at = CASE WHEN u.region_id IS DISTINCT FROM $3 THEN $9::timestamptz ELSE u.region_changed_at END,
+				updated_at = now()
+			WHERE u.id = $1 AND u.deleted_at IS NULL AND `+sqlRegionChangeAllowed+`
+			RETURNING `+userColumns,
+			id, p.Nickname, p.RegionID, p.AgeBand, p.Occupation, p.Lang, p.GuardianConsent, lockedSince, s.Now()))
+		if postgres.IsNotFound(err) {
+			return s.profileNotUpdated(ctx, id) // the rule on district changes refused it (region.go)
+		}
+		if err != nil {
+			return fmt.Errorf("account: update profile: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return User{}, fmt.Errorf("account: update profile: %w", err)
+		return User{}, err
 	}
 	s.Sessions.RevokeUser(ctx, id)
-	if u.Minor() && !u.GuardianConsent && u.ManagedBy == 0 {
-		return u, kepu.Invalid("guardian_consent", "error.guardian_consent")
-	}
 	return u, nil
 }
 

@@ -106,14 +106,29 @@ func (s *Service) ListUsers(ctx context.Context, a kepu.Actor, q UserQuery) (Use
 	return out, nil
 }
 
-// Teachers lists every teacher account (for assigning classes); admins and
-// organizers only.
+// Teachers lists the teacher accounts an actor may assign to classes: every
+// teacher for an admin; for an organizer, those of their region subtree —
+// teachers who live there (region), belong to a school there, or teach a
+// class of a school there (internal/org decides the subtree). Others get
+// kepu.Forbidden.
 func (s *Service) Teachers(ctx context.Context, a kepu.Actor) ([]User, error) {
 	if !a.Is(kepu.RoleAdmin, kepu.RoleOrganizer) {
 		return nil, kepu.Forbidden
 	}
+	if s.Classes == nil {
+		return nil, fmt.Errorf("account: teachers: no org scope configured")
+	}
+	regions, err := s.Classes.ScopeRegionIDs(ctx, a) // nil: every region (admin)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.DB.Query(ctx, `SELECT `+userColumns+` FROM users u
-		WHERE u.role = 'teacher' AND u.deleted_at IS NULL AND u.disabled_at IS NULL ORDER BY u.nickname, u.id LIMIT 1000`)
+		WHERE u.role = 'teacher' AND u.deleted_at IS NULL AND u.disabled_at IS NULL
+		  AND ($1::bigint[] IS NULL OR u.region_id = ANY($1)
+		       OR EXISTS (SELECT 1 FROM schools sc WHERE sc.id = u.school_id AND sc.region_id = ANY($1))
+		       OR EXISTS (SELECT 1 FROM classes c JOIN schools sc ON sc.id = c.school_id
+		                  WHERE c.teacher_id = u.id AND sc.region_id = ANY($1)))
+		ORDER BY u.nickname, u.id LIMIT 1000`, regions)
 	if err != nil {
 		return nil, fmt.Errorf("account: teachers: %w", err)
 	}

@@ -23,10 +23,13 @@ import (
 	"github.com/kepu/kepu/internal/postgres"
 )
 
-// ClassScope is what the roster needs from internal/org: the class, if the
-// actor may manage it (kepu.Forbidden or a not-found error otherwise).
+// ClassScope is what accounts need from internal/org: the class, if the
+// actor may manage it (kepu.Forbidden or a not-found error otherwise), for
+// rosters; and the regions an actor manages (nil: all, for an admin), for
+// the teacher list (Teachers).
 type ClassScope interface {
 	Class(ctx context.Context, a kepu.Actor, id int64) (org.Class, error)
+	ScopeRegionIDs(ctx context.Context, a kepu.Actor) ([]int64, error)
 }
 
 // Pupil is one account of a class roster.
