@@ -9,7 +9,7 @@
 //		b.Visit("/login")          // relative to the instance URL
 //		b.Do(
 //			chromedp.SendKeys(chromedp.CSS("#username"), "demo-citizen"),
-//			chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+//			chromedp.Click(chromedp.CSS(`main form button[type=submit]`)),
 //		)
 //		b.WaitText("[data-testid=hello]", "你好")   // CSS selector, expected text
 //		if got := b.Text("h1"); got != "…" { t.Errorf("got %q, want …", got) }

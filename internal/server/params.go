@@ -98,7 +98,7 @@ func checkIntRanges(v reflect.Value, path string) error {
 }
 
 func numberRange(field string) error {
-	return kepu.Invalid(field, "error.number_range").With("field", field).With("min", minInt4).With("max", maxInt4)
+	return kepu.Invalid(field, "error.number_range").With("field", field)
 }
 
 func joinPath(path, name string) string {
