@@ -93,8 +93,24 @@ func (s *Service) SaveImage(ctx context.Context, a kepu.Actor, b []byte) (Image,
 	return img, nil
 }
 
-// LoadImage returns a stored image with its bytes. Images are not secret
-// (participants see them with the question), so there is no actor.
+// ImagePrivacy says who may fetch an image: private is true when only
+// private questions use it (no other question version, no campaign cover),
+// and owners are the banks (regions) of those questions. A private image is
+// for admins, organizers whose scope holds one of the owners, and
+// participants who were shown a question with it; the server decides.
+func (s *Service) ImagePrivacy(ctx context.Context, id int64) (private bool, owners []int64, err error) {
+	err = s.DB.QueryRow(ctx, `SELECT coalesce(array_agg(DISTINCT q.owner_region_id) FILTER (WHERE q.private), '{}'),
+			count(*) FILTER (WHERE NOT q.private) = 0 AND count(*) FILTER (WHERE q.private) > 0
+			AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.cover_image_id = $1)
+		FROM question_versions v JOIN questions q ON q.id = v.question_id WHERE v.image_id = $1`, id).Scan(&owners, &private)
+	if err != nil {
+		return false, nil, fmt.Errorf("bank: image privacy %d: %w", id, err)
+	}
+	return private, owners, nil
+}
+
+// LoadImage returns a stored image with its bytes, whoever asks: the caller
+// checks ImagePrivacy first (participants see images with the question).
 func (s *Service) LoadImage(ctx context.Context, id int64) (Image, error) {
 	img := Image{ID: id}
 	err := s.DB.QueryRow(ctx, `SELECT mime, width, height, sha256, data FROM images WHERE id = $1`, id).

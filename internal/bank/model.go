@@ -44,6 +44,11 @@ type Input struct {
 	Tags          []string `json:"tags"`
 	Source        string   `json:"source"`
 	ImageID       int64    `json:"image_id,omitempty"`
+	// Private puts the question in the private pool (questions.private):
+	// only admins and organizers whose scope holds its bank read it, and
+	// only campaigns with rules.pool "private" draw it. It belongs to the
+	// question, not a version; a translation follows its original.
+	Private bool `json:"private"`
 }
 
 // Normalize trims every text, drops empty tags and sorts the answer. It is

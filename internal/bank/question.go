@@ -24,8 +24,11 @@
 //
 // Who may do what: organizers edit the banks of their region subtree
 // (new questions go to their scope region), admins everything, teachers read
-// published questions, participants nothing (kepu.Forbidden). Answer keys
-// leave the server only to those three roles.
+// published questions except private ones, participants nothing
+// (kepu.Forbidden). Answer keys leave the server only to those three roles.
+// A private question (questions.private, Input.Private) is read only by
+// admins and organizers in scope; only private-pool campaigns draw it, and
+// neither contests nor Candidates offer it (docs/security-h4.md).
 package bank
 
 // Question types.

@@ -28,7 +28,8 @@ type Service struct {
 }
 
 // Question is a question at its current version. Answer is the key: only
-// organizers, admins and teachers ever receive it.
+// organizers, admins and teachers ever receive it (teachers never of a
+// private question).
 type Question struct {
 	ID            int64     `json:"id"`
 	OwnerRegionID int64     `json:"owner_region_id"`
@@ -63,6 +64,8 @@ type Filter struct {
 	Text       string
 	Limit      int // default 50, at most 500
 	Offset     int
+
+	noPrivate bool // leave out private questions (set by the read scope, never by callers)
 }
 
 // MaxListLimit caps one page of List.
@@ -71,22 +74,22 @@ const MaxListLimit = 500
 const selectQuestion = `SELECT q.id, q.owner_region_id, coalesce(q.seed_key, ''), q.status, q.current_version, v.id,
 	coalesce((SELECT t.id FROM questions t WHERE t.translation_of = q.id AND t.lang = 'en'), 0), q.updated_at,
 	q.lang, coalesce(q.translation_of, 0), v.type, v.stem, v.options, v.answer, v.explanation, v.category,
-	v.dimension, v.difficulty, v.tags, v.source, coalesce(v.image_id, 0)
+	v.dimension, v.difficulty, v.tags, v.source, coalesce(v.image_id, 0), q.private
 	FROM questions q JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version`
 
 func scanQuestion(row pgx.CollectableRow) (Question, error) {
 	var q Question
 	err := row.Scan(&q.ID, &q.OwnerRegionID, &q.SeedKey, &q.Status, &q.Version, &q.VersionID, &q.TranslationID, &q.UpdatedAt,
 		&q.Lang, &q.TranslationOf, &q.Type, &q.Stem, &q.Options, &q.Answer, &q.Explanation, &q.Category,
-		&q.Dimension, &q.Difficulty, &q.Tags, &q.Source, &q.ImageID)
+		&q.Dimension, &q.Difficulty, &q.Tags, &q.Source, &q.ImageID, &q.Private)
 	return q, err
 }
 
 // readScope says what an actor may read: every question of regions (nil:
-// all regions), or only published ones.
+// all regions), or only published ones that are not private.
 type readScope struct {
 	regions       []int64
-	publishedOnly bool
+	publishedOnly bool // teachers: published questions only, never private ones
 }
 
 func (s *Service) readScope(ctx context.Context, a kepu.Actor) (readScope, error) {
@@ -125,6 +128,7 @@ func (s *Service) List(ctx context.Context, a kepu.Actor, f Filter) ([]Question,
 			return []Question{}, 0, nil
 		}
 		f.Status = StatusPublished
+		f.noPrivate = true
 	}
 	where, args := f.where(sc.regions)
 	rows, _ := s.DB.Query(ctx, `SELECT count(*) OVER (), `+strings.TrimPrefix(selectQuestion, "SELECT ")+where+`
@@ -134,7 +138,7 @@ func (s *Service) List(ctx context.Context, a kepu.Actor, f Filter) ([]Question,
 		var q Question
 		err := row.Scan(&total, &q.ID, &q.OwnerRegionID, &q.SeedKey, &q.Status, &q.Version, &q.VersionID, &q.TranslationID, &q.UpdatedAt,
 			&q.Lang, &q.TranslationOf, &q.Type, &q.Stem, &q.Options, &q.Answer, &q.Explanation, &q.Category,
-			&q.Dimension, &q.Difficulty, &q.Tags, &q.Source, &q.ImageID)
+			&q.Dimension, &q.Difficulty, &q.Tags, &q.Source, &q.ImageID, &q.Private)
 		return q, err
 	})
 	if err != nil {
@@ -183,6 +187,9 @@ func (f Filter) where(regions []int64) (string, []any) {
 	if regions != nil {
 		add("q.owner_region_id = ANY($?)", regions)
 	}
+	if f.noPrivate {
+		conds = append(conds, "NOT q.private")
+	}
 	for _, c := range []struct{ col, v string }{{"q.category", f.Category}, {"q.dimension", f.Dimension},
 		{"q.type", f.Type}, {"q.status", f.Status}, {"q.lang", f.Lang}} {
 		if c.v != "" {
@@ -214,7 +221,7 @@ func (s *Service) Get(ctx context.Context, a kepu.Actor, id int64) (Question, er
 	if err != nil {
 		return Question{}, err
 	}
-	if sc.publishedOnly && q.Status != StatusPublished {
+	if sc.publishedOnly && (q.Status != StatusPublished || q.Private) {
 		return Question{}, kepu.Forbidden
 	}
 	if sc.regions != nil && !slices.Contains(sc.regions, q.OwnerRegionID) {
@@ -373,11 +380,13 @@ func insertQuestion(ctx context.Context, tx pgx.Tx, owner int64, seedKey, status
 		key = &seedKey
 	}
 	var id int64
+	// A translation of a private question is private too.
 	err := tx.QueryRow(ctx, `INSERT INTO questions (owner_region_id, seed_key, lang, translation_of, status, current_version,
-		type, category, dimension, difficulty, stem_norm, created_by)
-		VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11) RETURNING id`,
+		type, category, dimension, difficulty, stem_norm, created_by, private)
+		VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10, $11,
+			$12 OR coalesce((SELECT o.private FROM questions o WHERE o.id = $4), false)) RETURNING id`,
 		owner, key, in.Lang, nullID(in.TranslationOf), status, in.Type, in.Category, in.Dimension, in.Difficulty,
-		NormalizeStem(in.Stem), nullID(userID)).Scan(&id)
+		NormalizeStem(in.Stem), nullID(userID), in.Private).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("bank: insert question: %w", err)
 	}
@@ -416,7 +425,7 @@ func (s *Service) Update(ctx context.Context, a kepu.Actor, id int64, in Input) 
 		if err := in.Validate(); err != nil {
 			return err
 		}
-		if in.Equal(q.Input) && in.TranslationOf == q.TranslationOf {
+		if in.Equal(q.Input) && in.TranslationOf == q.TranslationOf && in.Private == q.Private {
 			return nil
 		}
 		if err := lockBank(ctx, tx, q.OwnerRegionID); err != nil {
@@ -442,11 +451,18 @@ func updateQuestion(ctx context.Context, tx pgx.Tx, q Question, in Input, userID
 	} else {
 		next = q.Version
 	}
+	// Privacy follows the original: a translation of a private question is
+	// private, and an original's translations follow it.
 	_, err := tx.Exec(ctx, `UPDATE questions SET current_version = $2, translation_of = $3, type = $4, category = $5,
-		dimension = $6, difficulty = $7, stem_norm = $8, updated_at = now() WHERE id = $1`,
-		q.ID, next, nullID(in.TranslationOf), in.Type, in.Category, in.Dimension, in.Difficulty, NormalizeStem(in.Stem))
+		dimension = $6, difficulty = $7, stem_norm = $8, updated_at = now(),
+		private = $9 OR coalesce((SELECT o.private FROM questions o WHERE o.id = $3), false) WHERE id = $1`,
+		q.ID, next, nullID(in.TranslationOf), in.Type, in.Category, in.Dimension, in.Difficulty, NormalizeStem(in.Stem), in.Private)
 	if err != nil {
 		return fmt.Errorf("bank: update question %d: %w", q.ID, err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE questions SET private = $2, updated_at = now() WHERE translation_of = $1 AND private <> $2`,
+		q.ID, in.Private); err != nil {
+		return fmt.Errorf("bank: update question %d: translations: %w", q.ID, err)
 	}
 	return nil
 }
@@ -529,9 +545,11 @@ type Candidate struct {
 
 // Candidates lists the published questions matching f (Status is ignored,
 // Limit/Offset too), in id order, with their current version ids. Banks are
-// not filtered: every published question may be drawn.
+// not filtered: every published question may be drawn, except private ones
+// (only private-pool campaigns draw those).
 func (s *Service) Candidates(ctx context.Context, f Filter) ([]Candidate, error) {
 	f.Status = StatusPublished
+	f.noPrivate = true
 	f.Limit = 1
 	if err := f.check(); err != nil {
 		return nil, err

@@ -33,6 +33,9 @@ type Attempt struct {
 	Tier       string     `json:"tier,omitempty"`
 	CertCode   string     `json:"cert_code,omitempty"`
 	InProgress bool       `json:"in_progress"`
+	// StaffPractice: started by an account that can read the campaign's
+	// answer keys (StaffPractice in staff.go); never ranked or certified.
+	StaffPractice bool `json:"staff_practice"`
 }
 
 // Finished reports whether the attempt has its result.
@@ -82,16 +85,16 @@ type Result struct {
 type Finished func(ctx context.Context, a Attempt) error
 
 const attemptCols = `id, campaign_id, user_id, started_at, finished_at, score, max_score, passed, questions, answered,
-	time_ms, coalesce(tier, ''), coalesce(cert_code, ''), in_progress`
+	time_ms, coalesce(tier, ''), coalesce(cert_code, ''), in_progress, staff_practice`
 
 // attemptColsT is attemptCols qualified by the alias t.
 const attemptColsT = `t.id, t.campaign_id, t.user_id, t.started_at, t.finished_at, t.score, t.max_score, t.passed, t.questions,
-	t.answered, t.time_ms, coalesce(t.tier, ''), coalesce(t.cert_code, ''), t.in_progress`
+	t.answered, t.time_ms, coalesce(t.tier, ''), coalesce(t.cert_code, ''), t.in_progress, t.staff_practice`
 
 func scanAttempt(row pgx.Row) (Attempt, error) {
 	var a Attempt
 	err := row.Scan(&a.ID, &a.CampaignID, &a.UserID, &a.StartedAt, &a.FinishedAt, &a.Score, &a.MaxScore, &a.Passed,
-		&a.Questions, &a.Answered, &a.TimeMS, &a.Tier, &a.CertCode, &a.InProgress)
+		&a.Questions, &a.Answered, &a.TimeMS, &a.Tier, &a.CertCode, &a.InProgress, &a.StaffPractice)
 	return a, err
 }
 
@@ -166,7 +169,7 @@ func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (at
 	if c.Rules.PerDay > 0 && perDay >= c.Rules.PerDay {
 		return att, false, kepu.Errorf(kepu.ECONFLICT, "error.campaign_limit_day").With("n", c.Rules.PerDay)
 	}
-	qs, err := draw(ctx, tx, c.Rules)
+	qs, err := draw(ctx, tx, c.Rules, c.RegionID)
 	if err != nil {
 		if kepu.ErrorCode(err) == kepu.EINVALID {
 			return att, false, kepu.Errorf(kepu.ECONFLICT, "error.campaign_bank_short")
@@ -192,9 +195,9 @@ func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (at
 		maxScore += points[i]
 	}
 	att, err = scanAttempt(tx.QueryRow(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, day, in_progress,
-		questions, max_score, region_id, school_id, class_id) VALUES ($1, $2, $3, $4, true, $5, $6,
-		nullif($7, 0), nullif($8, 0), nullif($9, 0)) RETURNING `+attemptCols,
-		campaignID, a.UserID, now, today, len(qs), maxScore, g.RegionID, g.SchoolID, g.ClassID))
+		questions, max_score, region_id, school_id, class_id, staff_practice) VALUES ($1, $2, $3, $4, true, $5, $6,
+		nullif($7, 0), nullif($8, 0), nullif($9, 0), $10) RETURNING `+attemptCols,
+		campaignID, a.UserID, now, today, len(qs), maxScore, g.RegionID, g.SchoolID, g.ClassID, StaffPractice(a, c)))
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" {
@@ -671,7 +674,7 @@ func (s *Service) finish(ctx context.Context, tx pgx.Tx, att *Attempt, c Campaig
 		t := scoring.TierOf(pct, c.Rules.Tiers)
 		tier = &t
 	}
-	if passed {
+	if passed && !att.StaffPractice { // staff practice earns no certificate
 		k := newCode()
 		code = &k
 	}

@@ -102,6 +102,7 @@ type Rules struct {
 	Schools      []int64        `json:"schools,omitempty"` // audience: these schools too (see Campaign.Audience)
 	Classes      []int64        `json:"classes,omitempty"` // audience: these classes too
 	Guests       bool           `json:"guests"`            // visitors without an account may take part (guest.go)
+	Pool         string         `json:"pool,omitempty"`    // "" the published bank, PoolPrivate the private pool (staff.go)
 	PerDay       int            `json:"per_day"`           // attempts per Asia/Shanghai day, 0: unlimited
 	Total        int            `json:"total"`             // attempts in all, 0: unlimited
 	Counts       string         `json:"counts"`            // best, sum or latest
@@ -260,6 +261,8 @@ func (in *Input) Validate() error {
 	case r.Guests && len(in.Audience) == 0 && len(r.Schools)+len(r.Classes) > 0:
 		// A guest belongs to no school or class: such an audience would refuse every guest.
 		return kepu.Invalid("rules.guests", "error.campaign_guests_audience")
+	case r.Pool != "" && r.Pool != PoolPrivate:
+		return kepu.Invalid("rules.pool", "error.campaign_pool")
 	case len(r.Quotas) > MaxQuotas || len(r.Tiers) > 10:
 		return kepu.Invalid("rules.quotas", "error.campaign_quotas")
 	}
@@ -576,7 +579,7 @@ func (s *Service) Transition(ctx context.Context, a kepu.Actor, id int64, action
 		return c, kepu.Errorf(kepu.ECONFLICT, "error.campaign_bad_transition").With("status", c.Status)
 	}
 	if action == "publish" {
-		if err := s.checkBank(ctx, c.Rules); err != nil {
+		if err := s.checkBank(ctx, c.Rules, c.RegionID); err != nil {
 			return c, err
 		}
 	}
@@ -590,13 +593,14 @@ func (s *Service) Transition(ctx context.Context, a kepu.Actor, id int64, action
 	return s.Get(ctx, id)
 }
 
-// checkBank draws once without keeping the result.
-func (s *Service) checkBank(ctx context.Context, r Rules) error {
+// checkBank draws once without keeping the result (from the private pool
+// of the campaign's region when the rules ask for it).
+func (s *Service) checkBank(ctx context.Context, r Rules, regionID int64) error {
 	tx, err := s.DB.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("campaign: check bank: %w", err)
 	}
 	defer tx.Rollback(ctx)
-	_, err = draw(ctx, tx, r)
+	_, err = draw(ctx, tx, r, regionID)
 	return err
 }

@@ -19,12 +19,17 @@ type drawn struct {
 
 // sqlDraw picks up to $6 random current versions of published questions in
 // language $1 matching the non-empty filters ($2 category, $3 dimension,
-// $4 type), leaving out the questions in $5.
+// $4 type), leaving out the questions in $5. $7 false draws from the
+// published bank without its private questions; $7 true only from the
+// private pool: private questions of banks in region $8's subtree (the
+// campaign's region, which its organizers manage).
 const sqlDraw = `SELECT v.id, v.dimension, jsonb_array_length(v.options), q.id
 	FROM questions q JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
 	WHERE q.status = 'published' AND q.lang = $1
 	AND ($2 = '' OR q.category = $2) AND ($3 = '' OR q.dimension = $3) AND ($4 = '' OR q.type = $4)
-	AND NOT (q.id = ANY($5))
+	AND NOT (q.id = ANY($5)) AND q.private = $7
+	AND (NOT $7 OR q.owner_region_id IN (SELECT r.id FROM regions r, regions root
+		WHERE root.id = $8 AND r.path LIKE root.path || '%'))
 	ORDER BY random() LIMIT $6`
 
 // draw picks r.Questions distinct questions at random: each quota in turn,
@@ -32,7 +37,7 @@ const sqlDraw = `SELECT v.id, v.dimension, jsonb_array_length(v.options), q.id
 // the bank cannot fill is a kepu.EINVALID error naming it in the reader's
 // language (Quota.Describe) on its field ("rules.quotas.N", or
 // "rules.questions" for the questions outside the quotas).
-func draw(ctx context.Context, tx pgx.Tx, r Rules) ([]drawn, error) {
+func draw(ctx context.Context, tx pgx.Tx, r Rules, regionID int64) ([]drawn, error) {
 	quotas := append([]Quota(nil), r.Quotas...)
 	rest := r.Questions
 	for _, q := range quotas {
@@ -44,7 +49,7 @@ func draw(ctx context.Context, tx pgx.Tx, r Rules) ([]drawn, error) {
 	taken := []int64{}
 	var out []drawn
 	for i, q := range quotas {
-		rows, err := tx.Query(ctx, sqlDraw, r.Lang, q.Category, q.Dimension, q.Type, taken, q.Count)
+		rows, err := tx.Query(ctx, sqlDraw, r.Lang, q.Category, q.Dimension, q.Type, taken, q.Count, r.Pool == PoolPrivate, regionID)
 		if err != nil {
 			return nil, fmt.Errorf("campaign: draw: %w", err)
 		}
@@ -68,7 +73,11 @@ func draw(ctx context.Context, tx pgx.Tx, r Rules) ([]drawn, error) {
 			if i < len(r.Quotas) {
 				field, name = quotaField(i), q.Describe(i+1)
 			}
-			return nil, kepu.Invalid(field, "error.campaign_quota_short").With("quota", name).
+			key := "error.campaign_quota_short"
+			if r.Pool == PoolPrivate {
+				key = "error.campaign_quota_short_private"
+			}
+			return nil, kepu.Invalid(field, key).With("quota", name).
 				With("lang", kepu.Msg{Key: "bank.lang." + r.Lang}).With("have", n).With("want", q.Count)
 		}
 	}

@@ -82,7 +82,7 @@ func (s *Service) SeedDemo(ctx context.Context, regionID int64) (int64, bool, er
 	if err := in.Validate(); err != nil {
 		return 0, false, fmt.Errorf("campaign: seed demo: %w", err)
 	}
-	if err := s.checkBank(ctx, in.Rules); err != nil {
+	if err := s.checkBank(ctx, in.Rules, in.RegionID); err != nil {
 		return 0, false, fmt.Errorf("campaign: seed demo: %w", err)
 	}
 	err = s.DB.QueryRow(ctx, `INSERT INTO campaigns (title, description, region_id, kind, status, starts_at, ends_at, audience, settings)

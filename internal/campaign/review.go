@@ -85,7 +85,7 @@ func (s *Service) History(ctx context.Context, a kepu.Actor) ([]HistoryItem, err
 		var h HistoryItem
 		a := &h.Attempt
 		if err := rows.Scan(&h.Title, &a.ID, &a.CampaignID, &a.UserID, &a.StartedAt, &a.FinishedAt, &a.Score, &a.MaxScore,
-			&a.Passed, &a.Questions, &a.Answered, &a.TimeMS, &a.Tier, &a.CertCode, &a.InProgress); err != nil {
+			&a.Passed, &a.Questions, &a.Answered, &a.TimeMS, &a.Tier, &a.CertCode, &a.InProgress, &a.StaffPractice); err != nil {
 			return nil, fmt.Errorf("campaign: history: %w", err)
 		}
 		out = append(out, h)
@@ -117,7 +117,7 @@ func (s *Service) CertificateByCode(ctx context.Context, code string) (Certifica
 	// certificates issued before they were kept.
 	err := s.DB.QueryRow(ctx, `SELECT t.cert_code, coalesce(t.cert_nickname, u.nickname), coalesce(t.cert_campaign, c.title), c.id, t.score, t.max_score, coalesce(t.tier, ''), t.finished_at
 		FROM campaign_attempts t JOIN users u ON u.id = t.user_id JOIN campaigns c ON c.id = t.campaign_id
-		WHERE t.cert_code = $1 AND t.passed AND u.deleted_at IS NULL`, code).
+		WHERE t.cert_code = $1 AND t.passed AND NOT t.staff_practice AND u.deleted_at IS NULL`, code).
 		Scan(&c.Code, &c.Nickname, &c.Campaign, &c.CampaignID, &c.Score, &c.MaxScore, &c.Tier, &c.FinishedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, kepu.NotFound("error.campaign_cert_not_found")

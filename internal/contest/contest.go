@@ -284,7 +284,7 @@ func (s *Service) currentVersions(ctx context.Context, ids []int64) ([]int64, er
 	byQ := map[int64]int64{}
 	rows, _ := s.DB.Query(ctx, `SELECT q.id, v.id FROM questions q
 		JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
-		WHERE q.id = ANY($1) AND q.status = 'published'`, ids)
+		WHERE q.id = ANY($1) AND q.status = 'published' AND NOT q.private`, ids)
 	var qid, vid int64
 	if _, err := pgx.ForEachRow(rows, []any{&qid, &vid}, func() error { byQ[qid] = vid; return nil }); err != nil {
 		return nil, fmt.Errorf("contest: versions: %w", err)
@@ -310,7 +310,7 @@ func (s *Service) draw(ctx context.Context, d Draw) ([]int64, error) {
 	}
 	rows, _ := s.DB.Query(ctx, `SELECT v.id FROM questions q
 		JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
-		WHERE q.status = 'published' AND ($1 = '' OR q.category = $1) AND ($2 = '' OR q.dimension = $2)
+		WHERE q.status = 'published' AND NOT q.private AND ($1 = '' OR q.category = $1) AND ($2 = '' OR q.dimension = $2)
 		  AND ($3 = 0 OR q.difficulty = $3) AND q.lang = $5
 		ORDER BY random() LIMIT $4`, d.Category, d.Dimension, d.Difficulty, d.Count, questionLang(d.Lang))
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
@@ -344,7 +344,7 @@ func (s *Service) SearchBank(ctx context.Context, a kepu.Actor, text, category s
 	}
 	rows, _ := s.DB.Query(ctx, `SELECT q.id, v.stem, q.type, q.category, q.dimension, q.difficulty FROM questions q
 		JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
-		WHERE q.status = 'published' AND ($1 = '' OR v.stem ILIKE '%' || $1 || '%')
+		WHERE q.status = 'published' AND NOT q.private AND ($1 = '' OR v.stem ILIKE '%' || $1 || '%')
 		  AND ($2 = '' OR q.category = $2) AND ($3 = 0 OR q.difficulty = $3) AND q.lang = $4
 		ORDER BY q.id LIMIT 50`, postgres.LikeEscape(text), category, difficulty, questionLang(lang))
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[BankQuestion])

@@ -255,7 +255,7 @@ func (s *Service) Overview(ctx context.Context, a kepu.Actor) ([]Headline, error
 	}
 	// In scope by where each attempt started (its snapshot), as the rollups count it.
 	rows, _ = s.DB.Query(ctx, `SELECT t.campaign_id, count(*) FROM campaign_attempts t
-		WHERE t.in_progress AND t.finished_at IS NULL
+		WHERE t.in_progress AND t.finished_at IS NULL AND NOT t.staff_practice
 		AND ($1::bigint[] IS NULL OR t.region_id = ANY($1)) AND ($2::bigint[] IS NULL OR t.class_id = ANY($2))
 		GROUP BY 1`, sc.Regions, sc.Classes)
 	open := map[int64]int64{}

@@ -9,12 +9,13 @@ package dashboard
 // NULL while in progress), passed, tier (assessments: the literacy tier
 // the campaign gave it) and at_region, at_school, at_class: the groups the
 // participant had when the attempt started (0: none), which is where the
-// attempt counts, whatever the profile says now.
+// attempt counts, whatever the profile says now. Staff-practice attempts
+// (players who could read the keys) are left out of every figure.
 const srcAttempts = `SELECT t.id, t.campaign_id, t.user_id, t.started_at, t.finished_at,
 	CASE WHEN t.finished_at IS NULL THEN NULL ELSE 100.0 * t.score / greatest(t.max_score, 1) END AS pct,
 	coalesce(t.passed, false) AS passed, t.tier,
 	coalesce(t.region_id, 0) AS at_region, coalesce(t.school_id, 0) AS at_school, coalesce(t.class_id, 0) AS at_class
-	FROM campaign_attempts t`
+	FROM campaign_attempts t WHERE NOT t.staff_practice`
 
 // srcAnswers yields one row per answer: id, attempt_id, question_version_id,
 // choice (int[]), correct, elapsed_ms and at (when the server accepted it).
@@ -160,7 +161,7 @@ const sqlCampaign = `SELECT c.id, c.title, coalesce(c.region_id, 0), c.kind = 'a
 // sqlInProgress: attempts of campaign $1 running now (in_progress) started
 // in scope ($2 regions, $3 classes: the attempt's snapshot).
 const sqlInProgress = `SELECT count(*) FROM campaign_attempts t
-	WHERE t.campaign_id = $1 AND t.in_progress AND t.finished_at IS NULL
+	WHERE t.campaign_id = $1 AND t.in_progress AND t.finished_at IS NULL AND NOT t.staff_practice
 	AND ($2::bigint[] IS NULL OR t.region_id = ANY($2)) AND ($3::bigint[] IS NULL OR t.class_id = ANY($3))`
 
 // sqlInsertCampaign makes a generated campaign ($1 title, $2 region, $3

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -168,12 +169,20 @@ func (s *Server) questionImage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	private, err := s.canSeeImage(c, id)
+	if err != nil {
+		return err
+	}
 	img, err := s.bank.LoadImage(c.UserContext(), id)
 	if err != nil {
 		return err
 	}
 	etag := `"` + hex.EncodeToString(img.SHA256) + `"`
-	c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
+	if private {
+		c.Set(fiber.HeaderCacheControl, "private, no-store")
+	} else {
+		c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
+	}
 	c.Set(fiber.HeaderETag, etag)
 	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 	if strings.Contains(c.Get(fiber.HeaderIfNoneMatch), etag) {
@@ -181,6 +190,42 @@ func (s *Server) questionImage(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderContentType, img.Mime)
 	return c.Send(img.Data)
+}
+
+// canSeeImage decides whether the caller may fetch image id and reports
+// whether it is private (used only by private questions): then only
+// admins, organizers whose scope holds one of its banks and participants
+// who were shown a question with it may (404 for anyone else, as for a
+// missing image: its existence is not revealed).
+func (s *Server) canSeeImage(c *fiber.Ctx, id int64) (bool, error) {
+	ctx := c.UserContext()
+	private, owners, err := s.bank.ImagePrivacy(ctx, id)
+	if err != nil || !private {
+		return false, err
+	}
+	missing := kepu.NotFound("error.bank_image_missing")
+	u := currentUser(c)
+	if u == nil {
+		return true, missing
+	}
+	a := u.Actor()
+	if a.Is(kepu.RoleAdmin, kepu.RoleOrganizer) {
+		for _, r := range owners {
+			if err := s.org.CheckRegion(ctx, a, r); err == nil {
+				return true, nil
+			} else if !errors.Is(err, kepu.Forbidden) {
+				return true, err
+			}
+		}
+	}
+	shown, err := s.campaigns.ShownImage(ctx, a.UserID, id)
+	if err != nil {
+		return true, err
+	}
+	if !shown {
+		return true, missing
+	}
+	return true, nil
 }
 
 // importFormat is the format query parameter, or the file name's ending.

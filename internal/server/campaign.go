@@ -221,6 +221,9 @@ func (s *Server) resultView(c *fiber.Ctx) (attemptResultView, error) {
 	if v.Campaign, err = s.campaigns.Get(c.UserContext(), v.Attempt.CampaignID); err != nil {
 		return v, err
 	}
+	if v.Attempt.StaffPractice { // never ranked: no ranks to show
+		return v, nil
+	}
 	if v.Ranks, err = s.boards.RanksOf(c.UserContext(), v.Attempt.CampaignID, a.UserID, v.Attempt.ID); err != nil {
 		return v, err
 	}

@@ -226,6 +226,9 @@ func (s *Server) certificatePage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if att.StaffPractice {
+		return campaign.ErrStaffCertificate
+	}
 	if att.CertCode == "" {
 		return kepu.NotFound("error.campaign_cert_not_found")
 	}

@@ -41,7 +41,8 @@ function row(q) {
     el('td', { text: t('category.' + q.category) }),
     el('td', { text: q.difficulty }),
     el('td', { text: t('lang.' + q.lang) }),
-    el('td', {}, el('span', { class: 'badge' + (q.status === 'retired' ? ' bad' : q.status === 'published' ? ' ok' : ''), text: t('status.' + q.status) })),
+    el('td', {}, el('span', { class: 'badge' + (q.status === 'retired' ? ' bad' : q.status === 'published' ? ' ok' : ''), text: t('status.' + q.status) }),
+      q.private ? el('span', { class: 'badge', 'data-testid': 'private-' + q.id, text: t('private_badge') }) : null),
     el('td', { text: q.version }));
   return el('tr', { 'data-question': q.id }, ...cells);
 }

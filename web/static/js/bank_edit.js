@@ -82,6 +82,7 @@ function current() {
     tags: $('tags').value.split(/[,，、;；|]/).map((s) => s.trim()).filter(Boolean),
     source: $('source').value,
     image_id: imageID,
+    private: $('private').checked,
   };
 }
 
@@ -106,6 +107,7 @@ function fill(q) {
   $('difficulty').value = String(q.difficulty);
   $('tags').value = (q.tags || []).join(', ');
   $('source').value = q.source;
+  $('private').checked = !!q.private;
   imageID = q.image_id || 0;
 }
 

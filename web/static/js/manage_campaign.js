@@ -139,6 +139,7 @@ function body() {
       counts: form.elements['rules.counts'].value,
       partial: form.elements['rules.partial'].checked,
       guests: form.elements['rules.guests'].checked,
+      pool: form.elements['rules.pool'].value,
       questions: num('questions'), time_limit: num('time_limit'), attempt_limit: num('attempt_limit'), per_day: num('per_day'), total: num('total'),
       base: num('base'), bonus: num('bonus'), pass_mark: num('pass_mark'),
       quotas: [...$('quotas').querySelectorAll('[data-quota]')].map(row => {
