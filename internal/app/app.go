@@ -91,7 +91,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Accounts.Attempts = a.Campaigns // the rule on district changes
 	a.Campaigns.Log = log
 	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Campaigns.ExportUser)
-	a.Boards = &leaderboard.Service{DB: a.DB, Redis: a.Redis, Keys: a.Keys, Now: func() time.Time { return a.Campaigns.Now() }}
+	a.Boards = &leaderboard.Service{DB: a.DB, Redis: a.Redis, Keys: a.Keys, Now: func() time.Time { return a.Campaigns.Now() },
+		TagKey: cfg.SecretKey}
 	a.Campaigns.OnFinish = append(a.Campaigns.OnFinish, func(ctx context.Context, t campaign.Attempt) error {
 		if t.StaffPractice { // never ranked (docs/security-h4.md)
 			return nil

@@ -104,6 +104,9 @@ type Certificate struct {
 	MaxScore   int       `json:"max_score"`
 	Tier       string    `json:"tier,omitempty"`
 	FinishedAt time.Time `json:"finished_at"`
+	// Minor: the holder is under 14; public verification shows the
+	// nickname masked (leaderboard.MaskNickname).
+	Minor bool `json:"-"`
 }
 
 // CertificateByCode returns the passing result with the code;
@@ -115,10 +118,11 @@ func (s *Service) CertificateByCode(ctx context.Context, code string) (Certifica
 	}
 	// The nickname and title as issued; the current ones only for
 	// certificates issued before they were kept.
-	err := s.DB.QueryRow(ctx, `SELECT t.cert_code, coalesce(t.cert_nickname, u.nickname), coalesce(t.cert_campaign, c.title), c.id, t.score, t.max_score, coalesce(t.tier, ''), t.finished_at
+	err := s.DB.QueryRow(ctx, `SELECT t.cert_code, coalesce(t.cert_nickname, u.nickname), coalesce(t.cert_campaign, c.title), c.id, t.score, t.max_score, coalesce(t.tier, ''), t.finished_at,
+		coalesce(u.age_band, '') = 'u14'
 		FROM campaign_attempts t JOIN users u ON u.id = t.user_id JOIN campaigns c ON c.id = t.campaign_id
 		WHERE t.cert_code = $1 AND t.passed AND NOT t.staff_practice AND u.deleted_at IS NULL`, code).
-		Scan(&c.Code, &c.Nickname, &c.Campaign, &c.CampaignID, &c.Score, &c.MaxScore, &c.Tier, &c.FinishedAt)
+		Scan(&c.Code, &c.Nickname, &c.Campaign, &c.CampaignID, &c.Score, &c.MaxScore, &c.Tier, &c.FinishedAt, &c.Minor)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, kepu.NotFound("error.campaign_cert_not_found")
 	}

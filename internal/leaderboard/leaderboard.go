@@ -56,14 +56,36 @@ func (b Board) Valid() bool {
 	return b.Kind == All || ((b.Kind == District || b.Kind == School || b.Kind == Class) && b.ID > 0)
 }
 
-// Entry is one line of a public board: nickname only.
+// Entry is one line of a board: nickname (masked for under-14s on public
+// boards, see Public), a short stable tag and the district name that tell
+// two equal nicknames apart, rank, score and time. No other personal data.
 type Entry struct {
 	Rank     int64  `json:"rank"`
 	Nickname string `json:"nickname"`
+	Tag      string `json:"tag"`                // 4 hex digits derived from the user id (Service.Tag)
+	District string `json:"district,omitempty"` // the user's district now, "" when none
 	Score    int64  `json:"score"`
 	TimeS    int64  `json:"time_s"` // time used, whole seconds
 	Me       bool   `json:"me,omitempty"`
 	userID   int64
+}
+
+// Public reports whether anyone may read the board: the overall and
+// district boards. Class and school boards are for their members, their
+// teachers and the organizers in charge (the server checks), and only
+// public boards mask the names of under-14s.
+func (b Board) Public() bool { return b.Kind == All || b.Kind == District }
+
+// MaskNickname is how an under-14's nickname shows where the public can
+// read it: its first character and two asterisks ("张小明" → "张**").
+// Pupils' nicknames are often the names their teachers typed; with the
+// tag the masked line stays distinguishable and the pupil still finds
+// their own (highlighted) line.
+func MaskNickname(nick string) string {
+	for _, r := range nick {
+		return string(r) + "**"
+	}
+	return "**"
 }
 
 // Service reads and writes the boards.
@@ -72,6 +94,9 @@ type Service struct {
 	Redis *redis.Client
 	Keys  rdb.Keys
 	Now   func() time.Time
+	// TagKey keys the tags of entries (Tag); the app passes its secret
+	// key, so tags cannot be computed from user ids outside the server.
+	TagKey []byte
 
 	reads readCache // the HTTP read path's caches (read.go)
 }
@@ -374,28 +399,7 @@ func (s *Service) rangeOf(ctx context.Context, campaignID int64, b Board, from, 
 	if err != nil {
 		return nil, fmt.Errorf("leaderboard: range: %w", err)
 	}
-	out := make([]Entry, 0, len(zs))
-	ids := make([]int64, 0, len(zs))
-	for i, z := range zs {
-		id, _ := strconv.ParseInt(fmt.Sprint(z.Member), 10, 64)
-		score, ts, _ := scoring.DecodeStanding(z.Score)
-		out = append(out, Entry{Rank: from + int64(i) + 1, Score: score, TimeS: ts, Me: id == me && me != 0, userID: id})
-		ids = append(ids, id)
-	}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, _ := s.DB.Query(ctx, `SELECT id, nickname FROM users WHERE id = ANY($1)`, ids)
-	names := map[int64]string{}
-	var id int64
-	var nick string
-	if _, err := pgx.ForEachRow(rows, []any{&id, &nick}, func() error { names[id] = nick; return nil }); err != nil {
-		return nil, fmt.Errorf("leaderboard: nicknames: %w", err)
-	}
-	for i := range out {
-		out[i].Nickname = names[out[i].userID]
-	}
-	return out, nil
+	return s.entries(ctx, zs, from, me, b.Public())
 }
 
 // Rank returns the user's 1-based rank on a board, 0 when not on it.

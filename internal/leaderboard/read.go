@@ -10,12 +10,16 @@ package leaderboard
 //     in between shares it, so an HTTP read may show the board up to topTTL
 //     older than Redis (the live websocket pushes at most every 400 ms
 //     anyway);
-//   - nicknames are cached per instance for nickTTL (a renamed user shows
-//     the new name on boards within nickTTL).
+//   - nicknames (with the age band and district) are cached per instance
+//     for nickTTL (a renamed user shows the new name on boards within
+//     nickTTL); public boards mask under-14s' names (MaskNickname).
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -68,8 +72,35 @@ func encodeTop(entries []Entry) ([]byte, [][2]int, error) {
 }
 
 type nick struct {
-	name string
-	at   time.Time
+	name     string
+	minor    bool // age band u14
+	district string
+	at       time.Time
+}
+
+// sqlNicknames reads what a board line shows of users $1.
+const sqlNicknames = `SELECT u.id, u.nickname, coalesce(u.age_band, '') = 'u14',
+	coalesce((SELECT d.name FROM regions r JOIN regions d ON d.kind = 'district' AND r.path LIKE d.path || '%'
+		WHERE r.id = u.region_id LIMIT 1), '')
+	FROM users u WHERE u.id = ANY($1)`
+
+// Tag is a user's 4-hex-digit tag on boards: the start of an HMAC-SHA256
+// of the id under TagKey. Stable, and the same on every instance; it tells
+// an impostor with a copied nickname apart from the original (one in
+// 65,536 accounts shares a given tag).
+func (s *Service) Tag(userID int64) string {
+	m := hmac.New(sha256.New, append([]byte("kepu:lb:tag:"), s.TagKey...))
+	m.Write(strconv.AppendInt(nil, userID, 10))
+	return hex.EncodeToString(m.Sum(nil)[:2])
+}
+
+// show fills e's name, tag and district from n (masking minors on public
+// boards).
+func (s *Service) show(e *Entry, n nick, public bool) {
+	e.Nickname, e.District, e.Tag = n.name, n.district, s.Tag(e.userID)
+	if public && n.minor {
+		e.Nickname = MaskNickname(n.name)
+	}
 }
 
 // readCache is one instance's read-path cache.
@@ -85,7 +116,7 @@ type readCache struct {
 // above to two below the caller). The caller's line is marked "me".
 func (s *Service) Page(ctx context.Context, campaignID int64, b Board, n int, me int64) ([]byte, error) {
 	key := s.Key(campaignID, b)
-	top, err := s.cachedTop(ctx, campaignID, key, n)
+	top, err := s.cachedTop(ctx, campaignID, key, n, b.Public())
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +126,7 @@ func (s *Service) Page(ctx context.Context, campaignID int64, b Board, n int, me
 		out = append(out, top.json...)
 		return append(out, '}'), nil
 	}
-	rank, around, err := s.around(ctx, campaignID, key, me, 2)
+	rank, around, err := s.around(ctx, campaignID, key, me, 2, b.Public())
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +160,7 @@ func (s *Service) Page(ctx context.Context, campaignID int64, b Board, n int, me
 // (entries, and as JSON without "me"). One request refreshes an expired
 // board; the others use the previous read meanwhile (or wait for the first
 // read of a board).
-func (s *Service) cachedTop(ctx context.Context, campaignID int64, key string, n int) (topEntry, error) {
+func (s *Service) cachedTop(ctx context.Context, campaignID int64, key string, n int, public bool) (topEntry, error) {
 	ck := key + "|" + strconv.Itoa(n)
 	s.reads.mu.Lock()
 	if s.reads.tops == nil {
@@ -152,12 +183,12 @@ func (s *Service) cachedTop(ctx context.Context, campaignID int64, key string, n
 		case <-ctx.Done():
 			return topEntry{}, ctx.Err()
 		}
-		return s.cachedTop(ctx, campaignID, key, n)
+		return s.cachedTop(ctx, campaignID, key, n, public)
 	}
 	done := make(chan struct{})
 	e.filling = done
 	s.reads.mu.Unlock()
-	entries, err := s.readTop(ctx, campaignID, key, n)
+	entries, err := s.readTop(ctx, campaignID, key, n, public)
 	var j []byte
 	var offsets [][2]int
 	if err == nil {
@@ -179,7 +210,7 @@ func (s *Service) cachedTop(ctx context.Context, campaignID int64, key string, n
 
 // readTop reads the top n of a board with nicknames, rebuilding the
 // campaign's boards first when Redis lost them.
-func (s *Service) readTop(ctx context.Context, campaignID int64, key string, n int) ([]Entry, error) {
+func (s *Service) readTop(ctx context.Context, campaignID int64, key string, n int, public bool) ([]Entry, error) {
 	pipe := s.Redis.Pipeline()
 	built := pipe.Exists(ctx, s.marker(campaignID))
 	rng := pipe.ZRevRangeWithScores(ctx, key, 0, int64(n-1))
@@ -190,14 +221,14 @@ func (s *Service) readTop(ctx context.Context, campaignID int64, key string, n i
 		if err := s.Ensure(ctx, campaignID); err != nil {
 			return nil, err
 		}
-		return s.readTop(ctx, campaignID, key, n)
+		return s.readTop(ctx, campaignID, key, n, public)
 	}
-	return s.entries(ctx, rng.Val(), 0, 0)
+	return s.entries(ctx, rng.Val(), 0, 0, public)
 }
 
 // around returns the user's rank on the board at key and the entries from
 // k above to k below it, in one round trip (around.lua).
-func (s *Service) around(ctx context.Context, campaignID int64, key string, userID int64, k int) (int64, []Entry, error) {
+func (s *Service) around(ctx context.Context, campaignID int64, key string, userID int64, k int, public bool) (int64, []Entry, error) {
 	res, err := aroundScript.Run(ctx, s.Redis, []string{s.marker(campaignID), key}, strconv.FormatInt(userID, 10), k).Slice()
 	if err != nil {
 		return 0, nil, fmt.Errorf("leaderboard: around: %w", err)
@@ -208,7 +239,7 @@ func (s *Service) around(ctx context.Context, campaignID int64, key string, user
 		if err := s.Ensure(ctx, campaignID); err != nil {
 			return 0, nil, err
 		}
-		return s.around(ctx, campaignID, key, userID, k)
+		return s.around(ctx, campaignID, key, userID, k, public)
 	case -1:
 		return 0, []Entry{}, nil
 	}
@@ -224,13 +255,14 @@ func (s *Service) around(ctx context.Context, campaignID int64, key string, user
 		zs = append(zs, redis.Z{Member: m, Score: f})
 	}
 	from := max(rank-int64(k), 0)
-	es, err := s.entries(ctx, zs, from, userID)
+	es, err := s.entries(ctx, zs, from, userID, public)
 	return rank + 1, es, err
 }
 
 // entries turns ZREVRANGE results starting at 0-based rank from into
-// entries with nicknames (cached for nickTTL).
-func (s *Service) entries(ctx context.Context, zs []redis.Z, from int64, me int64) ([]Entry, error) {
+// entries with nicknames, tags and districts (cached for nickTTL); public
+// boards mask under-14s' nicknames.
+func (s *Service) entries(ctx context.Context, zs []redis.Z, from int64, me int64, public bool) ([]Entry, error) {
 	out := make([]Entry, 0, len(zs))
 	var missing []int64
 	now := time.Now()
@@ -241,7 +273,7 @@ func (s *Service) entries(ctx context.Context, zs []redis.Z, from int64, me int6
 		score, ts, _ := scoring.DecodeStanding(z.Score)
 		e := Entry{Rank: from + int64(i) + 1, Score: score, TimeS: ts, Me: id == me && me != 0, userID: id}
 		if nk, ok := s.reads.nicks.Get(id); ok && now.Sub(nk.at) < nickTTL {
-			e.Nickname = nk.name
+			s.show(&e, nk, public)
 		} else {
 			missing = append(missing, id)
 		}
@@ -251,21 +283,25 @@ func (s *Service) entries(ctx context.Context, zs []redis.Z, from int64, me int6
 	if len(missing) == 0 {
 		return out, nil
 	}
-	rows, _ := s.DB.Query(ctx, `SELECT id, nickname FROM users WHERE id = ANY($1)`, missing)
-	names := make(map[int64]string, len(missing))
+	rows, _ := s.DB.Query(ctx, sqlNicknames, missing)
+	names := make(map[int64]nick, len(missing))
 	var id int64
-	var name string
-	if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error { names[id] = name; return nil }); err != nil {
+	var n nick
+	if _, err := pgx.ForEachRow(rows, []any{&id, &n.name, &n.minor, &n.district}, func() error {
+		n.at = now
+		names[id] = n
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("leaderboard: nicknames: %w", err)
 	}
 	s.reads.mu.Lock()
-	for id, name := range names {
-		s.reads.nicks.Put(id, nick{name: name, at: now})
+	for id, n := range names {
+		s.reads.nicks.Put(id, n)
 	}
 	s.reads.mu.Unlock()
 	for i := range out {
-		if out[i].Nickname == "" {
-			out[i].Nickname = names[out[i].userID]
+		if out[i].Tag == "" {
+			s.show(&out[i], names[out[i].userID], public)
 		}
 	}
 	return out, nil

@@ -411,3 +411,48 @@ func SchoolTarget(id int64) string { return "school:" + strconv.FormatInt(id, 10
 
 // ClassTarget names a class in the audit log.
 func ClassTarget(id int64) string { return "class:" + strconv.FormatInt(id, 10) }
+
+// CheckClassViewer returns kepu.Forbidden unless the actor may see who is
+// in the class (its leaderboard): a member (the actor's class), its
+// teacher, an organizer whose scope holds its school, or an admin. An
+// unknown class is kepu.Forbidden too, so ids reveal nothing.
+func (s *Service) CheckClassViewer(ctx context.Context, a kepu.Actor, classID int64) error {
+	if a.IsAdmin() || (a.ClassID != 0 && a.ClassID == classID) {
+		return nil
+	}
+	var teacher, region int64
+	err := s.DB.QueryRow(ctx, `SELECT coalesce(c.teacher_id, 0), sc.region_id FROM classes c JOIN schools sc ON sc.id = c.school_id
+		WHERE c.id = $1`, classID).Scan(&teacher, &region)
+	if postgres.IsNotFound(err) {
+		return kepu.Forbidden
+	}
+	if err != nil {
+		return fmt.Errorf("org: class viewer: %w", err)
+	}
+	if a.Role == kepu.RoleTeacher && teacher == a.UserID {
+		return nil
+	}
+	return s.CheckRegion(ctx, a, region)
+}
+
+// CheckSchoolViewer is CheckClassViewer for a whole school: its members,
+// the teachers of its classes, organizers in scope and admins.
+func (s *Service) CheckSchoolViewer(ctx context.Context, a kepu.Actor, schoolID int64) error {
+	if a.IsAdmin() || (a.SchoolID != 0 && a.SchoolID == schoolID) {
+		return nil
+	}
+	var region int64
+	var teaches bool
+	err := s.DB.QueryRow(ctx, `SELECT sc.region_id, EXISTS (SELECT 1 FROM classes c WHERE c.school_id = sc.id AND c.teacher_id = $2)
+		FROM schools sc WHERE sc.id = $1`, schoolID, a.UserID).Scan(&region, &teaches)
+	if postgres.IsNotFound(err) {
+		return kepu.Forbidden
+	}
+	if err != nil {
+		return fmt.Errorf("org: school viewer: %w", err)
+	}
+	if a.Role == kepu.RoleTeacher && teaches {
+		return nil
+	}
+	return s.CheckRegion(ctx, a, region)
+}

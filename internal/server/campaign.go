@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"strconv"
 	"time"
 
@@ -267,7 +268,16 @@ func (s *Server) getCertificate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(cert)
+	return c.JSON(publicCertificate(cert))
+}
+
+// publicCertificate is a certificate as anyone verifying its code sees
+// it: an under-14's nickname masked as on public boards.
+func publicCertificate(cert campaign.Certificate) campaign.Certificate {
+	if cert.Minor {
+		cert.Nickname = leaderboard.MaskNickname(cert.Nickname)
+	}
+	return cert
 }
 
 // boardQuery reads ?board=all|district|school|class&id=&period=all|today.
@@ -297,6 +307,33 @@ func (s *Server) boardQuery(c *fiber.Ctx) (leaderboard.Board, error) {
 	return b, nil
 }
 
+// errBoardPrivate refuses a class or school board to an outsider.
+var errBoardPrivate = kepu.Errorf(kepu.EFORBIDDEN, "error.lb_board_private")
+
+// checkBoard lets anyone read the public boards (overall, district) and a
+// class or school board only to its members, their teachers, organizers in
+// scope and admins (pupils' names: docs/leaderboards.md "Who sees which
+// board"); errBoardPrivate for anyone else, logged in or not.
+func (s *Server) checkBoard(c *fiber.Ctx, b leaderboard.Board) error {
+	if b.Public() {
+		return nil
+	}
+	u := currentUser(c)
+	if u == nil {
+		return errBoardPrivate
+	}
+	var err error
+	if b.Kind == leaderboard.Class {
+		err = s.org.CheckClassViewer(c.UserContext(), u.Actor(), b.ID)
+	} else {
+		err = s.org.CheckSchoolViewer(c.UserContext(), u.Actor(), b.ID)
+	}
+	if errors.Is(err, kepu.Forbidden) {
+		return errBoardPrivate
+	}
+	return err
+}
+
 func (s *Server) getLeaderboard(c *fiber.Ctx) error {
 	id, err := paramID(c, "id")
 	if err != nil {
@@ -307,6 +344,9 @@ func (s *Server) getLeaderboard(c *fiber.Ctx) error {
 	}
 	b, err := s.boardQuery(c)
 	if err != nil {
+		return err
+	}
+	if err := s.checkBoard(c, b); err != nil {
 		return err
 	}
 	n, err := queryInt(c, "n", 20)

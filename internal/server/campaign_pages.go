@@ -245,7 +245,7 @@ func (s *Server) verifyPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "certificate_verify", "campaign.verify_title", fiber.Map{"Cert": cert, "Date": shDate(cert.FinishedAt)})
+	return s.render(c, "certificate_verify", "campaign.verify_title", fiber.Map{"Cert": publicCertificate(cert), "Date": shDate(cert.FinishedAt)})
 }
 
 // certificateQR is a PNG QR code of a valid certificate's verification URL.

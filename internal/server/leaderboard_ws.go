@@ -144,6 +144,9 @@ func (s *Server) leaderboardWSRoutes() {
 		if err != nil {
 			return err
 		}
+		if err := s.checkBoard(c, b); err != nil {
+			return err
+		}
 		c.Locals("lb_campaign", id)
 		c.Locals("lb_board", b)
 		return c.Next()

@@ -3,6 +3,8 @@
 // whenever the board changes; protocol in leaderboard_ws.go) and reconnects
 // with backoff. Tabs switch between the overall board and the viewer's own
 // district, school and class boards, and all-time or today. The viewer's own line is highlighted.
+// Each name carries the user's tag and district, so a copied nickname is
+// told apart (under-14s' names come masked on public boards).
 import { el } from './api.js';
 import { messages } from './campaign_msgs.js';
 
@@ -41,7 +43,7 @@ function connect() {
 
 function draw(m) {
   const rows = (m.top || []).map(e => el('tr', { class: e.me ? 'me' : null, 'aria-current': e.me ? 'true' : null, 'data-me': e.me ? '1' : null },
-    el('td', { text: String(e.rank) }), el('td', { text: e.nickname }), el('td', { text: String(e.score) }), el('td', { text: String(e.time_s) })));
+    el('td', { text: String(e.rank) }), el('td', {}, e.nickname, ' ', el('small', { class: 'lb-tag muted', 'data-testid': 'lb-tag', text: '#' + e.tag + (e.district ? ' · ' + e.district : '') })), el('td', { text: String(e.score) }), el('td', { text: String(e.time_s) })));
   $('lb-rows').replaceChildren(...rows);
   $('lb-empty').hidden = rows.length > 0;
   $('lb-me').textContent = m.my_rank ? t('lb.my_rank', { n: m.my_rank }) : (root.dataset.user ? t('lb.not_ranked') : '');
