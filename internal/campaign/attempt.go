@@ -674,17 +674,19 @@ func (s *Service) finish(ctx context.Context, tx pgx.Tx, att *Attempt, c Campaig
 		t := scoring.TierOf(pct, c.Rules.Tiers)
 		tier = &t
 	}
-	if passed && !att.StaffPractice { // staff practice earns no certificate
+	if passed {
 		k := newCode()
 		code = &k
 	}
 	var err error
 	// A certificate keeps the nickname and campaign title of its issue
 	// (cert_nickname, cert_campaign): renaming either later changes nothing.
+	// Staff practice earns no certificate (read from the row: the answer
+	// path's cached attempt does not carry the flag).
 	*att, err = scanAttempt(tx.QueryRow(ctx, `UPDATE campaign_attempts SET finished_at = $2, passed = $3, tier = $4,
-		cert_code = $5, in_progress = false,
-		cert_nickname = CASE WHEN $5::text IS NULL THEN NULL ELSE (SELECT nickname FROM users WHERE id = user_id) END,
-		cert_campaign = CASE WHEN $5::text IS NULL THEN NULL ELSE (SELECT title FROM campaigns WHERE id = campaign_id) END
+		cert_code = CASE WHEN staff_practice THEN NULL ELSE $5 END, in_progress = false,
+		cert_nickname = CASE WHEN $5::text IS NULL OR staff_practice THEN NULL ELSE (SELECT nickname FROM users WHERE id = user_id) END,
+		cert_campaign = CASE WHEN $5::text IS NULL OR staff_practice THEN NULL ELSE (SELECT title FROM campaigns WHERE id = campaign_id) END
 		WHERE id = $1 RETURNING `+attemptCols, att.ID, now, passed, tier, code))
 	if err != nil {
 		return fmt.Errorf("campaign: finish: %w", err)
