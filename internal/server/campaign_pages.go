@@ -99,6 +99,7 @@ func (s *Server) campaignPage(c *fiber.Ctx) error {
 			return err
 		}
 		data["Mine"] = mine
+		data["StaffPractice"] = campaign.StaffPractice(a, camp)
 	case camp.Rules.Guests:
 		ds, err := s.campaigns.GuestDistricts(c.UserContext(), camp)
 		if err != nil {

@@ -85,6 +85,12 @@ func TestStaffPracticeTeacher(t *testing.T) {
 		t.Fatalf("teacher reads the bank: got %d %s", res.Status, res.Body)
 	}
 
+	if res := teacher.Do("GET", fmt.Sprintf("/campaigns/%d", f.id), nil); !strings.Contains(string(res.Body), `data-testid="staff-practice"`) {
+		t.Errorf("campaign page for a teacher: got %d without the staff-practice notice", res.Status)
+	}
+	if res := pupil.Do("GET", fmt.Sprintf("/campaigns/%d", f.id), nil); strings.Contains(string(res.Body), `data-testid="staff-practice"`) {
+		t.Error("campaign page for a participant shows the staff-practice notice")
+	}
 	tid := f.play(t, teacher, f.id, true)
 	f.play(t, pupil, f.id, false)
 	if v := attemptJSON(t, teacher, tid); v["staff_practice"] != true || v["cert_code"] != nil {
