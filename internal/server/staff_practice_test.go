@@ -106,7 +106,7 @@ func TestStaffPracticeTeacher(t *testing.T) {
 		if names := boardNames(t, teacher, f.id, "board=district"); strings.Contains(strings.Join(names, ","), "teach1") {
 			t.Errorf("%s: district board %v holds the teacher", when, names)
 		}
-		r, err := f.inst.App.Boards.RanksOf(context.Background(), f.id, mustUserID(t, f, "teach1"))
+		r, err := f.inst.App.Boards.RanksOf(context.Background(), f.id, mustUserID(t, f, "teach1"), tid)
 		if err != nil || r != (leaderboard.Ranks{}) {
 			t.Errorf("%s: teacher's ranks %+v %v, want none", when, r, err)
 		}
