@@ -28,7 +28,7 @@
 // (kepu.Forbidden). Answer keys leave the server only to those three roles.
 // A private question (questions.private, Input.Private) is read only by
 // admins and organizers in scope; only private-pool campaigns draw it, and
-// neither contests nor Candidates offer it (docs/security-h4.md).
+// neither contests nor Candidates offer it (docs/security.md).
 package bank
 
 // Question types.

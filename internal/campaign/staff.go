@@ -27,7 +27,7 @@ const PoolPrivate = "private"
 //   - participants and guests read no keys.
 //
 // Whoever can read a key can share it; that is outside what the server can
-// see (docs/security-h4.md, residual risks).
+// see (docs/security.md, residual risks).
 func StaffPractice(a kepu.Actor, c Campaign) bool {
 	switch a.Role {
 	case kepu.RoleAdmin, kepu.RoleOrganizer:

@@ -5,7 +5,7 @@ package server
 // (kepu_did, issued on the first contest join or campaign start, one
 // year); both it and the address are stored only as keyed hashes (HMAC
 // under KEPU_SECRET_KEY, 64 bits), so a stored mark tells "same device /
-// same address" and nothing else (docs/security-h5.md).
+// same address" and nothing else (docs/security.md).
 
 import (
 	"crypto/hmac"

@@ -18,7 +18,7 @@ import (
 )
 
 // Login limits: OWASP's "lockout without denial of service" with device
-// cookies. docs/security-h2.md explains the numbers; in short:
+// cookies. docs/security.md explains the numbers; in short:
 //
 //   - An attempt that presents a valid device cookie for the username (one
 //     that an earlier successful login on this browser issued) is trusted:
@@ -41,7 +41,7 @@ import (
 // Attempts refused by a limit cost no password hash and take nothing from
 // the failure budgets (only from the ceiling). A future login path (e.g.
 // join-card tokens) plugs in through beginLogin, failed and succeeded: the
-// same address limits and device cookie (see docs/security-h2.md).
+// same address limits and device cookie (see docs/security.md).
 var (
 	ruleLoginIP         = ratelimit.Rule{Name: "login-ip", Burst: 6000, Period: 10 * time.Minute}
 	ruleLoginIPFail     = ratelimit.Rule{Name: "login-ip-fail", Burst: 500, Period: 10 * time.Minute}
