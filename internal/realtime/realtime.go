@@ -19,6 +19,9 @@ const (
 	CloseGoingAway  = websocket.CloseGoingAway // server stopping: reconnect
 	CloseTryLater   = websocket.CloseTryAgainLater
 	CloseInternal   = websocket.CloseInternalServerErr
+	ClosePolicy     = websocket.ClosePolicyViolation
+	CloseBadData    = websocket.CloseInvalidFramePayloadData
+	CloseTooBig     = websocket.CloseMessageTooBig
 	defaultWriteTTL = 10 * time.Second
 )
 
@@ -63,6 +66,10 @@ type Conn struct {
 	// PingData, when set, gives each ping's payload (at most 125 bytes),
 	// e.g. the send time so that the pong tells the round trip.
 	PingData func() []byte
+	// Data is the feature's own state of this connection (e.g. the
+	// contest's player and event order), set before the Conn is added to a
+	// Hub and not changed after: what Hub.Conns hands back leads to it.
+	Data any
 }
 
 // NewConn wraps ws with a queue of queue messages.
@@ -183,6 +190,16 @@ func (c *Conn) StartPings() {
 		return
 	}
 	c.pinger = time.AfterFunc(c.PingEvery, c.ping)
+}
+
+// PingNow pings the client at once (e.g. right after the handshake, so
+// that the round trip is known before the first timed ping).
+func (c *Conn) PingNow() error {
+	var data []byte
+	if c.PingData != nil {
+		data = c.PingData()
+	}
+	return c.ws.WriteControl(websocket.PingMessage, data, time.Now().Add(c.WriteWait))
 }
 
 func (c *Conn) ping() {
