@@ -24,10 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
-	"github.com/redis/go-redis/v9"
-	"github.com/valyala/fasthttp"
 
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/contest"
@@ -54,14 +51,17 @@ const (
 	closeBadHello  = 4000 // first message was not a valid hello
 )
 
-// liveConn is one websocket client: a realtime.Conn (one writer goroutine,
-// bounded queue, slow clients closed) and the order of the room's events.
+// liveConn is one websocket client: a realtime.Conn (one writer goroutine
+// while messages wait, bounded queue, slow clients closed), who it is and
+// the order of the room's events (contest.Cursor). It is the Conn's Data,
+// so the realtime.Hub's connections of a room lead to it.
 type liveConn struct {
 	*realtime.Conn
-	ws     *websocket.Conn
+	ws     *realtime.WebSocket
 	room   int64
 	player *contest.Player // nil: the host
 	rtt    atomic.Int64    // ms, last measured round trip
+	cursor contest.Cursor
 
 	// The outstanding ping: a random nonce and when the server sent it,
 	// kept here and never taken from the client (a pong only proves which
@@ -69,117 +69,21 @@ type liveConn struct {
 	pingMu    sync.Mutex
 	pingNonce uint64
 	pingAt    time.Time
-
-	mu      sync.Mutex
-	ready   bool
-	pending [][]byte
-	status  []byte // the latest status message held back before ready
-	lastSeq int64  // highest event seq queued
 }
 
-// liveHub knows this instance's connections by room.
-type liveHub struct {
-	mu    sync.RWMutex
-	rooms map[int64]map[*liveConn]struct{}
-}
+// liveTopic is the realtime.Hub topic of room's connections.
+func liveTopic(room int64) string { return "contest:" + strconv.FormatInt(room, 10) }
 
-func newLiveHub() *liveHub { return &liveHub{rooms: map[int64]map[*liveConn]struct{}{}} }
-
-func (h *liveHub) add(c *liveConn) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	m := h.rooms[c.room]
-	if m == nil {
-		m = map[*liveConn]struct{}{}
-		h.rooms[c.room] = m
-	}
-	m[c] = struct{}{}
-}
-
-func (h *liveHub) remove(c *liveConn) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if m := h.rooms[c.room]; m != nil {
-		delete(m, c)
-		if len(m) == 0 {
-			delete(h.rooms, c.room)
+// liveConns returns this instance's connections of room.
+func (s *Server) liveConns(room int64) []*liveConn {
+	conns := s.live.Conns(liveTopic(room))
+	out := make([]*liveConn, 0, len(conns))
+	for _, c := range conns {
+		if lc, ok := c.Data.(*liveConn); ok {
+			out = append(out, lc)
 		}
-	}
-}
-
-func (h *liveHub) conns(room int64) []*liveConn {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	out := make([]*liveConn, 0, len(h.rooms[room]))
-	for c := range h.rooms[room] {
-		out = append(out, c)
 	}
 	return out
-}
-
-// closeAll closes every connection (server shutdown: one goroutine does
-// it, instead of one waiting goroutine per connection).
-func (h *liveHub) closeAll(code int, reason string) {
-	h.mu.RLock()
-	var all []*liveConn
-	for _, m := range h.rooms {
-		for c := range m {
-			all = append(all, c)
-		}
-	}
-	h.mu.RUnlock()
-	for _, c := range all {
-		c.Close(code, reason)
-	}
-}
-
-// deliverEvent queues a room event unless it is older than what the client
-// has; before the client's snapshot or replay is sent it is held back.
-func (c *liveConn) deliverEvent(seq int64, msg []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.ready {
-		if len(c.pending) < liveQueue {
-			c.pending = append(c.pending, msg)
-		}
-		return
-	}
-	if seq <= c.lastSeq {
-		return
-	}
-	c.lastSeq = seq
-	c.Send(msg)
-}
-
-// deliverStatus queues a status message (no seq); before the client is
-// caught up only the latest one is kept.
-func (c *liveConn) deliverStatus(msg []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.ready {
-		c.status = msg
-		return
-	}
-	c.Send(msg)
-}
-
-// start marks the client caught up to seq and releases held-back events.
-func (c *liveConn) start(seq int64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.lastSeq = seq
-	c.ready = true
-	for _, m := range c.pending {
-		if s := contest.EventSeq(m); s > c.lastSeq {
-			c.lastSeq = s
-			c.Send(m)
-		}
-	}
-	c.pending = nil
-	if c.status != nil {
-		c.Send(c.status)
-		c.status = nil
-	}
 }
 
 // pingData returns the payload of the next ping: a random nonce. The send
@@ -211,39 +115,28 @@ func (c *liveConn) measurePong(data []byte, now time.Time) {
 	c.pingAt = time.Time{}
 }
 
-// runLive subscribes to every room channel and hands events to local
-// connections until the server shuts down.
+// runLive subscribes (through the realtime.Broker) to every room channel
+// and hands events to local connections until the server shuts down, then
+// closes them all.
 func (s *Server) runLive() {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		<-s.shutdown
 		cancel()
-		s.live.closeAll(websocket.CloseGoingAway, "server stopping")
+		s.live.CloseAll(realtime.CloseGoingAway, "server stopping")
 	}()
-	ps := s.redis.PSubscribe(ctx, s.contests.ChannelPattern())
-	if _, err := ps.Receive(ctx); err != nil && ctx.Err() == nil {
+	prefix := strings.TrimSuffix(s.contests.ChannelPattern(), "*")
+	broker := realtime.RedisBroker{Client: s.redis}
+	err := broker.Subscribe(ctx, s.contests.ChannelPattern(), func(channel string, msg []byte) {
+		room, err := strconv.ParseInt(strings.TrimPrefix(channel, prefix), 10, 64)
+		if err != nil {
+			return
+		}
+		s.dispatch(ctx, room, msg)
+	})
+	if err != nil && ctx.Err() == nil {
 		s.log.Error("contest pubsub", "err", err)
 	}
-	prefix := strings.TrimSuffix(s.contests.ChannelPattern(), "*")
-	go func() {
-		defer ps.Close()
-		ch := ps.Channel(redis.WithChannelSize(1000))
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case m, ok := <-ch:
-				if !ok {
-					return
-				}
-				room, err := strconv.ParseInt(strings.TrimPrefix(m.Channel, prefix), 10, 64)
-				if err != nil {
-					continue
-				}
-				s.dispatch(ctx, room, []byte(m.Payload))
-			}
-		}
-	}()
 }
 
 // dispatch gives one room event to the room's local connections (the same
@@ -254,11 +147,11 @@ func (s *Server) dispatch(ctx context.Context, room int64, msg []byte) {
 	if !ok {
 		return
 	}
-	conns := s.live.conns(room)
+	conns := s.liveConns(room)
 	if h.Seq == 0 {
 		for _, c := range conns {
 			if c.player == nil {
-				c.deliverStatus(msg)
+				c.cursor.Status(msg, c.Send)
 			}
 		}
 		return
@@ -266,9 +159,9 @@ func (s *Server) dispatch(ctx context.Context, room int64, msg []byte) {
 	toPlayers := contest.ForPlayers(h.Type, msg)
 	for _, c := range conns {
 		if c.player == nil {
-			c.deliverEvent(h.Seq, msg)
+			c.cursor.Event(h.Seq, msg, c.Send)
 		} else {
-			c.deliverEvent(h.Seq, toPlayers)
+			c.cursor.Event(h.Seq, toPlayers, c.Send)
 		}
 	}
 	switch h.Type {
@@ -362,25 +255,11 @@ func ackMsg(q int, choice []int) []byte {
 	return append(b, "]}"...)
 }
 
-// liveUpgrader upgrades /ws/contest. Memory per idle connection matters
-// (a room holds up to KEPU_CONTEST_MAX_PLAYERS phones): fasthttp/websocket
-// is used directly (gofiber/websocket copies every header, cookie and query
-// into maps per connection), the read buffer is small (clients send tiny
-// messages; fasthttp's own reader sits below it) and write buffers come
-// from a pool, held only while a message is written.
-var liveUpgrader = websocket.FastHTTPUpgrader{
-	ReadBufferSize:  256,
-	WriteBufferSize: 4096,
-	WriteBufferPool: &sync.Pool{},
-	// The Origin is checked before the upgrade (originAllowed).
-	CheckOrigin: func(*fasthttp.RequestCtx) bool { return true },
-}
-
 func (s *Server) contestWSRoutes() {
-	s.live = newLiveHub()
+	s.live = realtime.NewHub()
 	s.runLive()
 	s.App.Get("/ws/contest", func(c *fiber.Ctx) error {
-		if !websocket.FastHTTPIsWebSocketUpgrade(c.Context()) {
+		if !realtime.IsUpgrade(c.Context()) {
 			return fiber.ErrUpgradeRequired
 		}
 		if !s.originAllowed(c.Get(fiber.HeaderOrigin)) {
@@ -390,15 +269,7 @@ func (s *Server) contestWSRoutes() {
 			return err
 		}
 		u := currentUser(c)
-		fctx := c.Context()
-		err := liveUpgrader.Upgrade(fctx, func(ws *websocket.Conn) {
-			// fasthttp holds the request context until the socket closes;
-			// the upgrade request's headers, cookies and the response are
-			// not needed any more: let them go (≈ 3 KB per phone). New
-			// values, not Reset, so that nothing still pointing into the
-			// old buffers (unsafe strings) sees them reused.
-			fctx.Request = fasthttp.Request{}
-			fctx.Response = fasthttp.Response{}
+		err := realtime.Upgrade(c.Context(), liveReadLimit, func(ws *realtime.WebSocket) {
 			s.contestWS(ws, u)
 		})
 		if err != nil {
@@ -412,7 +283,7 @@ func (s *Server) contestWSRoutes() {
 // The handshake (hello, catch-up) and each message are handled in their
 // own functions, so that the goroutine waiting for the next message has a
 // shallow stack: an idle connection's stack shrinks back to a few KB.
-func (s *Server) contestWS(ws *websocket.Conn, u *account.User) {
+func (s *Server) contestWS(ws *realtime.WebSocket, u *account.User) {
 	c := s.liveHello(ws, u)
 	if c == nil {
 		return
@@ -420,8 +291,8 @@ func (s *Server) contestWS(ws *websocket.Conn, u *account.User) {
 	// Nothing may write once this handler returns (fasthttp closes the
 	// socket): close, cut a blocked write short, wait for the writer.
 	defer func() {
-		s.live.remove(c)
-		c.Close(websocket.CloseNormalClosure, "")
+		s.live.Remove(liveTopic(c.room), c.Conn)
+		c.Close(realtime.CloseNormal, "")
 		ws.UnderlyingConn().SetWriteDeadline(time.Now())
 		c.Wait()
 	}()
@@ -437,102 +308,24 @@ func (s *Server) contestWS(ws *websocket.Conn, u *account.User) {
 	}
 }
 
-// liveHello reads the hello, identifies the player or host, registers the
-// connection and catches it up (missed events or a snapshot). It returns
-// nil, the connection closed, if that fails.
-func (s *Server) liveHello(ws *websocket.Conn, u *account.User) *liveConn {
-	ws.SetReadLimit(liveReadLimit)
-	ws.SetReadDeadline(time.Now().Add(liveHelloWait))
-	rc := realtime.NewConn(ws, liveQueue)
-	rc.PingEvery, rc.WriteWait = livePingEvery, liveWriteWait
-	c := &liveConn{Conn: rc, ws: ws}
-	rc.PingData = c.pingData
-	ctx := context.Background()
-
-	_, b, err := ws.ReadMessage()
-	if err != nil {
-		s.closeOnReadError(c, err)
+// liveHello runs the handshake of a new connection: read the hello, greet
+// (who is it), register with the hub, ping, catch up. It returns nil, the
+// connection closed, if any step fails.
+func (s *Server) liveHello(ws *realtime.WebSocket, u *account.User) *liveConn {
+	c := newLiveConn(ws)
+	hello, ok := s.readHello(c)
+	if !ok {
 		return nil
 	}
-	hello, err := decodeClientMsg(b)
-	if err != nil || hello.Type != "hello" || hello.Room <= 0 {
-		c.Close(closeBadHello, "expected hello")
+	if !s.greet(c, hello, u) {
 		return nil
 	}
-	c.room = hello.Room
-	if hello.Token != "" {
-		p, err := s.contests.PlayerByToken(ctx, hello.Room, hello.Token)
-		if err != nil {
-			if kepu.ErrorCode(err) == kepu.EGONE {
-				c.Close(closeRoomGone, "room gone")
-			} else {
-				c.Close(closeBadToken, "bad token")
-			}
-			return nil
-		}
-		c.player = &p
-	} else {
-		if u == nil {
-			c.Close(closeForbidden, "not host")
-			return nil
-		}
-		if err := s.contests.CheckHost(ctx, u.Actor(), hello.Room); err != nil {
-			if kepu.ErrorCode(err) == kepu.EGONE {
-				c.Close(closeRoomGone, "room gone")
-			} else {
-				c.Close(closeForbidden, "not host")
-			}
-			return nil
-		}
-	}
-	s.live.add(c)
-	fail := func(code int, reason string) *liveConn {
-		s.live.remove(c)
-		c.Close(code, reason)
-		c.Wait()
+	if !s.registerLive(c) {
 		return nil
 	}
-	select {
-	case <-s.shutdown: // closeAll may have run before the add
-		return fail(websocket.CloseGoingAway, "server stopping")
-	default:
+	if !s.catchUp(c, hello) {
+		return nil
 	}
-	// Ping at once: the round trip is known before the first answer.
-	if ws.WriteControl(websocket.PingMessage, c.pingData(), time.Now().Add(liveWriteWait)) != nil {
-		return fail(websocket.CloseGoingAway, "")
-	}
-	c.StartPings()
-
-	// Catch up: the missed events if the room still has them all, else a
-	// snapshot. Events published meanwhile are held back, then released.
-	missed, ok, err := s.contests.Missed(ctx, hello.Room, hello.Epoch, hello.LastSeq)
-	if err != nil {
-		return fail(websocket.CloseInternalServerErr, "")
-	}
-	if ok {
-		c.Send(mustJSON(map[string]any{"type": "welcome", "room": hello.Room, "resumed": true, "player": playerID(c)}))
-		last := hello.LastSeq
-		for _, m := range missed {
-			c.Send([]byte(m))
-			last = contest.EventSeq([]byte(m))
-		}
-		c.start(last)
-		// Replayed events carry the time left when they were sent; the
-		// clock message says what is left now (and the player's standing).
-		if snap, err := s.contests.Snapshot(ctx, hello.Room, c.player); err == nil {
-			c.Send(mustJSON(map[string]any{"type": "clock", "phase": snap.Phase, "q": snap.Q,
-				"remaining_ms": snap.RemainingMS, "paused": snap.Paused, "me": snap.Me}))
-		}
-	} else {
-		snap, err := s.contests.Snapshot(ctx, hello.Room, c.player)
-		if err != nil {
-			return fail(closeRoomGone, "room gone")
-		}
-		c.Send(mustJSON(map[string]any{"type": "welcome", "room": hello.Room, "resumed": false, "player": playerID(c)}))
-		c.Send(mustJSON(snap))
-		c.start(snap.Seq)
-	}
-
 	ws.SetReadDeadline(time.Now().Add(livePongWait))
 	ws.SetPongHandler(func(data string) error {
 		ws.SetReadDeadline(time.Now().Add(livePongWait))
@@ -542,13 +335,110 @@ func (s *Server) liveHello(ws *websocket.Conn, u *account.User) *liveConn {
 	return c
 }
 
+// newLiveConn wraps a socket that has not said hello yet.
+func newLiveConn(ws *realtime.WebSocket) *liveConn {
+	ws.SetReadDeadline(time.Now().Add(liveHelloWait))
+	rc := realtime.NewConn(ws, liveQueue)
+	rc.PingEvery, rc.WriteWait = livePingEvery, liveWriteWait
+	c := &liveConn{Conn: rc, ws: ws, cursor: contest.Cursor{Max: liveQueue}}
+	rc.PingData = c.pingData
+	rc.Data = c
+	return c
+}
+
+// readHello reads and decodes the first message, which must be a hello.
+func (s *Server) readHello(c *liveConn) (contest.Hello, bool) {
+	_, b, err := c.ws.ReadMessage()
+	if err != nil {
+		s.closeOnReadError(c, err)
+		return contest.Hello{}, false
+	}
+	m, err := decodeClientMsg(b)
+	if err != nil || m.Type != "hello" || m.Room <= 0 {
+		c.Close(closeBadHello, "expected hello")
+		return contest.Hello{}, false
+	}
+	c.room = m.Room
+	return contest.Hello{Room: m.Room, Token: m.Token, Epoch: m.Epoch, LastSeq: m.LastSeq}, true
+}
+
+// greet identifies the player (a token) or the host (the session).
+func (s *Server) greet(c *liveConn, hello contest.Hello, u *account.User) bool {
+	var a *kepu.Actor
+	if u != nil {
+		actor := u.Actor()
+		a = &actor
+	}
+	p, err := s.contests.Greet(context.Background(), hello, a)
+	switch {
+	case err == nil:
+		c.player = p
+		return true
+	case kepu.ErrorCode(err) == kepu.EGONE:
+		c.Close(closeRoomGone, "room gone")
+	case hello.Token != "":
+		c.Close(closeBadToken, "bad token")
+	default:
+		c.Close(closeForbidden, "not host")
+	}
+	return false
+}
+
+// registerLive adds the connection to the hub (events of its room are held
+// back by its cursor from now on) and pings it at once, so that the round
+// trip is known before the first answer.
+func (s *Server) registerLive(c *liveConn) bool {
+	s.live.Add(liveTopic(c.room), c.Conn)
+	select {
+	case <-s.shutdown: // CloseAll may have run before the Add
+		return s.dropLive(c, realtime.CloseGoingAway, "server stopping")
+	default:
+	}
+	if c.PingNow() != nil {
+		return s.dropLive(c, realtime.CloseGoingAway, "")
+	}
+	c.StartPings()
+	return true
+}
+
+// catchUp sends the missed events or a snapshot (contest.CatchUp), then
+// releases the events held back meanwhile, then (resumed) the clock.
+func (s *Server) catchUp(c *liveConn, hello contest.Hello) bool {
+	ctx := context.Background()
+	cu, err := s.contests.CatchUp(ctx, hello, c.player)
+	if err != nil {
+		if kepu.ErrorCode(err) == kepu.EGONE {
+			return s.dropLive(c, closeRoomGone, "room gone")
+		}
+		return s.dropLive(c, realtime.CloseInternal, "")
+	}
+	for _, m := range cu.Msgs {
+		c.Send(m)
+	}
+	c.cursor.Start(cu.Seq, c.Send)
+	if cu.Resumed {
+		if b, err := s.contests.ClockMsg(ctx, hello.Room, c.player); err == nil {
+			c.Send(b)
+		}
+	}
+	return true
+}
+
+// dropLive removes a registered connection and closes it; false.
+func (s *Server) dropLive(c *liveConn, code int, reason string) bool {
+	s.live.Remove(liveTopic(c.room), c.Conn)
+	c.Close(code, reason)
+	c.Wait()
+	return false
+}
+
 // liveMessage handles one client message after the hello; false: the
 // connection was closed.
 func (s *Server) liveMessage(c *liveConn, b []byte) bool {
 	c.ws.SetReadDeadline(time.Now().Add(livePongWait))
 	m, err := decodeClientMsg(b)
 	if err != nil {
-		c.Close(websocket.CloseInvalidFramePayloadData, "malformed message")
+		c.Close(realtime.CloseBadData, "malformed message")
 		return false
 	}
 	switch {
@@ -566,25 +456,18 @@ func (s *Server) liveMessage(c *liveConn, b []byte) bool {
 			c.Send(ackMsg(m.Q, m.Choice))
 		}
 	default:
-		c.Close(websocket.ClosePolicyViolation, "unexpected message")
+		c.Close(realtime.ClosePolicy, "unexpected message")
 		return false
 	}
 	return true
 }
 
-func playerID(c *liveConn) int {
-	if c.player == nil {
-		return 0
-	}
-	return c.player.ID
-}
-
 func (s *Server) closeOnReadError(c *liveConn, err error) {
-	if errors.Is(err, websocket.ErrReadLimit) {
-		c.Close(websocket.CloseMessageTooBig, "message too big")
+	if errors.Is(err, realtime.ErrReadLimit) {
+		c.Close(realtime.CloseTooBig, "message too big")
 		return
 	}
-	c.Close(websocket.CloseNormalClosure, "")
+	c.Close(realtime.CloseNormal, "")
 }
 
 func mustJSON(v any) []byte {

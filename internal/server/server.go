@@ -25,6 +25,7 @@ import (
 	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/ratelimit"
+	"github.com/kepu/kepu/internal/realtime"
 )
 
 // Deps are the services the server calls.
@@ -63,7 +64,7 @@ type Server struct {
 	campaigns *campaign.Service
 	boards    *leaderboard.Service
 	lbHub     *lbHub
-	live      *liveHub
+	live      *realtime.Hub
 	pages     *pages
 	metrics   *metrics
 	wsOrigins string
