@@ -4,6 +4,7 @@
 // missed or sends a fresh snapshot; it reconnects with backoff, keeps the
 // connection alive with pings and notices gaps in the event sequence.
 // Protocol: docs/realtime.md, "Contests".
+import { backoff } from './reconnect.js';
 
 // Close codes after which reconnecting cannot help.
 export const FATAL = { 4000: 'bad_hello', 4001: 'token', 4003: 'forbidden', 4004: 'kicked', 4010: 'gone' };
@@ -12,14 +13,13 @@ export function connectLive({ room, token = '', epoch = 0, seq = 0, onMessage, o
   let ws = null;
   let lastSeq = seq;
   let curEpoch = epoch;
-  let backoff = 400;
+  const retry = backoff({ base: 400, max: 5000 });
   let stopped = false;
   let lastHeard = Date.now();
-  let retryTimer = null;
 
   function open() {
     if (stopped) return;
-    clearTimeout(retryTimer);
+    retry.cancel();
     onStatus?.('connecting');
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     ws = new WebSocket(`${proto}//${location.host}/ws/contest`);
@@ -39,7 +39,7 @@ export function connectLive({ room, token = '', epoch = 0, seq = 0, onMessage, o
         if (lastSeq && m.seq > lastSeq + 1) { ws.close(); return; } // a gap: reconnect and catch up
         lastSeq = m.seq; curEpoch = m.epoch;
       }
-      if (m.type === 'welcome' || m.type === 'snapshot') { backoff = 400; onStatus?.('open'); }
+      if (m.type === 'welcome' || m.type === 'snapshot') { retry.reset(); onStatus?.('open'); }
       if (m.type === 'pong') return;
       onMessage(m);
     };
@@ -47,8 +47,7 @@ export function connectLive({ room, token = '', epoch = 0, seq = 0, onMessage, o
       if (stopped) return;
       if (FATAL[ev.code]) { stopped = true; onFatal?.(FATAL[ev.code]); return; }
       onStatus?.('lost');
-      retryTimer = setTimeout(open, backoff);
-      backoff = Math.min(backoff * 2, 5000);
+      retry.retry(open);
     };
   }
 
@@ -67,7 +66,7 @@ export function connectLive({ room, token = '', epoch = 0, seq = 0, onMessage, o
   open();
   return {
     send(m) { if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify(m)); return true; } return false; },
-    stop() { stopped = true; clearInterval(keep); ws?.close(); },
+    stop() { stopped = true; retry.cancel(); clearInterval(keep); ws?.close(); },
   };
 }
 

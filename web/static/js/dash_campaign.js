@@ -3,6 +3,7 @@
 // live over /ws/dash/:id (reconnecting with backoff).
 import { api, el } from './api.js';
 import { messages, showError, renderTable, loadSections } from './dash_charts.js';
+import { backoff } from './reconnect.js';
 
 const root = document.querySelector('[data-campaign]');
 const id = root.dataset.campaign;
@@ -63,10 +64,10 @@ async function items(sec) {
 
 function live() {
   const status = document.querySelector('[data-live-status]');
-  let delay = 1000;
+  const retry = backoff({ base: 1000, max: 30000 });
   const connect = () => {
     const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/dash/${id}`);
-    ws.addEventListener('open', () => { status.textContent = t('dash.live_on'); delay = 1000; });
+    ws.addEventListener('open', () => { status.textContent = t('dash.live_on'); retry.reset(); });
     ws.addEventListener('message', (e) => {
       try {
         const m = JSON.parse(e.data);
@@ -75,8 +76,7 @@ function live() {
     });
     ws.addEventListener('close', () => {
       status.textContent = t('dash.live_off');
-      setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 30000);
+      retry.retry(connect);
     });
   };
   connect();

@@ -7,6 +7,7 @@
 // told apart (under-14s' names come masked on public boards).
 import { el } from './api.js';
 import { messages } from './campaign_msgs.js';
+import { backoff } from './reconnect.js';
 
 const t = messages();
 const $ = (id) => document.getElementById(id);
@@ -15,18 +16,17 @@ const campaign = root.dataset.campaign;
 let board = 'all';
 let period = 'all';
 let ws = null;
-let backoff = 500;
-let retry = null;
+const retry = backoff({ base: 500, max: 8000 });
 let gen = 0; // bumps on every switch, so a stale socket's messages are ignored
 
 function connect() {
-  clearTimeout(retry);
+  retry.cancel();
   const my = ++gen;
   if (ws) { ws.onclose = null; ws.close(); }
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const qs = new URLSearchParams({ campaign, board, period });
   ws = new WebSocket(`${proto}//${location.host}/ws/leaderboard?${qs}`);
-  ws.onopen = () => { backoff = 500; $('lb-status').textContent = t('lb.live'); };
+  ws.onopen = () => { retry.reset(); $('lb-status').textContent = t('lb.live'); };
   ws.onmessage = (ev) => {
     if (my !== gen) return;
     let m;
@@ -36,8 +36,7 @@ function connect() {
   ws.onclose = () => {
     if (my !== gen) return;
     $('lb-status').textContent = t('lb.offline');
-    retry = setTimeout(connect, backoff);
-    backoff = Math.min(backoff * 2, 8000);
+    retry.retry(connect);
   };
 }
 
