@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/kepu/kepu/internal/apptest"
 )
@@ -14,6 +15,7 @@ func TestContestJoinLimitsPerDevice(t *testing.T) {
 	f := newContestFixture(t, nil)
 	inst := f.inst
 	run := f.newRun(t)
+	start := time.Now() // the address's budget refills one join a second from here
 	phone := inst.Client()
 	for i, want := range []int{201, 201, 409} {
 		r := phone.Do("POST", "/api/v1/play/join", map[string]any{"pin": run.PIN, "nickname": fmt.Sprintf("dev%d", i)})
@@ -40,8 +42,12 @@ func TestContestJoinLimitsPerDevice(t *testing.T) {
 			t.Fatalf("bot %d: got %d %s", i, r.Status, r.Body)
 		}
 	}
-	if limited != 62+3-60 {
-		t.Errorf("anonymous joins into one room from one address: %d refused with 429, want %d (60 a minute)", limited, 62+3-60)
+	// 65 anonymous attempts: the first 60 pass, then one more per second
+	// the run has taken (a busy machine is slow), the rest are refused.
+	admitted, refill := 62+3-limited, int(time.Since(start)/time.Second)+1
+	if limited == 0 || admitted < 60 || admitted > 60+refill {
+		t.Errorf("anonymous joins into one room from one address: %d admitted, %d refused with 429, want 60 (+%d refilled) admitted and the rest refused",
+			admitted, limited, refill)
 	}
 	// Another room is another budget.
 	run2 := f.newRun(t)
