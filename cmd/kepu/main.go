@@ -23,8 +23,6 @@ import (
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/app"
 	"github.com/kepu/kepu/internal/config"
-	"github.com/kepu/kepu/internal/dashboard"
-	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/postgres"
 	"github.com/kepu/kepu/internal/seed"
 )
@@ -151,13 +149,14 @@ func runSeed(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 			fmt.Fprintf(stdout, "  %-12s %-16s password: %s\n", d.Role, d.Username, d.Password)
 		}
 	}
+	volume := seed.Volume{DB: a.DB, Orgs: a.Org, Campaigns: a.Campaigns}
 	if *participants > 0 || *attempts > 0 {
-		if err := dashboard.SeedVolume(ctx, a.DB, *participants, *attempts, stdout); err != nil {
+		if err := volume.Load(ctx, *participants, *attempts, stdout); err != nil {
 			return err
 		}
 	}
 	if *ranked > 0 {
-		if _, err := leaderboard.SeedRanked(ctx, a.DB, *rankedCampaign, *ranked, stdout); err != nil {
+		if _, err := volume.Ranked(ctx, *rankedCampaign, *ranked, stdout); err != nil {
 			return err
 		}
 	}

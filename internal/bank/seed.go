@@ -147,6 +147,23 @@ func Seed(ctx context.Context, db *pgxpool.Pool, ownerRegionID int64) (SeedResul
 	return res, nil
 }
 
+// EnsureSeedQuestion adds one published question of ownerRegionID with its
+// first version under seedKey, unless a question with that seed key exists
+// (then it does nothing). Generators of demo and volume data (internal/seed)
+// use it; in is not validated.
+func EnsureSeedQuestion(ctx context.Context, db *pgxpool.Pool, ownerRegionID int64, seedKey string, in Input) error {
+	_, err := db.Exec(ctx, `WITH q AS (
+		INSERT INTO questions (owner_region_id, seed_key, status, type, category, dimension, difficulty, stem_norm)
+		VALUES ($1, $2, 'published', $3, $4, $5, $6, $7) ON CONFLICT (seed_key) DO NOTHING RETURNING id)
+		INSERT INTO question_versions (question_id, version, type, stem, options, answer, explanation, category, dimension, difficulty)
+		SELECT id, 1, $3, $8, $9, $10, $11, $4, $5, $6 FROM q`,
+		ownerRegionID, seedKey, in.Type, in.Category, in.Dimension, in.Difficulty, NormalizeStem(in.Stem), in.Stem, in.Options, in.Answer, in.Explanation)
+	if err != nil {
+		return fmt.Errorf("bank: ensure seed question %s: %w", seedKey, err)
+	}
+	return nil
+}
+
 // queueSeedInsert queues one statement that inserts a published seed
 // question with its first version (an en one linked to its zh-CN original).
 func queueSeedInsert(b *pgx.Batch, owner int64, key, zhKey string, in Input) {

@@ -93,3 +93,27 @@ func (s *Service) SeedDemo(ctx context.Context, regionID int64) (int64, bool, er
 	}
 	return id, true, nil
 }
+
+// Generated is a campaign made by a volume generator (internal/seed).
+type Generated struct {
+	Title            string
+	RegionID         int64
+	Kind             string // quiz or assessment
+	Status           string // "" leaves it a draft
+	StartsAt, EndsAt time.Time
+	Rules            *Rules // nil leaves settings empty ('{}')
+}
+
+// CreateGenerated inserts g as it is, without Create's checks, audience or
+// audit, and returns its id. It is for generated benchmark and load-test
+// volume only (internal/seed); people create campaigns with Create.
+func (s *Service) CreateGenerated(ctx context.Context, g Generated) (int64, error) {
+	var id int64
+	err := s.DB.QueryRow(ctx, `INSERT INTO campaigns (title, description, region_id, kind, status, starts_at, ends_at, settings)
+		VALUES ($1, '', $2, $3, coalesce(nullif($4, ''), 'draft'), $5, $6, coalesce($7::jsonb, '{}'))
+		RETURNING id`, g.Title, g.RegionID, g.Kind, g.Status, g.StartsAt, g.EndsAt, g.Rules).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("campaign: create generated %q: %w", g.Title, err)
+	}
+	return id, nil
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kepu/kepu/internal/apptest"
 	"github.com/kepu/kepu/internal/dashboard"
+	"github.com/kepu/kepu/internal/seed"
 )
 
 // TestDashboardVolume measures every dashboard view at a year's volume. It
@@ -31,7 +32,8 @@ func TestDashboardVolume(t *testing.T) {
 	inst := apptest.Start(t)
 	ctx := context.Background()
 	db := inst.DB.Pool
-	res, err := dashboard.Generate(ctx, db, dashboard.GenerateOptions{Participants: participants, Attempts: attempts, Seed: 1,
+	volume := seed.Volume{DB: db, Orgs: inst.App.Org, Campaigns: inst.App.Campaigns}
+	res, err := volume.Generate(ctx, seed.GenerateOptions{Participants: participants, Attempts: attempts, Seed: 1,
 		Progress: func(f string, a ...any) { t.Logf(f, a...) }})
 	if err != nil {
 		t.Fatal(err)

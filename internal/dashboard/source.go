@@ -163,7 +163,3 @@ const sqlCampaign = `SELECT c.id, c.title, coalesce(c.region_id, 0), c.kind = 'a
 const sqlInProgress = `SELECT count(*) FROM campaign_attempts t
 	WHERE t.campaign_id = $1 AND t.in_progress AND t.finished_at IS NULL AND NOT t.staff_practice
 	AND ($2::bigint[] IS NULL OR t.region_id = ANY($2)) AND ($3::bigint[] IS NULL OR t.class_id = ANY($3))`
-
-// sqlInsertCampaign makes a generated campaign ($1 title, $2 region, $3
-// kind, $4 start, $5 end).
-const sqlInsertCampaign = `INSERT INTO campaigns (title, region_id, kind, starts_at, ends_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`

@@ -109,6 +109,31 @@ func (s *Service) EnsureRegion(ctx context.Context, parentID int64, kind, code, 
 	return id, nil
 }
 
+// EnsureSchool creates the school name in regionID unless it exists (used
+// by seed and its volume generator; no actor, no audit) and returns its id.
+func (s *Service) EnsureSchool(ctx context.Context, regionID int64, name string) (int64, error) {
+	var id int64
+	err := s.DB.QueryRow(ctx, `INSERT INTO schools (region_id, name) VALUES ($1, $2)
+		ON CONFLICT (region_id, name) DO UPDATE SET name = EXCLUDED.name RETURNING id`, regionID, name).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("org: ensure school %s: %w", name, err)
+	}
+	return id, nil
+}
+
+// EnsureClass creates the class name of grade in schoolID, or sets the
+// grade of the one that exists (used by seed's volume generator; no actor,
+// no audit), and returns its id.
+func (s *Service) EnsureClass(ctx context.Context, schoolID int64, name string, grade int) (int64, error) {
+	var id int64
+	err := s.DB.QueryRow(ctx, `INSERT INTO classes (school_id, name, grade) VALUES ($1, $2, $3)
+		ON CONFLICT (school_id, name) DO UPDATE SET grade = EXCLUDED.grade RETURNING id`, schoolID, name, grade).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("org: ensure class %s: %w", name, err)
+	}
+	return id, nil
+}
+
 // inScope reports whether the region with path lies in the organizer's subtree.
 func (s *Service) inScope(ctx context.Context, a kepu.Actor, regionID int64) (bool, error) {
 	if a.IsAdmin() {

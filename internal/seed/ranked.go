@@ -1,4 +1,4 @@
-package leaderboard
+package seed
 
 import (
 	"context"
@@ -8,15 +8,17 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kepu/kepu/internal/campaign"
+	"github.com/kepu/kepu/internal/dashboard"
 	"github.com/kepu/kepu/internal/postgres"
+	"github.com/kepu/kepu/internal/scoring"
 )
 
-// RankedTitle is the title of the campaign SeedRanked creates.
+// RankedTitle is the title of the campaign Ranked creates.
 const RankedTitle = "排行榜容量测试（生成数据）"
 
-// SeedRanked is `kepu seed --ranked N`: it makes board volume for the
+// Ranked is `kepu seed --ranked N`: it makes board volume for the
 // leaderboard load test. It creates a published campaign (sum of
 // attempts counts, 10 questions, flat 10 points; open from 30 days ago for
 // 30 more) unless campaignID names one, and COPYs n new participants
@@ -27,36 +29,36 @@ const RankedTitle = "排行榜容量测试（生成数据）"
 // campaign_attempts like the engine's (no answer rows): run
 // `kepu leaderboard rebuild <campaign>` afterwards; boards stay
 // rebuildable from Postgres. It returns the campaign id.
-func SeedRanked(ctx context.Context, db *pgxpool.Pool, campaignID int64, n int, out io.Writer) (int64, error) {
+func (v Volume) Ranked(ctx context.Context, campaignID int64, n int, out io.Writer) (int64, error) {
 	start := time.Now()
 	if n <= 0 {
-		return 0, fmt.Errorf("leaderboard: seed ranked: n must be positive")
+		return 0, fmt.Errorf("seed: ranked: n must be positive")
 	}
+	db := v.DB
 	var city int64
 	if err := db.QueryRow(ctx, `SELECT id FROM regions WHERE kind = 'city' ORDER BY id LIMIT 1`).Scan(&city); err != nil {
-		return 0, fmt.Errorf("leaderboard: seed ranked: no city (run kepu seed first): %w", err)
+		return 0, fmt.Errorf("seed: ranked: no city (run kepu seed first): %w", err)
 	}
 	rows, _ := db.Query(ctx, `SELECT id FROM regions WHERE kind = 'district' ORDER BY sort, id`)
 	districts, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil || len(districts) == 0 {
-		return 0, fmt.Errorf("leaderboard: seed ranked: no districts (run kepu seed first): %v", err)
+		return 0, fmt.Errorf("seed: ranked: no districts (run kepu seed first): %v", err)
 	}
 	now := time.Now().UTC()
 	campStart := now.AddDate(0, 0, -30)
 	if campaignID == 0 {
-		err := db.QueryRow(ctx, `INSERT INTO campaigns (title, description, region_id, kind, status, starts_at, ends_at, settings)
-			VALUES ($1, '', $2, 'quiz', 'published', $3, $4, $5) RETURNING id`, RankedTitle, city, campStart, now.AddDate(0, 0, 30),
-			map[string]any{"questions": 10, "lang": "zh-CN", "time_limit": 20, "per_day": 0, "total": 0, "counts": "sum",
-				"scoring": "flat", "base": 10, "pass_mark": 60}).Scan(&campaignID)
+		campaignID, err = v.Campaigns.CreateGenerated(ctx, campaign.Generated{Title: RankedTitle, RegionID: city, Kind: "quiz",
+			Status: "published", StartsAt: campStart, EndsAt: now.AddDate(0, 0, 30), Rules: &campaign.Rules{
+				Questions: 10, Lang: "zh-CN", TimeLimit: 20, Counts: campaign.CountSum, Scoring: scoring.RuleFlat, Base: 10, PassMark: 60}})
 		if err != nil {
-			return 0, fmt.Errorf("leaderboard: seed ranked: campaign: %w", err)
+			return 0, fmt.Errorf("seed: ranked: %w", err)
 		}
 	} else if err := db.QueryRow(ctx, `SELECT starts_at FROM campaigns WHERE id = $1`, campaignID).Scan(&campStart); err != nil {
-		return 0, fmt.Errorf("leaderboard: seed ranked: campaign %d: %w", campaignID, err)
+		return 0, fmt.Errorf("seed: ranked: campaign %d: %w", campaignID, err)
 	}
 	// The day before today ends at Asia/Shanghai midnight.
-	y, m, d := now.In(Shanghai).Date()
-	midnight := time.Date(y, m, d, 0, 0, 0, 0, Shanghai)
+	y, m, d := now.In(dashboard.Shanghai).Date()
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, dashboard.Shanghai)
 	rng := rand.New(rand.NewPCG(uint64(now.UnixNano()), uint64(campaignID)))
 	const chunk = 50_000
 	for done := 0; done < n; done += chunk {
@@ -89,7 +91,7 @@ func SeedRanked(ctx context.Context, db *pgxpool.Pool, campaignID int64, n int, 
 				started := fin.Add(-time.Duration(timeMS) * time.Millisecond)
 				passed := right >= 6
 				attempts[i] = []any{campaignID, ids[i], started, fin, int32(right * 10), int32(100), passed, false,
-					shanghaiDate(started), int32(10), int32(10), timeMS, region}
+					shanghaiDay(started), int32(10), int32(10), timeMS, region}
 			}
 			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"campaign_attempts"}, []string{"campaign_id", "user_id", "started_at",
 				"finished_at", "score", "max_score", "passed", "in_progress", "day", "questions", "answered", "time_ms", "region_id"},
@@ -99,20 +101,14 @@ func SeedRanked(ctx context.Context, db *pgxpool.Pool, campaignID int64, n int, 
 			return nil
 		})
 		if err != nil {
-			return 0, fmt.Errorf("leaderboard: seed ranked: %w", err)
+			return 0, fmt.Errorf("seed: ranked: %w", err)
 		}
 		fmt.Fprintf(out, "  ranked participants: %d/%d\n", done+k, n)
 	}
 	if _, err := db.Exec(ctx, `ANALYZE users; ANALYZE campaign_attempts`); err != nil {
-		return 0, fmt.Errorf("leaderboard: seed ranked: analyze: %w", err)
+		return 0, fmt.Errorf("seed: ranked: analyze: %w", err)
 	}
 	fmt.Fprintf(out, "Campaign %d: %d ranked participants added in %s; now run: kepu leaderboard rebuild %d\n",
 		campaignID, n, time.Since(start).Round(time.Second), campaignID)
 	return campaignID, nil
-}
-
-// shanghaiDate is the Asia/Shanghai calendar day of t, as a date value.
-func shanghaiDate(t time.Time) time.Time {
-	y, m, d := t.In(Shanghai).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
