@@ -110,72 +110,156 @@ func day(t time.Time) time.Time {
 // campaign does not allow guests. Concurrent starts of
 // one user are serialized by a row lock on the user, so the per-day and
 // total limits hold.
+//
+// The steps, in one transaction: lock the user and read their groups
+// (startGroups), resume the attempt in progress if there is one, check the
+// audience (checkAudience) and the limits (checkLimits), draw the
+// questions (drawFor) and price them (attemptPoints), then insert the
+// attempt with its snapshot and its questions (insertAttempt).
 func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (att Attempt, resumed bool, err error) {
-	if a.UserID == 0 {
-		return att, false, kepu.Errorf(kepu.EUNAUTHORIZED, "error.campaign_login")
-	}
-	c, err := s.Public(ctx, campaignID)
+	c, now, err := s.openFor(ctx, a, campaignID)
 	if err != nil {
 		return att, false, err
-	}
-	if a.Role == kepu.RoleGuest && !c.Rules.Guests {
-		return att, false, kepu.Errorf(kepu.EFORBIDDEN, "error.campaign_guest_refused")
-	}
-	now := s.now()
-	if !c.Open(now) {
-		return att, false, kepu.Errorf(kepu.ECONFLICT, "error.campaign_not_open")
 	}
 	tx, err := s.DB.Begin(ctx)
 	if err != nil {
 		return att, false, fmt.Errorf("campaign: start: %w", err)
 	}
 	defer tx.Rollback(ctx)
-	// The participant's groups now, with the user row locked (concurrent
-	// starts and profile changes wait): a new attempt keeps them as its
-	// snapshot; a resumed attempt keeps the snapshot it started with.
-	var g Groups
-	if err := tx.QueryRow(ctx, `SELECT coalesce(region_id, 0), coalesce(school_id, 0), coalesce(class_id, 0)
-		FROM users WHERE id = $1 FOR NO KEY UPDATE`, a.UserID).Scan(&g.RegionID, &g.SchoolID, &g.ClassID); err != nil {
-		return att, false, fmt.Errorf("campaign: start: lock user: %w", err)
+	g, err := startGroups(ctx, tx, a.UserID)
+	if err != nil {
+		return att, false, err
 	}
-	att, err = scanAttempt(tx.QueryRow(ctx, `SELECT `+attemptCols+` FROM campaign_attempts
-		WHERE campaign_id = $1 AND user_id = $2 AND in_progress`, campaignID, a.UserID))
-	resumed = err == nil
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return att, false, fmt.Errorf("campaign: start: %w", err)
+	att, resumed, err = inProgress(ctx, tx, campaignID, a.UserID)
+	if err != nil {
+		return att, false, err
 	}
 	if resumed {
+		// A resumed attempt keeps the snapshot it started with.
 		if g, err = attemptGroups(ctx, tx, att.ID); err != nil {
 			return att, false, err
 		}
 	}
-	if ok, err := eligible(ctx, tx, c, g); err != nil {
-		return att, false, fmt.Errorf("campaign: start: %w", err)
-	} else if !ok {
-		return att, false, kepu.Errorf(kepu.EFORBIDDEN, "error.campaign_audience_out")
+	if err := checkAudience(ctx, tx, c, g); err != nil {
+		return att, false, err
 	}
 	if resumed {
 		return att, true, tx.Commit(ctx)
 	}
 	today := day(now)
+	if err := checkLimits(ctx, tx, c, a.UserID, today); err != nil {
+		return att, false, err
+	}
+	qs, err := drawFor(ctx, tx, c)
+	if err != nil {
+		return att, false, err
+	}
+	points, maxScore := attemptPoints(c.Rules, qs)
+	att, err = insertAttempt(ctx, tx, newAttempt{campaignID: campaignID, userID: a.UserID, now: now, today: today, groups: g,
+		staff: StaffPractice(a, c), maxScore: maxScore}, qs, points)
+	if err != nil {
+		return att, false, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return att, false, fmt.Errorf("campaign: start: commit: %w", err)
+	}
+	return att, false, nil
+}
+
+// openFor is Start's first check, before any transaction: the actor is
+// signed in, the campaign is public, takes guests if the actor is one, and
+// is open now (returned, as the start time).
+func (s *Service) openFor(ctx context.Context, a kepu.Actor, campaignID int64) (Campaign, time.Time, error) {
+	if a.UserID == 0 {
+		return Campaign{}, time.Time{}, kepu.Errorf(kepu.EUNAUTHORIZED, "error.campaign_login")
+	}
+	c, err := s.Public(ctx, campaignID)
+	if err != nil {
+		return c, time.Time{}, err
+	}
+	if a.Role == kepu.RoleGuest && !c.Rules.Guests {
+		return c, time.Time{}, kepu.Errorf(kepu.EFORBIDDEN, "error.campaign_guest_refused")
+	}
+	now := s.now()
+	if !c.Open(now) {
+		return c, now, kepu.Errorf(kepu.ECONFLICT, "error.campaign_not_open")
+	}
+	return c, now, nil
+}
+
+// startGroups reads the participant's groups now, with the user row
+// locked (concurrent starts and profile changes wait): a new attempt keeps
+// them as its snapshot.
+func startGroups(ctx context.Context, tx pgx.Tx, userID int64) (Groups, error) {
+	var g Groups
+	if err := tx.QueryRow(ctx, `SELECT coalesce(region_id, 0), coalesce(school_id, 0), coalesce(class_id, 0)
+		FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID).Scan(&g.RegionID, &g.SchoolID, &g.ClassID); err != nil {
+		return g, fmt.Errorf("campaign: start: lock user: %w", err)
+	}
+	return g, nil
+}
+
+// inProgress returns the user's attempt in progress in the campaign, if
+// any (ok false and no error when there is none).
+func inProgress(ctx context.Context, tx pgx.Tx, campaignID, userID int64) (Attempt, bool, error) {
+	att, err := scanAttempt(tx.QueryRow(ctx, `SELECT `+attemptCols+` FROM campaign_attempts
+		WHERE campaign_id = $1 AND user_id = $2 AND in_progress`, campaignID, userID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return att, false, nil
+	}
+	if err != nil {
+		return att, false, fmt.Errorf("campaign: start: %w", err)
+	}
+	return att, true, nil
+}
+
+// checkAudience is kepu.EFORBIDDEN when groups g are outside the
+// campaign's audience.
+func checkAudience(ctx context.Context, tx pgx.Tx, c Campaign, g Groups) error {
+	ok, err := eligible(ctx, tx, c, g)
+	if err != nil {
+		return fmt.Errorf("campaign: start: %w", err)
+	}
+	if !ok {
+		return kepu.Errorf(kepu.EFORBIDDEN, "error.campaign_audience_out")
+	}
+	return nil
+}
+
+// checkLimits is kepu.ECONFLICT when the user has used up the campaign's
+// attempts in all or today (Asia/Shanghai).
+func checkLimits(ctx context.Context, tx pgx.Tx, c Campaign, userID int64, today time.Time) error {
 	var perDay, total int
 	if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE day = $3), count(*) FROM campaign_attempts
-		WHERE campaign_id = $1 AND user_id = $2`, campaignID, a.UserID, today).Scan(&perDay, &total); err != nil {
-		return att, false, fmt.Errorf("campaign: start: count: %w", err)
+		WHERE campaign_id = $1 AND user_id = $2`, c.ID, userID, today).Scan(&perDay, &total); err != nil {
+		return fmt.Errorf("campaign: start: count: %w", err)
 	}
 	if c.Rules.Total > 0 && total >= c.Rules.Total {
-		return att, false, kepu.Errorf(kepu.ECONFLICT, "error.campaign_limit_total").With("n", c.Rules.Total)
+		return kepu.Errorf(kepu.ECONFLICT, "error.campaign_limit_total").With("n", c.Rules.Total)
 	}
 	if c.Rules.PerDay > 0 && perDay >= c.Rules.PerDay {
-		return att, false, kepu.Errorf(kepu.ECONFLICT, "error.campaign_limit_day").With("n", c.Rules.PerDay)
+		return kepu.Errorf(kepu.ECONFLICT, "error.campaign_limit_day").With("n", c.Rules.PerDay)
 	}
+	return nil
+}
+
+// drawFor draws the attempt's questions; a bank too small for the rules
+// is kepu.ECONFLICT.
+func drawFor(ctx context.Context, tx pgx.Tx, c Campaign) ([]drawn, error) {
 	qs, err := draw(ctx, tx, c.Rules, c.RegionID)
 	if err != nil {
 		if kepu.ErrorCode(err) == kepu.EINVALID {
-			return att, false, kepu.Errorf(kepu.ECONFLICT, "error.campaign_bank_short")
+			return nil, kepu.Errorf(kepu.ECONFLICT, "error.campaign_bank_short")
 		}
-		return att, false, err
+		return nil, err
 	}
+	return qs, nil
+}
+
+// attemptPoints prices each drawn question under the rules (speed: base
+// plus the largest bonus; flat: base; assessment: its dimension's share)
+// and returns the points with their sum, the attempt's maximum score.
+func attemptPoints(r Rules, qs []drawn) ([]int, int) {
 	points := make([]int, len(qs))
 	dims := map[string]int{}
 	for _, q := range qs {
@@ -184,26 +268,43 @@ func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (at
 	per := scoring.AssessmentPoints(scoring.AssessmentWeights, dims)
 	maxScore := 0
 	for i, q := range qs {
-		switch c.Rules.Scoring {
+		switch r.Scoring {
 		case scoring.RuleSpeed:
-			points[i] = c.Rules.Base + c.Rules.Bonus
+			points[i] = r.Base + r.Bonus
 		case scoring.RuleFlat:
-			points[i] = c.Rules.Base
+			points[i] = r.Base
 		default:
 			points[i] = per[q.Dimension]
 		}
 		maxScore += points[i]
 	}
-	att, err = scanAttempt(tx.QueryRow(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, day, in_progress,
+	return points, maxScore
+}
+
+// newAttempt is the row insertAttempt writes.
+type newAttempt struct {
+	campaignID, userID int64
+	now, today         time.Time
+	groups             Groups // the snapshot
+	staff              bool   // staff practice (staff.go)
+	maxScore           int
+}
+
+// insertAttempt inserts the attempt in progress and its questions (each
+// with shuffled options and its points). A second attempt in progress of
+// the same user (the unique index) is kepu.ECONFLICT.
+func insertAttempt(ctx context.Context, tx pgx.Tx, n newAttempt, qs []drawn, points []int) (Attempt, error) {
+	g := n.groups
+	att, err := scanAttempt(tx.QueryRow(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, day, in_progress,
 		questions, max_score, region_id, school_id, class_id, staff_practice) VALUES ($1, $2, $3, $4, true, $5, $6,
 		nullif($7, 0), nullif($8, 0), nullif($9, 0), $10) RETURNING `+attemptCols,
-		campaignID, a.UserID, now, today, len(qs), maxScore, g.RegionID, g.SchoolID, g.ClassID, StaffPractice(a, c)))
+		n.campaignID, n.userID, n.now, n.today, len(qs), n.maxScore, g.RegionID, g.SchoolID, g.ClassID, n.staff))
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" {
-			return att, false, kepu.Errorf(kepu.ECONFLICT, "error.campaign_in_progress")
+			return att, kepu.Errorf(kepu.ECONFLICT, "error.campaign_in_progress")
 		}
-		return att, false, fmt.Errorf("campaign: start: insert: %w", err)
+		return att, fmt.Errorf("campaign: start: insert: %w", err)
 	}
 	rows := make([][]any, len(qs))
 	for i, q := range qs {
@@ -211,12 +312,9 @@ func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (at
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"campaign_attempt_questions"},
 		[]string{"attempt_id", "seq", "question_version_id", "perm", "points"}, pgx.CopyFromRows(rows)); err != nil {
-		return att, false, fmt.Errorf("campaign: start: questions: %w", err)
+		return att, fmt.Errorf("campaign: start: questions: %w", err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return att, false, fmt.Errorf("campaign: start: commit: %w", err)
-	}
-	return att, false, nil
+	return att, nil
 }
 
 // lockAttempt reads the actor's attempt FOR UPDATE; another user's attempt
