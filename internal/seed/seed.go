@@ -3,6 +3,10 @@
 // and (through the feature packages) the question bank and a campaign.
 // Running it twice changes nothing but the demo passwords, which it resets
 // and returns so that `make run` can print them.
+//
+// It is also the one generator of benchmark and load-test volume
+// (Volume, volume.go and ranked.go): feature packages write only their own
+// tables and make no generated data themselves.
 package seed
 
 import (
