@@ -72,7 +72,7 @@ func TestHotSlowSame(t *testing.T) {
 	hits := int64(0)
 	for i := range seqs {
 		seed := base + uint64(i)
-		p := &hotSlowPlay{t: t, ctx: ctx, r: rand.New(rand.NewPCG(seed, 0x6b657075)), bank: versions}
+		p := &hotSlowPlay{ctx: ctx, r: rand.New(rand.NewPCG(seed, 0x6b657075)), bank: versions}
 		p.s = &Service{DB: db.Pool, Now: func() time.Time { return p.now }, Grace: DefaultGrace}
 		p.other = &Service{DB: db.Pool, Now: func() time.Time { return p.now }, Grace: DefaultGrace}
 		if err := p.run(i); err != nil {
@@ -81,9 +81,10 @@ func TestHotSlowSame(t *testing.T) {
 		}
 		hits += p.s.hot.hits.Load()
 	}
-	// The test is worth something only if the hot path decided requests.
-	if hits < int64(seqs) {
-		t.Errorf("hot path decided %d requests in %d sequences, want at least %d", hits, seqs, seqs)
+	// The test is worth something only if the hot path decided requests
+	// (about three a sequence; a single replayed sequence may have none).
+	if seqs >= 10 && hits < int64(seqs/2) {
+		t.Errorf("hot path decided %d requests in %d sequences, want at least %d", hits, seqs, seqs/2)
 	}
 	t.Logf("%d sequences from seed %d; the hot path decided %d requests", seqs, base, hits)
 }
@@ -98,7 +99,6 @@ type hotSlowVersion struct {
 // hotSlowPlay is one sequence: a campaign, two attempts (hot and slow) and
 // the clock both are played at.
 type hotSlowPlay struct {
-	t          *testing.T
 	ctx        context.Context
 	r          *rand.Rand
 	s          *Service
