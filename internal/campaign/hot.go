@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -77,7 +78,8 @@ type hotCache struct {
 	attempts  gencache.Map[*hotAttempt]
 	versions  gencache.Map[*hotVersion]
 	campaigns gencache.Map[hotCampaign]
-	group     groupCommit // shared transactions of the hot statements (group.go)
+	group     groupCommit  // shared transactions of the hot statements (group.go)
+	hits      atomic.Int64 // requests the hot path decided (a test checks it runs)
 }
 
 func (h *hotCache) attempt(id int64) *hotAttempt {
@@ -284,6 +286,7 @@ func (s *Service) currentHot(ctx context.Context, a kepu.Actor, id int64) (st St
 		return st, false, nil
 	case att.Finished():
 		s.hot.forget(id)
+		s.hot.hits.Add(1)
 		return State{Attempt: att}, true, nil
 	case version == nil || *version != hc.version:
 		_, err := s.hotCampaign(ctx, ha.campaignID, true)
@@ -301,6 +304,7 @@ func (s *Service) currentHot(ctx context.Context, a kepu.Actor, id int64) (st St
 	}
 	hs := hotSlot{versionID: *vid, perm: perm, points: int(*points), servedAt: *servedAt}
 	ha.serve(int(*seq), hs)
+	s.hot.hits.Add(1)
 	return State{Attempt: att, Question: slotOf(int(*seq), hs, v).view(att.Questions, limit, now)}, true, nil
 }
 
@@ -401,6 +405,7 @@ func (s *Service) answerHot(ctx context.Context, a kepu.Actor, id int64, seq int
 	if finished {
 		s.hot.forget(id)
 	}
+	s.hot.hits.Add(1)
 	res = Result{Seq: seq, Correct: v.correct, Points: v.points, TimedOut: v.timedOut, Choice: q.shown(stored),
 		CorrectChoice: q.shown(q.Answer), Explanation: q.Explain, ElapsedMS: v.elapsed.Milliseconds(),
 		Score: score, Answered: answered, Total: questions, Done: finished}
