@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/kepu/kepu/internal/apptest"
@@ -87,12 +88,7 @@ func newDashFixture(t *testing.T) *dashFixture {
 		f.q1Right = append(f.q1Right, a1.Correct)
 		f.q2Right = append(f.q2Right, a2.Correct)
 	}
-	r := &dashboard.Refresher{DB: db, CommitLag: -1}
-	n, err := r.Refresh(ctx)
-	must(err)
-	if n == 0 {
-		t.Fatal("refresh folded nothing")
-	}
+	foldAll(t, db, f.campaign)
 	inst.App.Dash.MinFlagAnswers = 5
 	return f
 }
@@ -499,4 +495,30 @@ func TestDashboardLiveSocket(t *testing.T) {
 			t.Errorf("%s: got %d (%v), want %d", tt.name, code, err, tt.status)
 		}
 	}
+}
+
+// foldAll folds every committed attempt of campaign into the dashboard
+// rollups. The instance's own background refresher may hold the fold lock
+// (then a Refresh folds nothing) or fold some rows itself, so it refreshes
+// until every finished attempt is counted, for at most 10 s.
+func foldAll(t *testing.T, db *pgxpool.Pool, campaign int64) {
+	t.Helper()
+	ctx := context.Background()
+	var want int64
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM campaign_attempts WHERE campaign_id = $1 AND finished_at IS NOT NULL`, campaign).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	var got int64
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if _, err := (&dashboard.Refresher{DB: db, CommitLag: -1}).Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(ctx, `SELECT coalesce(sum(finished), 0) FROM dash_hourly WHERE campaign_id = $1`, campaign).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got == want {
+			return
+		}
+	}
+	t.Fatalf("dashboard fold: %d finished attempts counted, want %d", got, want)
 }
