@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	qrcode "github.com/skip2/go-qrcode"
+	"github.com/kepu/kepu/internal/qr"
 
 	"github.com/kepu/kepu/internal/bank"
 	"github.com/kepu/kepu/internal/campaign"
@@ -255,7 +255,7 @@ func (s *Server) certificateQR(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	png, err := qrcode.Encode(s.verifyURL(cert.Code), qrcode.Medium, 256)
+	png, err := qr.PNG(s.verifyURL(cert.Code), 256)
 	if err != nil {
 		return fmt.Errorf("server: certificate qr: %w", err)
 	}
