@@ -82,6 +82,7 @@ type SessionCache struct {
 	Log *slog.Logger
 
 	redis    *redis.Client
+	keys     rdb.Keys
 	channel  string
 	perShard int
 	born     time.Time
@@ -114,7 +115,7 @@ func NewSessionCache(client *redis.Client, keys rdb.Keys, ttl time.Duration, siz
 		size = DefaultSessionCacheSize
 	}
 	c := &SessionCache{TTL: ttl, Now: time.Now, Log: slog.Default(), redis: client,
-		channel: keys.Key("ev", "session"), perShard: (size + cacheShards - 1) / cacheShards}
+		keys: keys, channel: keys.SessionChannel(), perShard: (size + cacheShards - 1) / cacheShards}
 	c.born = c.Now()
 	for i := range c.shards {
 		c.shards[i].m = make(map[[32]byte]cacheEntry)
@@ -275,7 +276,7 @@ func (c *SessionCache) publish(ctx context.Context, msg string) {
 	}
 }
 
-func (c *SessionCache) ackKey(nonce string) string { return c.channel + ":ack:" + nonce }
+func (c *SessionCache) ackKey(nonce string) string { return c.keys.SessionAck(nonce) }
 
 // confirm tells the publisher of an invalidation that it was applied here.
 func (c *SessionCache) confirm(ctx context.Context, nonce string) {

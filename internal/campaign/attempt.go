@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/kepu/kepu/internal/bank"
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/scoring"
 )
@@ -100,7 +101,7 @@ func scanAttempt(row pgx.Row) (Attempt, error) {
 
 // day is the Asia/Shanghai calendar day of t.
 func day(t time.Time) time.Time {
-	y, m, d := t.In(Shanghai).Date()
+	y, m, d := t.In(kepu.Shanghai).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
@@ -265,7 +266,7 @@ func attemptPoints(r Rules, qs []drawn) ([]int, int) {
 	for _, q := range qs {
 		dims[q.Dimension]++
 	}
-	per := scoring.AssessmentPoints(scoring.AssessmentWeights, dims)
+	per := scoring.AssessmentPoints(bank.DimensionWeight, dims)
 	maxScore := 0
 	for i, q := range qs {
 		switch r.Scoring {

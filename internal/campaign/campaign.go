@@ -53,17 +53,6 @@ const (
 	MaxTimeLimit   = 600 // seconds per question
 )
 
-// Shanghai is the zone campaign days and shown times use.
-var Shanghai = mustZone("Asia/Shanghai")
-
-func mustZone(name string) *time.Location {
-	l, err := time.LoadLocation(name)
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return l
-}
-
 // Quota asks for Count questions matching every non-empty filter.
 type Quota struct {
 	Category  string `json:"category,omitempty"`

@@ -165,7 +165,7 @@ func (p *hotSlowPlay) run(n int) error {
 	for _, v := range pick {
 		dims[v.dimension]++
 	}
-	per := scoring.AssessmentPoints(scoring.AssessmentWeights, dims)
+	per := scoring.AssessmentPoints(bank.DimensionWeight, dims)
 	maxScore := 0
 	for i, v := range pick {
 		pts := rules.Base

@@ -7,8 +7,9 @@ import (
 	"image/draw"
 	"math"
 
-	qrcode "github.com/skip2/go-qrcode"
 	"golang.org/x/image/vector"
+
+	qrcode "github.com/kepu/kepu/internal/qr"
 )
 
 // rect fills r with c.
@@ -99,11 +100,10 @@ func diamond(img *image.RGBA, c color.Color, cx, cy, h float64) {
 // zone on white) in a square of at most size pixels centred on (cx, cy),
 // whole pixels per module so that it stays sharp; it returns the side drawn.
 func qr(img *image.RGBA, payload string, cx, cy, size int) (int, error) {
-	q, err := qrcode.New(payload, qrcode.Medium)
+	bm, err := qrcode.Modules(payload)
 	if err != nil {
 		return 0, fmt.Errorf("certificate: qr: %w", err)
 	}
-	bm := q.Bitmap()
 	mod := size / len(bm)
 	if mod < 1 {
 		return 0, fmt.Errorf("certificate: qr: %d modules do not fit in %d pixels", len(bm), size)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/kepu/kepu/internal/rdb"
 )
 
 // Redis keys of a room (run R), all under the configured prefix {p}:
@@ -35,30 +37,28 @@ import (
 //
 // Every key of a room expires with the room (Service.RoomTTL).
 type roomKeys struct {
-	prefix string
-	id     int64
+	keys rdb.Keys
+	id   int64
 }
 
-func (s *Service) room(id int64) roomKeys {
-	return roomKeys{prefix: s.Keys.Key("room", strconv.FormatInt(id, 10)), id: id}
-}
+func (s *Service) room(id int64) roomKeys { return roomKeys{keys: s.Keys, id: id} }
 
-func (k roomKeys) hash() string         { return k.prefix }
-func (k roomKeys) seq() string          { return k.prefix + ":seq" }
-func (k roomKeys) events() string       { return k.prefix + ":events" }
-func (k roomKeys) players() string      { return k.prefix + ":players" }
-func (k roomKeys) nicks() string        { return k.prefix + ":nicks" }
-func (k roomKeys) tokens() string       { return k.prefix + ":tokens" }
-func (k roomKeys) scores() string       { return k.prefix + ":scores" }
-func (k roomKeys) prev() string         { return k.prefix + ":prev" }
-func (k roomKeys) streak() string       { return k.prefix + ":streak" }
-func (k roomKeys) correct() string      { return k.prefix + ":correct" }
-func (k roomKeys) questions() string    { return k.prefix + ":questions" }
-func (k roomKeys) flush() string        { return k.prefix + ":flush" }
-func (k roomKeys) devices() string      { return k.prefix + ":devices" }
-func (k roomKeys) teamSize() string     { return k.prefix + ":teamsize" }
-func (k roomKeys) answers(q int) string { return k.prefix + ":ans:" + strconv.Itoa(q) }
-func (k roomKeys) dist(q int) string    { return k.prefix + ":dist:" + strconv.Itoa(q) }
+func (k roomKeys) hash() string         { return k.keys.Room(k.id) }
+func (k roomKeys) seq() string          { return k.keys.Room(k.id, "seq") }
+func (k roomKeys) events() string       { return k.keys.Room(k.id, "events") }
+func (k roomKeys) players() string      { return k.keys.Room(k.id, "players") }
+func (k roomKeys) nicks() string        { return k.keys.Room(k.id, "nicks") }
+func (k roomKeys) tokens() string       { return k.keys.Room(k.id, "tokens") }
+func (k roomKeys) scores() string       { return k.keys.Room(k.id, "scores") }
+func (k roomKeys) prev() string         { return k.keys.Room(k.id, "prev") }
+func (k roomKeys) streak() string       { return k.keys.Room(k.id, "streak") }
+func (k roomKeys) correct() string      { return k.keys.Room(k.id, "correct") }
+func (k roomKeys) questions() string    { return k.keys.Room(k.id, "questions") }
+func (k roomKeys) flush() string        { return k.keys.Room(k.id, "flush") }
+func (k roomKeys) devices() string      { return k.keys.Room(k.id, "devices") }
+func (k roomKeys) teamSize() string     { return k.keys.Room(k.id, "teamsize") }
+func (k roomKeys) answers(q int) string { return k.keys.Room(k.id, "ans", strconv.Itoa(q)) }
+func (k roomKeys) dist(q int) string    { return k.keys.Room(k.id, "dist", strconv.Itoa(q)) }
 func (k roomKeys) roundMember() string  { return "r:" + strconv.FormatInt(k.id, 10) }
 func (k roomKeys) flushMember() string  { return "f:" + strconv.FormatInt(k.id, 10) }
 func (k roomKeys) all(nq int) []string {
@@ -70,16 +70,16 @@ func (k roomKeys) all(nq int) []string {
 	return out
 }
 
-func (s *Service) pinKey(pin string) string { return s.Keys.Key("room", "pin", pin) }
-func (s *Service) dueKey() string           { return s.Keys.Key("room", "due") }
+func (s *Service) pinKey(pin string) string { return s.Keys.RoomPIN(pin) }
+func (s *Service) dueKey() string           { return s.Keys.RoomDue() }
 
 // Channel is the pub/sub channel of room id's events.
 func (s *Service) Channel(id int64) string {
-	return s.Keys.Key("ev", "room", strconv.FormatInt(id, 10))
+	return s.Keys.RoomChannel(id)
 }
 
 // ChannelPattern matches every room channel (for PSUBSCRIBE).
-func (s *Service) ChannelPattern() string { return s.Keys.Key("ev", "room", "*") }
+func (s *Service) ChannelPattern() string { return s.Keys.RoomChannelPattern() }
 
 // EventsKept is how many recent events a room keeps for reconnecting
 // clients; a client that missed more gets a snapshot.

@@ -31,14 +31,8 @@ import (
 // MinGroup is the smallest group shown in a breakdown outside its school.
 const MinGroup = 5
 
-// Shanghai is the time zone of participation charts.
-var Shanghai = func() *time.Location {
-	l, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return l
-}()
+// Shanghai is the time zone of participation charts (kepu.Shanghai).
+var Shanghai = kepu.Shanghai
 
 // Service answers dashboard queries.
 type Service struct {

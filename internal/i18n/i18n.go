@@ -1,6 +1,8 @@
 // Package i18n translates message keys into zh-CN (the default) or en.
 // Messages live in web/locales/<lang>/*.json as flat key → text maps; every
-// file of a language is merged. Text may hold {name} placeholders.
+// file of a language is merged. Text may hold {name} placeholders, and
+// {name|one|other} plural forms: "one" when the parameter is the number 1,
+// "other" for any other value (en "{n} {n|pupil|pupils}"; zh-CN needs none).
 package i18n
 
 import (
@@ -110,9 +112,31 @@ func (b *Bundle) t(lang, key string, params map[string]any, depth int) string {
 		} else {
 			text = fmt.Sprint(v)
 		}
+		msg = plural(msg, k, text)
 		msg = strings.ReplaceAll(msg, "{"+k+"}", text)
 	}
 	return msg
+}
+
+// plural replaces every {k|one|other} in msg by one when text is "1" and by
+// other otherwise.
+func plural(msg, k, text string) string {
+	open := "{" + k + "|"
+	for {
+		i := strings.Index(msg, open)
+		if i < 0 {
+			return msg
+		}
+		end := strings.IndexByte(msg[i:], '}')
+		if end < 0 {
+			return msg
+		}
+		one, other, _ := strings.Cut(msg[i+len(open):i+end], "|")
+		if text != "1" {
+			one = other
+		}
+		msg = msg[:i] + one + msg[i+end+1:]
+	}
 }
 
 // Has reports whether key exists in lang.

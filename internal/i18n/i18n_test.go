@@ -77,3 +77,30 @@ func TestNestedParams(t *testing.T) {
 		}
 	}
 }
+
+// English counts take the singular for one: "1 pupil", "2 pupils", "0 pupils";
+// Chinese has no plural forms.
+func TestPlurals(t *testing.T) {
+	b, err := i18n.Load(web.Locales)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		lang, key string
+		n         any
+		want      string
+	}{
+		{"en", "org.pupils_n", 1, "1 pupil"},
+		{"en", "org.pupils_n", 2, "2 pupils"},
+		{"en", "org.pupils_n", 0, "0 pupils"},
+		{"en", "org.pupils_n", int64(1), "1 pupil"},
+		{"en", "contest.questions_n", 1, "1 question"},
+		{"en", "contest.questions_n", 11, "11 questions"},
+		{"zh-CN", "org.pupils_n", 1, "1 名学生"},
+	}
+	for _, tt := range tests {
+		if got := b.T(tt.lang, tt.key, map[string]any{"n": tt.n}); got != tt.want {
+			t.Errorf("%s %s n=%v: got %q, want %q", tt.lang, tt.key, tt.n, got, tt.want)
+		}
+	}
+}

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -101,14 +100,8 @@ type Service struct {
 	reads readCache // the HTTP read path's caches (read.go)
 }
 
-// Shanghai is the zone of "today".
-var Shanghai = func() *time.Location {
-	l, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		return time.FixedZone("CST", 8*3600)
-	}
-	return l
-}()
+// Shanghai is the zone of "today" (kepu.Shanghai).
+var Shanghai = kepu.Shanghai
 
 func (s *Service) today() string {
 	now := time.Now
@@ -125,20 +118,20 @@ func (s *Service) Key(campaignID int64, b Board) string {
 	if b.Today {
 		period = s.today()
 	}
-	return s.Keys.Key("lb", strconv.FormatInt(campaignID, 10), b.name(), period)
+	return s.Keys.Board(campaignID, b.name(), period)
 }
 
 func (s *Service) marker(campaignID int64) string {
-	return s.Keys.Key("lb", strconv.FormatInt(campaignID, 10), "built")
+	return s.Keys.BoardsBuilt(campaignID)
 }
 
 // Channel is the pub/sub channel announcing changes of a campaign's boards.
 func (s *Service) Channel(campaignID int64) string {
-	return s.Keys.Key("ev", "lb", strconv.FormatInt(campaignID, 10))
+	return s.Keys.BoardChannel(campaignID)
 }
 
 // ChannelPattern matches every campaign's channel.
-func (s *Service) ChannelPattern() string { return s.Keys.Key("ev", "lb", "*") }
+func (s *Service) ChannelPattern() string { return s.Keys.BoardChannelPattern() }
 
 // standing is one user's position on one board (all-time or today by the
 // caller).
@@ -310,7 +303,6 @@ func (s *Service) Rebuild(ctx context.Context, campaignID int64) error {
 	if err != nil {
 		return err
 	}
-	cid := strconv.FormatInt(campaignID, 10)
 	token := strconv.FormatInt(time.Now().UnixNano(), 36)
 	scratch := map[string]string{} // final key → scratch key
 	var dayKeys, fresh []string
@@ -318,7 +310,7 @@ func (s *Service) Rebuild(ctx context.Context, campaignID int64) error {
 		final := s.Key(campaignID, b)
 		k, ok := scratch[final]
 		if !ok {
-			k = s.Keys.Key("lbtmp", cid, token, strings.TrimPrefix(final, s.Keys.Key("lb", cid)+":"))
+			k = s.Keys.BoardScratch(campaignID, token, final)
 			scratch[final] = k
 			fresh = append(fresh, k)
 			if b.Today {
@@ -344,7 +336,7 @@ func (s *Service) Rebuild(ctx context.Context, campaignID int64) error {
 		}
 	}
 	var old []string
-	iter := s.Redis.Scan(ctx, 0, s.Keys.Key("lb", cid, "*"), 500).Iterator()
+	iter := s.Redis.Scan(ctx, 0, s.Keys.BoardPattern(campaignID), 500).Iterator()
 	for iter.Next(ctx) {
 		old = append(old, iter.Val())
 	}

@@ -11,7 +11,7 @@ import (
 //     from Bonus (answered at once) to 0 (at the time limit);
 //   - flat: a correct answer earns Base;
 //   - assessment: the literacy survey's 100 points split by dimension
-//     (knowledge 40, method 20, spirit 20, application 20) over the
+//     (the weights come from bank.DimensionWeight) over the
 //     questions drawn in each dimension; the result falls into a tier.
 //
 // Multiple-choice questions are all-or-nothing unless partial credit is on:
@@ -80,9 +80,6 @@ func FlatPoints(credit float64, base int) int {
 	}
 	return int(math.Floor(credit*float64(base) + 0.5))
 }
-
-// AssessmentWeights are the survey's points per dimension (total 100).
-var AssessmentWeights = map[string]int{"knowledge": 40, "method": 20, "spirit": 20, "application": 20}
 
 // AssessmentPoints splits each dimension's weight over the questions drawn
 // in it: counts maps dimension to its number of questions. The result maps

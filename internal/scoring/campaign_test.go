@@ -60,7 +60,7 @@ func TestSpeedPoints(t *testing.T) {
 }
 
 func TestAssessmentPoints(t *testing.T) {
-	got := AssessmentPoints(AssessmentWeights, map[string]int{"knowledge": 20, "method": 10, "spirit": 10, "application": 10})
+	got := AssessmentPoints(map[string]int{"knowledge": 40, "method": 20, "spirit": 20, "application": 20}, map[string]int{"knowledge": 20, "method": 10, "spirit": 10, "application": 10})
 	total := 0
 	for d, p := range got {
 		if p != 2 {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	qrcode "github.com/skip2/go-qrcode"
+	"github.com/kepu/kepu/internal/qr"
 
 	"github.com/kepu/kepu/internal/bank"
 	"github.com/kepu/kepu/internal/campaign"
@@ -36,10 +36,10 @@ func (s *Server) campaignPageRoutes() {
 }
 
 // shTime formats t as Asia/Shanghai wall time for pages.
-func shTime(t time.Time) string { return t.In(campaign.Shanghai).Format("2006-01-02 15:04") }
+func shTime(t time.Time) string { return t.In(kepu.Shanghai).Format("2006-01-02 15:04") }
 
 // shDate formats t as an Asia/Shanghai date.
-func shDate(t time.Time) string { return t.In(campaign.Shanghai).Format("2006-01-02") }
+func shDate(t time.Time) string { return t.In(kepu.Shanghai).Format("2006-01-02") }
 
 // secondsText is milliseconds as seconds with one decimal.
 func secondsText(ms int64) string { return fmt.Sprintf("%.1f", float64(ms)/1000) }
@@ -255,7 +255,7 @@ func (s *Server) certificateQR(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	png, err := qrcode.Encode(s.verifyURL(cert.Code), qrcode.Medium, 256)
+	png, err := qr.PNG(s.verifyURL(cert.Code), 256)
 	if err != nil {
 		return fmt.Errorf("server: certificate qr: %w", err)
 	}

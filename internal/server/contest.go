@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	qrcode "github.com/skip2/go-qrcode"
+	"github.com/kepu/kepu/internal/qr"
 
 	"github.com/kepu/kepu/internal/contest"
 	"github.com/kepu/kepu/internal/kepu"
@@ -235,7 +235,7 @@ func (s *Server) runQR(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	png, err := qrcode.Encode(s.joinURL(info.PIN), qrcode.Medium, 512)
+	png, err := qr.PNG(s.joinURL(info.PIN), 512)
 	if err != nil {
 		return fmt.Errorf("server: qr: %w", err)
 	}

@@ -81,7 +81,7 @@ func TestLeaderboardClassBoard(t *testing.T) {
 	if p, names := read(); names != "amy" || p.MyRank != 1 {
 		t.Fatalf("class board: got %s (my rank %d), want amy alone, ranked 1", names, p.MyRank)
 	}
-	time.Sleep(500 * time.Millisecond)
+	boardsLive(t, f.inst, f.id) // cat's announcement must find the subscription live
 	finish(cat)
 	if _, names := read(); names != "amy,cat" && names != "cat,amy" { // a tie: Redis orders it by member
 		t.Errorf("class board after a classmate finished: got %s, want amy and cat", names)

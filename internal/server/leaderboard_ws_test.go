@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+
+	"github.com/kepu/kepu/internal/apptest"
 )
 
 // TestLeaderboardWebsocketPushesRank: a viewer with the board open over
@@ -47,7 +50,9 @@ func TestLeaderboardWebsocketPushesRank(t *testing.T) {
 	}
 	// Opening the board built it (and announced the build); a push of the
 	// same empty board must not follow: the next message is the change.
-	time.Sleep(1 * time.Second)
+	// Announcements reach the instance in order on one subscription, so once
+	// it is live a duplicate push would come before the change and fail below.
+	boardsLive(t, f.inst, f.id)
 
 	id := f.start(t, c)
 	for seq := 1; seq <= 3; seq++ {
@@ -58,6 +63,27 @@ func TestLeaderboardWebsocketPushesRank(t *testing.T) {
 	p := read()
 	if p.Type != "top" || len(p.Top) != 1 || p.Top[0].Nickname != "carol" || p.Top[0].Rank != 1 {
 		t.Errorf("push after the attempt: got %+v, want carol ranked 1", p)
+	}
+}
+
+// boardsLive waits (up to 5 s) until inst's subscription to leaderboard
+// announcements is live: an announcement of campaign id reaches a subscriber.
+// The announcement itself is harmless: an unchanged board pushes nothing.
+func boardsLive(t *testing.T, inst *apptest.Instance, id int64) {
+	t.Helper()
+	ch := inst.Redis.Keys.BoardChannel(id)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		n, err := inst.Redis.Client.Publish(context.Background(), ch, "changed").Result()
+		if err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no subscriber on %s after 5 s", ch)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
