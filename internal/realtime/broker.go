@@ -73,7 +73,9 @@ func (b RedisBroker) Subscribe(ctx context.Context, pattern string, handle func(
 	ps, err := b.subscribe(ctx, pattern)
 	go b.run(ctx, pattern, ps, msgs)
 	if err != nil {
-		b.log(slog.LevelWarn, "realtime: subscribe failed, retrying", pattern, err)
+		if ctx.Err() == nil {
+			b.log(slog.LevelWarn, "realtime: subscribe failed, retrying", pattern, err)
+		}
 		return fmt.Errorf("realtime: subscribe %s: %w", pattern, err)
 	}
 	return nil

@@ -27,6 +27,9 @@ import (
 	"github.com/kepu/kepu/internal/realtime"
 )
 
+// dashPushWait bounds one push (every open topic's headline query).
+const dashPushWait = 10 * time.Second
+
 // dashHub holds this instance's dashboard sockets by topic and what each
 // topic shows (the campaign and the scope its headline is computed in).
 type dashHub struct {
@@ -141,6 +144,8 @@ func (s *Server) runDashLive() {
 func (s *Server) pushHeadlines(ctx context.Context) {
 	h := s.dashHub
 	h.refreshes.Inc()
+	ctx, cancel := context.WithTimeout(ctx, dashPushWait)
+	defer cancel()
 	for topic, t := range h.open() {
 		hl, err := s.dash.Headline(ctx, t.camp, t.sc)
 		h.headlines.Inc()
