@@ -131,7 +131,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	defer func() { <-sessionsDone }()
 	go a.housekeeping(bg)
 	go a.Contests.Run(bg, 100*time.Millisecond, a.Log)
-	go (&dashboard.Refresher{DB: a.DB, Log: a.Log}).Run(bg)
+	go (&dashboard.Refresher{DB: a.DB, Log: a.Log, OnRefresh: a.Server.DashRefreshed}).Run(bg)
 	errc := make(chan error, 1)
 	go func() {
 		if ln != nil {

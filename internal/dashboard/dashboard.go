@@ -31,9 +31,6 @@ import (
 // MinGroup is the smallest group shown in a breakdown outside its school.
 const MinGroup = 5
 
-// Shanghai is the time zone of participation charts (kepu.Shanghai).
-var Shanghai = kepu.Shanghai
-
 // Service answers dashboard queries.
 type Service struct {
 	DB  *pgxpool.Pool
@@ -191,7 +188,7 @@ const scopeFilter = `($2::bigint[] IS NULL OR p.region_id = ANY($2)) AND ($3::bi
 
 // Headline returns the campaign's live numbers within the scope.
 func (s *Service) Headline(ctx context.Context, c Campaign, sc Scope) (Headline, error) {
-	h := Headline{CampaignID: c.ID, Title: c.Title, At: s.now().In(Shanghai).Format("15:04:05")}
+	h := Headline{CampaignID: c.ID, Title: c.Title, At: s.now().In(kepu.Shanghai).Format("15:04:05")}
 	var sumPct float64
 	var passes int64
 	err := s.DB.QueryRow(ctx, `SELECT count(*), coalesce(sum(attempts), 0), coalesce(sum(finished), 0),
@@ -232,7 +229,7 @@ func (s *Service) Overview(ctx context.Context, a kepu.Actor) ([]Headline, error
 		SELECT c.id, c.title, p.n, p.attempts, p.finished, p.passes, p.sum_pct, coalesce(m.answers, 0)
 		FROM p JOIN campaigns c ON c.id = p.campaign_id LEFT JOIN m ON m.campaign_id = p.campaign_id
 		ORDER BY c.starts_at DESC, c.id DESC LIMIT 100`, s.now(), sc.Regions, sc.Classes)
-	at := s.now().In(Shanghai).Format("15:04:05")
+	at := s.now().In(kepu.Shanghai).Format("15:04:05")
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Headline, error) {
 		h := Headline{At: at}
 		var passes, last5 int64

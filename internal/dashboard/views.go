@@ -67,7 +67,7 @@ func (s *Service) timeline(ctx context.Context, c Campaign, sc Scope, unit strin
 	var joined, started, finished, answers int64
 	_, err := pgx.ForEachRow(rows, []any{&b, &joined, &started, &finished, &answers}, func() error {
 		// b is a Shanghai wall-clock time returned as a UTC timestamp.
-		wall := time.Date(b.Year(), b.Month(), b.Day(), b.Hour(), 0, 0, 0, Shanghai)
+		wall := time.Date(b.Year(), b.Month(), b.Day(), b.Hour(), 0, 0, 0, kepu.Shanghai)
 		end := wall.Add(time.Hour)
 		if unit == "day" {
 			end = wall.AddDate(0, 0, 1)

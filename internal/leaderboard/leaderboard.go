@@ -100,15 +100,12 @@ type Service struct {
 	reads readCache // the HTTP read path's caches (read.go)
 }
 
-// Shanghai is the zone of "today" (kepu.Shanghai).
-var Shanghai = kepu.Shanghai
-
 func (s *Service) today() string {
 	now := time.Now
 	if s.Now != nil {
 		now = s.Now
 	}
-	return now().In(Shanghai).Format("20060102")
+	return now().In(kepu.Shanghai).Format("20060102")
 }
 
 // Key is the sorted set of a board: {p}:lb:{campaign}:{board}:{period},

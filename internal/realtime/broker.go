@@ -2,7 +2,12 @@ package realtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -13,16 +18,31 @@ type Broker interface {
 	// Publish sends msg on channel.
 	Publish(ctx context.Context, channel string, msg []byte) error
 	// Subscribe calls handle for every message on a channel matching the
-	// glob pattern until ctx ends. It returns once the subscription is
-	// active (messages published after it returns are delivered); handle
-	// runs on one goroutine, in order.
+	// glob pattern until ctx ends; handle runs on one goroutine, in order.
+	// It returns once the first attempt to subscribe is done: nil when the
+	// subscription is active (messages published after it returns are
+	// delivered), else that attempt's error. Either way the subscription
+	// lives as long as ctx: whenever it fails or drops it is made again
+	// (RedisBroker: with backoff), so an error here is worth a log line,
+	// not a give-up. Messages published while it is down are lost.
 	Subscribe(ctx context.Context, pattern string, handle func(channel string, msg []byte)) error
 }
 
-// RedisBroker is the Broker over Redis pub/sub.
+// Re-subscribe backoff of RedisBroker: the wait after the n-th failure in a
+// row is drawn from [d/2, d) with d = min(backoffMin·2ⁿ, backoffMax).
+const (
+	backoffMin = 100 * time.Millisecond
+	backoffMax = 5 * time.Second
+	// idleCheck: a subscription silent this long is pinged, so a dead
+	// connection that nobody closed is noticed.
+	idleCheck = 30 * time.Second
+)
+
+// RedisBroker is the Broker over Redis pub/sub (PSUBSCRIBE).
 type RedisBroker struct {
 	Client *redis.Client
-	Buffer int // messages buffered per subscription; default 1000
+	Buffer int          // messages buffered per subscription; default 1000
+	Log    *slog.Logger // subscription drops and recoveries; none when nil
 }
 
 // Publish implements Broker.
@@ -33,31 +53,134 @@ func (b RedisBroker) Publish(ctx context.Context, channel string, msg []byte) er
 	return nil
 }
 
-// Subscribe implements Broker with a pattern subscription (PSUBSCRIBE).
+// Subscribe implements Broker. Its goroutines stop when ctx ends.
 func (b RedisBroker) Subscribe(ctx context.Context, pattern string, handle func(channel string, msg []byte)) error {
-	ps := b.Client.PSubscribe(ctx, pattern)
-	if _, err := ps.Receive(ctx); err != nil {
-		ps.Close()
-		return fmt.Errorf("realtime: subscribe %s: %w", pattern, err)
-	}
 	size := b.Buffer
 	if size <= 0 {
 		size = 1000
 	}
-	ch := ps.Channel(redis.WithChannelSize(size))
+	msgs := make(chan *redis.Message, size)
 	go func() {
-		defer ps.Close()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case m, ok := <-ch:
-				if !ok {
-					return
-				}
+			case m := <-msgs:
 				handle(m.Channel, []byte(m.Payload))
 			}
 		}
 	}()
+	ps, err := b.subscribe(ctx, pattern)
+	go b.run(ctx, pattern, ps, msgs)
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log(slog.LevelWarn, "realtime: subscribe failed, retrying", pattern, err)
+		}
+		return fmt.Errorf("realtime: subscribe %s: %w", pattern, err)
+	}
 	return nil
+}
+
+// subscribe makes one subscription and waits until Redis confirms it.
+func (b RedisBroker) subscribe(ctx context.Context, pattern string) (*redis.PubSub, error) {
+	ps := b.Client.PSubscribe(ctx, pattern)
+	if _, err := ps.Receive(ctx); err != nil {
+		ps.Close()
+		return nil, err
+	}
+	return ps, nil
+}
+
+// run receives on ps (nil: not subscribed) and subscribes again, after a
+// jittered exponential backoff, whenever that fails, until ctx ends.
+func (b RedisBroker) run(ctx context.Context, pattern string, ps *redis.PubSub, msgs chan<- *redis.Message) {
+	failures := 0
+	if ps == nil {
+		failures = 1
+	}
+	for {
+		if ps == nil {
+			if !sleepCtx(ctx, backoff(failures)) {
+				return
+			}
+			var err error
+			if ps, err = b.subscribe(ctx, pattern); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				failures++
+				b.log(slog.LevelDebug, "realtime: subscribe failed, retrying", pattern, err, "failures", failures)
+				continue
+			}
+			b.log(slog.LevelInfo, "realtime: subscribed again", pattern, nil, "failures", failures)
+			failures = 0
+		}
+		err := b.receive(ctx, ps, msgs)
+		ps.Close()
+		ps = nil
+		if ctx.Err() != nil {
+			return
+		}
+		b.log(slog.LevelWarn, "realtime: subscription dropped, retrying", pattern, err)
+		failures = 1
+	}
+}
+
+// receive passes ps's messages to msgs until ctx ends or ps fails.
+func (b RedisBroker) receive(ctx context.Context, ps *redis.PubSub, msgs chan<- *redis.Message) error {
+	stop := context.AfterFunc(ctx, func() { ps.Close() }) // unblocks the read
+	defer stop()
+	for {
+		v, err := ps.ReceiveTimeout(ctx, idleCheck)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+				if err := ps.Ping(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			return err
+		}
+		if m, ok := v.(*redis.Message); ok {
+			select {
+			case msgs <- m:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+}
+
+func (b RedisBroker) log(level slog.Level, msg, pattern string, err error, args ...any) {
+	if b.Log == nil {
+		return
+	}
+	args = append(args, "pattern", pattern)
+	if err != nil {
+		args = append(args, "err", err)
+	}
+	b.Log.Log(context.Background(), level, msg, args...)
+}
+
+// backoff is the wait before the next attempt after failures failures in
+// a row (at least 1).
+func backoff(failures int) time.Duration {
+	d := backoffMax
+	if failures < 16 {
+		d = min(backoffMin<<(failures-1), backoffMax)
+	}
+	return d/2 + rand.N(d/2)
+}
+
+// sleepCtx waits d and reports whether ctx is still live.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

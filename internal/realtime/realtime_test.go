@@ -1,13 +1,17 @@
 package realtime
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/kepu/kepu/internal/testenv"
 )
@@ -197,5 +201,138 @@ func TestConnIdleHoldsNoGoroutine(t *testing.T) {
 	}
 	if c := conns[0]; c.Send([]byte("late")) {
 		t.Error("Send after Close: got true, want false")
+	}
+}
+
+// brokerThroughProxy is a RedisBroker whose subscriptions go through a
+// proxy the test can cut; publishing goes straight to Redis.
+func brokerThroughProxy(t *testing.T) (sub RedisBroker, pub RedisBroker, p *testenv.Proxy, prefix string, log *syncBuffer) {
+	t.Helper()
+	r := testenv.NewRedis(t)
+	p = testenv.NewRedisProxy(t)
+	client := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1, DialTimeout: time.Second})
+	t.Cleanup(func() { client.Close() })
+	log = &syncBuffer{}
+	sub = RedisBroker{Client: client, Log: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	return sub, RedisBroker{Client: r.Client}, p, r.Prefix, log
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// publishUntilDelivered publishes msg every 50 ms until it arrives on out.
+func publishUntilDelivered(t *testing.T, b RedisBroker, channel, msg string, out <-chan string, within time.Duration) {
+	t.Helper()
+	deadline := time.After(within)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		_ = b.Publish(context.Background(), channel, []byte(msg))
+		select {
+		case got := <-out:
+			if got == msg {
+				return
+			}
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("%q not delivered within %v", msg, within)
+		}
+	}
+}
+
+// TestRedisBrokerResubscribesAfterDrop: the subscription's connection is
+// cut (Redis restarting, a network failure); once Redis is reachable again
+// the broker subscribes again by itself and delivers what is published.
+func TestRedisBrokerResubscribesAfterDrop(t *testing.T) {
+	sub, pub, p, prefix, log := brokerThroughProxy(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan string, 16)
+	if err := sub.Subscribe(ctx, prefix+":ev:*", func(_ string, msg []byte) { out <- string(msg) }); err != nil {
+		t.Fatal(err)
+	}
+	publishUntilDelivered(t, pub, prefix+":ev:1", "before", out, 2*time.Second)
+
+	p.Cut()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(log.String(), "subscription dropped") {
+		if time.Now().After(deadline) {
+			t.Fatalf("drop not logged; log:\n%s", log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(700 * time.Millisecond) // a few failed attempts while Redis is away
+	p.Restore()
+	publishUntilDelivered(t, pub, prefix+":ev:1", "after", out, 10*time.Second)
+	if !strings.Contains(log.String(), "subscribed again") {
+		t.Errorf("recovery not logged; log:\n%s", log)
+	}
+}
+
+// TestRedisBrokerRetriesFirstSubscribe: Redis is unreachable when the
+// subscription is first made; Subscribe reports it and keeps trying, and
+// messages flow once Redis is back (the old broker gave up for good).
+func TestRedisBrokerRetriesFirstSubscribe(t *testing.T) {
+	sub, pub, p, prefix, _ := brokerThroughProxy(t)
+	p.Cut()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := make(chan string, 16)
+	if err := sub.Subscribe(ctx, prefix+":ev:*", func(_ string, msg []byte) { out <- string(msg) }); err == nil {
+		t.Fatal("Subscribe with Redis away: got nil, want the first attempt's error")
+	}
+	time.Sleep(300 * time.Millisecond)
+	p.Restore()
+	publishUntilDelivered(t, pub, prefix+":ev:2", "hello", out, 10*time.Second)
+}
+
+// TestRedisBrokerStopsWithContext: when ctx ends the subscription's
+// goroutines end too, connected or retrying.
+func TestRedisBrokerStopsWithContext(t *testing.T) {
+	sub, _, p, prefix, _ := brokerThroughProxy(t)
+	before := runtime.NumGoroutine()
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := sub.Subscribe(ctx, prefix+":ev:*", func(string, []byte) {}); err != nil {
+		t.Fatal(err)
+	}
+	p.Cut()
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines after cancel: %d, before Subscribe %d", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestBackoffBounded(t *testing.T) {
+	for n := 1; n < 40; n++ {
+		d := backoff(n)
+		if d < backoffMin/2 || d >= backoffMax {
+			t.Errorf("backoff(%d) = %v, want within [%v, %v)", n, d, backoffMin/2, backoffMax)
+		}
+	}
+	if d := backoff(1); d >= backoffMin {
+		t.Errorf("backoff(1) = %v, want < %v", d, backoffMin)
+	}
+	if d := backoff(30); d < backoffMax/2 {
+		t.Errorf("backoff(30) = %v, want >= %v", d, backoffMax/2)
 	}
 }

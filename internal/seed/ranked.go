@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kepu/kepu/internal/campaign"
-	"github.com/kepu/kepu/internal/dashboard"
+	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/postgres"
 	"github.com/kepu/kepu/internal/scoring"
 )
@@ -57,8 +57,8 @@ func (v Volume) Ranked(ctx context.Context, campaignID int64, n int, out io.Writ
 		return 0, fmt.Errorf("seed: ranked: campaign %d: %w", campaignID, err)
 	}
 	// The day before today ends at Asia/Shanghai midnight.
-	y, m, d := now.In(dashboard.Shanghai).Date()
-	midnight := time.Date(y, m, d, 0, 0, 0, 0, dashboard.Shanghai)
+	y, m, d := now.In(kepu.Shanghai).Date()
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, kepu.Shanghai)
 	rng := rand.New(rand.NewPCG(uint64(now.UnixNano()), uint64(campaignID)))
 	const chunk = 50_000
 	for done := 0; done < n; done += chunk {

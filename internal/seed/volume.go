@@ -15,6 +15,7 @@ import (
 	"github.com/kepu/kepu/internal/bank"
 	"github.com/kepu/kepu/internal/campaign"
 	"github.com/kepu/kepu/internal/dashboard"
+	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/postgres"
 	"github.com/kepu/kepu/internal/scoring"
@@ -488,12 +489,12 @@ func randomMoment(rng *rand.Rand, from, to time.Time) time.Time {
 		return from
 	}
 	day := from.Add(time.Duration(rng.Int64N(int64(to.Sub(from)))))
-	d := day.In(dashboard.Shanghai)
+	d := day.In(kepu.Shanghai)
 	hour := 8 + rng.IntN(14)
 	if rng.Float64() < 0.35 {
 		hour = 19 + rng.IntN(3)
 	}
-	t := time.Date(d.Year(), d.Month(), d.Day(), hour, rng.IntN(60), rng.IntN(60), 0, dashboard.Shanghai)
+	t := time.Date(d.Year(), d.Month(), d.Day(), hour, rng.IntN(60), rng.IntN(60), 0, kepu.Shanghai)
 	if t.Before(from) || !t.Before(to) {
 		return day
 	}
@@ -520,6 +521,6 @@ func answerTimes(seed uint64, n int) []int {
 
 // shanghaiDay is the Asia/Shanghai calendar day of t, as a date value.
 func shanghaiDay(t time.Time) time.Time {
-	y, m, d := t.In(dashboard.Shanghai).Date()
+	y, m, d := t.In(kepu.Shanghai).Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

@@ -126,7 +126,7 @@ func (s *Server) runLive() {
 		s.live.CloseAll(realtime.CloseGoingAway, "server stopping")
 	}()
 	prefix := strings.TrimSuffix(s.contests.ChannelPattern(), "*")
-	broker := realtime.RedisBroker{Client: s.redis}
+	broker := realtime.RedisBroker{Client: s.redis, Log: s.log}
 	err := broker.Subscribe(ctx, s.contests.ChannelPattern(), func(channel string, msg []byte) {
 		room, err := strconv.ParseInt(strings.TrimPrefix(channel, prefix), 10, 64)
 		if err != nil {
@@ -135,7 +135,8 @@ func (s *Server) runLive() {
 		s.dispatch(ctx, room, msg)
 	})
 	if err != nil && ctx.Err() == nil {
-		s.log.Error("contest pubsub", "err", err)
+		// The broker keeps trying in the background (with backoff).
+		s.log.Warn("contest pubsub: first subscribe failed, retrying", "err", err)
 	}
 }
 

@@ -3,12 +3,9 @@ package server
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
-	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
 	fws "github.com/gofiber/websocket/v2"
 
@@ -17,9 +14,10 @@ import (
 	"github.com/kepu/kepu/internal/ratelimit"
 )
 
-// Websocket limits of the live dashboard: the client only answers pings.
+// Websocket limits of the live dashboard (dash_ws.go): the client only
+// answers pings.
 const (
-	dashLiveEvery = 3 * time.Second
+	dashQueue     = 4
 	dashPingEvery = 15 * time.Second
 	dashPongWait  = 40 * time.Second
 	dashReadLimit = 512
@@ -29,7 +27,7 @@ const (
 var dashWSRule = ratelimit.Rule{Name: "dash_ws_ip", Burst: 60, Period: time.Minute}
 
 // dashRoutes are the dashboard API: JSON views, exports, retiring a
-// flagged question, and the live headline websocket. Every handler checks
+// flagged question, and the live headline websocket (dash_ws.go). Every handler checks
 // the actor's scope in internal/dashboard.
 func (s *Server) dashRoutes(api fiber.Router) {
 	staff := requireRole(kepu.RoleTeacher, kepu.RoleOrganizer, kepu.RoleAdmin)
@@ -41,6 +39,7 @@ func (s *Server) dashRoutes(api fiber.Router) {
 	api.Post("/dash/campaigns/:id/items/:qid/retire", requireRole(kepu.RoleOrganizer, kepu.RoleAdmin), s.dashRetire)
 	api.Get("/dash/contests/:id/views/:view", staff, s.dashContestView)
 	api.Get("/dash/contests/:id/export/:view", staff, s.dashContestExport)
+	s.runDashLive()
 	s.App.Get("/ws/dash/:id", staff, func(c *fiber.Ctx) error {
 		if !fws.IsWebSocketUpgrade(c) {
 			return fiber.ErrUpgradeRequired
@@ -222,53 +221,4 @@ func (s *Server) sendTable(c *fiber.Ctx, name string, t dashboard.Table) error {
 		return c.Send(b.Bytes())
 	}
 	return kepu.Invalid("format", "error.dash_format")
-}
-
-// dashLive sends the campaign's headline every dashLiveEvery until the
-// client goes away or the server stops. The client sends nothing but pongs;
-// a read limit and deadlines bound each connection.
-func (s *Server) dashLive(ws *fws.Conn) {
-	camp, _ := ws.Locals("dash_campaign").(dashboard.Campaign)
-	sc, _ := ws.Locals("dash_scope").(dashboard.Scope)
-	ws.SetReadLimit(dashReadLimit)
-	ws.SetReadDeadline(time.Now().Add(dashPongWait))
-	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(dashPongWait)) })
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		defer cancel()
-		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				return
-			}
-			ws.SetReadDeadline(time.Now().Add(dashPongWait))
-		}
-	}()
-	tick := time.NewTicker(dashLiveEvery)
-	defer tick.Stop()
-	ping := time.NewTicker(dashPingEvery)
-	defer ping.Stop()
-	send := func() error {
-		h, err := s.dash.Headline(ctx, camp, sc)
-		if err != nil {
-			return err
-		}
-		b, _ := json.Marshal(fiber.Map{"type": "headline", "headline": h})
-		ws.SetWriteDeadline(time.Now().Add(dashWriteWait))
-		return ws.WriteMessage(websocket.TextMessage, b)
-	}
-	for err := send(); err == nil; {
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.shutdown:
-			ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, "server stopping"),
-				time.Now().Add(time.Second))
-			return
-		case <-ping.C:
-			err = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(dashWriteWait))
-		case <-tick.C:
-			err = send()
-		}
-	}
 }

@@ -522,3 +522,83 @@ func foldAll(t *testing.T, db *pgxpool.Pool, campaign int64) {
 	}
 	t.Fatalf("dashboard fold: %d finished attempts counted, want %d", got, want)
 }
+
+// dashCounter reads a counter of the instance's metrics registry.
+func dashCounter(t *testing.T, inst *apptest.Instance, name string) float64 {
+	t.Helper()
+	mfs, err := inst.App.Server.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("metric %s not found", name)
+	return 0
+}
+
+// Two dashboards open on one campaign in one scope: a refresh that folds
+// new rows computes the headline once and pushes it to both.
+func TestDashboardLivePushOncePerRefresh(t *testing.T) {
+	f := newDashFixture(t)
+	url := "ws" + strings.TrimPrefix(f.inst.URL, "http") + "/ws/dash/" + dashID(f.campaign)
+	org := f.inst.Login(dashUser(f.inst, "dash-push-org", "organizer"))
+	h := http.Header{"Origin": {f.inst.URL}, "Cookie": {"kepu_session=" + org.Cookie("kepu_session")}}
+	type msg struct {
+		Type     string
+		Headline dashboard.Headline
+	}
+	var socks []*websocket.Conn
+	for i := range 2 {
+		ws, _, err := websocket.DefaultDialer.Dial(url, h)
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		defer ws.Close()
+		ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+		var m msg
+		if err := ws.ReadJSON(&m); err != nil || m.Type != "headline" || m.Headline.Participants != 8 {
+			t.Fatalf("socket %d first message: got %+v, %v; want a headline with 8 participants", i, m, err)
+		}
+		socks = append(socks, ws)
+	}
+
+	// The instance's refresher may still push the fixture's rows (before
+	// or while the sockets opened): count from here.
+	refreshes0 := dashCounter(t, f.inst, "kepu_dash_live_refreshes_total")
+	headlines0 := dashCounter(t, f.inst, "kepu_dash_live_headlines_total")
+	ctx := context.Background()
+	db := f.inst.DB.Pool
+	uid, err := dashtest.User(ctx, db, "dash-p9", f.inst.Seed.DistrictIDs["430703"], 0, 0, "u14", "student")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := dashtest.Answer{VersionID: f.v1, Choice: 0, Correct: true, MS: 3000}
+	if _, err := dashtest.Attempt(ctx, db, f.campaign, uid, time.Now().Add(-10*time.Minute), true, a); err != nil {
+		t.Fatal(err)
+	}
+	// The instance's own refresher (every 3 s, rows 2 s old) folds the
+	// attempt and pushes; both sockets see the ninth participant.
+	for i, ws := range socks {
+		ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+		for {
+			var m msg
+			if err := ws.ReadJSON(&m); err != nil {
+				t.Fatalf("socket %d: no push with 9 participants: %v", i, err)
+			}
+			if m.Type != "headline" {
+				t.Fatalf("socket %d: got type %q, want headline", i, m.Type)
+			}
+			if m.Headline.Participants == 9 {
+				break
+			}
+		}
+	}
+	refreshes := dashCounter(t, f.inst, "kepu_dash_live_refreshes_total") - refreshes0
+	headlines := dashCounter(t, f.inst, "kepu_dash_live_headlines_total") - headlines0
+	if refreshes < 1 || headlines < 1 || headlines > refreshes {
+		t.Errorf("pushes: %v headlines computed for %v refreshes, want one per refresh (one open topic, two sockets)", headlines, refreshes)
+	}
+}

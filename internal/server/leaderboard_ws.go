@@ -154,20 +154,21 @@ func (s *Server) leaderboardWSRoutes() {
 }
 
 // runLeaderboardLive subscribes (through the realtime.Broker, so changes
-// on any instance arrive) to every campaign's channel and pushes dirty
-// campaigns' boards every lbPushEvery until the server stops.
+// on any instance arrive, and subscribed again whenever Redis drops it) to
+// every campaign's channel and pushes dirty campaigns' boards every
+// lbPushEvery until the server stops.
 func (s *Server) runLeaderboardLive() {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-s.shutdown; cancel() }()
 	prefix := strings.TrimSuffix(s.boards.ChannelPattern(), "*")
-	broker := realtime.RedisBroker{Client: s.redis}
+	broker := realtime.RedisBroker{Client: s.redis, Log: s.log}
 	err := broker.Subscribe(ctx, s.boards.ChannelPattern(), func(channel string, _ []byte) {
 		if id, err := strconv.ParseInt(strings.TrimPrefix(channel, prefix), 10, 64); err == nil {
 			s.lbHub.markDirty(id)
 		}
 	})
-	if err != nil && ctx.Err() == nil {
-		s.log.Error("leaderboard pubsub", "err", err)
+	if err != nil && ctx.Err() == nil { // not fatal: the broker keeps trying
+		s.log.Warn("leaderboard pubsub", "err", err)
 	}
 	go func() {
 		tick := time.NewTicker(lbPushEvery)

@@ -12,6 +12,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/kepu/kepu/internal/apptest"
+	"github.com/kepu/kepu/internal/testenv"
 )
 
 // TestLeaderboardWebsocketPushesRank: a viewer with the board open over
@@ -84,6 +85,70 @@ func boardsLive(t *testing.T, inst *apptest.Instance, id int64) {
 			t.Fatalf("no subscriber on %s after 5 s", ch)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLeaderboardWebsocketSurvivesRedisDrop: the instance reaches Redis
+// through a proxy that is cut (its board subscription drops) and then
+// restored; without any restart the subscription comes back by itself and
+// an open board is pushed the next change.
+func TestLeaderboardWebsocketSurvivesRedisDrop(t *testing.T) {
+	proxy := testenv.NewRedisProxy(t)
+	f := newCampaignOn(t, apptest.Options{Env: map[string]string{"KEPU_REDIS_URL": proxy.RedisURL()}}, nil)
+	c := f.citizen(t, "dora")
+	url := fmt.Sprintf("ws%s/ws/leaderboard?campaign=%d", strings.TrimPrefix(f.inst.URL, "http"), f.id)
+	ws, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {f.inst.URL}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer ws.Close()
+	var p struct {
+		Type string
+		Top  []struct {
+			Nickname string
+			Rank     int64
+		}
+	}
+	readJSON(t, ws, &p)
+	time.Sleep(time.Second) // the build's own announcement passes
+
+	// subscribers counts the instance's subscriptions matching the board's
+	// channel (the prefix is this test's alone): PUBLISH returns it.
+	ctx := context.Background()
+	channel := f.inst.App.Boards.Channel(f.id)
+	subscribers := func() int64 {
+		n, err := f.inst.Redis.Client.Publish(ctx, channel, "").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waitSubscribers := func(what string, ok func(int64) bool) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for n := subscribers(); !ok(n); n = subscribers() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d subscribers", what, n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitSubscribers("before the cut", func(n int64) bool { return n >= 1 })
+	proxy.Cut()
+	waitSubscribers("after the cut", func(n int64) bool { return n == 0 })
+	time.Sleep(time.Second) // a few failed attempts to subscribe again
+	proxy.Restore()
+	waitSubscribers("after the restore", func(n int64) bool { return n >= 1 })
+
+	id := f.start(t, c)
+	for seq := 1; seq <= 3; seq++ {
+		current(t, c, id)
+		f.clock.Add(2 * time.Second)
+		answer(t, c, id, seq, f.rightChoice(t, id, seq), 200)
+	}
+	readJSON(t, ws, &p)
+	if p.Type != "top" || len(p.Top) != 1 || p.Top[0].Nickname != "dora" || p.Top[0].Rank != 1 {
+		t.Errorf("push after Redis came back: got %+v, want dora ranked 1", p)
 	}
 }
 

@@ -64,6 +64,7 @@ type Server struct {
 	campaigns *campaign.Service
 	boards    *leaderboard.Service
 	lbHub     *lbHub
+	dashHub   *dashHub
 	live      *realtime.Hub
 	pages     *pages
 	metrics   *metrics
