@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -297,8 +295,8 @@ func TestSessionCacheRevocationRace(t *testing.T) {
 // cache serves nothing (every lookup asks Postgres), and it comes back when
 // Redis does.
 func TestSessionCacheFallsBackWithoutRedis(t *testing.T) {
-	p := startProxy(t, "127.0.0.1:6379")
-	client := redis.NewClient(&redis.Options{Addr: p.addr(), MaxRetries: -1})
+	p := testenv.NewRedisProxy(t)
+	client := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1})
 	t.Cleanup(func() { client.Close() })
 	f := newCacheFixture(t, time.Minute, 1000, client)
 	c := f.svc.Sessions
@@ -308,7 +306,7 @@ func TestSessionCacheFallsBackWithoutRedis(t *testing.T) {
 	_, tok := f.login(t, "gus")
 	f.lookup(t, tok)
 
-	p.cut()
+	p.Cut()
 	waitFor(t, "the cache notices the lost subscription", 5*time.Second, func() bool { return !c.Live() })
 	if n := c.Len(); n != 0 {
 		t.Errorf("cache holds %d entries while unsubscribed, want 0", n)
@@ -323,75 +321,11 @@ func TestSessionCacheFallsBackWithoutRedis(t *testing.T) {
 		t.Errorf("unsubscribed cache stored an entry")
 	}
 
-	p.restore()
+	p.Restore()
 	waitFor(t, "the cache resubscribes", 15*time.Second, c.Live)
 	f.lookup(t, tok2)
 	f.deleteBehindTheCache(t, tok2)
 	if got := f.lookup(t, tok2); got != "hal" {
 		t.Fatalf("resubscribed: got %q, want hal from the cache", got)
 	}
-}
-
-// proxy is a TCP proxy the test can cut, as a network failure would.
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); p.cut() })
-	go func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			down := p.down
-			p.mu.Unlock()
-			if down {
-				in.Close()
-				continue
-			}
-			out, err := net.Dial("tcp", target)
-			if err != nil {
-				in.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, in, out)
-			p.mu.Unlock()
-			go func() { io.Copy(out, in); out.Close() }()
-			go func() { io.Copy(in, out); in.Close() }()
-		}
-	}()
-	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-// cut closes every connection and refuses new ones until restore.
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *proxy) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
 }
