@@ -16,6 +16,7 @@
 //	{p}:room:due                        sorted set of rooms' due timers
 //	{p}:ev:room:{run}                   pub/sub channel of a room's events
 //	{p}:ev:lb:{campaign}                pub/sub channel announcing a campaign's board changes
+//	{p}:ev:dash:refresh                 a dashboard refresh folded rows (dashboard sockets)
 //	{p}:ev:session                      session cache invalidations (account)
 //	{p}:ev:session:ack:{nonce}          their confirmations (lists, 10 s)
 package rdb
@@ -100,6 +101,10 @@ func (k Keys) RoomChannel(runID int64) string { return k.Key("ev", "room", id(ru
 
 // RoomChannelPattern matches every room channel (PSUBSCRIBE).
 func (k Keys) RoomChannelPattern() string { return k.Key("ev", "room", "*") }
+
+// DashRefreshChannel announces that the dashboard rollups changed (one
+// refresh folded rows), so every instance pushes its open dashboards.
+func (k Keys) DashRefreshChannel() string { return k.Key("ev", "dash", "refresh") }
 
 // SessionChannel carries session cache invalidations between instances.
 func (k Keys) SessionChannel() string { return k.Key("ev", "session") }

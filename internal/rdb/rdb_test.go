@@ -23,6 +23,7 @@ func TestKeyNames(t *testing.T) {
 		{k.RoomChannel(42), "kepu:ev:room:42"},
 		{k.RoomChannelPattern(), "kepu:ev:room:*"},
 		{k.SessionChannel(), "kepu:ev:session"},
+		{k.DashRefreshChannel(), "kepu:ev:dash:refresh"},
 		{k.SessionAck("n0"), "kepu:ev:session:ack:n0"},
 	} {
 		if tc.got != tc.want {

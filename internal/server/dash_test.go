@@ -16,6 +16,7 @@ import (
 	"github.com/kepu/kepu/internal/apptest"
 	"github.com/kepu/kepu/internal/dashboard"
 	"github.com/kepu/kepu/internal/dashboard/dashtest"
+	"github.com/kepu/kepu/internal/testenv"
 )
 
 // dashFixture is a small hand-built campaign whose figures are worked out
@@ -37,9 +38,9 @@ type dashFixture struct {
 	q2Right   []bool
 }
 
-func newDashFixture(t *testing.T) *dashFixture {
+func newDashFixture(t *testing.T, opts ...apptest.Options) *dashFixture {
 	t.Helper()
-	inst := apptest.Start(t)
+	inst := apptest.Start(t, opts...)
 	ctx := context.Background()
 	db := inst.DB.Pool
 	must := func(err error) {
@@ -601,4 +602,79 @@ func TestDashboardLivePushOncePerRefresh(t *testing.T) {
 	if refreshes < 1 || headlines < 1 || headlines > refreshes {
 		t.Errorf("pushes: %v headlines computed for %v refreshes, want one per refresh (one open topic, two sockets)", headlines, refreshes)
 	}
+}
+
+// TestDashboardSocketSurvivesRedisDrop: the instance reaches Redis through a
+// proxy that is cut (its subscription to refresh announcements drops) and
+// then restored; without a restart the subscription comes back by itself,
+// and an open dashboard is pushed the next participant.
+func TestDashboardSocketSurvivesRedisDrop(t *testing.T) {
+	proxy := testenv.NewRedisProxy(t)
+	f := newDashFixture(t, apptest.Options{Env: map[string]string{"KEPU_REDIS_URL": proxy.RedisURL()}})
+	url := "ws" + strings.TrimPrefix(f.inst.URL, "http") + "/ws/dash/" + dashID(f.campaign)
+	org := f.inst.Login(dashUser(f.inst, "dash-drop-org", "organizer"))
+	ws, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {f.inst.URL}, "Cookie": {"kepu_session=" + org.Cookie("kepu_session")}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer ws.Close()
+	type msg struct {
+		Type     string
+		Headline dashboard.Headline
+	}
+	readUntil := func(what string, participants int64) {
+		t.Helper()
+		ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+		for {
+			var m msg
+			if err := ws.ReadJSON(&m); err != nil {
+				t.Fatalf("%s: no headline with %d participants: %v", what, participants, err)
+			}
+			if m.Type == "headline" && int64(m.Headline.Participants) == participants {
+				return
+			}
+		}
+	}
+	readUntil("first message", 8)
+
+	// subscribers counts the instance's subscriptions to the announcements
+	// (the prefix is this test's alone): PUBLISH returns it. An announcement
+	// only makes the instance push what it already has.
+	ctx := context.Background()
+	channel := f.inst.Redis.Keys.DashRefreshChannel()
+	subscribers := func() int64 {
+		n, err := f.inst.Redis.Client.Publish(ctx, channel, "").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waitSubscribers := func(what string, ok func(int64) bool) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for n := subscribers(); !ok(n); n = subscribers() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d subscribers", what, n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitSubscribers("before the cut", func(n int64) bool { return n >= 1 })
+	proxy.Cut()
+	waitSubscribers("after the cut", func(n int64) bool { return n == 0 })
+	proxy.Restore()
+	waitSubscribers("after the restore", func(n int64) bool { return n >= 1 })
+
+	db := f.inst.DB.Pool
+	uid, err := dashtest.User(ctx, db, "dash-p9", f.inst.Seed.DistrictIDs["430703"], 0, 0, "u14", "student")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := dashtest.Answer{VersionID: f.v1, Choice: 0, Correct: true, MS: 3000}
+	if _, err := dashtest.Attempt(ctx, db, f.campaign, uid, time.Now().Add(-10*time.Minute), true, a); err != nil {
+		t.Fatal(err)
+	}
+	// The instance's own refresher (every 3 s, rows 2 s old) folds it and
+	// announces the refresh; the socket sees the ninth participant.
+	readUntil("after Redis came back", 9)
 }

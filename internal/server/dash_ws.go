@@ -92,7 +92,7 @@ func (h *dashHub) notify() {
 
 // dashChannel is the Broker channel on which a refresh is announced.
 func (s *Server) dashChannel() string {
-	return rdb.Keys{Prefix: s.cfg.RedisPrefix}.Key("ev", "dash", "refresh")
+	return rdb.Keys{Prefix: s.cfg.RedisPrefix}.DashRefreshChannel()
 }
 
 // DashRefreshed announces to every instance that the dashboard rollups
