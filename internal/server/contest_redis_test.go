@@ -1,9 +1,7 @@
 package server_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/kepu/kepu/internal/apptest"
 	"github.com/kepu/kepu/internal/testenv"
@@ -22,33 +20,7 @@ func TestContestSurvivesRedisDrop(t *testing.T) {
 	pa := connect(t, inst, nil, ann.Room, ann.Token, 0, 0)
 	pa.waitFor("snapshot")
 
-	// subscribers counts the instance's subscriptions matching the room's
-	// channel (the prefix is this test's alone): PUBLISH returns it. An
-	// empty message is no event and is dropped by every instance.
-	ctx := context.Background()
-	channel := inst.Redis.Keys.RoomChannel(run.ID)
-	subscribers := func() int64 {
-		n, err := inst.Redis.Client.Publish(ctx, channel, "").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	waitSubscribers := func(what string, ok func(int64) bool) {
-		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for n := subscribers(); !ok(n); n = subscribers() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d subscribers", what, n)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	waitSubscribers("before the cut", func(n int64) bool { return n >= 1 })
-	proxy.Cut()
-	waitSubscribers("after the cut", func(n int64) bool { return n == 0 })
-	proxy.Restore()
-	waitSubscribers("after the restore", func(n int64) bool { return n >= 1 })
+	dropRedis(t, inst, proxy, inst.Redis.Keys.RoomChannel(run.ID))
 
 	f.act(t, run, "next", 204) // start
 	if q := pa.waitFor("question").data(); q.num("q") != 0 {

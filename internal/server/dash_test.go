@@ -637,33 +637,8 @@ func TestDashboardSocketSurvivesRedisDrop(t *testing.T) {
 	}
 	readUntil("first message", 8)
 
-	// subscribers counts the instance's subscriptions to the announcements
-	// (the prefix is this test's alone): PUBLISH returns it. An announcement
-	// only makes the instance push what it already has.
 	ctx := context.Background()
-	channel := f.inst.Redis.Keys.DashRefreshChannel()
-	subscribers := func() int64 {
-		n, err := f.inst.Redis.Client.Publish(ctx, channel, "").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	waitSubscribers := func(what string, ok func(int64) bool) {
-		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for n := subscribers(); !ok(n); n = subscribers() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d subscribers", what, n)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	waitSubscribers("before the cut", func(n int64) bool { return n >= 1 })
-	proxy.Cut()
-	waitSubscribers("after the cut", func(n int64) bool { return n == 0 })
-	proxy.Restore()
-	waitSubscribers("after the restore", func(n int64) bool { return n >= 1 })
+	dropRedis(t, f.inst, proxy, f.inst.Redis.Keys.DashRefreshChannel())
 
 	db := f.inst.DB.Pool
 	uid, err := dashtest.User(ctx, db, "dash-p9", f.inst.Seed.DistrictIDs["430703"], 0, 0, "u14", "student")

@@ -112,33 +112,7 @@ func TestLeaderboardWebsocketSurvivesRedisDrop(t *testing.T) {
 	readJSON(t, ws, &p)
 	time.Sleep(time.Second) // the build's own announcement passes
 
-	// subscribers counts the instance's subscriptions matching the board's
-	// channel (the prefix is this test's alone): PUBLISH returns it.
-	ctx := context.Background()
-	channel := f.inst.App.Boards.Channel(f.id)
-	subscribers := func() int64 {
-		n, err := f.inst.Redis.Client.Publish(ctx, channel, "").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
-	waitSubscribers := func(what string, ok func(int64) bool) {
-		t.Helper()
-		deadline := time.Now().Add(15 * time.Second)
-		for n := subscribers(); !ok(n); n = subscribers() {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d subscribers", what, n)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	waitSubscribers("before the cut", func(n int64) bool { return n >= 1 })
-	proxy.Cut()
-	waitSubscribers("after the cut", func(n int64) bool { return n == 0 })
-	time.Sleep(time.Second) // a few failed attempts to subscribe again
-	proxy.Restore()
-	waitSubscribers("after the restore", func(n int64) bool { return n >= 1 })
+	dropRedis(t, f.inst, proxy, f.inst.App.Boards.Channel(f.id))
 
 	id := f.start(t, c)
 	for seq := 1; seq <= 3; seq++ {
