@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -116,8 +117,13 @@ func (a *App) BuildServer() error {
 	return nil
 }
 
-// Serve listens on ln (or Config.Addr when nil) until ctx ends, then shuts
-// down gracefully: stop accepting, finish requests, close websockets.
+// Serve listens on ln (or Config.Addr when nil) until ctx ends or the
+// listener fails. It owns the instance's background work — the session
+// cache's revocation listener, session housekeeping, the contest runner,
+// the dashboard refresher and the server's live subscriptions and push
+// loops — which it starts before serving and, at the end, stops and waits
+// for (at most shutdownWait): stop accepting, close websockets with
+// "going away", finish requests in flight, then stop the rest.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if a.Server == nil {
 		if err := a.BuildServer(); err != nil {
@@ -126,12 +132,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
+	var work sync.WaitGroup
 	// Subscribed (or not, if Redis refuses) before the first request.
 	sessionsDone := a.Sessions.Listen(bg)
-	defer func() { <-sessionsDone }()
-	go a.housekeeping(bg)
-	go a.Contests.Run(bg, 100*time.Millisecond, a.Log)
-	go (&dashboard.Refresher{DB: a.DB, Log: a.Log, OnRefresh: a.Server.DashRefreshed}).Run(bg)
+	serverDone := a.Server.Start(bg)
+	work.Go(func() { <-sessionsDone })
+	work.Go(func() { <-serverDone })
+	work.Go(func() { a.housekeeping(bg) })
+	work.Go(func() { a.Contests.Run(bg, 100*time.Millisecond, a.Log) })
+	work.Go(func() {
+		(&dashboard.Refresher{DB: a.DB, Log: a.Log, OnRefresh: a.Server.DashRefreshed}).Run(bg)
+	})
 	errc := make(chan error, 1)
 	go func() {
 		if ln != nil {
@@ -140,21 +151,43 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 			errc <- a.Server.App.Listen(a.Config.Addr)
 		}
 	}()
+	var serveErr error
 	select {
 	case err := <-errc:
-		cancel()
-		return fmt.Errorf("app: serve: %w", err)
+		serveErr = fmt.Errorf("app: serve: %w", err)
 	case <-ctx.Done():
+		a.Log.Info("shutting down")
 	}
-	a.Log.Info("shutting down")
-	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
+	sctx, scancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer scancel()
 	err := a.Server.Shutdown(sctx)
 	cancel()
+	if !waitUntil(sctx, &work) {
+		a.Log.Warn("shutdown: background work still running", "waited", shutdownWait)
+	}
+	if serveErr != nil {
+		return serveErr
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("app: shutdown: %w", err)
 	}
 	return nil
+}
+
+// shutdownWait bounds a graceful shutdown: requests in flight, then the
+// background work.
+const shutdownWait = 15 * time.Second
+
+// waitUntil waits for wg until ctx ends; false: ctx ended first.
+func waitUntil(ctx context.Context, wg *sync.WaitGroup) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // housekeeping purges expired sessions every ten minutes.

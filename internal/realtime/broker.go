@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,8 +25,10 @@ type Broker interface {
 	// delivered), else that attempt's error. Either way the subscription
 	// lives as long as ctx: whenever it fails or drops it is made again
 	// (RedisBroker: with backoff), so an error here is worth a log line,
-	// not a give-up. Messages published while it is down are lost.
-	Subscribe(ctx context.Context, pattern string, handle func(channel string, msg []byte)) error
+	// not a give-up. Messages published while it is down are lost. The
+	// returned channel is closed once ctx has ended and the subscription's
+	// goroutines (handle's included) have stopped: its owner waits for it.
+	Subscribe(ctx context.Context, pattern string, handle func(channel string, msg []byte)) (<-chan struct{}, error)
 }
 
 // Re-subscribe backoff of RedisBroker: the wait after the n-th failure in a
@@ -53,14 +56,16 @@ func (b RedisBroker) Publish(ctx context.Context, channel string, msg []byte) er
 	return nil
 }
 
-// Subscribe implements Broker. Its goroutines stop when ctx ends.
-func (b RedisBroker) Subscribe(ctx context.Context, pattern string, handle func(channel string, msg []byte)) error {
+// Subscribe implements Broker. Its two goroutines (one receives and
+// re-subscribes, one calls handle) stop when ctx ends.
+func (b RedisBroker) Subscribe(ctx context.Context, pattern string, handle func(channel string, msg []byte)) (<-chan struct{}, error) {
 	size := b.Buffer
 	if size <= 0 {
 		size = 1000
 	}
 	msgs := make(chan *redis.Message, size)
-	go func() {
+	var wg sync.WaitGroup
+	wg.Go(func() {
 		for {
 			select {
 			case <-ctx.Done():
@@ -69,16 +74,18 @@ func (b RedisBroker) Subscribe(ctx context.Context, pattern string, handle func(
 				handle(m.Channel, []byte(m.Payload))
 			}
 		}
-	}()
+	})
 	ps, err := b.subscribe(ctx, pattern)
-	go b.run(ctx, pattern, ps, msgs)
+	wg.Go(func() { b.run(ctx, pattern, ps, msgs) })
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
 	if err != nil {
 		if ctx.Err() == nil {
 			b.log(slog.LevelWarn, "realtime: subscribe failed, retrying", pattern, err)
 		}
-		return fmt.Errorf("realtime: subscribe %s: %w", pattern, err)
+		return done, fmt.Errorf("realtime: subscribe %s: %w", pattern, err)
 	}
-	return nil
+	return done, nil
 }
 
 // subscribe makes one subscription and waits until Redis confirms it.

@@ -18,7 +18,6 @@ func BenchmarkHubBroadcast(b *testing.B) {
 	h := NewHub()
 	for i := 0; i < 1000; i++ {
 		c := NewConn(nopSocket{}, 64)
-		go c.Run()
 		defer c.Close(CloseNormal, "")
 		h.Add("campaign:1", c)
 		h.Add("campaign:"+strconv.Itoa(i+2), c)

@@ -7,6 +7,7 @@
 package realtime
 
 import (
+	"net"
 	"sync"
 	"time"
 
@@ -232,10 +233,39 @@ func (c *Conn) Wait() {
 	}
 }
 
-// Run pings until the connection is closed, then waits for the last write
-// (StartPings, then Wait): for handlers that keep a goroutine per
-// connection anyway.
-func (c *Conn) Run() {
-	c.StartPings()
+// Release ends a connection whose upgrade handler is about to return
+// (the socket closes then, and nothing may write to it after): Close with
+// code and reason (if not closed already), cut short a write in progress,
+// and wait for the writing goroutine.
+func (c *Conn) Release(code int, reason string) {
+	c.Close(code, reason)
+	if u, ok := c.ws.(interface{ UnderlyingConn() net.Conn }); ok {
+		_ = u.UnderlyingConn().SetWriteDeadline(time.Now())
+	}
 	c.Wait()
+}
+
+// ReadLoop reads ws until a read fails, which it returns (nil when handle
+// stopped it). Every message and every pong moves the read deadline wait
+// ahead, so a client that stops answering pings is dropped after wait.
+// onPong (nil: none) gets each pong's payload; handle (nil: messages are
+// read and dropped) gets each message and returns false to stop.
+func ReadLoop(ws *WebSocket, wait time.Duration, onPong func(data []byte), handle func(msg []byte) bool) error {
+	_ = ws.SetReadDeadline(time.Now().Add(wait))
+	ws.SetPongHandler(func(data string) error {
+		if onPong != nil {
+			onPong([]byte(data))
+		}
+		return ws.SetReadDeadline(time.Now().Add(wait))
+	})
+	for {
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			return err
+		}
+		_ = ws.SetReadDeadline(time.Now().Add(wait))
+		if handle != nil && !handle(msg) {
+			return nil
+		}
+	}
 }

@@ -64,9 +64,6 @@ func TestHubBroadcastAndSlowClient(t *testing.T) {
 	slow := &fakeSocket{block: make(chan struct{})}
 	other := &fakeSocket{}
 	cf, cs, co := NewConn(fast, 4), NewConn(slow, 2), NewConn(other, 4)
-	for _, c := range []*Conn{cf, cs, co} {
-		go c.Run()
-	}
 	h.Add("campaign:1", cf)
 	h.Add("campaign:1", cs)
 	h.Add("campaign:2", co)
@@ -138,7 +135,7 @@ func TestRedisBrokerFansOutAcrossSubscribers(t *testing.T) {
 	for i := range results {
 		results[i] = make(chan got, 4)
 		out := results[i]
-		if err := b.Subscribe(ctx, r.Prefix+":ev:*", func(ch string, msg []byte) { out <- got{ch, string(msg)} }); err != nil {
+		if _, err := b.Subscribe(ctx, r.Prefix+":ev:*", func(ch string, msg []byte) { out <- got{ch, string(msg)} }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -263,7 +260,7 @@ func TestRedisBrokerResubscribesAfterDrop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := make(chan string, 16)
-	if err := sub.Subscribe(ctx, prefix+":ev:*", func(_ string, msg []byte) { out <- string(msg) }); err != nil {
+	if _, err := sub.Subscribe(ctx, prefix+":ev:*", func(_ string, msg []byte) { out <- string(msg) }); err != nil {
 		t.Fatal(err)
 	}
 	publishUntilDelivered(t, pub, prefix+":ev:1", "before", out, 2*time.Second)
@@ -293,7 +290,7 @@ func TestRedisBrokerRetriesFirstSubscribe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out := make(chan string, 16)
-	if err := sub.Subscribe(ctx, prefix+":ev:*", func(_ string, msg []byte) { out <- string(msg) }); err == nil {
+	if _, err := sub.Subscribe(ctx, prefix+":ev:*", func(_ string, msg []byte) { out <- string(msg) }); err == nil {
 		t.Fatal("Subscribe with Redis away: got nil, want the first attempt's error")
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -307,12 +304,18 @@ func TestRedisBrokerStopsWithContext(t *testing.T) {
 	sub, _, p, prefix, _ := brokerThroughProxy(t)
 	before := runtime.NumGoroutine()
 	ctx, cancel := context.WithCancel(context.Background())
-	if err := sub.Subscribe(ctx, prefix+":ev:*", func(string, []byte) {}); err != nil {
+	done, err := sub.Subscribe(ctx, prefix+":ev:*", func(string, []byte) {})
+	if err != nil {
 		t.Fatal(err)
 	}
 	p.Cut()
 	time.Sleep(200 * time.Millisecond)
 	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("done not closed 5 s after cancel")
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for runtime.NumGoroutine() > before {
 		if time.Now().After(deadline) {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
-	"github.com/valyala/fasthttp"
+	"github.com/gofiber/fiber/v2"
 )
 
 // Upgrade refuses a plain request, releases the upgrade request before
@@ -24,18 +24,21 @@ func TestUpgrade(t *testing.T) {
 		readErr error
 	}
 	results := make(chan result, 1)
-	srv := &fasthttp.Server{Handler: func(ctx *fasthttp.RequestCtx) {
-		err := Upgrade(ctx, 16, func(ws *WebSocket) {
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Get("/", func(c *fiber.Ctx) error {
+		ctx := c.Context()
+		err := Upgrade(c, 16, func(ws *WebSocket) {
 			r := result{header: string(ctx.Request.Header.Peek("X-Big"))}
 			_, _, r.readErr = ws.ReadMessage()
 			results <- r
 		})
 		if errors.Is(err, ErrNotUpgrade) {
-			ctx.SetStatusCode(fasthttp.StatusUpgradeRequired)
+			return c.SendStatus(fiber.StatusUpgradeRequired)
 		}
-	}}
-	go srv.Serve(ln)
-	defer srv.Shutdown()
+		return err
+	})
+	go app.Listener(ln)
+	defer app.Shutdown()
 	url := "ws://" + ln.Addr().String() + "/"
 
 	resp, err := http.Get("http://" + ln.Addr().String() + "/")

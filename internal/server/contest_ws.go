@@ -115,25 +115,20 @@ func (c *liveConn) measurePong(data []byte, now time.Time) {
 	c.pingAt = time.Time{}
 }
 
-// runLive subscribes (through the realtime.Broker) to every room channel
-// and hands events to local connections until the server shuts down, then
-// closes them all.
-func (s *Server) runLive() {
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-s.shutdown
-		cancel()
-		s.live.CloseAll(realtime.CloseGoingAway, "server stopping")
-	}()
+// startContestLive subscribes (through the realtime.Broker) to every room
+// channel and hands events to local connections until ctx ends. Its
+// goroutines, and the result senders it starts, are in s.bg.
+func (s *Server) startContestLive(ctx context.Context) {
 	prefix := strings.TrimSuffix(s.contests.ChannelPattern(), "*")
 	broker := realtime.RedisBroker{Client: s.redis, Log: s.log}
-	err := broker.Subscribe(ctx, s.contests.ChannelPattern(), func(channel string, msg []byte) {
+	done, err := broker.Subscribe(ctx, s.contests.ChannelPattern(), func(channel string, msg []byte) {
 		room, err := strconv.ParseInt(strings.TrimPrefix(channel, prefix), 10, 64)
 		if err != nil {
 			return
 		}
 		s.dispatch(ctx, room, msg)
 	})
+	s.bg.Go(func() { <-done })
 	if err != nil && ctx.Err() == nil {
 		// The broker keeps trying in the background (with backoff).
 		s.log.Warn("contest pubsub: first subscribe failed, retrying", "err", err)
@@ -184,9 +179,9 @@ func (s *Server) dispatch(ctx context.Context, room int64, msg []byte) {
 			}
 			return
 		}
-		go s.sendResults(ctx, room, conns, "result", ev.Data.Q)
+		s.bg.Go(func() { s.sendResults(ctx, room, conns, "result", ev.Data.Q) })
 	case "podium":
-		go s.sendResults(ctx, room, conns, "final", -1)
+		s.bg.Go(func() { s.sendResults(ctx, room, conns, "final", -1) })
 	}
 }
 
@@ -257,10 +252,8 @@ func ackMsg(q int, choice []int) []byte {
 }
 
 func (s *Server) contestWSRoutes() {
-	s.live = realtime.NewHub()
-	s.runLive()
 	s.App.Get("/ws/contest", func(c *fiber.Ctx) error {
-		if !realtime.IsUpgrade(c.Context()) {
+		if !realtime.IsUpgrade(c) {
 			return fiber.ErrUpgradeRequired
 		}
 		if !s.originAllowed(c.Get(fiber.HeaderOrigin)) {
@@ -270,13 +263,9 @@ func (s *Server) contestWSRoutes() {
 			return err
 		}
 		u := currentUser(c)
-		err := realtime.Upgrade(c.Context(), liveReadLimit, func(ws *realtime.WebSocket) {
+		return realtime.Upgrade(c, liveReadLimit, func(ws *realtime.WebSocket) {
 			s.contestWS(ws, u)
 		})
-		if err != nil {
-			return fiber.ErrUpgradeRequired
-		}
-		return nil
 	})
 }
 
@@ -289,23 +278,14 @@ func (s *Server) contestWS(ws *realtime.WebSocket, u *account.User) {
 	if c == nil {
 		return
 	}
-	// Nothing may write once this handler returns (fasthttp closes the
-	// socket): close, cut a blocked write short, wait for the writer.
 	defer func() {
 		s.live.Remove(liveTopic(c.room), c.Conn)
-		c.Close(realtime.CloseNormal, "")
-		ws.UnderlyingConn().SetWriteDeadline(time.Now())
-		c.Wait()
+		c.Release(realtime.CloseNormal, "")
 	}()
-	for {
-		_, b, err := ws.ReadMessage()
-		if err != nil {
-			s.closeOnReadError(c, err)
-			return
-		}
-		if !s.liveMessage(c, b) {
-			return
-		}
+	err := realtime.ReadLoop(ws, livePongWait, func(data []byte) { c.measurePong(data, time.Now()) },
+		func(b []byte) bool { return s.liveMessage(c, b) })
+	if err != nil {
+		s.closeOnReadError(c, err)
 	}
 }
 
@@ -327,12 +307,6 @@ func (s *Server) liveHello(ws *realtime.WebSocket, u *account.User) *liveConn {
 	if !s.catchUp(c, hello) {
 		return nil
 	}
-	ws.SetReadDeadline(time.Now().Add(livePongWait))
-	ws.SetPongHandler(func(data string) error {
-		ws.SetReadDeadline(time.Now().Add(livePongWait))
-		c.measurePong([]byte(data), time.Now())
-		return nil
-	})
 	return c
 }
 
@@ -390,10 +364,8 @@ func (s *Server) greet(c *liveConn, hello contest.Hello, u *account.User) bool {
 // trip is known before the first answer.
 func (s *Server) registerLive(c *liveConn) bool {
 	s.live.Add(liveTopic(c.room), c.Conn)
-	select {
-	case <-s.shutdown: // CloseAll may have run before the Add
+	if s.stopping() { // Shutdown's CloseAll may have run before the Add
 		return s.dropLive(c, realtime.CloseGoingAway, "server stopping")
-	default:
 	}
 	if c.PingNow() != nil {
 		return s.dropLive(c, realtime.CloseGoingAway, "")
@@ -436,7 +408,6 @@ func (s *Server) dropLive(c *liveConn, code int, reason string) bool {
 // liveMessage handles one client message after the hello; false: the
 // connection was closed.
 func (s *Server) liveMessage(c *liveConn, b []byte) bool {
-	c.ws.SetReadDeadline(time.Now().Add(livePongWait))
 	m, err := decodeClientMsg(b)
 	if err != nil {
 		c.Close(realtime.CloseBadData, "malformed message")

@@ -7,11 +7,11 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	fws "github.com/gofiber/websocket/v2"
 
 	"github.com/kepu/kepu/internal/dashboard"
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/ratelimit"
+	"github.com/kepu/kepu/internal/realtime"
 )
 
 // Websocket limits of the live dashboard (dash_ws.go): the client only
@@ -39,9 +39,8 @@ func (s *Server) dashRoutes(api fiber.Router) {
 	api.Post("/dash/campaigns/:id/items/:qid/retire", requireRole(kepu.RoleOrganizer, kepu.RoleAdmin), s.dashRetire)
 	api.Get("/dash/contests/:id/views/:view", staff, s.dashContestView)
 	api.Get("/dash/contests/:id/export/:view", staff, s.dashContestExport)
-	s.runDashLive()
 	s.App.Get("/ws/dash/:id", staff, func(c *fiber.Ctx) error {
-		if !fws.IsWebSocketUpgrade(c) {
+		if !realtime.IsUpgrade(c) {
 			return fiber.ErrUpgradeRequired
 		}
 		if !s.originAllowed(c.Get(fiber.HeaderOrigin)) {
@@ -58,10 +57,8 @@ func (s *Server) dashRoutes(api fiber.Router) {
 		if err != nil {
 			return err
 		}
-		c.Locals("dash_campaign", camp)
-		c.Locals("dash_scope", sc)
-		return c.Next()
-	}, fws.New(s.dashLive, fws.Config{ReadBufferSize: 512, WriteBufferSize: 4096}))
+		return realtime.Upgrade(c, dashReadLimit, func(ws *realtime.WebSocket) { s.dashLive(ws, camp, sc) })
+	})
 	s.dashPageRoutes(staff)
 }
 

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	fws "github.com/gofiber/websocket/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kepu/kepu/internal/dashboard"
@@ -108,9 +107,7 @@ func (s *Server) DashRefreshed() {
 	}
 }
 
-// runDashLive subscribes to the refresh announcements and pushes headlines
-// after each until the server stops.
-func (s *Server) runDashLive() {
+func newDashHub(reg prometheus.Registerer) *dashHub {
 	h := &dashHub{
 		hub: realtime.NewHub(), topics: map[string]dashTopic{}, wake: make(chan struct{}, 1),
 		refreshes: prometheus.NewCounter(prometheus.CounterOpts{
@@ -120,15 +117,21 @@ func (s *Server) runDashLive() {
 			Name: "kepu_dash_live_headlines_total", Help: "Headlines computed for live dashboard pushes (one per open topic per refresh).",
 		}),
 	}
-	s.metrics.reg.MustRegister(h.refreshes, h.headlines)
-	s.dashHub = h
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { <-s.shutdown; cancel() }()
+	reg.MustRegister(h.refreshes, h.headlines)
+	return h
+}
+
+// startDashLive subscribes to the refresh announcements and pushes
+// headlines after each until ctx ends. Its goroutines are in s.bg.
+func (s *Server) startDashLive(ctx context.Context) {
+	h := s.dashHub
 	broker := realtime.RedisBroker{Client: s.redis, Log: s.log}
-	if err := broker.Subscribe(ctx, s.dashChannel(), func(string, []byte) { h.notify() }); err != nil && ctx.Err() == nil {
+	done, err := broker.Subscribe(ctx, s.dashChannel(), func(string, []byte) { h.notify() })
+	s.bg.Go(func() { <-done })
+	if err != nil && ctx.Err() == nil {
 		s.log.Warn("dashboard live pubsub", "err", err) // not fatal: the broker keeps trying
 	}
-	go func() {
+	s.bg.Go(func() {
 		for {
 			select {
 			case <-ctx.Done():
@@ -137,7 +140,7 @@ func (s *Server) runDashLive() {
 				s.pushHeadlines(ctx)
 			}
 		}
-	}()
+	})
 }
 
 // pushHeadlines computes each open topic's headline once and broadcasts it.
@@ -166,40 +169,28 @@ func dashHeadlineMessage(h dashboard.Headline) []byte {
 
 // dashLive serves one dashboard socket: the headline now, then whatever
 // the push loop broadcasts, until the client goes away or the server
-// stops. A read limit and deadlines bound the connection.
-func (s *Server) dashLive(ws *fws.Conn) {
-	camp, _ := ws.Locals("dash_campaign").(dashboard.Campaign)
-	sc, _ := ws.Locals("dash_scope").(dashboard.Scope)
-	rc := realtime.NewConn(ws.Conn, dashQueue)
-	rc.PingEvery, rc.WriteWait = dashPingEvery, dashWriteWait
-	ws.SetReadLimit(dashReadLimit)
-	ws.SetReadDeadline(time.Now().Add(dashPongWait))
-	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(dashPongWait)) })
-	writerDone := make(chan struct{})
-	go func() { defer close(writerDone); rc.Run() }()
-	defer func() { <-writerDone }()
-	defer rc.Close(realtime.CloseNormal, "")
-	go func() {
-		select {
-		case <-s.shutdown:
-			rc.Close(realtime.CloseGoingAway, "server stopping")
-		case <-rc.Done():
-		}
-	}()
+// stops (Shutdown closes the hub's connections with "going away"). A read
+// limit and deadlines bound the connection.
+func (s *Server) dashLive(ws *realtime.WebSocket, camp dashboard.Campaign, sc dashboard.Scope) {
+	c := realtime.NewConn(ws, dashQueue)
+	c.PingEvery, c.WriteWait = dashPingEvery, dashWriteWait
 	topic := dashTopicKey(camp, sc)
-	s.dashHub.add(topic, dashTopic{camp: camp, sc: sc}, rc)
-	defer s.dashHub.remove(topic, rc)
+	s.dashHub.add(topic, dashTopic{camp: camp, sc: sc}, c)
+	defer func() {
+		s.dashHub.remove(topic, c)
+		c.Release(realtime.CloseNormal, "")
+	}()
+	if s.stopping() { // Shutdown's CloseAll may have run before the add
+		c.Close(realtime.CloseGoingAway, "server stopping")
+		return
+	}
+	c.StartPings()
 	hl, err := s.dash.Headline(context.Background(), camp, sc)
 	if err != nil {
 		s.log.Warn("dashboard live", "campaign", camp.ID, "err", err)
-		rc.Close(realtime.CloseInternal, "")
+		c.Close(realtime.CloseInternal, "")
 		return
 	}
-	rc.Send(dashHeadlineMessage(hl))
-	for {
-		if _, _, err := ws.ReadMessage(); err != nil {
-			return
-		}
-		ws.SetReadDeadline(time.Now().Add(dashPongWait))
-	}
+	c.Send(dashHeadlineMessage(hl))
+	_ = realtime.ReadLoop(ws, dashPongWait, nil, nil)
 }

@@ -21,9 +21,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	fws "github.com/gofiber/websocket/v2"
 
-	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/ratelimit"
@@ -68,29 +66,17 @@ func (c *lbConn) sendChanged(msg []byte) {
 }
 
 // lbHub holds this instance's watchers by campaign (a realtime.Hub keyed
-// by campaign id) and the campaigns that changed since the last push.
+// by campaign id; each Conn's Data is its *lbConn) and the campaigns that
+// changed since the last push.
 type lbHub struct {
 	hub   *realtime.Hub
 	mu    sync.Mutex
-	conns map[*realtime.Conn]*lbConn
 	dirty map[int64]bool
 }
 
+func newLBHub() *lbHub { return &lbHub{hub: realtime.NewHub(), dirty: map[int64]bool{}} }
+
 func lbTopic(campaign int64) string { return strconv.FormatInt(campaign, 10) }
-
-func (h *lbHub) add(c *lbConn) {
-	h.mu.Lock()
-	h.conns[c.Conn] = c
-	h.mu.Unlock()
-	h.hub.Add(lbTopic(c.campaign), c.Conn)
-}
-
-func (h *lbHub) remove(c *lbConn) {
-	h.hub.Remove(lbTopic(c.campaign), c.Conn)
-	h.mu.Lock()
-	delete(h.conns, c.Conn)
-	h.mu.Unlock()
-}
 
 func (h *lbHub) markDirty(campaign int64) {
 	if h.hub.Watched(lbTopic(campaign)) {
@@ -109,10 +95,7 @@ func (h *lbHub) takeDirty() map[int64][]*lbConn {
 	out := map[int64][]*lbConn{}
 	for id := range dirty {
 		for _, rc := range h.hub.Conns(lbTopic(id)) {
-			h.mu.Lock()
-			c := h.conns[rc]
-			h.mu.Unlock()
-			if c != nil {
+			if c, ok := rc.Data.(*lbConn); ok {
 				out[id] = append(out[id], c)
 			}
 		}
@@ -121,10 +104,8 @@ func (h *lbHub) takeDirty() map[int64][]*lbConn {
 }
 
 func (s *Server) leaderboardWSRoutes() {
-	s.lbHub = &lbHub{hub: realtime.NewHub(), conns: map[*realtime.Conn]*lbConn{}, dirty: map[int64]bool{}}
-	s.runLeaderboardLive()
 	s.App.Get("/ws/leaderboard", func(c *fiber.Ctx) error {
-		if !fws.IsWebSocketUpgrade(c) {
+		if !realtime.IsUpgrade(c) {
 			return fiber.ErrUpgradeRequired
 		}
 		if !s.originAllowed(c.Get(fiber.HeaderOrigin)) {
@@ -147,30 +128,31 @@ func (s *Server) leaderboardWSRoutes() {
 		if err := s.checkBoard(c, b); err != nil {
 			return err
 		}
-		c.Locals("lb_campaign", id)
-		c.Locals("lb_board", b)
-		return c.Next()
-	}, fws.New(s.leaderboardWS, fws.Config{ReadBufferSize: 1024, WriteBufferSize: 4096}))
+		w := &lbConn{campaign: id, board: b}
+		if u := currentUser(c); u != nil {
+			w.user = u.ID
+		}
+		return realtime.Upgrade(c, lbReadLimit, func(ws *realtime.WebSocket) { s.leaderboardWS(ws, w) })
+	})
 }
 
-// runLeaderboardLive subscribes (through the realtime.Broker, so changes
+// startLeaderboardLive subscribes (through the realtime.Broker, so changes
 // on any instance arrive, and subscribed again whenever Redis drops it) to
 // every campaign's channel and pushes dirty campaigns' boards every
-// lbPushEvery until the server stops.
-func (s *Server) runLeaderboardLive() {
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { <-s.shutdown; cancel() }()
+// lbPushEvery until ctx ends. Its goroutines are in s.bg.
+func (s *Server) startLeaderboardLive(ctx context.Context) {
 	prefix := strings.TrimSuffix(s.boards.ChannelPattern(), "*")
 	broker := realtime.RedisBroker{Client: s.redis, Log: s.log}
-	err := broker.Subscribe(ctx, s.boards.ChannelPattern(), func(channel string, _ []byte) {
+	done, err := broker.Subscribe(ctx, s.boards.ChannelPattern(), func(channel string, _ []byte) {
 		if id, err := strconv.ParseInt(strings.TrimPrefix(channel, prefix), 10, 64); err == nil {
 			s.lbHub.markDirty(id)
 		}
 	})
+	s.bg.Go(func() { <-done })
 	if err != nil && ctx.Err() == nil { // not fatal: the broker keeps trying
 		s.log.Warn("leaderboard pubsub", "err", err)
 	}
-	go func() {
+	s.bg.Go(func() {
 		tick := time.NewTicker(lbPushEvery)
 		defer tick.Stop()
 		for {
@@ -183,7 +165,7 @@ func (s *Server) runLeaderboardLive() {
 				}
 			}
 		}
-	}()
+	})
 }
 
 // pushBoards reads each watched board once and queues it to its watchers.
@@ -219,43 +201,31 @@ func (s *Server) boardMessage(ctx context.Context, campaignID int64, c *lbConn, 
 	return b
 }
 
-func (s *Server) leaderboardWS(ws *fws.Conn) {
-	id, _ := ws.Locals("lb_campaign").(int64)
-	b, _ := ws.Locals("lb_board").(leaderboard.Board)
-	rc := realtime.NewConn(ws.Conn, lbQueue)
-	rc.PingEvery, rc.WriteWait = lbPingEvery, lbWriteWait
-	c := &lbConn{Conn: rc, campaign: id, board: b}
-	if u, _ := ws.Locals("user").(*account.User); u != nil {
-		c.user = u.ID
-	}
-	ws.SetReadLimit(lbReadLimit)
-	ws.SetReadDeadline(time.Now().Add(lbPongWait))
-	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(time.Now().Add(lbPongWait)) })
-	writerDone := make(chan struct{})
-	go func() { defer close(writerDone); rc.Run() }()
-	defer func() { <-writerDone }()
-	defer rc.Close(realtime.CloseNormal, "")
-	s.lbHub.add(c)
-	defer s.lbHub.remove(c)
-	go func() {
-		select {
-		case <-s.shutdown:
-			rc.Close(realtime.CloseGoingAway, "server stopping")
-		case <-rc.Done():
-		}
+// leaderboardWS serves one watcher: the board now, then whatever the push
+// loop sends, until the client goes away or the server stops (Shutdown
+// closes the hub's connections with "going away").
+func (s *Server) leaderboardWS(ws *realtime.WebSocket, c *lbConn) {
+	c.Conn = realtime.NewConn(ws, lbQueue)
+	c.PingEvery, c.WriteWait = lbPingEvery, lbWriteWait
+	c.Data = c
+	topic := lbTopic(c.campaign)
+	s.lbHub.hub.Add(topic, c.Conn)
+	defer func() {
+		s.lbHub.hub.Remove(topic, c.Conn)
+		c.Release(realtime.CloseNormal, "")
 	}()
-	ctx := context.Background()
-	top, err := s.boards.Top(ctx, id, b, lbTopN, 0)
-	if err != nil {
-		s.log.Warn("leaderboard ws", "campaign", id, "err", err)
-		rc.Close(realtime.CloseInternal, "")
+	if s.stopping() { // Shutdown's CloseAll may have run before the Add
+		c.Close(realtime.CloseGoingAway, "server stopping")
 		return
 	}
-	c.sendChanged(s.boardMessage(ctx, id, c, top))
-	for {
-		if _, _, err := ws.ReadMessage(); err != nil {
-			return
-		}
-		ws.SetReadDeadline(time.Now().Add(lbPongWait))
+	c.StartPings()
+	ctx := context.Background()
+	top, err := s.boards.Top(ctx, c.campaign, c.board, lbTopN, 0)
+	if err != nil {
+		s.log.Warn("leaderboard ws", "campaign", c.campaign, "err", err)
+		c.Close(realtime.CloseInternal, "")
+		return
 	}
+	c.sendChanged(s.boardMessage(ctx, c.campaign, c, top))
+	_ = realtime.ReadLoop(ws, lbPongWait, nil, nil)
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -69,9 +70,12 @@ type Server struct {
 	pages     *pages
 	metrics   *metrics
 	wsOrigins string
-	// shutdown is closed when the server begins to stop; websocket
-	// handlers watch it to close their connections with "going away".
+	// shutdown is closed when the server begins to stop (Shutdown); a
+	// websocket registered after that is closed with "going away".
 	shutdown chan struct{}
+	// bg holds the background work started by Start: the live
+	// subscriptions and push loops of the three sockets, result senders.
+	bg sync.WaitGroup
 }
 
 // MaxBody is the largest request body Fiber reads at all; JSON handlers
@@ -85,7 +89,9 @@ func New(d Deps) (*Server, error) {
 		accounts: d.Accounts, org: d.Org, limiter: d.Limiter,
 		contests: d.Contests, dash: d.Dash, bank: d.Bank, campaigns: d.Campaigns, boards: d.Boards,
 		metrics: newMetrics(), shutdown: make(chan struct{}),
+		live: realtime.NewHub(), lbHub: newLBHub(),
 	}
+	s.dashHub = newDashHub(s.metrics.reg)
 	var err error
 	if s.pages, err = loadPages(d.I18n); err != nil {
 		return nil, err
@@ -136,11 +142,42 @@ func New(d Deps) (*Server, error) {
 	return s, nil
 }
 
-// Shutdown stops accepting connections, tells websocket handlers to close
-// with "going away", and waits up to timeout for requests in flight.
+// Start starts the server's background work, which runs until ctx ends:
+// the Redis subscriptions of the three live sockets (contest rooms,
+// leaderboards, dashboards) and their push loops. It returns once the
+// first attempt to subscribe is done (so events published after it reach
+// this instance's sockets); the returned channel is closed when all of
+// the background work, result senders included, has stopped. The owner
+// (app.App.Serve) calls it once, before serving, and waits for it.
+func (s *Server) Start(ctx context.Context) <-chan struct{} {
+	s.startContestLive(ctx)
+	s.startLeaderboardLive(ctx)
+	s.startDashLive(ctx)
+	done := make(chan struct{})
+	go func() { s.bg.Wait(); close(done) }()
+	return done
+}
+
+// Shutdown stops accepting connections, closes every websocket with
+// "going away" (clients reconnect, to another instance if this one is
+// gone), and waits until ctx ends for requests in flight. The background
+// work started by Start stops with Start's context.
 func (s *Server) Shutdown(ctx context.Context) error {
 	close(s.shutdown)
+	for _, h := range []*realtime.Hub{s.live, s.lbHub.hub, s.dashHub.hub} {
+		h.CloseAll(realtime.CloseGoingAway, "server stopping")
+	}
 	return s.App.ShutdownWithContext(ctx)
+}
+
+// stopping reports whether Shutdown has begun.
+func (s *Server) stopping() bool {
+	select {
+	case <-s.shutdown:
+		return true
+	default:
+		return false
+	}
 }
 
 func (s *Server) routes() {
