@@ -5,7 +5,7 @@ export KEPU_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kepu?sslmode=disa
 export KEPU_REDIS_URL ?= redis://127.0.0.1:6379/0
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: run test services browser build migrate seed lint bench unit clean staticcheck
+.PHONY: run test services browser nginx build migrate seed lint bench unit clean staticcheck
 
 ## run: start services, migrate, load demo data and serve on http://127.0.0.1:8080
 run: services build
@@ -18,9 +18,9 @@ run: services build
 # Packages whose tests exercise goroutines sharing state: run again under -race.
 RACE_PKGS := ./internal/realtime/ ./internal/account/ ./internal/campaign/ ./internal/contest/ ./internal/leaderboard/ ./internal/ratelimit/
 
-## test: start services, install the browser, then vet, staticcheck, go mod tidy -diff,
-## every test (unit, integration, browser), and the concurrent packages under -race
-test: services browser staticcheck
+## test: start services, install the browser and nginx, then vet, staticcheck, go mod tidy -diff,
+## every test (unit, integration, cluster behind nginx, browser), and the concurrent packages under -race
+test: services browser nginx staticcheck
 	@test -z "$$(gofmt -l cmd internal web migrations loadtest)" || { echo "gofmt needed:"; gofmt -l cmd internal web migrations loadtest; exit 1; }
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
@@ -38,6 +38,9 @@ services:
 
 browser:
 	@scripts/browser.sh
+
+nginx:
+	@scripts/nginx.sh
 
 build:
 	@mkdir -p bin

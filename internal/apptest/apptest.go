@@ -197,11 +197,15 @@ type Client struct {
 }
 
 // Client returns a new anonymous client of the instance.
-func (i *Instance) Client() *Client {
+func (i *Instance) Client() *Client { return NewClient(i.t, i.URL) }
+
+// NewClient returns a new anonymous client of the server at base (an
+// instance, or a load balancer in front of several).
+func NewClient(t testing.TB, base string) *Client {
 	jar, _ := cookiejar.New(nil)
 	return &Client{HTTP: &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		Base: i.URL, Lang: "zh-CN", t: i.t}
+		Base: base, Lang: "zh-CN", t: t}
 }
 
 // Login returns a client logged in as username.

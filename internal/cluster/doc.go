@@ -1,0 +1,5 @@
+// Package cluster holds the tests of Kepu as it is deployed: several
+// `kepu serve` processes on one Postgres and one Redis behind the nginx
+// configuration of deploy/nginx, with instances killed mid-game. It has
+// no code of its own besides the test harness (harness_test.go).
+package cluster
