@@ -25,6 +25,7 @@ import (
 // acknowledged, the game finishes, every player sees the podium, and
 // every answer is in Postgres.
 func TestNginxThreeInstancesOneKilled(t *testing.T) {
+	t.Parallel()
 	const players, questions = 30, 3
 	port := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)

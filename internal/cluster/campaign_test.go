@@ -1,0 +1,168 @@
+package cluster_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestNginxCampaignInstanceKilled: citizens answer the demo campaign
+// through nginx in front of two instances; one is killed with SIGKILL
+// while they answer. Answering goes on through the other instance, and
+// every answer that was acknowledged (200) is in Postgres with its points.
+func TestNginxCampaignInstanceKilled(t *testing.T) {
+	t.Parallel()
+	const citizens, perCitizen = 12, 12
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	c := newCluster(t, base)
+	var campaignID int64
+	if err := c.db.Pool.QueryRow(context.Background(), `SELECT id FROM campaigns ORDER BY id LIMIT 1`).Scan(&campaignID); err != nil {
+		t.Fatalf("demo campaign: %v", err)
+	}
+	for i := 0; i < citizens; i++ {
+		c.run("user", "create", "--username", fmt.Sprintf("citizen%02d", i), "--role", "participant", "--password", "citizen-pass-123456")
+	}
+	insts := []*instance{c.start(), c.start()}
+	startNginx(t, port, []string{insts[0].addr, insts[1].addr})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var (
+		answered atomic.Int32 // acknowledged answers, all citizens
+		mu       sync.Mutex
+		acked    = map[[2]int64]int{} // (attempt, seq) → points acknowledged
+		failures atomic.Int32         // requests that failed (instance dying) and were retried
+		wg       sync.WaitGroup
+	)
+	killAt := int32(citizens * perCitizen / 3)
+	for i := 0; i < citizens; i++ {
+		wg.Go(func() {
+			h := newHTTPUser(base)
+			if st, _ := h.call(ctx, "POST", "/api/v1/auth/login", map[string]string{"username": fmt.Sprintf("citizen%02d", i), "password": "citizen-pass-123456"}, nil); st != 200 {
+				t.Errorf("citizen %d: login %d", i, st)
+				return
+			}
+			var start struct{ Attempt struct{ ID int64 } }
+			if st, _ := h.call(ctx, "POST", fmt.Sprintf("/api/v1/campaigns/%d/attempts", campaignID), nil, &start); st != 201 && st != 200 {
+				t.Errorf("citizen %d: start attempt %d", i, st)
+				return
+			}
+			id := start.Attempt.ID
+			for n := 0; n < perCitizen && ctx.Err() == nil; {
+				var cur struct {
+					Question *struct{ Seq int64 } `json:"question"`
+				}
+				if st, _ := h.call(ctx, "GET", fmt.Sprintf("/api/v1/attempts/%d", id), nil, &cur); st != 200 {
+					failures.Add(1)
+					time.Sleep(100 * time.Millisecond)
+					continue
+				}
+				if cur.Question == nil {
+					return
+				}
+				var res struct {
+					Seq    int64
+					Points int
+				}
+				st, _ := h.call(ctx, "POST", fmt.Sprintf("/api/v1/attempts/%d/answers", id), map[string]any{"seq": cur.Question.Seq, "choice": []int{0}}, &res)
+				if st != 200 {
+					failures.Add(1)
+					time.Sleep(100 * time.Millisecond)
+					continue
+				}
+				mu.Lock()
+				acked[[2]int64{id, res.Seq}] = res.Points
+				mu.Unlock()
+				n++
+				answered.Add(1)
+			}
+		})
+	}
+	for answered.Load() < killAt && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	insts[0].kill(t)
+	t.Logf("killed instance %s after %d acknowledged answers", insts[0].addr, answered.Load())
+	wg.Wait()
+	if ctx.Err() != nil {
+		t.Fatalf("citizens did not finish in 2 minutes: %d of %d answers", answered.Load(), citizens*perCitizen)
+	}
+	t.Logf("%d answers acknowledged, %d requests failed and were retried", answered.Load(), failures.Load())
+	if got := int(answered.Load()); got != citizens*perCitizen {
+		t.Errorf("acknowledged answers: %d, want %d", got, citizens*perCitizen)
+	}
+	lost := 0
+	for k, pts := range acked {
+		var stored int
+		err := c.db.Pool.QueryRow(context.Background(), `SELECT points FROM campaign_answers WHERE attempt_id = $1 AND seq = $2`, k[0], k[1]).Scan(&stored)
+		if err != nil || stored != pts {
+			lost++
+			t.Errorf("attempt %d seq %d: acknowledged with %d points, in Postgres: %d (%v)", k[0], k[1], pts, stored, err)
+		}
+	}
+	if lost == 0 {
+		t.Logf("all %d acknowledged answers are in Postgres with their points", len(acked))
+	}
+}
+
+// httpUser is a browser-like client with its own cookies and CSRF token,
+// safe for one goroutine; it never fails the test by itself (a request to
+// a dying instance is an expected failure).
+type httpUser struct {
+	base string
+	c    *http.Client
+	csrf string
+}
+
+func newHTTPUser(base string) *httpUser {
+	jar, _ := cookiejar.New(nil)
+	return &httpUser{base: base, c: &http.Client{Jar: jar, Timeout: 15 * time.Second}}
+}
+
+// call sends body as JSON and decodes a 2xx answer into out; it returns
+// the status (0 when the request failed).
+func (h *httpUser) call(ctx context.Context, method, path string, body, out any) (int, error) {
+	if method != "GET" && h.csrf == "" {
+		var v struct{ Token string }
+		if st, err := h.call(ctx, "GET", "/api/v1/csrf", nil, &v); st != 200 {
+			return st, err
+		}
+		h.csrf = v.Token
+	}
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, h.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if h.csrf != "" {
+		req.Header.Set("X-CSRF-Token", h.csrf)
+	}
+	res, err := h.c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 == 2 && out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return 0, err
+		}
+	}
+	return res.StatusCode, nil
+}
