@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // TestNginxCampaignInstanceKilled: citizens answer the demo campaign
@@ -36,81 +38,109 @@ func TestNginxCampaignInstanceKilled(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var (
-		answered atomic.Int32 // acknowledged answers, all citizens
-		mu       sync.Mutex
-		acked    = map[[2]int64]int{} // (attempt, seq) → points acknowledged
-		failures atomic.Int32         // requests that failed (instance dying) and were retried
-		wg       sync.WaitGroup
-	)
-	killAt := int32(citizens * perCitizen / 3)
+	log := newAnswerLog()
+	var wg sync.WaitGroup
 	for i := 0; i < citizens; i++ {
 		wg.Go(func() {
-			h := newHTTPUser(base)
-			if st, _ := h.call(ctx, "POST", "/api/v1/auth/login", map[string]string{"username": fmt.Sprintf("citizen%02d", i), "password": "citizen-pass-123456"}, nil); st != 200 {
-				t.Errorf("citizen %d: login %d", i, st)
-				return
-			}
-			var start struct{ Attempt struct{ ID int64 } }
-			if st, _ := h.call(ctx, "POST", fmt.Sprintf("/api/v1/campaigns/%d/attempts", campaignID), nil, &start); st != 201 && st != 200 {
-				t.Errorf("citizen %d: start attempt %d", i, st)
-				return
-			}
-			id := start.Attempt.ID
-			for n := 0; n < perCitizen && ctx.Err() == nil; {
-				var cur struct {
-					Question *struct{ Seq int64 } `json:"question"`
-				}
-				if st, _ := h.call(ctx, "GET", fmt.Sprintf("/api/v1/attempts/%d", id), nil, &cur); st != 200 {
-					failures.Add(1)
-					time.Sleep(100 * time.Millisecond)
-					continue
-				}
-				if cur.Question == nil {
-					return
-				}
-				var res struct {
-					Seq    int64
-					Points int
-				}
-				st, _ := h.call(ctx, "POST", fmt.Sprintf("/api/v1/attempts/%d/answers", id), map[string]any{"seq": cur.Question.Seq, "choice": []int{0}}, &res)
-				if st != 200 {
-					failures.Add(1)
-					time.Sleep(100 * time.Millisecond)
-					continue
-				}
-				mu.Lock()
-				acked[[2]int64{id, res.Seq}] = res.Points
-				mu.Unlock()
-				n++
-				answered.Add(1)
-			}
+			log.citizen(ctx, base, fmt.Sprintf("citizen%02d", i), "citizen-pass-123456", campaignID, perCitizen, false)
 		})
 	}
-	for answered.Load() < killAt && ctx.Err() == nil {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, time.Minute, "a third of the answers", func() bool { return log.answered.Load() >= citizens*perCitizen/3 })
 	insts[0].kill(t)
-	t.Logf("killed instance %s after %d acknowledged answers", insts[0].addr, answered.Load())
+	t.Logf("killed instance %s after %d acknowledged answers", insts[0].addr, log.answered.Load())
 	wg.Wait()
 	if ctx.Err() != nil {
-		t.Fatalf("citizens did not finish in 2 minutes: %d of %d answers", answered.Load(), citizens*perCitizen)
+		t.Fatalf("citizens did not finish in 2 minutes: %d of %d answers", log.answered.Load(), citizens*perCitizen)
 	}
-	t.Logf("%d answers acknowledged, %d requests failed and were retried", answered.Load(), failures.Load())
-	if got := int(answered.Load()); got != citizens*perCitizen {
+	t.Logf("%d answers acknowledged, %d requests failed and were retried", log.answered.Load(), log.retried.Load())
+	if got := int(log.answered.Load()); got != citizens*perCitizen {
 		t.Errorf("acknowledged answers: %d, want %d", got, citizens*perCitizen)
 	}
+	log.checkStored(t, c.db.Pool)
+}
+
+// answerLog is what the citizens of a test had acknowledged.
+type answerLog struct {
+	answered atomic.Int32 // answers acknowledged (200)
+	retried  atomic.Int32 // requests that failed (a dying dependency) and were tried again
+	mu       sync.Mutex
+	acked    map[[2]int64]int // (attempt, seq) → points acknowledged
+}
+
+func newAnswerLog() *answerLog { return &answerLog{acked: map[[2]int64]int{}} }
+
+// citizen logs in at base as name, starts (or resumes) an attempt of the
+// campaign and answers n questions (option 0) one request after another,
+// trying again whatever fails, until ctx ends; with finish it then
+// finishes the attempt (which ranks it on the boards).
+func (l *answerLog) citizen(ctx context.Context, base, name, password string, campaignID int64, n int, finish bool) {
+	h := newHTTPUser(base)
+	retry := func(ok func() bool) {
+		for !ok() && ctx.Err() == nil {
+			l.retried.Add(1)
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	retry(func() bool {
+		st, _ := h.call(ctx, "POST", "/api/v1/auth/login", map[string]string{"username": name, "password": password}, nil)
+		return st == 200
+	})
+	var start struct{ Attempt struct{ ID int64 } }
+	retry(func() bool {
+		st, _ := h.call(ctx, "POST", fmt.Sprintf("/api/v1/campaigns/%d/attempts", campaignID), nil, &start)
+		return st == 200 || st == 201
+	})
+	id := start.Attempt.ID
+	for i := 0; i < n && ctx.Err() == nil; {
+		var cur struct {
+			Question *struct{ Seq int64 } `json:"question"`
+		}
+		if st, _ := h.call(ctx, "GET", fmt.Sprintf("/api/v1/attempts/%d", id), nil, &cur); st != 200 {
+			l.retried.Add(1)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		if cur.Question == nil {
+			break
+		}
+		var res struct {
+			Seq    int64
+			Points int
+		}
+		if st, _ := h.call(ctx, "POST", fmt.Sprintf("/api/v1/attempts/%d/answers", id), map[string]any{"seq": cur.Question.Seq, "choice": []int{0}}, &res); st != 200 {
+			l.retried.Add(1)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		l.mu.Lock()
+		l.acked[[2]int64{id, res.Seq}] = res.Points
+		l.mu.Unlock()
+		i++
+		l.answered.Add(1)
+	}
+	if finish {
+		retry(func() bool {
+			st, _ := h.call(ctx, "POST", fmt.Sprintf("/api/v1/attempts/%d/finish", id), nil, nil)
+			return st == 200
+		})
+	}
+}
+
+// checkStored fails t unless every acknowledged answer is in Postgres with
+// the points it was acknowledged with.
+func (l *answerLog) checkStored(t *testing.T, db *pgxpool.Pool) {
+	t.Helper()
 	lost := 0
-	for k, pts := range acked {
+	for k, pts := range l.acked {
 		var stored int
-		err := c.db.Pool.QueryRow(context.Background(), `SELECT points FROM campaign_answers WHERE attempt_id = $1 AND seq = $2`, k[0], k[1]).Scan(&stored)
+		err := db.QueryRow(context.Background(), `SELECT points FROM campaign_answers WHERE attempt_id = $1 AND seq = $2`, k[0], k[1]).Scan(&stored)
 		if err != nil || stored != pts {
 			lost++
 			t.Errorf("attempt %d seq %d: acknowledged with %d points, in Postgres: %d (%v)", k[0], k[1], pts, stored, err)
 		}
 	}
 	if lost == 0 {
-		t.Logf("all %d acknowledged answers are in Postgres with their points", len(acked))
+		t.Logf("all %d acknowledged answers are in Postgres with their points", len(l.acked))
 	}
 }
 

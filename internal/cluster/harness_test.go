@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -39,7 +38,12 @@ func kepuBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "kepu")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binPath, "github.com/kepu/kepu/cmd/kepu")
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			buildErr = fmt.Errorf("no go command on PATH: %w", err)
+			return
+		}
+		cmd := exec.Command(goBin, "build", "-o", binPath, "github.com/kepu/kepu/cmd/kepu")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kepu/kepu/internal/rdb"
 )
 
 // Config is the whole configuration of one Kepu process.
@@ -71,8 +73,12 @@ func Load(getenv func(string) string) (Config, error) {
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		bad("KEPU_DATABASE_URL", "want postgres://user@host:port/db")
 	}
-	if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-		bad("KEPU_REDIS_URL", "want redis://host:port/db")
+	if strings.HasPrefix(c.RedisURL, rdb.SentinelScheme+"://") {
+		if _, err := rdb.ParseSentinelURL(c.RedisURL); err != nil {
+			bad("KEPU_REDIS_URL", "want redis+sentinel://host:port[,host:port…]/master[/db]")
+		}
+	} else if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+		bad("KEPU_REDIS_URL", "want redis://host:port/db or redis+sentinel://host:port[,host:port…]/master[/db]")
 	}
 	c.BaseURL = strings.TrimRight(get("KEPU_BASE_URL", "http://"+c.Addr), "/")
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -24,27 +24,110 @@ package rdb
 import (
 	"context"
 	"fmt"
+	"net"
+	neturl "net/url"
 	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Open connects to url and checks the server answers.
+// Open connects to url and checks the server answers. url is either one
+// server, redis://[user:password@]host:port/db (rediss:// for TLS), or a
+// master watched by Redis Sentinel:
+//
+//	redis+sentinel://[user:password@]host:port[,host:port…]/master[/db][?sentinel_password=…]
+//
+// with the addresses of the sentinels and the name of the master they
+// monitor; the client asks the sentinels for the master, and follows a
+// failover to the replica they promote (go-redis's failover client).
 func Open(ctx context.Context, url string) (*redis.Client, error) {
-	opt, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("rdb: parse url: %w", err)
+	var c *redis.Client
+	if strings.HasPrefix(url, SentinelScheme+"://") {
+		opt, err := ParseSentinelURL(url)
+		if err != nil {
+			return nil, err
+		}
+		if opt.PoolSize < 64 {
+			opt.PoolSize = 64
+		}
+		c = redis.NewFailoverClient(opt)
+	} else {
+		opt, err := redis.ParseURL(url)
+		if err != nil {
+			return nil, fmt.Errorf("rdb: parse url: %w", err)
+		}
+		if opt.PoolSize < 64 {
+			opt.PoolSize = 64
+		}
+		c = redis.NewClient(opt)
 	}
-	if opt.PoolSize < 64 {
-		opt.PoolSize = 64
-	}
-	c := redis.NewClient(opt)
 	if err := c.Ping(ctx).Err(); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("rdb: ping: %w", err)
 	}
 	return c, nil
+}
+
+// SentinelScheme is the URL scheme of a master behind Redis Sentinel.
+const SentinelScheme = "redis+sentinel"
+
+// ParseSentinelURL parses a redis+sentinel:// URL (see Open).
+func ParseSentinelURL(raw string) (*redis.FailoverOptions, error) {
+	bad := func(why string) (*redis.FailoverOptions, error) {
+		return nil, fmt.Errorf("rdb: sentinel url: %s (want %s://[user:password@]host:port[,host:port…]/master[/db])", why, SentinelScheme)
+	}
+	rest := strings.TrimPrefix(raw, SentinelScheme+"://")
+	query := ""
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		rest, query = rest[:i], rest[i+1:]
+	}
+	opt := &redis.FailoverOptions{}
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		user, pass, _ := strings.Cut(rest[:i], ":")
+		var err error
+		if opt.Username, err = neturl.PathUnescape(user); err != nil {
+			return bad("bad user")
+		}
+		if opt.Password, err = neturl.PathUnescape(pass); err != nil {
+			return bad("bad password")
+		}
+		rest = rest[i+1:]
+	}
+	hosts, path, _ := strings.Cut(rest, "/")
+	for _, h := range strings.Split(hosts, ",") {
+		host, port, err := net.SplitHostPort(h)
+		if err != nil || host == "" {
+			return bad(fmt.Sprintf("%q is not host:port", h))
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return bad(fmt.Sprintf("bad port in %q", h))
+		}
+		opt.SentinelAddrs = append(opt.SentinelAddrs, h)
+	}
+	master, db, hasDB := strings.Cut(path, "/")
+	if master == "" {
+		return bad("no master name")
+	}
+	opt.MasterName = master
+	if hasDB {
+		n, err := strconv.Atoi(db)
+		if err != nil || n < 0 || n > 15 {
+			return bad(fmt.Sprintf("bad db %q", db))
+		}
+		opt.DB = n
+	}
+	q, err := neturl.ParseQuery(query)
+	if err != nil {
+		return bad("bad query")
+	}
+	for k := range q {
+		if k != "sentinel_password" {
+			return bad(fmt.Sprintf("unknown parameter %q", k))
+		}
+	}
+	opt.SentinelPassword = q.Get("sentinel_password")
+	return opt, nil
 }
 
 // Keys builds key names under one prefix.
