@@ -1,6 +1,8 @@
 package i18n_test
 
 import (
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/kepu/kepu/internal/i18n"
@@ -101,6 +103,56 @@ func TestPlurals(t *testing.T) {
 	for _, tt := range tests {
 		if got := b.T(tt.lang, tt.key, map[string]any{"n": tt.n}); got != tt.want {
 			t.Errorf("%s %s n=%v: got %q, want %q", tt.lang, tt.key, tt.n, got, tt.want)
+		}
+	}
+}
+
+// countedNoun finds a placeholder followed by a word ending in "s" ("{n}
+// questions", "{seconds} seconds"): a count that needs a plural form in
+// English. Limits ({max}, {min}, {len}) are never 1, and a few words after a
+// placeholder are verbs, not nouns.
+var (
+	countedNoun  = regexp.MustCompile(`\{(\w+)\} (\pL{3,})\b`)
+	pluralForm   = regexp.MustCompile(`\{(\w+)\|`)
+	wellFormed   = regexp.MustCompile(`^\{(\w+)\|[^|{}]+\|[^|{}]+\}`)
+	parenPlural  = regexp.MustCompile(`\pL\(s\)`)
+	limitParams  = map[string]bool{"max": true, "min": true, "len": true}
+	notNounWords = map[string]bool{"repeats": true, "needs": true}
+)
+
+// Every English message that counts something says "1 pupil" and "2
+// pupils": a count placeholder followed by a plural noun has a
+// {name|one|other} form, no message writes "attempt(s)", and every plural
+// form has exactly two forms and names a parameter the zh-CN message uses
+// too (the one callers pass).
+func TestEnglishCountsHavePlurals(t *testing.T) {
+	b, err := i18n.Load(web.Locales)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range b.Keys("en") {
+		msg := b.T("en", key, nil)
+		for _, m := range countedNoun.FindAllStringSubmatch(msg, -1) {
+			param, word := m[1], m[2]
+			if limitParams[param] || notNounWords[word] || !strings.HasSuffix(word, "s") {
+				continue
+			}
+			if !strings.Contains(msg, "{"+param+"|") {
+				t.Errorf("en %s: %q counts %q with {%s} but has no {%s|one|other} form: %q", key, word, param, param, param, msg)
+			}
+		}
+		if parenPlural.MatchString(msg) {
+			t.Errorf("en %s: write a {n|one|other} form instead of (s): %q", key, msg)
+		}
+		for _, i := range pluralForm.FindAllStringIndex(msg, -1) {
+			m := wellFormed.FindStringSubmatch(msg[i[0]:])
+			if m == nil {
+				t.Errorf("en %s: a plural form needs exactly {name|one|other}: %q", key, msg)
+				continue
+			}
+			if zh := b.T("zh-CN", key, nil); !strings.Contains(zh, "{"+m[1]+"}") {
+				t.Errorf("en %s: plural form of {%s}, but the zh-CN message %q has no {%s}", key, m[1], zh, m[1])
+			}
 		}
 	}
 }

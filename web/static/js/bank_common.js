@@ -1,16 +1,11 @@
 // bank_common.js: what the bank pages share — their messages and the
 // participant's view of a question (used by the editor's live preview).
 import { el } from './api.js';
+import { translator } from './i18n.js';
 
-// messages reads the page's bank.* messages; t(key, params) fills {names}.
-export function messages() {
-  const m = JSON.parse(document.getElementById('bank-msgs')?.textContent || '{}');
-  return (key, params = {}) => {
-    let s = m['bank.' + key] ?? key;
-    for (const [k, v] of Object.entries(params)) s = s.replaceAll('{' + k + '}', String(v));
-    return s;
-  };
-}
+// messages reads the page's bank.* messages; t(key, params) fills {names}
+// and plural forms (i18n.js).
+export const messages = () => translator('bank-msgs', 'bank.');
 
 export const letter = (i) => String.fromCharCode(65 + i);
 

@@ -5,6 +5,7 @@
 // connection alive with pings and notices gaps in the event sequence.
 // Protocol: docs/realtime.md, "Contests".
 import { backoff } from './reconnect.js';
+import { translator } from './i18n.js';
 
 // Close codes after which reconnecting cannot help.
 export const FATAL = { 4000: 'bad_hello', 4001: 'token', 4003: 'forbidden', 4004: 'kicked', 4010: 'gone' };
@@ -70,16 +71,8 @@ export function connectLive({ room, token = '', epoch = 0, seq = 0, onMessage, o
   };
 }
 
-// messages returns a translator over the page's contest.* messages.
-export function messages() {
-  const box = document.getElementById('contest-msgs');
-  const all = box ? JSON.parse(box.textContent) : {};
-  return (key, params = {}) => {
-    let s = all['contest.' + key] ?? key;
-    for (const [k, v] of Object.entries(params)) s = s.replaceAll(`{${k}}`, String(v));
-    return s;
-  };
-}
+// messages returns a translator over the page's contest.* messages (i18n.js).
+export const messages = () => translator('contest-msgs', 'contest.');
 
 // Shapes and colours of answer options: colour is never the only cue.
 export const SHAPES = ['▲', '◆', '●', '■', '★', '✚'];

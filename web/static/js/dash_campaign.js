@@ -8,8 +8,7 @@ import { backoff } from './reconnect.js';
 const root = document.querySelector('[data-campaign]');
 const id = root.dataset.campaign;
 const base = `/api/v1/dash/campaigns/${id}`;
-const msg = messages();
-const t = (k) => msg[k] || k;
+const t = messages();
 
 const fmt = {
   completion_rate: (v) => `${(v * 100).toFixed(1)}%`,

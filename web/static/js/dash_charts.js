@@ -4,13 +4,12 @@
 // textContent only.
 import '../vendor/echarts/echarts.min.js';
 import { api, el } from './api.js';
+import { translator } from './i18n.js';
 
 const echarts = globalThis.echarts;
 
-export function messages() {
-  const node = document.getElementById('dash-msgs');
-  return node ? JSON.parse(node.textContent) : {};
-}
+// messages returns a translator over the page's dash.* messages (i18n.js).
+export const messages = () => translator('dash-msgs');
 
 export function showError(err) {
   const box = document.querySelector('.form-error');

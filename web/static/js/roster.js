@@ -3,13 +3,13 @@
 // passwords are shown this once); resets one pupil's password into a card.
 import { api, el } from './api.js';
 import { bindForm } from './app.js';
+import { translator } from './i18n.js';
 
 const cls = JSON.parse(document.getElementById('roster-data').textContent);
-const msg = JSON.parse(document.getElementById('roster-msgs').textContent);
 const section = document.getElementById('cards-section');
 const cards = document.getElementById('cards');
 const status = document.getElementById('cards-status');
-const t = (key, params = {}) => (msg[key] || key).replace(/\{(\w+)\}/g, (m, k) => (k in params ? params[k] : m));
+const t = translator('roster-msgs');
 const loginURL = location.origin + '/login';
 
 function card(p) {
