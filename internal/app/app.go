@@ -33,9 +33,12 @@ import (
 
 // App is one running Kepu instance.
 type App struct {
-	Config   config.Config
-	Log      *slog.Logger
-	DB       *pgxpool.Pool
+	Config config.Config
+	Log    *slog.Logger
+	DB     *pgxpool.Pool
+	// Reads sends lag-tolerant reads to the replica of
+	// KEPU_DATABASE_READ_URL while it is well (else to DB).
+	Reads    *postgres.Reads
 	Redis    *redis.Client
 	Keys     rdb.Keys
 	I18n     *i18n.Bundle
@@ -73,6 +76,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.DB.Close()
 		return nil, err
 	}
+	a.Reads = &postgres.Reads{Primary: a.DB, MaxLag: cfg.ReadMaxLag, Log: log}
+	if cfg.DatabaseReadURL != "" {
+		if a.Reads.Standby, err = postgres.OpenReplica(cfg.DatabaseReadURL); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
 	if a.I18n, err = i18n.Load(web.Locales); err != nil {
 		a.Close()
 		return nil, err
@@ -86,7 +96,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Contests = contest.NewService(a.DB, a.Redis, a.Keys, a.Org)
 	a.Contests.MaxPlayers = cfg.ContestMaxPlayers
 	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Contests.ExportUser)
-	a.Dash = &dashboard.Service{DB: a.DB, Org: a.Org}
+	a.Dash = &dashboard.Service{DB: a.DB, Reads: a.Reads, Org: a.Org}
 	a.Bank = &bank.Service{DB: a.DB, Org: a.Org}
 	a.Campaigns = campaign.NewService(a.DB, a.Org)
 	a.Accounts.Attempts = a.Campaigns // the rule on district changes
@@ -106,7 +116,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 // BuildServer builds the HTTP server on top of the services.
 func (a *App) BuildServer() error {
 	s, err := server.New(server.Deps{
-		Config: a.Config, Log: a.Log, DB: a.DB, Redis: a.Redis, I18n: a.I18n,
+		Config: a.Config, Log: a.Log, DB: a.DB, Reads: a.Reads, Redis: a.Redis, I18n: a.I18n,
 		Accounts: a.Accounts, Org: a.Org, Limiter: ratelimit.New(a.Redis, a.Keys),
 		Contests: a.Contests, Dash: a.Dash, Bank: a.Bank, Campaigns: a.Campaigns, Boards: a.Boards,
 	})
@@ -139,6 +149,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	work.Go(func() { <-sessionsDone })
 	work.Go(func() { <-serverDone })
 	work.Go(func() { a.housekeeping(bg) })
+	work.Go(func() { a.Reads.Run(bg) })
 	work.Go(func() { a.Contests.Run(bg, 100*time.Millisecond, a.Log) })
 	work.Go(func() {
 		(&dashboard.Refresher{DB: a.DB, Log: a.Log, OnRefresh: a.Server.DashRefreshed}).Run(bg)
@@ -215,6 +226,9 @@ func (a *App) Close() {
 	}
 	if a.Redis != nil {
 		a.Redis.Close()
+	}
+	if a.Reads != nil && a.Reads.Standby != nil {
+		a.Reads.Standby.Close()
 	}
 	if a.DB != nil {
 		a.DB.Close()

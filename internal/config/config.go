@@ -18,19 +18,24 @@ import (
 
 // Config is the whole configuration of one Kepu process.
 type Config struct {
-	Addr           string        // KEPU_ADDR: listen address
-	DatabaseURL    string        // KEPU_DATABASE_URL
-	RedisURL       string        // KEPU_REDIS_URL
-	BaseURL        string        // KEPU_BASE_URL: public URL, used in links, QR codes, cookies
-	SecretKey      []byte        // KEPU_SECRET_KEY: hex, >= 32 bytes; signs CSRF tokens
-	AllowedOrigins []string      // KEPU_ALLOWED_ORIGINS: websocket/CSRF origins; BaseURL is always allowed
-	TrustedProxies []string      // KEPU_TRUSTED_PROXIES: IPs or CIDRs whose X-Forwarded-For is believed
-	LogLevel       slog.Level    // KEPU_LOG_LEVEL: debug, info, warn, error
-	SessionIdle    time.Duration // KEPU_SESSION_IDLE: a session unused this long ends
-	SessionMax     time.Duration // KEPU_SESSION_MAX: a session ends this long after login, used or not
-	RedisPrefix    string        // KEPU_REDIS_PREFIX: prefix of every Redis key
-	Pprof          bool          // KEPU_PPROF: serve /debug/pprof to loopback clients
-	MaxHashes      int           // KEPU_MAX_HASHES: concurrent argon2id hashes
+	Addr        string // KEPU_ADDR: listen address
+	DatabaseURL string // KEPU_DATABASE_URL
+	// DatabaseReadURL is a streaming replica for reads that tolerate lag
+	// (KEPU_DATABASE_READ_URL; "" none), used while its lag is at most
+	// ReadMaxLag (KEPU_READ_MAX_LAG).
+	DatabaseReadURL string
+	ReadMaxLag      time.Duration
+	RedisURL        string        // KEPU_REDIS_URL
+	BaseURL         string        // KEPU_BASE_URL: public URL, used in links, QR codes, cookies
+	SecretKey       []byte        // KEPU_SECRET_KEY: hex, >= 32 bytes; signs CSRF tokens
+	AllowedOrigins  []string      // KEPU_ALLOWED_ORIGINS: websocket/CSRF origins; BaseURL is always allowed
+	TrustedProxies  []string      // KEPU_TRUSTED_PROXIES: IPs or CIDRs whose X-Forwarded-For is believed
+	LogLevel        slog.Level    // KEPU_LOG_LEVEL: debug, info, warn, error
+	SessionIdle     time.Duration // KEPU_SESSION_IDLE: a session unused this long ends
+	SessionMax      time.Duration // KEPU_SESSION_MAX: a session ends this long after login, used or not
+	RedisPrefix     string        // KEPU_REDIS_PREFIX: prefix of every Redis key
+	Pprof           bool          // KEPU_PPROF: serve /debug/pprof to loopback clients
+	MaxHashes       int           // KEPU_MAX_HASHES: concurrent argon2id hashes
 	// SessionCacheTTL (KEPU_SESSION_CACHE_TTL) is how long an instance
 	// answers a session from memory after reading it from Postgres; 0 turns
 	// the cache off. SessionCacheSize (KEPU_SESSION_CACHE_SIZE) bounds the
@@ -72,6 +77,17 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		bad("KEPU_DATABASE_URL", "want postgres://user@host:port/db")
+	}
+	c.DatabaseReadURL = strings.TrimSpace(getenv("KEPU_DATABASE_READ_URL"))
+	if c.DatabaseReadURL != "" {
+		if u, err := url.Parse(c.DatabaseReadURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("KEPU_DATABASE_READ_URL", "want postgres://user@host:port/db (a streaming replica), or nothing")
+		}
+	}
+	if d, err := time.ParseDuration(get("KEPU_READ_MAX_LAG", "10s")); err != nil || d < time.Second || d > time.Hour {
+		bad("KEPU_READ_MAX_LAG", "want a duration from 1s to 1h, e.g. 10s")
+	} else {
+		c.ReadMaxLag = d
 	}
 	if strings.HasPrefix(c.RedisURL, rdb.SentinelScheme+"://") {
 		if _, err := rdb.ParseSentinelURL(c.RedisURL); err != nil {

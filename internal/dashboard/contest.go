@@ -59,7 +59,7 @@ func (s *Service) ContestView(ctx context.Context, c ContestInfo, name string, n
 	case "runs":
 		t := Table{Name: "runs", Columns: []string{"dash.col.run", "dash.col.started", "dash.col.status",
 			"dash.col.players", "dash.col.avg_points", "dash.col.avg_correct"}}
-		rows, _ := s.DB.Query(ctx, `SELECT r.id, r.started_at, r.status, count(p.player_id), coalesce(avg(p.score), 0), coalesce(avg(p.correct), 0)
+		rows, _ := s.read().Query(ctx, `SELECT r.id, r.started_at, r.status, count(p.player_id), coalesce(avg(p.score), 0), coalesce(avg(p.correct), 0)
 			FROM contest_runs r LEFT JOIN contest_players p ON p.run_id = r.id WHERE r.contest_id = $1
 			GROUP BY r.id ORDER BY r.id DESC LIMIT 500`, c.ID)
 		var id, n int64
@@ -81,7 +81,7 @@ func (s *Service) ContestView(ctx context.Context, c ContestInfo, name string, n
 	case "players":
 		t := Table{Name: "players", Columns: []string{"dash.col.run", "dash.col.rank", "dash.col.nickname",
 			"dash.col.class", "dash.col.points", "dash.col.correct"}}
-		rows, _ := s.DB.Query(ctx, `SELECT p.run_id, p.rank, p.nickname, coalesce(cl.name, ''), p.score, p.correct
+		rows, _ := s.read().Query(ctx, `SELECT p.run_id, p.rank, p.nickname, coalesce(cl.name, ''), p.score, p.correct
 			FROM contest_players p JOIN contest_runs r ON r.id = p.run_id LEFT JOIN classes cl ON cl.id = p.class_id
 			WHERE r.contest_id = $1 ORDER BY p.run_id DESC, p.rank LIMIT 5000`, c.ID)
 		var run, rank, score, correct int64
@@ -100,7 +100,7 @@ func (s *Service) ContestView(ctx context.Context, c ContestInfo, name string, n
 	case "questions":
 		t := Table{Name: "questions", Columns: []string{"dash.col.position", "dash.col.stem", "dash.col.answers",
 			"dash.col.facility", "dash.col.avg_seconds", "dash.col.wrong_options"}}
-		rows, _ := s.DB.Query(ctx, `SELECT q.position, v.stem, v.answer, jsonb_array_length(v.options),
+		rows, _ := s.read().Query(ctx, `SELECT q.position, v.stem, v.answer, jsonb_array_length(v.options),
 			count(a.*), count(a.*) FILTER (WHERE a.correct), coalesce(avg(a.elapsed_ms), 0),
 			coalesce((SELECT array_agg(n ORDER BY o) FROM (SELECT o, count(*) n FROM contest_answers a2 JOIN contest_runs r2 ON r2.id = a2.run_id,
 				unnest(a2.choice) o WHERE r2.contest_id = $1 AND a2.position = q.position GROUP BY o) x), '{}')::bigint[],

@@ -33,9 +33,13 @@ const MinGroup = 5
 
 // Service answers dashboard queries.
 type Service struct {
-	DB  *pgxpool.Pool
-	Org *org.Service
-	Now func() time.Time // clock of "now" figures; time.Now when nil
+	DB *pgxpool.Pool
+	// Reads, when set, sends the views' reads (rollups, exports) to a
+	// streaming replica while it is well; writes and scope checks stay
+	// on DB.
+	Reads *postgres.Reads
+	Org   *org.Service
+	Now   func() time.Time // clock of "now" figures; time.Now when nil
 	// MinFlagAnswers is how many answers an item needs before it may be
 	// flagged as broken (default MinFlagAnswers).
 	MinFlagAnswers int64
@@ -191,23 +195,32 @@ func (s *Service) Headline(ctx context.Context, c Campaign, sc Scope) (Headline,
 	h := Headline{CampaignID: c.ID, Title: c.Title, At: s.now().In(kepu.Shanghai).Format("15:04:05")}
 	var sumPct float64
 	var passes int64
-	err := s.DB.QueryRow(ctx, `SELECT count(*), coalesce(sum(attempts), 0), coalesce(sum(finished), 0),
+	err := s.read().QueryRow(ctx, `SELECT count(*), coalesce(sum(attempts), 0), coalesce(sum(finished), 0),
 		coalesce(sum(passes), 0), coalesce(sum(sum_pct), 0)
 		FROM dash_participants p WHERE p.campaign_id = $1 AND `+scopeFilter, c.ID, sc.Regions, sc.Classes).
 		Scan(&h.Participants, &h.Attempts, &h.Finished, &passes, &sumPct)
 	if err != nil {
 		return h, fmt.Errorf("dashboard: headline %d: %w", c.ID, err)
 	}
-	if err := s.DB.QueryRow(ctx, sqlInProgress, c.ID, sc.Regions, sc.Classes).Scan(&h.InProgress); err != nil {
+	if err := s.read().QueryRow(ctx, sqlInProgress, c.ID, sc.Regions, sc.Classes).Scan(&h.InProgress); err != nil {
 		return h, fmt.Errorf("dashboard: in progress %d: %w", c.ID, err)
 	}
 	var last5 int64
-	if err := s.DB.QueryRow(ctx, `SELECT coalesce(sum(answers), 0) FROM dash_minute
+	if err := s.read().QueryRow(ctx, `SELECT coalesce(sum(answers), 0) FROM dash_minute
 		WHERE campaign_id = $1 AND minute >= date_trunc('minute', $2::timestamptz) - interval '5 minutes'`, c.ID, s.now()).Scan(&last5); err != nil {
 		return h, fmt.Errorf("dashboard: answers per minute %d: %w", c.ID, err)
 	}
 	h.fill(passes, sumPct, last5)
 	return h, nil
+}
+
+// read is the pool of the views' lag-tolerant reads: the replica while it
+// is well (Reads), else the primary.
+func (s *Service) read() *pgxpool.Pool {
+	if p := s.Reads.Pool(); p != nil {
+		return p
+	}
+	return s.DB
 }
 
 // Overview returns the headline of every campaign in the actor's scope
@@ -218,7 +231,7 @@ func (s *Service) Overview(ctx context.Context, a kepu.Actor) ([]Headline, error
 	if err != nil {
 		return nil, err
 	}
-	rows, _ := s.DB.Query(ctx, `WITH p AS (
+	rows, _ := s.read().Query(ctx, `WITH p AS (
 			SELECT p.campaign_id, count(*) AS n, sum(attempts) AS attempts, sum(finished) AS finished,
 				sum(passes) AS passes, sum(sum_pct) AS sum_pct
 			FROM dash_participants p WHERE `+scopeFilter+` GROUP BY p.campaign_id
@@ -245,7 +258,7 @@ func (s *Service) Overview(ctx context.Context, a kepu.Actor) ([]Headline, error
 		out = []Headline{}
 	}
 	// In scope by where each attempt started (its snapshot), as the rollups count it.
-	rows, _ = s.DB.Query(ctx, `SELECT t.campaign_id, count(*) FROM campaign_attempts t
+	rows, _ = s.read().Query(ctx, `SELECT t.campaign_id, count(*) FROM campaign_attempts t
 		WHERE t.in_progress AND t.finished_at IS NULL AND NOT t.staff_practice
 		AND ($1::bigint[] IS NULL OR t.region_id = ANY($1)) AND ($2::bigint[] IS NULL OR t.class_id = ANY($2))
 		GROUP BY 1`, sc.Regions, sc.Classes)

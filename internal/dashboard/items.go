@@ -40,7 +40,7 @@ func (s *Service) Items(ctx context.Context, c Campaign, sc Scope) ([]Item, erro
 	if !sc.Full {
 		return nil, kepu.Forbidden
 	}
-	rows, _ := s.DB.Query(ctx, `SELECT i.question_version_id, v.question_id, v.stem, v.options, v.answer, v.category, v.dimension,
+	rows, _ := s.read().Query(ctx, `SELECT i.question_version_id, v.question_id, v.stem, v.options, v.answer, v.category, v.dimension,
 		q.status, i.answers, i.correct, i.sum_ms, i.m_n, i.m_correct, i.m_sum, i.m_sumsq, i.m_sum_right,
 		coalesce((SELECT array_agg(o.chosen ORDER BY o.option) FILTER (WHERE o.option >= 0) FROM dash_item_options o
 			WHERE o.campaign_id = i.campaign_id AND o.question_version_id = i.question_version_id), '{}')::bigint[],
@@ -115,7 +115,7 @@ func (s *Service) upperLower(ctx context.Context, campaignID int64, items []Item
 		at[it.VersionID] = i
 	}
 	cells := map[int64][]ScoreCell{}
-	rows, _ := s.DB.Query(ctx, `SELECT question_version_id, score, n, correct FROM dash_item_scores WHERE campaign_id = $1`, campaignID)
+	rows, _ := s.read().Query(ctx, `SELECT question_version_id, score, n, correct FROM dash_item_scores WHERE campaign_id = $1`, campaignID)
 	var v int64
 	var c ScoreCell
 	_, err := pgx.ForEachRow(rows, []any{&v, &c.Score, &c.N, &c.Correct}, func() error {

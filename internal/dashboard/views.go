@@ -48,7 +48,7 @@ func pct(a, b int64) float64   { return round1(100 * ratio(a, b)) }
 func (s *Service) timeline(ctx context.Context, c Campaign, sc Scope, unit string) (Table, error) {
 	t := Table{Name: "timeline_" + unit, Columns: []string{"dash.col." + unit, "dash.col.new_participants",
 		"dash.col.attempts", "dash.col.finished", "dash.col.answers", "dash.col.in_window"}}
-	rows, _ := s.DB.Query(ctx, `
+	rows, _ := s.read().Query(ctx, `
 		WITH h AS (
 			SELECT date_trunc($4, hour AT TIME ZONE 'Asia/Shanghai') AS b, sum(started) AS started, sum(finished) AS finished, sum(answers) AS answers
 			FROM dash_hourly p WHERE campaign_id = $1 AND $3::bigint[] IS NULL AND ($2::bigint[] IS NULL OR p.region_id = ANY($2))
@@ -107,7 +107,7 @@ func (s *Service) breakdown(ctx context.Context, c Campaign, sc Scope, by string
 			t.Columns = append(t.Columns, "dash.tier."+tier)
 		}
 	}
-	rows, _ := s.DB.Query(ctx, `SELECT `+g.key+`, `+g.label+`, count(*), sum(p.attempts), sum(p.finished), sum(p.passes), sum(p.sum_pct),
+	rows, _ := s.read().Query(ctx, `SELECT `+g.key+`, `+g.label+`, count(*), sum(p.attempts), sum(p.finished), sum(p.passes), sum(p.sum_pct),
 		count(*) FILTER (WHERE p.tier = 'advanced'), count(*) FILTER (WHERE p.tier = 'literate'),
 		count(*) FILTER (WHERE p.tier = 'basic'), count(*) FILTER (WHERE p.tier = 'low')
 		FROM dash_participants p `+g.join+` WHERE p.campaign_id = $1 AND `+scopeFilter+`
@@ -160,7 +160,7 @@ func (s *Service) breakdown(ctx context.Context, c Campaign, sc Scope, by string
 func (s *Service) scores(ctx context.Context, c Campaign, sc Scope) (Table, error) {
 	t := Table{Name: "scores", Columns: []string{"dash.col.score_bin", "dash.col.participants"}}
 	counts := make([]int64, 10)
-	rows, _ := s.DB.Query(ctx, `SELECT least(floor(best_pct / 10)::int, 9), count(*) FROM dash_participants p
+	rows, _ := s.read().Query(ctx, `SELECT least(floor(best_pct / 10)::int, 9), count(*) FROM dash_participants p
 		WHERE p.campaign_id = $1 AND p.best_pct IS NOT NULL AND `+scopeFilter+` GROUP BY 1`, c.ID, sc.Regions, sc.Classes)
 	var bin int
 	var n int64
@@ -194,7 +194,7 @@ func (s *Service) categories(ctx context.Context, c Campaign, sc Scope, by strin
 		col = "dimension"
 	}
 	t := Table{Name: by, Columns: []string{"dash.col." + col, "dash.col.answers", "dash.col.correct", "dash.col.facility"}}
-	rows, _ := s.DB.Query(ctx, `SELECT `+col+`, sum(answers), sum(correct) FROM dash_categories
+	rows, _ := s.read().Query(ctx, `SELECT `+col+`, sum(answers), sum(correct) FROM dash_categories
 		WHERE campaign_id = $1 GROUP BY 1 ORDER BY sum(correct)::float8 / greatest(sum(answers), 1), 1`, c.ID)
 	var name string
 	var n, ok int64
@@ -214,7 +214,7 @@ func (s *Service) categories(ctx context.Context, c Campaign, sc Scope, by strin
 func (s *Service) roster(ctx context.Context, c Campaign, sc Scope) (Table, error) {
 	t := Table{Name: "roster", Columns: []string{"dash.col.school", "dash.col.class", "dash.col.pupils",
 		"dash.col.took_part", "dash.col.took_part_rate"}}
-	rows, _ := s.DB.Query(ctx, `WITH pupils AS (
+	rows, _ := s.read().Query(ctx, `WITH pupils AS (
 			SELECT class_id, count(*) AS n FROM users
 			WHERE class_id IS NOT NULL AND role = 'participant' AND deleted_at IS NULL GROUP BY class_id
 		), took AS (

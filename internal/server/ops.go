@@ -80,7 +80,9 @@ func (s *Server) opsRoutes() {
 	}
 }
 
-// readyz answers 200 when Postgres and Redis answer and the schema is current.
+// readyz answers 200 when Postgres and Redis answer and the schema is
+// current; with a read replica it also tells where lag-tolerant reads go
+// and the replica's lag.
 func (s *Server) readyz(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
@@ -97,6 +99,11 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 		checks["redis"], ok = "unreachable", false
 	} else {
 		checks["redis"] = "ok"
+	}
+	// The read replica is reported, never a reason to be unready: reads
+	// fall back to the primary without it.
+	if st := s.reads.Status(); st.Replica {
+		checks["replica"] = st
 	}
 	if !ok {
 		c.Status(fiber.StatusServiceUnavailable)

@@ -25,6 +25,7 @@ import (
 	"github.com/kepu/kepu/internal/i18n"
 	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/org"
+	"github.com/kepu/kepu/internal/postgres"
 	"github.com/kepu/kepu/internal/ratelimit"
 	"github.com/kepu/kepu/internal/realtime"
 )
@@ -34,6 +35,7 @@ type Deps struct {
 	Config   config.Config
 	Log      *slog.Logger
 	DB       *pgxpool.Pool
+	Reads    *postgres.Reads // where lag-tolerant reads go (reported by /readyz)
 	Redis    *redis.Client
 	I18n     *i18n.Bundle
 	Accounts *account.Service
@@ -54,6 +56,7 @@ type Server struct {
 	cfg       config.Config
 	log       *slog.Logger
 	db        *pgxpool.Pool
+	reads     *postgres.Reads
 	redis     *redis.Client
 	i18n      *i18n.Bundle
 	accounts  *account.Service
@@ -85,7 +88,7 @@ const MaxBody = 16 << 20
 // New builds the Fiber app with every route.
 func New(d Deps) (*Server, error) {
 	s := &Server{
-		cfg: d.Config, log: d.Log, db: d.DB, redis: d.Redis, i18n: d.I18n,
+		cfg: d.Config, log: d.Log, db: d.DB, reads: d.Reads, redis: d.Redis, i18n: d.I18n,
 		accounts: d.Accounts, org: d.Org, limiter: d.Limiter,
 		contests: d.Contests, dash: d.Dash, bank: d.Bank, campaigns: d.Campaigns, boards: d.Boards,
 		metrics: newMetrics(), shutdown: make(chan struct{}),
