@@ -71,7 +71,7 @@ func classPupils(ctx context.Context, tx pgx.Tx, classID int64, ids []int64) ([]
 	}
 	rows, err := tx.Query(ctx, `SELECT id, username, nickname, '' FROM users
 		WHERE class_id = $1 AND role = 'participant' AND deleted_at IS NULL
-		  AND (cardinality($2::bigint[]) = 0 OR id = ANY($2))
+		  AND (coalesce(cardinality($2::bigint[]), 0) = 0 OR id = ANY($2))
 		ORDER BY username`, classID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("pupils: %w", err)
