@@ -54,6 +54,7 @@ function qrCard(p) {
 
 function showCards(nodes, note, qr = false) {
   cards.replaceChildren(...nodes);
+  cards.classList.toggle('qr-cards', qr);
   status.textContent = note;
   hint.textContent = qr ? hint.dataset.qr : passwordHint;
   section.hidden = false;
