@@ -352,7 +352,7 @@ func TestPasswordLoginBusy(t *testing.T) {
 		}
 		want := fmt.Sprintf("请 %d 秒后再试", secs)
 		if c.Lang == "en" {
-			want = fmt.Sprintf("try again in %d seconds", secs)
+			want = fmt.Sprintf("try again in %d second", secs) // second or seconds
 		}
 		if !strings.Contains(r.ErrorMessage(), want) {
 			t.Errorf("busy message %q, want it to contain %q", r.ErrorMessage(), want)
