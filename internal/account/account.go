@@ -338,6 +338,17 @@ var ErrDisabled = kepu.Errorf(kepu.ELOCKED, "error.account_disabled")
 // Authenticate checks a username and password. It takes the same time
 // whether or not the user exists.
 func (s *Service) Authenticate(ctx context.Context, username, password string) (User, error) {
+	if err := s.Hasher.acquire(ctx); err != nil {
+		return User{}, err
+	}
+	slot := &Slot{h: s.Hasher}
+	defer slot.Release()
+	return s.AuthenticateIn(ctx, slot, username, password)
+}
+
+// AuthenticateIn is Authenticate in a hash slot the caller took with
+// Hasher.Acquire (and releases): the login path, which must not queue.
+func (s *Service) AuthenticateIn(ctx context.Context, slot *Slot, username, password string) (User, error) {
 	username = strings.TrimSpace(username)
 	if len(username) > 4*MaxUsername || len(password) > 4*MaxPassword {
 		return User{}, ErrBadCredentials
@@ -355,11 +366,7 @@ func (s *Service) Authenticate(ctx context.Context, username, password string) (
 	if hash != nil {
 		stored = *hash
 	}
-	ok, err := s.Hasher.Verify(ctx, stored, password)
-	if err != nil {
-		return User{}, err
-	}
-	if !ok || u.ID == 0 {
+	if !s.Hasher.VerifyIn(slot, stored, password) || u.ID == 0 {
 		return User{}, ErrBadCredentials
 	}
 	if u.Disabled {

@@ -39,6 +39,9 @@ type Pupil struct {
 	Nickname  string    `json:"nickname"`
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
+	// CardIssuedAt is when the pupil's live join card was printed (cards.go);
+	// nil when there is none.
+	CardIssuedAt *time.Time `json:"card_issued_at,omitempty"`
 }
 
 // NewPupil is a pupil just created, with the password shown once.
@@ -63,8 +66,9 @@ func (s *Service) Roster(ctx context.Context, a kepu.Actor, classID int64) ([]Pu
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.DB.Query(ctx, `SELECT id, username, nickname, disabled_at IS NOT NULL, created_at FROM users
-		WHERE class_id = $1 AND role = 'participant' AND deleted_at IS NULL ORDER BY username`, c.ID)
+	rows, err := s.DB.Query(ctx, `SELECT u.id, u.username, u.nickname, u.disabled_at IS NOT NULL, u.created_at, t.created_at
+		FROM users u LEFT JOIN login_tokens t ON t.user_id = u.id AND t.revoked_at IS NULL
+		WHERE u.class_id = $1 AND u.role = 'participant' AND u.deleted_at IS NULL ORDER BY u.username`, c.ID)
 	if err != nil {
 		return nil, fmt.Errorf("account: roster %d: %w", c.ID, err)
 	}

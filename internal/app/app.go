@@ -87,7 +87,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		a.Close()
 		return nil, err
 	}
-	a.Accounts = account.NewService(a.DB, account.NewHasher(cfg.MaxHashes), cfg.SessionIdle, cfg.SessionMax)
+	hasher := account.NewHasher(cfg.MaxHashes)
+	hasher.Wait = cfg.HashWait
+	a.Accounts = account.NewService(a.DB, hasher, cfg.SessionIdle, cfg.SessionMax)
 	a.Sessions = account.NewSessionCache(a.Redis, a.Keys, cfg.SessionCacheTTL, cfg.SessionCacheSize)
 	a.Sessions.Log = log
 	a.Accounts.Sessions = a.Sessions

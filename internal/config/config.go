@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -35,7 +36,8 @@ type Config struct {
 	SessionMax      time.Duration // KEPU_SESSION_MAX: a session ends this long after login, used or not
 	RedisPrefix     string        // KEPU_REDIS_PREFIX: prefix of every Redis key
 	Pprof           bool          // KEPU_PPROF: serve /debug/pprof to loopback clients
-	MaxHashes       int           // KEPU_MAX_HASHES: concurrent argon2id hashes
+	MaxHashes       int           // KEPU_MAX_HASHES: concurrent argon2id hashes (default: the number of cores)
+	HashWait        time.Duration // KEPU_HASH_WAIT: how long a password login waits for a hash slot before 503
 	// SessionCacheTTL (KEPU_SESSION_CACHE_TTL) is how long an instance
 	// answers a session from memory after reading it from Postgres; 0 turns
 	// the cache off. SessionCacheSize (KEPU_SESSION_CACHE_SIZE) bounds the
@@ -147,8 +149,12 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.Pprof, err = strconv.ParseBool(get("KEPU_PPROF", "false")); err != nil {
 		bad("KEPU_PPROF", "want true or false")
 	}
-	if c.MaxHashes, err = strconv.Atoi(get("KEPU_MAX_HASHES", "4")); err != nil || c.MaxHashes < 1 || c.MaxHashes > 64 {
+	if c.MaxHashes, err = strconv.Atoi(get("KEPU_MAX_HASHES", strconv.Itoa(min(runtime.NumCPU(), 64)))); err != nil || c.MaxHashes < 1 || c.MaxHashes > 64 {
 		bad("KEPU_MAX_HASHES", "want a whole number from 1 to 64")
+	}
+	if c.HashWait, err = time.ParseDuration(get("KEPU_HASH_WAIT", "2s")); err != nil ||
+		c.HashWait < time.Millisecond || c.HashWait > 30*time.Second {
+		bad("KEPU_HASH_WAIT", "want a duration from 1ms to 30s, e.g. 2s")
 	}
 	if c.ContestMaxPlayers, err = strconv.Atoi(get("KEPU_CONTEST_MAX_PLAYERS", "20000")); err != nil ||
 		c.ContestMaxPlayers < 1 || c.ContestMaxPlayers > 100000 {

@@ -50,6 +50,8 @@ func TestLoadNamesBadVariable(t *testing.T) {
 		{"KEPU_SESSION_IDLE", "5s"},
 		{"KEPU_SESSION_MAX", "1m"},
 		{"KEPU_MAX_HASHES", "0"},
+		{"KEPU_HASH_WAIT", "0s"},
+		{"KEPU_HASH_WAIT", "1m"},
 		{"KEPU_PPROF", "maybe"},
 		{"KEPU_CONTEST_MAX_PLAYERS", "0"},
 		{"KEPU_CONTEST_MAX_PLAYERS", "many"},

@@ -10,6 +10,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"strings"
 
 	"github.com/boombuler/barcode/qr"
 )
@@ -67,4 +68,32 @@ func PNG(payload string, size int) ([]byte, error) {
 		return nil, fmt.Errorf("qr: png: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// SVGPath returns payload's QR code as the d attribute of one SVG path
+// drawn in a side×side viewBox (one unit per module, quiet zone included):
+// one rectangle per horizontal run of dark modules. Pages draw it with
+// <svg viewBox="0 0 side side"><path d="…"/></svg>: sharp at any size,
+// in print, and without an image request.
+func SVGPath(payload string) (side int, d string, err error) {
+	grid, err := Modules(payload)
+	if err != nil {
+		return 0, "", err
+	}
+	var b strings.Builder
+	for y, row := range grid {
+		for x := 0; x < len(row); {
+			if !row[x] {
+				x++
+				continue
+			}
+			run := 1
+			for x+run < len(row) && row[x+run] {
+				run++
+			}
+			fmt.Fprintf(&b, "M%d %dh%dv1h-%dz", x, y, run, run)
+			x += run
+		}
+	}
+	return len(grid), b.String(), nil
 }

@@ -2,6 +2,9 @@ package qr
 
 import (
 	"bytes"
+	"fmt"
+	"image"
+	"image/color"
 	"image/png"
 	"strings"
 	"testing"
@@ -54,5 +57,34 @@ func TestModulesQuietZone(t *testing.T) {
 	}
 	if !g[QuietZone][QuietZone] {
 		t.Error("finder pattern corner is light")
+	}
+}
+
+// The SVG path, drawn module by module, decodes back to its payload (a
+// join-card URL with its token in the fragment).
+func TestSVGPathDecodes(t *testing.T) {
+	payload := "https://kepu.example/card#q83vEjRWeJASNFZ4kBI0Vg"
+	side, d, err := SVGPath(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const px = 8
+	img := image.NewGray(image.Rect(0, 0, side*px, side*px))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	for _, seg := range strings.Split(strings.TrimSuffix(d, "z"), "z") {
+		var x, y, run, back int
+		if _, err := fmt.Sscanf(seg, "M%d %dh%dv1h-%d", &x, &y, &run, &back); err != nil || run != back {
+			t.Fatalf("segment %q: %v", seg, err)
+		}
+		for py := y * px; py < (y+1)*px; py++ {
+			for qx := x * px; qx < (x+run)*px; qx++ {
+				img.SetGray(qx, py, color.Gray{})
+			}
+		}
+	}
+	if got := certtest.QRText(t, img); got != payload {
+		t.Errorf("got %q, want %q", got, payload)
 	}
 }

@@ -25,6 +25,7 @@ func (s *Server) accountRoutes(api fiber.Router) {
 	api.Get("/csrf", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"token": s.csrfToken(c)}) })
 	api.Post("/auth/register", s.register)
 	api.Post("/auth/login", s.login)
+	api.Post("/auth/card", s.cardLogin)
 	api.Post("/auth/logout", s.logout)
 	me := api.Group("/me", s.requireLogin)
 	me.Get("", s.getMe)
@@ -83,11 +84,18 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return err
 	}
 	ctx := c.UserContext()
+	// A hash slot first: a login beyond capacity gets 503 "busy, retry in
+	// N s" after a short wait, before any limit counts the attempt.
+	slot, err := s.accounts.Hasher.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer slot.Release()
 	at, err := s.beginLogin(c, normalizeLogin(in.Username))
 	if err != nil {
 		return err
 	}
-	u, err := s.accounts.Authenticate(ctx, in.Username, in.Password)
+	u, err := s.accounts.AuthenticateIn(ctx, slot, in.Username, in.Password)
 	if err == account.ErrBadCredentials {
 		if ferr := at.failed(ctx); ferr != nil {
 			return ferr

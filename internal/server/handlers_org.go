@@ -41,6 +41,9 @@ func (s *Server) orgRoutes(api fiber.Router) {
 	api.Get("/classes/:id/pupils", staff, s.listPupils)
 	api.Post("/classes/:id/pupils", staff, s.createPupils)
 	api.Post("/classes/:id/pupils/:uid/password", staff, s.resetPupilPassword)
+	api.Post("/classes/:id/cards", staff, s.issueCards)
+	api.Delete("/classes/:id/cards", staff, s.revokeCards)
+	api.Delete("/classes/:id/pupils/:uid/card", staff, s.revokeCards)
 }
 
 func (s *Server) listSchools(c *fiber.Ctx) error {

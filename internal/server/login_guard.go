@@ -39,14 +39,17 @@ import (
 //     will.
 //
 // Attempts refused by a limit cost no password hash and take nothing from
-// the failure budgets (only from the ceiling). A future login path (e.g.
-// join-card tokens) plugs in through beginLogin, failed and succeeded: the
-// same address limits and device cookie (see docs/security.md).
+// the failure budgets (only from the ceiling). Join-card logins (cards.go)
+// are admitted by beginCardLogin under their own address limits and settle
+// through the same failed and succeeded, so they issue the same device
+// cookie (see docs/security.md).
 var (
 	ruleLoginIP         = ratelimit.Rule{Name: "login-ip", Burst: 6000, Period: 10 * time.Minute}
 	ruleLoginIPFail     = ratelimit.Rule{Name: "login-ip-fail", Burst: 500, Period: 10 * time.Minute}
 	ruleLoginSchoolFail = ratelimit.Rule{Name: "login-school-fail", Burst: 4500, Period: 10 * time.Minute} // on top of ruleLoginIPFail
 	ruleLoginDevice     = ratelimit.Rule{Name: "login-device", Burst: 10, Period: 15 * time.Minute}
+	ruleLoginCardIP     = ratelimit.Rule{Name: "login-card-ip", Burst: 10000, Period: 10 * time.Minute}
+	ruleLoginCardFail   = ratelimit.Rule{Name: "login-card-fail", Burst: 100, Period: 10 * time.Minute}
 	backoffLogin        = ratelimit.Backoff{Name: "login-backoff", Free: 5, Base: time.Second, Max: 15 * time.Minute, Forget: 24 * time.Hour}
 )
 
@@ -78,6 +81,26 @@ type loginAttempt struct {
 	spent   []ratelimit.Rule // per-address failure budgets this attempt took from
 	now     time.Time
 	school  *bool // whether ip is a registered school address, once asked
+	card    bool  // a join-card login (beginCardLogin): acct is set once the card is known
+}
+
+// beginCardLogin admits a join-card login (cards.go), or returns the 429 or
+// 503 to answer with. A card's token is 128 random bits, so there is no
+// per-account backoff and no password hash; per address, every card login
+// counts against a ceiling of 10,000 per 10 minutes (five per pupil of a
+// 2,000-pupil school behind one NAT), and only failed ones (unknown or
+// revoked cards) against a budget of 100 per 10 minutes, checked here and
+// spent by failed.
+func (s *Server) beginCardLogin(c *fiber.Ctx) (*loginAttempt, error) {
+	ctx := c.UserContext()
+	at := &loginAttempt{s: s, c: c, ip: c.IP(), now: s.accounts.Now(), card: true}
+	if err := s.limiter.Allow(ctx, ruleLoginCardIP, at.ip); err != nil {
+		return nil, err
+	}
+	if err := s.limiter.Check(ctx, ruleLoginCardFail, at.ip); err != nil {
+		return nil, err
+	}
+	return at, nil
 }
 
 // beginLogin admits an attempt to log in to acct (a normalized username),
@@ -152,8 +175,16 @@ func (at *loginAttempt) refund(ctx context.Context) error {
 }
 
 // failed records wrong credentials: the budgets are already spent; an
-// untrusted attempt also starts the account's wait.
+// untrusted attempt also starts the account's wait; a card login spends
+// the address's card failure budget.
 func (at *loginAttempt) failed(ctx context.Context) error {
+	if at.card {
+		err := at.s.limiter.Allow(ctx, ruleLoginCardFail, at.ip)
+		if kepu.ErrorCode(err) == kepu.ERATELIMIT {
+			return nil // a spent budget refuses the next attempt, not this one
+		}
+		return err
+	}
 	if at.trusted {
 		return nil
 	}

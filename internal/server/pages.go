@@ -18,6 +18,7 @@ func (s *Server) pageRoutes() {
 		}
 		return s.render(c, "login", "login.title", fiber.Map{"Next": safeNext(c.Query("next"))}, "app.js")
 	})
+	a.Get(cardPath, s.cardPage)
 	a.Get("/register", func(c *fiber.Ctx) error {
 		regions, err := s.districts(c)
 		if err != nil {
