@@ -2,10 +2,13 @@ package main
 
 // The campaign scenario: N citizens play attempts of one published campaign
 // over HTTP exactly as the phone page (web/static/js/attempt.js) does —
-// log in, start, GET the current question (its round trip is measured),
+// log in, start, GET the first question (its round trip is measured),
 // acknowledge it (POST …/seen: the server's own round trip), think, POST
-// the answer with seq and rtt_ms, GET the next …, and after the
-// last answer the result. Every acknowledged answer is remembered; at the
+// the answer with seq and rtt_ms, whose response carries the next question
+// (one request per question; its round trip is the next rtt_ms), think,
+// answer …, and after the last answer the result. Only when an answer's
+// response has no next question (a timeout, a lost response) does the
+// tool GET the attempt again, as the page does. Every acknowledged answer is remembered; at the
 // end the tool checks in Postgres that each one is there with the points
 // the server acknowledged.
 
@@ -87,27 +90,31 @@ type ack struct {
 	points  int32
 }
 
+// question is a question as the page gets it (the fields the tool uses).
+type question struct {
+	Seq     int      `json:"seq"`
+	Type    string   `json:"type"`
+	Options []string `json:"options"`
+}
+
 // attemptState is GET /api/v1/attempts/:id (the fields the page uses).
 type attemptState struct {
 	Attempt struct {
 		ID         int64      `json:"id"`
 		FinishedAt *time.Time `json:"finished_at"`
 	} `json:"attempt"`
-	Question *struct {
-		Seq     int      `json:"seq"`
-		Type    string   `json:"type"`
-		Options []string `json:"options"`
-	} `json:"question"`
+	Question *question `json:"question"`
 }
 
 // answerResult is the answer's response (the fields the tool checks).
 type answerResult struct {
-	Seq      int   `json:"seq"`
-	Points   int   `json:"points"`
-	Score    int   `json:"score"`
-	Done     bool  `json:"done"`
-	Elapsed  int64 `json:"elapsed_ms"`
-	TimedOut bool  `json:"timed_out"`
+	Seq      int       `json:"seq"`
+	Points   int       `json:"points"`
+	Score    int       `json:"score"`
+	Done     bool      `json:"done"`
+	Elapsed  int64     `json:"elapsed_ms"`
+	TimedOut bool      `json:"timed_out"`
+	Next     *question `json:"next"`
 }
 
 // player is one citizen's session: the browser's client and its source.
@@ -239,27 +246,31 @@ func (r *campaignRun) attempt(ctx context.Context, p *player, id int64) bool {
 	defer func() { r.addAcks(acks) }()
 	var score int
 	var timeMS int64
+	var q *question // the question the last answer's response served
+	var rtt time.Duration
 	for !r.stopping.Load() && ctx.Err() == nil {
-		t0 := time.Now()
-		var cur attemptState
-		if err := p.c.Do(ctx, "GET", base, nil, &cur); err != nil {
-			st.Error("question: " + errKind(err))
-			if !r.backoff(ctx, err) {
-				return false
+		if q == nil {
+			t0 := time.Now()
+			var cur attemptState
+			if err := p.c.Do(ctx, "GET", base, nil, &cur); err != nil {
+				st.Error("question: " + errKind(err))
+				if !r.backoff(ctx, err) {
+					return false
+				}
+				continue
 			}
-			continue
-		}
-		rtt := time.Since(t0)
-		st.Observe("question", rtt)
-		if cur.Attempt.FinishedAt != nil || cur.Question == nil {
-			return cur.Attempt.FinishedAt != nil
-		}
-		q := cur.Question
-		t2 := time.Now()
-		if err := p.c.Do(ctx, "POST", base+"/seen", map[string]any{"seq": q.Seq}, nil); err != nil {
-			st.Error("seen: " + errKind(err)) // the answer still counts, without latency credit
-		} else {
-			st.Observe("seen", time.Since(t2))
+			rtt = time.Since(t0)
+			st.Observe("question", rtt)
+			if cur.Attempt.FinishedAt != nil || cur.Question == nil {
+				return cur.Attempt.FinishedAt != nil
+			}
+			q = cur.Question
+			t2 := time.Now()
+			if err := p.c.Do(ctx, "POST", base+"/seen", map[string]any{"seq": q.Seq}, nil); err != nil {
+				st.Error("seen: " + errKind(err)) // the answers still count, without latency credit
+			} else {
+				st.Observe("seen", time.Since(t2))
+			}
 		}
 		r.think(ctx)
 		in := map[string]any{"seq": q.Seq, "choice": pickChoice(q.Type, len(q.Options)), "rtt_ms": rtt.Milliseconds()}
@@ -269,13 +280,16 @@ func (r *campaignRun) attempt(ctx context.Context, p *player, id int64) bool {
 		// stops: its acknowledgement must be counted.
 		if err := p.c.Do(context.WithoutCancel(ctx), "POST", base+"/answers", in, &res); err != nil {
 			st.Error("answer: " + errKind(err))
+			q = nil // the page loads the attempt again
 			if !r.backoff(ctx, err) {
 				return false
 			}
 			continue
 		}
 		acked := time.Now()
-		st.Observe("answer", acked.Sub(t1))
+		rtt = acked.Sub(t1)
+		st.Observe("answer", rtt)
+		q = res.Next
 		st.Count("answers", 1)
 		if res.TimedOut {
 			st.Count("answers_timed_out", 1)

@@ -100,6 +100,11 @@ func TestCampaignScenarioAgainstServer(t *testing.T) {
 	if len(sum.Errors) != 0 {
 		t.Errorf("errors: %v", sum.Errors)
 	}
+	// One request per question, as the page plays: each attempt is read
+	// once (its first question); every other question comes with an answer.
+	if gets, starts := sum.Latencies["question"].Count, sum.Latencies["start"].Count; gets > starts || gets >= sum.Counters["answers"] {
+		t.Errorf("GET of the attempt %d times for %d attempts and %d answers, want one per attempt", gets, starts, sum.Counters["answers"])
+	}
 }
 
 // A short leaderboard run: every finish reaches every watcher, and the

@@ -79,6 +79,13 @@ type Result struct {
 	Answered int  `json:"answered"`
 	Total    int  `json:"total"`
 	Done     bool `json:"done"` // the attempt is finished
+	// Next is the question to play now, served by the statement that
+	// stored this answer (its clock started at that commit): the page
+	// needs no second request. Nil when the attempt is finished or no
+	// question may be served now (GET the attempt to see why).
+	Next *Question `json:"next"`
+	// Attempt is the finished attempt with its result, when Done.
+	Attempt *Attempt `json:"attempt,omitempty"`
 }
 
 // Finished receives every attempt right after it finishes (committed);
@@ -350,7 +357,7 @@ type slot struct {
 	Perm      []int
 	Points    int
 	ServedAt  *time.Time
-	SeenAt    *time.Time // the page's first acknowledgment (latency.go)
+	RTT       *int // the round trip measured for it, ms (latency.go)
 	Type      string
 	Stem      string
 	Options   []string
@@ -363,11 +370,11 @@ func loadSlot(ctx context.Context, tx pgx.Tx, attemptID int64, seq int) (slot, e
 	var q slot
 	var opts []byte
 	var img *int64
-	err := tx.QueryRow(ctx, `SELECT s.seq, s.question_version_id, s.perm, s.points, s.served_at, s.seen_at, v.type, v.stem, v.options,
+	err := tx.QueryRow(ctx, `SELECT s.seq, s.question_version_id, s.perm, s.points, s.served_at, s.rtt_ms, v.type, v.stem, v.options,
 		v.answer, v.explanation, v.image_id
 		FROM campaign_attempt_questions s JOIN question_versions v ON v.id = s.question_version_id
 		WHERE s.attempt_id = $1 AND s.seq = $2`, attemptID, seq).
-		Scan(&q.Seq, &q.VersionID, &q.Perm, &q.Points, &q.ServedAt, &q.SeenAt, &q.Type, &q.Stem, &opts, &q.Answer, &q.Explain, &img)
+		Scan(&q.Seq, &q.VersionID, &q.Perm, &q.Points, &q.ServedAt, &q.RTT, &q.Type, &q.Stem, &opts, &q.Answer, &q.Explain, &img)
 	if err != nil {
 		return q, fmt.Errorf("campaign: question %d/%d: %w", attemptID, seq, err)
 	}
@@ -446,9 +453,10 @@ func lock(ctx context.Context, tx pgx.Tx, att *Attempt, q slot, choice []int, co
 }
 
 // advance locks questions whose time ran out (plus grace) as timeouts and
-// serves the next one (setting served_at) while the campaign is open. It
-// returns the question being played, or nil.
-func (s *Service) advance(ctx context.Context, tx pgx.Tx, att *Attempt, c Campaign, now time.Time) (*Question, error) {
+// serves the next one (setting served_at, and rtt_ms to carry: the round
+// trip measured for the question an answer just locked, nil from a GET)
+// while the campaign is open. It returns the question being played, or nil.
+func (s *Service) advance(ctx context.Context, tx pgx.Tx, att *Attempt, c Campaign, now time.Time, carry *int) (*Question, error) {
 	perQ := time.Duration(c.Rules.TimeLimit) * time.Second
 	for att.Answered < att.Questions {
 		q, err := loadSlot(ctx, tx, att.ID, att.Answered+1)
@@ -466,8 +474,8 @@ func (s *Service) advance(ctx context.Context, tx pgx.Tx, att *Attempt, c Campai
 				}
 				continue
 			}
-			if _, err := tx.Exec(ctx, `UPDATE campaign_attempt_questions SET served_at = $3 WHERE attempt_id = $1 AND seq = $2`,
-				att.ID, q.Seq, now); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE campaign_attempt_questions SET served_at = $3, rtt_ms = $4 WHERE attempt_id = $1 AND seq = $2`,
+				att.ID, q.Seq, now, carry); err != nil {
 				return nil, fmt.Errorf("campaign: serve: %w", err)
 			}
 			q.ServedAt = &now
@@ -533,19 +541,11 @@ func (s *Service) Current(ctx context.Context, a kepu.Actor, id int64) (State, e
 		if err != nil {
 			return err
 		}
-		now := s.now()
-		q, err := s.advance(ctx, tx, &att, c, now)
-		if err != nil {
+		if err := redeliver(ctx, tx, att); err != nil {
 			return err
 		}
-		if att.Answered >= att.Questions || (q == nil && c.Phase(now) == "ended") {
-			if err := s.finish(ctx, tx, &att, c, now); err != nil {
-				return err
-			}
-			finished = true
-		}
-		st = State{Attempt: att, Question: q}
-		return nil
+		st, finished, err = s.played(ctx, tx, att, c, s.now(), nil)
+		return err
 	})
 	if err == nil {
 		s.hot.remember(st.Attempt)
@@ -556,10 +556,44 @@ func (s *Service) Current(ctx context.Context, a kepu.Actor, id int64) (State, e
 	return st, err
 }
 
+// played is the question to play now (advance, serving with carry) and the
+// attempt, finished when every question is locked or the campaign ended
+// with nothing left to play (finished true).
+func (s *Service) played(ctx context.Context, tx pgx.Tx, att Attempt, c Campaign, now time.Time, carry *int) (State, bool, error) {
+	q, err := s.advance(ctx, tx, &att, c, now, carry)
+	if err != nil {
+		return State{}, false, err
+	}
+	if att.Answered >= att.Questions || (q == nil && c.Phase(now) == "ended") {
+		if err := s.finish(ctx, tx, &att, c, now); err != nil {
+			return State{}, false, err
+		}
+		return State{Attempt: att}, true, nil
+	}
+	return State{Attempt: att, Question: q}, false, nil
+}
+
+// sqlRedeliver forgets the round trip the question being played inherited
+// from the answer that served it when a GET delivers it again (a reload,
+// perhaps another device or network): it earns credit only from its own
+// acknowledgment (latency.go).
+const sqlRedeliver = `UPDATE campaign_attempt_questions SET rtt_ms = NULL
+WHERE attempt_id = $1 AND seq = $2 AND served_at IS NOT NULL AND seen_at IS NULL AND rtt_ms IS NOT NULL`
+
+// redeliver runs sqlRedeliver for the locked attempt att.
+func redeliver(ctx context.Context, tx pgx.Tx, att Attempt) error {
+	if _, err := tx.Exec(ctx, sqlRedeliver, att.ID, att.Answered+1); err != nil {
+		return fmt.Errorf("campaign: current: %w", err)
+	}
+	return nil
+}
+
 // Answer locks question seq of the actor's attempt with choice (shown
-// positions) and returns the result with the right answer and explanation.
-// A repeated submission of a locked seq returns the stored result and
-// changes nothing. A seq other than the one being played is
+// positions) and returns the result with the right answer and explanation
+// and, in the same transaction, serves the next question (Result.Next,
+// what a GET right after would return) or finishes the attempt
+// (Result.Attempt). A repeated submission of a locked seq returns the
+// stored result with the question being played now, and changes nothing. A seq other than the one being played is
 // kepu.ECONFLICT; an answer later than the deadline plus Grace counts as a
 // timeout. rttMS is the round trip the page measured for the request that
 // served the question (0 if unknown); the credited round trip is the
@@ -587,6 +621,9 @@ func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, c
 		}
 		if r, ok, err := storedResult(ctx, tx, att, seq); err != nil || ok {
 			res = r
+			if err == nil {
+				res.Next, res.Attempt, err = s.peek(ctx, tx, att)
+			}
 			return err
 		}
 		if att.Finished() {
@@ -621,14 +658,17 @@ func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, c
 		if err := lock(ctx, tx, &att, q, v.choice, v.correct, v.points, v.elapsed.Milliseconds(), v.timedOut, now); err != nil {
 			return err
 		}
-		if att.Answered >= att.Questions {
-			if err := s.finish(ctx, tx, &att, c, now); err != nil {
-				return err
-			}
-			finished = true
+		st, done, err := s.played(ctx, tx, att, c, now, q.RTT)
+		if err != nil {
+			return err
 		}
+		att, finished = st.Attempt, done
 		r, _, err := storedResult(ctx, tx, att, seq)
 		res = r
+		res.Next = st.Question
+		if finished {
+			res.Attempt = &att
+		}
 		return err
 	})
 	if err == nil {
@@ -638,6 +678,32 @@ func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, c
 		s.finished(ctx, att)
 	}
 	return res, err
+}
+
+// peek is what a repeated answer returns besides its stored result: the
+// question being played when it is served and still open, or the attempt
+// when it is finished. It serves, locks and finishes nothing.
+func (s *Service) peek(ctx context.Context, tx pgx.Tx, att Attempt) (*Question, *Attempt, error) {
+	if att.Finished() {
+		return nil, &att, nil
+	}
+	if att.Answered >= att.Questions {
+		return nil, nil, nil
+	}
+	q, err := loadSlot(ctx, tx, att.ID, att.Answered+1)
+	if err != nil || q.ServedAt == nil {
+		return nil, nil, err
+	}
+	c, err := s.campaignTx(ctx, tx, att.CampaignID)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	limit := questionLimit(c, att, *q.ServedAt)
+	if now.After(q.ServedAt.Add(limit + s.Grace)) {
+		return nil, nil, nil
+	}
+	return q.view(att.Questions, limit, now), nil, nil
 }
 
 // verdict is the server's judgement of one answer.
@@ -658,7 +724,7 @@ func (s *Service) judge(c Campaign, att Attempt, q slot, choice []int, now time.
 	limit := questionLimit(c, att, *q.ServedAt)
 	raw := now.Sub(*q.ServedAt)
 	v := verdict{choice: choice, timedOut: raw > limit+s.Grace}
-	rtt := creditRTT(rttMS, *q.ServedAt, q.SeenAt)
+	rtt := creditRTT(rttMS, q.RTT)
 	v.elapsed = time.Duration(scoring.CreditedElapsed(raw.Milliseconds(), int64(rtt))) * time.Millisecond
 	v.elapsed = min(max(v.elapsed, 0), limit)
 	if v.timedOut {

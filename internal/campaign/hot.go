@@ -1,7 +1,8 @@
 package campaign
 
-// The hot path of an attempt. GET the current question and POST an answer
-// are nearly all of a campaign's traffic (two requests per question). In
+// The hot path of an attempt. POST an answer is nearly all of a campaign's
+// traffic (one request per question: its response serves the next
+// question); GET the current question serves the first one and resumes. In
 // the common case each is ONE SQL statement (one round trip, one implicit
 // transaction, the attempt's row locked inside it; concurrent ones share a
 // commit, group.go) instead of a transaction of six to twelve statements:
@@ -9,7 +10,9 @@ package campaign
 //
 //   - an attempt's campaign, user, start and number of questions;
 //   - the served questions of an attempt (version, shuffle, points,
-//     served_at: written once, never changed);
+//     served_at: written once, never changed; the measured round trip,
+//     which the answer statement checks, since an acknowledgment or a
+//     GET on another instance may change it);
 //   - question versions (immutable rows);
 //   - a campaign's rules, with the row's version (xmin, new with every
 //     UPDATE of the row): the statement compares it and does nothing when
@@ -54,7 +57,7 @@ type hotSlot struct {
 	perm      []int
 	points    int
 	servedAt  time.Time
-	seenAt    *time.Time // the page's acknowledgment, once known (latency.go)
+	rtt       *int // the measured round trip, ms, as last known here (latency.go)
 }
 
 // hotVersion is the content of one question version.
@@ -122,11 +125,12 @@ func (a *hotAttempt) serve(seq int, q hotSlot) {
 	a.mu.Unlock()
 }
 
-// seen records the acknowledgment of a served question this instance knows.
-func (a *hotAttempt) seen(seq int, at time.Time) {
+// measured records the round trip an acknowledgment measured for a served
+// question this instance knows.
+func (a *hotAttempt) measured(seq int, rtt int) {
 	a.mu.Lock()
-	if q, ok := a.served[seq]; ok && q.seenAt == nil {
-		q.seenAt = &at
+	if q, ok := a.served[seq]; ok && q.rtt == nil {
+		q.rtt = &rtt
 		a.served[seq] = q
 	}
 	a.mu.Unlock()
@@ -225,7 +229,7 @@ func (s *Service) Listed(ctx context.Context, id int64) (Campaign, error) {
 // slotOf joins a served slot and its version into the slot the rules use.
 func slotOf(seq int, q hotSlot, v *hotVersion) slot {
 	at := q.servedAt
-	return slot{Seq: seq, VersionID: q.versionID, Perm: q.perm, Points: q.points, ServedAt: &at, SeenAt: q.seenAt, Type: v.typ, Stem: v.stem,
+	return slot{Seq: seq, VersionID: q.versionID, Perm: q.perm, Points: q.points, ServedAt: &at, RTT: q.rtt, Type: v.typ, Stem: v.stem,
 		Options: v.options, Answer: v.answer, Explain: v.explain, ImageID: v.imageID}
 }
 
@@ -233,20 +237,26 @@ func slotOf(seq int, q hotSlot, v *hotVersion) slot {
 // campaign still at version $5, returns the question to play: already
 // served, or served now ($4) when $6 allows a new one. The UPDATE's
 // "served_at IS NULL" is rechecked on the latest row, so a question is
-// never served twice.
+// never served twice. A served question delivered again forgets an
+// inherited round trip (sqlRedeliver); the last column is what remains.
 const sqlHotCurrent = `WITH a AS (
 	SELECT ` + attemptCols + ` FROM campaign_attempts WHERE id = $1 FOR UPDATE
 ), c AS (
 	SELECT xmin::text::bigint AS v FROM campaigns WHERE id = $2
 ), q AS (
-	SELECT s.seq, s.question_version_id, s.perm, s.points, s.served_at FROM campaign_attempt_questions s, a, c
+	SELECT s.seq, s.question_version_id, s.perm, s.points, s.served_at, CASE WHEN s.seen_at IS NOT NULL THEN s.rtt_ms END AS rtt
+	FROM campaign_attempt_questions s, a, c
 	WHERE s.attempt_id = a.id AND s.seq = a.answered + 1 AND a.user_id = $3 AND a.finished_at IS NULL AND c.v = $5
 ), served AS (
 	UPDATE campaign_attempt_questions s SET served_at = $4 FROM q
 	WHERE s.attempt_id = $1 AND s.seq = q.seq AND q.served_at IS NULL AND s.served_at IS NULL AND $6::bool
 	RETURNING s.served_at
+), redelivered AS (
+	UPDATE campaign_attempt_questions s SET rtt_ms = NULL FROM q
+	WHERE s.attempt_id = $1 AND s.seq = q.seq AND q.served_at IS NOT NULL AND s.seen_at IS NULL AND s.rtt_ms IS NOT NULL
 )
-SELECT a.*, (SELECT v FROM c), q.seq, q.question_version_id, q.perm, q.points, coalesce(q.served_at, (SELECT served_at FROM served))
+SELECT a.*, (SELECT v FROM c), q.seq, q.question_version_id, q.perm, q.points, coalesce(q.served_at, (SELECT served_at FROM served)),
+	q.rtt
 FROM a LEFT JOIN q ON true`
 
 // currentHot is Current's hot path; ok is false when the slow path must
@@ -271,10 +281,11 @@ func (s *Service) currentHot(ctx context.Context, a kepu.Actor, id int64) (st St
 	var perm []int
 	var points *int32
 	var servedAt *time.Time
+	var rtt *int
 	var att Attempt
 	err = s.hot.group.row(ctx, s.DB, sqlHotCurrent, []any{id, ha.campaignID, a.UserID, now, hc.version, mayServe},
 		func(r pgx.Row) (err error) {
-			att, err = scanAttempt(rowPlus{r, []any{&version, &seq, &vid, &perm, &points, &servedAt}})
+			att, err = scanAttempt(rowPlus{r, []any{&version, &seq, &vid, &perm, &points, &servedAt, &rtt}})
 			return err
 		})
 	switch {
@@ -302,22 +313,25 @@ func (s *Service) currentHot(ctx context.Context, a kepu.Actor, id int64) (st St
 	if err != nil {
 		return st, false, err
 	}
-	hs := hotSlot{versionID: *vid, perm: perm, points: int(*points), servedAt: *servedAt}
+	hs := hotSlot{versionID: *vid, perm: perm, points: int(*points), servedAt: *servedAt, rtt: rtt}
 	ha.serve(int(*seq), hs)
 	s.hot.hits.Add(1)
 	return State{Attempt: att, Question: slotOf(int(*seq), hs, v).view(att.Questions, limit, now)}, true, nil
 }
 
 // sqlHotAnswer locks attempt $1 and, while it is $2's, unfinished, at seq
-// $3 and its campaign ($11) still at version $12, locks the answer, adds it
-// to the attempt (and a "fast" signal when $10) and returns the attempt's
-// counts. Any other case — a duplicate included (ON CONFLICT) — returns no
-// row and changes nothing.
+// $3, its campaign ($11) still at version $12 and the question's measured
+// round trip still $14, locks the answer, adds it to the attempt (and a
+// "fast" signal when $10), serves question $3 + 1 at the same time ($13)
+// with the same round trip when $15 allows it, and returns the attempt's
+// counts with the question served (NULLs when none). Any other case — a
+// duplicate included (ON CONFLICT) — returns no row and changes nothing.
 const sqlHotAnswer = `WITH a AS (
 	SELECT id, answered FROM campaign_attempts WHERE id = $1 AND user_id = $2 AND finished_at IS NULL FOR UPDATE
 ), ok AS (
 	SELECT a.id FROM a WHERE a.answered + 1 = $3
 	AND (SELECT xmin::text::bigint FROM campaigns WHERE id = $11) = $12
+	AND (SELECT rtt_ms FROM campaign_attempt_questions WHERE attempt_id = $1 AND seq = $3) IS NOT DISTINCT FROM $14::int
 ), ins AS (
 	INSERT INTO campaign_answers (attempt_id, seq, question_version_id, choice, correct, points, elapsed_ms, timed_out, answered_at)
 	SELECT id, $3, $4, $5, $6, $7, $8, $9, $13 FROM ok
@@ -327,8 +341,12 @@ const sqlHotAnswer = `WITH a AS (
 ), upd AS (
 	UPDATE campaign_attempts t SET answered = t.answered + 1, score = t.score + ins.points, time_ms = t.time_ms + ins.elapsed_ms
 	FROM ins WHERE t.id = $1 RETURNING t.answered, t.score, t.max_score, t.questions
+), nxt AS (
+	UPDATE campaign_attempt_questions s SET served_at = $13, rtt_ms = $14 FROM ins
+	WHERE s.attempt_id = $1 AND s.seq = $3 + 1 AND s.served_at IS NULL AND $15::bool
+	RETURNING s.seq, s.question_version_id, s.perm, s.points
 )
-SELECT answered, score, max_score, questions FROM upd`
+SELECT answered, score, max_score, questions, nxt.seq, nxt.question_version_id, nxt.perm, nxt.points FROM upd LEFT JOIN nxt ON true`
 
 // answerHot is Answer's hot path; ok is false when the slow path must
 // decide (and nothing was written).
@@ -338,12 +356,13 @@ func (s *Service) answerHot(ctx context.Context, a kepu.Actor, id int64, seq int
 		return res, att, false, false, nil
 	}
 	hs, served := ha.slot(seq)
-	// Not served here, or not acknowledged here (the page's
-	// acknowledgment may have reached another instance): read the row.
-	if !served || hs.seenAt == nil {
+	// Not served here, or no round trip known here (an acknowledgment may
+	// have reached another instance): read the row. A stale round trip
+	// makes the statement do nothing (the slow path decides).
+	if !served || hs.rtt == nil {
 		var at *time.Time
-		err := s.DB.QueryRow(ctx, `SELECT question_version_id, perm, points, served_at, seen_at FROM campaign_attempt_questions
-			WHERE attempt_id = $1 AND seq = $2`, id, seq).Scan(&hs.versionID, &hs.perm, &hs.points, &at, &hs.seenAt)
+		err := s.DB.QueryRow(ctx, `SELECT question_version_id, perm, points, served_at, rtt_ms FROM campaign_attempt_questions
+			WHERE attempt_id = $1 AND seq = $2`, id, seq).Scan(&hs.versionID, &hs.perm, &hs.points, &at, &hs.rtt)
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && at == nil) {
 			return res, att, false, false, nil
 		}
@@ -368,23 +387,37 @@ func (s *Service) answerHot(ctx context.Context, a kepu.Actor, id int64, seq int
 	c := hc.c
 	now := s.now()
 	att = Attempt{ID: id, CampaignID: ha.campaignID, UserID: ha.userID, StartedAt: ha.startedAt, Questions: ha.questions}
+	last := seq == ha.questions
+	// The next question is served with the answer; when it may not be
+	// (campaign paused or over, the attempt's time up) the slow path
+	// decides what the answer's response says.
+	serveNext := !last && c.Open(now)
+	if end, limited := attemptEnd(c, att); limited && !now.Before(end) {
+		serveNext = false
+	}
+	if !last && !serveNext {
+		return res, att, false, false, nil
+	}
 	v := s.judge(c, att, q, orig, now, rttMS)
 	stored := v.choice
 	if stored == nil {
 		stored = []int{}
 	}
 	args := []any{id, a.UserID, seq, hs.versionID, stored, v.correct, v.points, v.elapsed.Milliseconds(), v.timedOut, v.fast,
-		ha.campaignID, hc.version, now}
+		ha.campaignID, hc.version, now, hs.rtt, serveNext}
 	var answered, score, maxScore, questions int
-	last := seq == ha.questions
+	var nseq, npoints *int32
+	var nvid *int64
+	var nperm []int
+	scan := func(r pgx.Row) error {
+		return r.Scan(&answered, &score, &maxScore, &questions, &nseq, &nvid, &nperm, &npoints)
+	}
 	if !last {
-		err = s.hot.group.row(ctx, s.DB, sqlHotAnswer, args, func(r pgx.Row) error {
-			return r.Scan(&answered, &score, &maxScore, &questions)
-		})
+		err = s.hot.group.row(ctx, s.DB, sqlHotAnswer, args, scan)
 	} else {
 		// The last answer and the finish commit together.
 		err = s.tx(ctx, func(tx pgx.Tx) error {
-			if err := tx.QueryRow(ctx, sqlHotAnswer, args...).Scan(&answered, &score, &maxScore, &questions); err != nil {
+			if err := scan(tx.QueryRow(ctx, sqlHotAnswer, args...)); err != nil {
 				return err
 			}
 			att.Answered, att.Score, att.MaxScore = answered, score, maxScore
@@ -402,12 +435,24 @@ func (s *Service) answerHot(ctx context.Context, a kepu.Actor, id int64, seq int
 		return res, att, false, false, fmt.Errorf("campaign: answer: %w", err)
 	}
 	ha.answered(seq)
-	if finished {
-		s.hot.forget(id)
-	}
-	s.hot.hits.Add(1)
 	res = Result{Seq: seq, Correct: v.correct, Points: v.points, TimedOut: v.timedOut, Choice: q.shown(stored),
 		CorrectChoice: q.shown(q.Answer), Explanation: q.Explain, ElapsedMS: v.elapsed.Milliseconds(),
 		Score: score, Answered: answered, Total: questions, Done: finished}
+	if finished {
+		s.hot.forget(id)
+		res.Attempt = &att
+	}
+	if nseq != nil {
+		next := hotSlot{versionID: *nvid, perm: nperm, points: int(*npoints), servedAt: now, rtt: hs.rtt}
+		ha.serve(int(*nseq), next)
+		nv, err := s.version(ctx, next.versionID)
+		if err != nil {
+			// Committed: the page GETs the question it could not be shown.
+			s.hot.hits.Add(1)
+			return res, att, finished, true, nil
+		}
+		res.Next = slotOf(int(*nseq), next, nv).view(questions, questionLimit(c, att, now), now)
+	}
+	s.hot.hits.Add(1)
 	return res, att, finished, true, nil
 }

@@ -312,8 +312,31 @@ func later(a, b time.Time) time.Time {
 func (p *hotSlowPlay) answer(seq int, choice []int, rtt int, what string) error {
 	return p.same(fmt.Sprintf("answer %s seq %d choice %v rtt %d", what, seq, choice, rtt), func(a kepu.Actor, id int64) any {
 		res, err := p.s.Answer(p.ctx, a, id, seq, choice, rtt)
-		return []any{res, normErr(err)}
+		if err == nil {
+			if err := p.servedWithAnswer(id, res); err != nil {
+				return err.Error()
+			}
+		}
+		return []any{normResult(res), normErr(err)}
 	})
+}
+
+// servedWithAnswer checks that the next question an answer's response
+// carries was served by the statement that locked the answer: its
+// served_at is the answer's answered_at, and the same transaction wrote
+// both rows (xmin).
+func (p *hotSlowPlay) servedWithAnswer(id int64, res Result) error {
+	if res.Next == nil {
+		return nil
+	}
+	var same bool
+	err := p.s.DB.QueryRow(p.ctx, `SELECT n.served_at = a.answered_at AND n.xmin = a.xmin
+		FROM campaign_answers a JOIN campaign_attempt_questions n ON n.attempt_id = a.attempt_id AND n.seq = $3
+		WHERE a.attempt_id = $1 AND a.seq = $2`, id, res.Seq, res.Next.Seq).Scan(&same)
+	if err != nil || !same {
+		return fmt.Errorf("next question %d not served with answer %d (err %v)", res.Next.Seq, res.Seq, err)
+	}
+	return nil
 }
 
 // choice is a right or a wrong choice (shown positions) for seq of the hot
@@ -379,7 +402,7 @@ func (p *hotSlowPlay) sameRows() error {
 		{"attempt", `SELECT started_at, finished_at, score, max_score, passed, questions, answered, time_ms, tier,
 			cert_code IS NOT NULL, cert_nickname IS NOT NULL, cert_campaign IS NOT NULL, in_progress, staff_practice, day
 			FROM campaign_attempts WHERE id = $1`},
-		{"questions", `SELECT seq, question_version_id, perm, points, served_at, seen_at FROM campaign_attempt_questions
+		{"questions", `SELECT seq, question_version_id, perm, points, served_at, seen_at, rtt_ms FROM campaign_attempt_questions
 			WHERE attempt_id = $1 ORDER BY seq`},
 		{"answers", `SELECT seq, question_version_id, choice, correct, points, elapsed_ms, timed_out, answered_at
 			FROM campaign_answers WHERE attempt_id = $1 ORDER BY seq`},
@@ -418,13 +441,28 @@ func normAttempt(a Attempt) Attempt {
 	return a
 }
 
+// normResult is an answer's response without what differs by design.
+func normResult(r Result) Result {
+	if r.Attempt != nil {
+		a := normAttempt(*r.Attempt)
+		r.Attempt = &a
+	}
+	r.Next = normQuestion(r.Next)
+	return r
+}
+
+func normQuestion(q *Question) *Question {
+	if q == nil {
+		return nil
+	}
+	c := *q
+	c.Deadline = c.Deadline.UTC()
+	return &c
+}
+
 func normState(st State, err error) []any {
 	st.Attempt = normAttempt(st.Attempt)
-	if st.Question != nil {
-		q := *st.Question
-		q.Deadline = q.Deadline.UTC()
-		st.Question = &q
-	}
+	st.Question = normQuestion(st.Question)
 	return []any{st, normErr(err)}
 }
 

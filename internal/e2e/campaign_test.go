@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -13,7 +14,8 @@ import (
 
 // A citizen takes a short campaign on a phone in Chinese: list, rules,
 // start, two questions with a countdown, right answers with the correct
-// answer and explanation, the result with ranks, the review and the
+// answer and explanation, the next question without a second request (it
+// came with the answer), the result with ranks, the review and the
 // certificate. A leaderboard page open in a second browser shows the
 // citizen's rank, highlighted, as soon as the attempt finishes.
 func TestCampaignCitizenPlaysAndLeaderboardUpdates(t *testing.T) {
@@ -40,6 +42,11 @@ func TestCampaignCitizenPlaysAndLeaderboardUpdates(t *testing.T) {
 		b.WaitText("[data-testid=timer]", "秒")
 		if seq == 1 {
 			b.Screenshot("campaign-question-phone")
+			// From here on count the page's requests to the attempt
+			// (resource timings), once the first question's
+			// acknowledgment is back.
+			e2e.Get(b, chromedp.Poll[bool](`performance.getEntriesByType('resource').some(e => e.name.endsWith('/seen'))`))
+			e2e.Get(b, chromedp.Evaluate[bool](`(performance.clearResourceTimings(), true)`))
 		}
 		clicked := e2e.Get(b, chromedp.Evaluate[bool](`(() => {
 			const t = [...document.querySelectorAll('#q-tiles .tile')].find(x => x.textContent.includes('乙'));
@@ -51,7 +58,15 @@ func TestCampaignCitizenPlaysAndLeaderboardUpdates(t *testing.T) {
 		b.WaitText("[data-testid=correct-answer]", "乙")
 		b.WaitText("#res-explain", "因为乙是对的")
 		if seq == 1 {
+			b.WaitText("[data-testid=next]", "下一题（计时中，剩")
+			b.Screenshot("campaign-explanation-phone")
 			b.Do(chromedp.Click(chromedp.CSS("[data-testid=next]")))
+			b.WaitText("[data-testid=q-of]", "第 2 / 2 题")
+			reqs := e2e.Get(b, chromedp.Evaluate[[]string](`performance.getEntriesByType('resource')
+				.map(e => new URL(e.name).pathname).filter(p => p.startsWith('/api/v1/attempts/'))`))
+			if len(reqs) != 1 || !strings.HasSuffix(reqs[0], "/answers") {
+				t.Errorf("requests from answering question 1 to showing question 2: got %v, want only the answer", reqs)
+			}
 		}
 	}
 	b.WaitText("[data-testid=next]", "查看成绩")

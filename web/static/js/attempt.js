@@ -2,8 +2,11 @@
 // time with big tiles and a countdown taken from the server's remaining
 // time, then right or wrong with the correct answer and the explanation.
 // The server serves, times and scores every question; a refresh resumes
-// where the server says the attempt is. Page-visibility changes are
-// reported as signals (docs/fairness.md, "Campaigns").
+// where the server says the attempt is. One request per question: the
+// answer's response carries the next question, whose clock the server
+// started when it stored the answer, so the page shows the explanation and
+// then the next question without asking again. Page-visibility changes
+// are reported as signals (docs/fairness.md, "Campaigns").
 import { api, el, APIError } from './api.js';
 import { messages } from './campaign_msgs.js';
 
@@ -19,9 +22,11 @@ let chosen = [];
 let locked = false;    // answered or timed out on this page
 let tick = null;
 let lastSeq = 0;       // the last question shown
-let rtt = 0;           // ms, round trip of the request that served q
+let rtt = 0;           // ms, round trip of the request that delivered q
+let got = 0;           // performance.now() when q arrived (its remaining_ms is from then)
 let seenSeq = 0;       // the last question acknowledged
 let seen = null;       // the acknowledgment of q (a promise), awaited before answering
+let nextTick = null;   // the countdown on the "next" button
 
 function show(view) {
   for (const v of root.querySelectorAll('.view')) v.hidden = v.id !== 'v-' + view;
@@ -51,9 +56,11 @@ async function load(retries = 0) {
   } catch (e) { error(e.message); return; }
   // The round trip of the request that served the question: half of it
   // (at most 300 ms) is credited to the answer (docs/fairness.md).
-  rtt = Math.min(60000, Math.max(0, Math.round(performance.now() - sent)));
+  got = performance.now();
+  rtt = roundTrip(sent, got);
   // Acknowledge at once: the server times its own round trip (served →
-  // acknowledged) and credits no more than that.
+  // acknowledged) and credits no more than that; questions that come with
+  // an answer inherit that measurement and need no acknowledgment.
   if (st.question && st.question.seq !== seenSeq) {
     seenSeq = st.question.seq;
     seen = api('POST', `${base}/seen`, { seq: seenSeq }).catch(() => {});
@@ -72,7 +79,10 @@ async function load(retries = 0) {
   render(st.question);
 }
 
+function roundTrip(sent, at) { return Math.min(60000, Math.max(0, Math.round(at - sent))); }
+
 function render(question) {
+  clearInterval(nextTick);
   q = question; chosen = []; locked = false; lastSeq = q.seq;
   show('question');
   $('q-of').textContent = t('campaign.question_n', { n: q.seq, total: q.total });
@@ -85,13 +95,13 @@ function render(question) {
   }, el('span', { class: 'shape', 'aria-hidden': 'true', text: LETTERS[i] }), el('span', { text: o }))));
   $('q-submit').hidden = !multiple;
   $('q-submit').disabled = true;
-  startTimer(q.remaining_ms, q.time_limit_ms);
+  startTimer(q.remaining_ms - (performance.now() - got), q.time_limit_ms);
   $('q-tiles').firstChild?.focus();
 }
 
 function startTimer(remainingMs, limitMs) {
   clearInterval(tick);
-  const end = performance.now() + remainingMs;
+  const end = performance.now() + Math.max(0, remainingMs);
   const draw = () => {
     const left = Math.max(0, end - performance.now());
     $('q-timer').textContent = t('campaign.seconds', { n: Math.ceil(left / 1000) });
@@ -129,7 +139,12 @@ async function submit() {
   status(t('campaign.sending'));
   try {
     await seen;
+    const sent = performance.now();
     const r = await call('POST', `${base}/answers`, { seq: q.seq, choice: chosen, rtt_ms: rtt });
+    // The next question came with this response: its round trip is the
+    // one to report, and its remaining time counts from now.
+    got = performance.now();
+    rtt = roundTrip(sent, got);
     status('');
     result(r);
   } catch (e) {
@@ -152,8 +167,27 @@ function result(r) {
   const next = $('res-next');
   if (r.done) q = null; // nothing more to report signals about
   next.textContent = r.done ? t('campaign.see_result') : t('campaign.next');
-  next.onclick = () => { if (r.done) location.href = `/attempts/${id}/result`; else load(); };
+  if (r.next) countdownNext(next, r.next);
+  next.onclick = () => {
+    if (r.done) location.href = `/attempts/${id}/result`;
+    else if (r.next) render(r.next); // no request: it came with the answer
+    else load();
+  };
   next.focus();
+}
+
+// countdownNext shows on the button that the next question's clock is
+// already running (the server started it with the answer).
+function countdownNext(button, question) {
+  clearInterval(nextTick);
+  const end = got + question.remaining_ms;
+  const draw = () => {
+    const left = Math.max(0, end - performance.now());
+    button.textContent = t('campaign.next_running', { n: Math.ceil(left / 1000) });
+    if (left <= 0) clearInterval(nextTick);
+  };
+  draw();
+  nextTick = setInterval(draw, 500);
 }
 
 function timedOut() {
