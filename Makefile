@@ -59,7 +59,8 @@ lint: staticcheck
 	$(STATICCHECK) ./...
 
 ## bench: micro-benchmarks, then a short smoke run of each load scenario against a
-## server started here on its own database (full runs: docs/benchmarks.md)
+## server started here on its own database, the campaign and leaderboard runs each
+## after their reference on the same machine (ratio in the summary; full runs: docs/benchmarks.md)
 BENCH_DB ?= postgres://postgres@127.0.0.1:5432/kepu_bench?sslmode=disable
 BENCH_ADDR ?= 127.0.0.1:18090
 bench: services build
@@ -74,9 +75,9 @@ bench: services build
 	$(GO) run ./loadtest contest --url http://$(BENCH_ADDR) --admin bench-host --admin-password bench-host-pass-123 \
 		--players 100 --join-over 2s --questions 2 --time-limit 10 --answer-within 2s --idle 1s --server-pid $$pid --duration 60s && \
 	$(GO) run ./loadtest campaign --url http://$(BENCH_ADDR) --database-url '$(BENCH_DB)' --admin bench-org --admin-password bench-org-pass-123 \
-		--users 50 --ramp 2s --think 0 --duration 15s && \
+		--users 50 --ramp 2s --think 0 --duration 15s --reference 5s && \
 	$(GO) run ./loadtest leaderboard --url http://$(BENCH_ADDR) --database-url '$(BENCH_DB)' --admin bench-org --admin-password bench-org-pass-123 \
-		--watchers 100 --citizens 5 --stream-for 8s --readers 20 --read-rate 500 --duration 25s
+		--watchers 100 --citizens 5 --stream-for 8s --readers 20 --read-rate 500 --reference 4s --duration 30s
 
 clean:
 	rm -rf bin

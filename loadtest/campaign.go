@@ -43,6 +43,7 @@ type campaignOpts struct {
 	Think     time.Duration
 	PerSource int
 	Prefix    string
+	Reference time.Duration // first run the raw-insert reference this long (0: none)
 }
 
 func (o campaignOpts) validate() error {
@@ -61,6 +62,8 @@ func (o campaignOpts) validate() error {
 		return fmt.Errorf("--per-address %d: want 1 to 100 (a simulated school class; the login limits count failures, docs/security.md)", o.PerSource)
 	case o.Prefix == "":
 		return errors.New("--prefix must not be empty")
+	case o.Reference < 0 || o.Reference > 10*time.Minute:
+		return fmt.Errorf("--reference %v: want 0 (none) to 10m", o.Reference)
 	}
 	return nil
 }
@@ -75,6 +78,7 @@ func campaignFlags(fs *flag.FlagSet) func(context.Context, *Env) error {
 	fs.DurationVar(&o.Think, "think", 4*time.Second, "mean think time before each answer and between attempts (0: none, the throughput run)")
 	fs.IntVar(&o.PerSource, "per-address", 50, "citizens per simulated source address (127.1.x.y)")
 	fs.StringVar(&o.Prefix, "prefix", "loadcit", "usernames are <prefix>-1 … <prefix>-N")
+	fs.DurationVar(&o.Reference, "reference", 0, "first measure the raw reference this long on --database-url: 32 clients inserting single rows with a primary key and synchronous commit (as pgbench -f with a one-line INSERT); the summary gives Kepu's durable answers/s ÷ that rate")
 	return func(ctx context.Context, env *Env) error {
 		if err := o.validate(); err != nil {
 			return err
@@ -148,6 +152,16 @@ func (r *campaignRun) addAcks(a []ack) {
 func runCampaign(ctx context.Context, env *Env, o campaignOpts) error {
 	st := env.Stats
 	r := &campaignRun{env: env, o: o, campaign: o.Campaign}
+	var reference float64
+	if o.Reference > 0 {
+		fmt.Fprintf(env.Out, "reference: %d clients insert single rows (primary key, synchronous commit) for %v …\n", referenceClients, o.Reference)
+		var err error
+		if reference, err = insertReference(ctx, env.DatabaseURL, o.Reference); err != nil {
+			return err
+		}
+		env.Checks["reference_inserts_per_s"] = fmt.Sprintf("%.0f/s (%d clients, single-row INSERT with primary key, synchronous commit, %v)", reference, referenceClients, o.Reference)
+		fmt.Fprintf(env.Out, "reference: %.0f inserts/s\n", reference)
+	}
 	if r.campaign == 0 {
 		id, err := createCampaign(ctx, env, map[string]any{"questions": o.Questions, "time_limit": o.TimeLimit,
 			"per_day": 0, "total": 0, "scoring": "speed", "counts": "best"})
@@ -211,6 +225,9 @@ func runCampaign(ctx context.Context, env *Env, o campaignOpts) error {
 	close(stop)
 	steady.stop()
 	env.Checks["answers_per_s"] = steady.String() + " with every citizen playing"
+	if mean := steady.Mean(); reference > 0 && mean > 0 {
+		env.Checks["ratio_to_reference"] = fmt.Sprintf("%.2f (durable answers/s %.0f ÷ raw inserts/s %.0f, same run)", mean/reference, mean, reference)
+	}
 	return r.check(ctx)
 }
 
@@ -456,6 +473,20 @@ func (w *rateWindow) start() {
 }
 
 func (w *rateWindow) stop() { w.once.Do(func() { close(w.done) }) }
+
+// Mean is the mean rate over the whole seconds measured (0: none).
+func (w *rateWindow) Mean() float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.samples) == 0 {
+		return 0
+	}
+	var sum int64
+	for _, s := range w.samples {
+		sum += s
+	}
+	return float64(sum) / float64(len(w.samples))
+}
 
 // String is "mean M/s, slowest second S/s over T s" (of whole seconds).
 func (w *rateWindow) String() string {

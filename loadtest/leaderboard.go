@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -31,6 +32,7 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -55,6 +57,7 @@ type leaderboardOpts struct {
 	ReadN     int
 	PerSource int
 	Prefix    string
+	Reference time.Duration // first read a bare Fiber JSON route this long (0: none)
 }
 
 func (o leaderboardOpts) validate() error {
@@ -75,6 +78,10 @@ func (o leaderboardOpts) validate() error {
 		return errors.New("--readers 0…5000, --read-rate ≥ 0, --read-n 1…100")
 	case o.PerSource < 1 || o.PerSource > 100:
 		return fmt.Errorf("--per-address %d: want 1 to 100 (the websocket limit is 120 a minute per address)", o.PerSource)
+	case o.Reference < 0 || o.Reference > 10*time.Minute:
+		return fmt.Errorf("--reference %v: want 0 (none) to 10m", o.Reference)
+	case o.Reference > 0 && (o.Readers == 0 || o.ReadRate == 0):
+		return errors.New("--reference needs --readers and --read-rate")
 	}
 	return nil
 }
@@ -93,6 +100,7 @@ func leaderboardFlags(fs *flag.FlagSet) func(context.Context, *Env) error {
 	fs.IntVar(&o.ReadN, "read-n", 100, "entries each HTTP read asks for (n)")
 	fs.IntVar(&o.PerSource, "per-address", 100, "watchers per simulated source address (127.1.x.y)")
 	fs.StringVar(&o.Prefix, "prefix", "loadlb", "citizens' usernames are <prefix>-1 … <prefix>-N")
+	fs.DurationVar(&o.Reference, "reference", 0, "before the HTTP readers, the same readers read a bare Fiber JSON route (serving the board's body, in this process) this long; the summary gives board reads/s ÷ that rate")
 	return func(ctx context.Context, env *Env) error {
 		if err := o.validate(); err != nil {
 			return err
@@ -226,7 +234,9 @@ func runLeaderboard(ctx context.Context, env *Env, o leaderboardOpts) error {
 		go func(p *player) { defer wg.Done(); r.play(ctx, p) }(players[i])
 	}
 
-	// The HTTP readers, after --stream-for.
+	// The HTTP readers, after --stream-for (with --reference, the bare
+	// route first, under the same stream).
+	var reference float64
 	sleepCtx(ctx, o.StreamFor)
 	reading.Store(true)
 	if o.Readers > 0 && o.ReadRate > 0 && !r.stopping.Load() {
@@ -241,32 +251,29 @@ func runLeaderboard(ctx context.Context, env *Env, o leaderboardOpts) error {
 			return fmt.Errorf("read the board: %w", err)
 		}
 		env.Checks["read_shape"] = fmt.Sprintf("top %d entries, my_rank present: %v", len(check.Top), check.MyRank != nil)
-		interval := time.Duration(float64(time.Second) * float64(o.Readers) / float64(o.ReadRate))
-		var rwg sync.WaitGroup
-		for i := range o.Readers {
-			rwg.Add(1)
-			go func(c *Client) {
-				defer rwg.Done()
-				due := time.Now().Add(time.Duration(rand.Int64N(int64(interval) + 1)))
-				for !r.stopping.Load() && ctx.Err() == nil {
-					if d := time.Until(due); d > 0 {
-						sleepCtx(ctx, d)
-					}
-					if err := c.Do(ctx, "GET", path, nil, nil); err != nil {
-						if ctx.Err() == nil {
-							st.Error("read: " + errKind(err))
-						}
-					} else {
-						st.Observe("read", time.Since(due))
-						st.Count("reads", 1)
-					}
-					due = due.Add(interval)
-				}
-			}(players[i%len(players)].c)
+		if o.Reference > 0 {
+			var body json.RawMessage
+			if err := players[0].c.Do(ctx, "GET", path, nil, &body); err != nil {
+				return fmt.Errorf("read the board: %w", err)
+			}
+			rate, err := routeReference(ctx, st, body, o.Readers, o.ReadRate, o.Reference)
+			if err != nil {
+				return err
+			}
+			reference = rate
+			env.Checks["reference_reads_per_s"] = fmt.Sprintf("%.0f/s (bare Fiber JSON route, the board's %d-byte body, %d readers, %v)", rate, len(body), o.Readers, o.Reference)
 		}
-		rwg.Wait()
+		clients := make([]*Client, o.Readers)
+		for i := range clients {
+			clients[i] = players[i%len(players)].c
+		}
+		readBoard(ctx, st, clients, path, o.ReadRate, "read", r.stopping.Load)
 		readers.stop()
 		env.Checks["reads_per_s"] = readers.String()
+		if reference > 0 && readers.Mean() > 0 {
+			env.Checks["ratio_to_reference"] = fmt.Sprintf("%.2f (board reads/s %.0f ÷ bare Fiber JSON route reads/s %.0f, same readers, same run)",
+				readers.Mean()/reference, readers.Mean(), reference)
+		}
 	}
 	wg.Wait()
 	sleepCtx(ctx, 3*time.Second) // the last pushes arrive
@@ -370,4 +377,62 @@ func startTotals(ctx context.Context, databaseURL string, campaign int64, cs []c
 		return nil, nil, fmt.Errorf("totals: %w", err)
 	}
 	return score, ms, nil
+}
+
+// readBoard runs len(clients) readers that together GET path rate times a
+// second (each on its own schedule; a reader that falls behind reads back
+// to back: the saturation rate) until done says so or ctx ends. Each read
+// is observed as latency name and counted as name+"s".
+func readBoard(ctx context.Context, st *Stats, clients []*Client, path string, rate int, name string, done func() bool) {
+	interval := time.Duration(float64(time.Second) * float64(len(clients)) / float64(rate))
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		wg.Go(func() {
+			due := time.Now().Add(time.Duration(rand.Int64N(int64(interval) + 1)))
+			for !done() && ctx.Err() == nil {
+				if d := time.Until(due); d > 0 {
+					sleepCtx(ctx, d)
+				}
+				if err := c.Do(ctx, "GET", path, nil, nil); err != nil {
+					if ctx.Err() == nil {
+						st.Error(name + ": " + errKind(err))
+					}
+				} else {
+					st.Observe(name, time.Since(due))
+					st.Count(name+"s", 1)
+				}
+				due = due.Add(interval)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// routeReference serves body from a bare Fiber JSON route on a loopback
+// port of this process and has readers clients read it at rate for d: the
+// HTTP reference of the board reads (what Fiber and the machine do with
+// no session, no Redis and no Kepu in between). It returns the reads a
+// second.
+func routeReference(ctx context.Context, st *Stats, body []byte, readers, rate int, d time.Duration) (float64, error) {
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	app.Get("/board", func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(body)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("reference: listen: %w", err)
+	}
+	go app.Listener(ln)
+	defer app.Shutdown()
+	clients := make([]*Client, readers)
+	for i := range clients {
+		clients[i] = NewClient("http://" + ln.Addr().String())
+	}
+	w := newRateWindow(st, "reference_reads")
+	w.start()
+	end := time.Now().Add(d)
+	readBoard(ctx, st, clients, "/board", rate, "reference_read", func() bool { return time.Now().After(end) })
+	w.stop()
+	return w.Mean(), nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kepu/kepu/internal/apptest"
+	"github.com/kepu/kepu/internal/testenv"
 )
 
 // optsCase changes valid options; want is "" (still valid) or a piece of
@@ -42,6 +43,9 @@ func TestCampaignOptsValidate(t *testing.T) {
 		{"thinking past the limit", func(o *campaignOpts) { o.Think = 25 * time.Second }, "--think"},
 		{"too many per address", func(o *campaignOpts) { o.PerSource = 101 }, "--per-address"},
 		{"no prefix", func(o *campaignOpts) { o.Prefix = "" }, "--prefix"},
+		{"a reference", func(o *campaignOpts) { o.Reference = 20 * time.Second }, ""},
+		{"negative reference", func(o *campaignOpts) { o.Reference = -time.Second }, "--reference"},
+		{"endless reference", func(o *campaignOpts) { o.Reference = time.Hour }, "--reference"},
 	})
 }
 
@@ -54,6 +58,8 @@ func TestLeaderboardOptsValidate(t *testing.T) {
 		{"bad period", func(o *leaderboardOpts) { o.Period = "week" }, "--period"},
 		{"attempts too short to see", func(o *leaderboardOpts) { o.Think = 500 * time.Millisecond }, "--think"},
 		{"n over 100", func(o *leaderboardOpts) { o.ReadN = 101 }, "--read-n"},
+		{"a reference", func(o *leaderboardOpts) { o.Reference = 10 * time.Second }, ""},
+		{"a reference without readers", func(o *leaderboardOpts) { o.Reference, o.Readers = 10 * time.Second, 0 }, "--reference"},
 	})
 }
 
@@ -112,7 +118,7 @@ func TestCampaignScenarioAgainstServer(t *testing.T) {
 func TestLeaderboardScenarioAgainstServer(t *testing.T) {
 	_, args := scenarioServer(t)
 	sum := runJSON(t, append([]string{"leaderboard"}, append(args, "--watchers", "5", "--citizens", "2", "--questions", "2",
-		"--think", "1200ms", "--stream-for", "4s", "--readers", "2", "--read-rate", "50", "--duration", "16s")...))
+		"--think", "1200ms", "--stream-for", "4s", "--readers", "2", "--read-rate", "50", "--reference", "2s", "--duration", "18s")...))
 	if sum.Counters["finishes"] < 2 || sum.Latencies["update_delay"].Count == 0 {
 		t.Errorf("finishes %d, update delays %d: want finishes seen by the watchers", sum.Counters["finishes"], sum.Latencies["update_delay"].Count)
 	}
@@ -122,7 +128,29 @@ func TestLeaderboardScenarioAgainstServer(t *testing.T) {
 	if sum.Counters["reads"] == 0 || !strings.Contains(sum.Checks["read_shape"], "my_rank present: true") {
 		t.Errorf("reads %d, shape %q: want reads with my_rank", sum.Counters["reads"], sum.Checks["read_shape"])
 	}
+	// The bare route was read at the same rate first; the ratio is given.
+	if sum.Counters["reference_reads"] == 0 || !strings.Contains(sum.Checks["ratio_to_reference"], "bare Fiber JSON route") {
+		t.Errorf("reference reads %d, ratio %q: want both", sum.Counters["reference_reads"], sum.Checks["ratio_to_reference"])
+	}
 	if len(sum.Errors) != 0 {
 		t.Errorf("errors: %v", sum.Errors)
+	}
+}
+
+// The raw-insert reference commits rows from 32 clients and leaves no
+// table behind.
+func TestInsertReference(t *testing.T) {
+	db := testenv.NewDB(t)
+	rate, err := insertReference(context.Background(), db.URL, 500*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rate <= 0 {
+		t.Errorf("reference rate %.0f/s, want > 0", rate)
+	}
+	var left int
+	db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_tables WHERE tablename LIKE 'loadtest_reference_%'`).Scan(&left)
+	if left != 0 {
+		t.Errorf("%d reference tables left behind", left)
 	}
 }
