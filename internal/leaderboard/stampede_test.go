@@ -117,25 +117,8 @@ func TestRebuildStampede(t *testing.T) {
 	flush(t, inst, id)
 	count := changes(t, inst, id)
 	const bound = 5 * time.Second // RebuildWait (2 s) and slack for a busy 2-core machine
-	var wg sync.WaitGroup
-	took := make([]time.Duration, readers)
-	errs := make([]error, readers)
 	start := time.Now()
-	for i := range readers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t0 := time.Now()
-			s, all := instances[i%len(instances)], leaderboard.Board{Kind: leaderboard.All}
-			if i%2 == 0 { // the HTTP read
-				_, errs[i] = s.Page(ctx, id, all, 20, users[i])
-			} else { // a websocket watcher's first push
-				_, errs[i] = s.Top(ctx, id, all, 20, users[i])
-			}
-			took[i] = time.Since(t0)
-		}()
-	}
-	wg.Wait()
+	took, errs := readAtOnce(ctx, instances, id, users)
 	all := time.Since(start)
 	served := 0
 	for i, err := range errs {
@@ -321,6 +304,32 @@ func TestRebuildFenced(t *testing.T) {
 	if err != nil || len(top) != 1 || top[0].Score != 800 {
 		t.Errorf("board: got %+v (%v), want lbfence with 800", top, err)
 	}
+}
+
+// readAtOnce reads the campaign's overall board once per user, all at
+// once, spread over the instances: every other reader as the HTTP read
+// (Page, as that user), the others as a websocket watcher's first push
+// (Top). It returns how long each waited and what each got.
+func readAtOnce(ctx context.Context, instances []*leaderboard.Service, campaignID int64, users []int64) ([]time.Duration, []error) {
+	var wg sync.WaitGroup
+	took := make([]time.Duration, len(users))
+	errs := make([]error, len(users))
+	for i := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t0 := time.Now()
+			s, all := instances[i%len(instances)], leaderboard.Board{Kind: leaderboard.All}
+			if i%2 == 0 {
+				_, errs[i] = s.Page(ctx, campaignID, all, 20, users[i])
+			} else {
+				_, errs[i] = s.Top(ctx, campaignID, all, 20, users[i])
+			}
+			took[i] = time.Since(t0)
+		}()
+	}
+	wg.Wait()
+	return took, errs
 }
 
 // pause makes the first rebuild of s stop after its Postgres read until
