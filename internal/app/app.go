@@ -105,7 +105,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Campaigns.Log = log
 	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Campaigns.ExportUser)
 	a.Boards = &leaderboard.Service{DB: a.DB, Redis: a.Redis, Keys: a.Keys, Now: func() time.Time { return a.Campaigns.Now() },
-		TagKey: cfg.SecretKey}
+		TagKey: cfg.SecretKey, Log: log}
 	a.Campaigns.OnFinish = append(a.Campaigns.OnFinish, func(ctx context.Context, t campaign.Attempt) error {
 		if t.StaffPractice { // never ranked (docs/security.md)
 			return nil

@@ -4,13 +4,15 @@
 // packed standings (scoring.Standing: score desc, time used asc, who
 // reached it first). Postgres is the source of truth: a board is rebuilt
 // from campaign_attempts on first use after a Redis flush (a marker key),
-// or by `kepu leaderboard rebuild`. Layout and limits: docs/leaderboards.md.
+// or by `kepu leaderboard rebuild`, one rebuild per campaign at a time
+// (rebuild.go). Layout and limits: docs/leaderboards.md.
 package leaderboard
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -97,7 +99,15 @@ type Service struct {
 	// key, so tags cannot be computed from user ids outside the server.
 	TagKey []byte
 
-	reads readCache // the HTTP read path's caches (read.go)
+	// RebuildWait is how long a reader waits for a running rebuild of the
+	// boards before it is answered from the last known top or with
+	// ErrRebuilding (0: DefaultRebuildWait).
+	RebuildWait time.Duration
+	// Log receives rebuild failures (nil: slog.Default()).
+	Log *slog.Logger
+
+	reads   readCache    // the HTTP read path's caches (read.go)
+	rebuild rebuildState // this instance's running rebuilds (rebuild.go)
 }
 
 func (s *Service) today() string {
@@ -209,13 +219,18 @@ func (s *Service) counts(ctx context.Context, campaignID int64) (string, error) 
 
 const dayTTL = 49 * time.Hour
 
-// add queues the standings' ZADDs: best boards with GT (never lower a
-// standing), sum and latest boards as they are. key names each board's
-// sorted set (s.Key, or a rebuild's scratch key).
+// z is the standing as a sorted-set member and its packed score.
+func (x standing) z() redis.Z {
+	return redis.Z{Score: scoring.Standing{Score: x.score, TimeMS: x.timeMS, ReachedMS: x.reachedMS}.Encode(),
+		Member: strconv.FormatInt(x.userID, 10)}
+}
+
+// add queues the standings' ZADDs into a rebuild's scratch keys (key):
+// best boards with GT (never lower a standing), sum and latest boards as
+// they are.
 func (s *Service) add(pipe redis.Pipeliner, ctx context.Context, key func(Board) string, counts string, xs []standing, today bool) {
 	for _, x := range xs {
-		z := redis.Z{Score: scoring.Standing{Score: x.score, TimeMS: x.timeMS, ReachedMS: x.reachedMS}.Encode(),
-			Member: strconv.FormatInt(x.userID, 10)}
+		z := x.z()
 		k := key(Board{Kind: x.kind, ID: x.group, Today: today})
 		if counts == "best" {
 			pipe.ZAddGT(ctx, k, z)
@@ -234,129 +249,60 @@ func (s *Service) todayDate() *time.Time {
 }
 
 // Record puts the user's current standing on every board of the campaign
-// they count in and announces the change. Call it after an attempt's
-// finish is committed.
+// they count in and announces the change, in one step (record.lua). Call
+// it after an attempt's finish is committed. It never waits for a rebuild:
+// written while one runs, the standing is written again after its swap;
+// when Redis lost the boards it starts one in the background.
 func (s *Service) Record(ctx context.Context, campaignID, userID int64) error {
-	if err := s.Ensure(ctx, campaignID); err != nil {
-		return err
-	}
-	counts, err := s.counts(ctx, campaignID)
+	built, err := s.record(ctx, campaignID, userID)
 	if err != nil {
 		return err
 	}
-	all, err := s.standings(ctx, campaignID, userID, nil)
-	if err != nil {
-		return err
-	}
-	day, err := s.standings(ctx, campaignID, userID, s.todayDate())
-	if err != nil {
-		return err
-	}
-	pipe := s.Redis.TxPipeline()
-	key := func(b Board) string { return s.Key(campaignID, b) }
-	s.add(pipe, ctx, key, counts, all, false)
-	s.add(pipe, ctx, key, counts, day, true)
-	pipe.Publish(ctx, s.Channel(campaignID), "changed")
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("leaderboard: record: %w", err)
+	if !built {
+		s.kick(campaignID)
 	}
 	return nil
 }
 
-// Ensure rebuilds the campaign's boards from Postgres unless its marker
-// key says they are built (after a Redis flush the marker is gone).
-func (s *Service) Ensure(ctx context.Context, campaignID int64) error {
-	n, err := s.Redis.Exists(ctx, s.marker(campaignID)).Result()
-	if err != nil {
-		return fmt.Errorf("leaderboard: marker: %w", err)
-	}
-	if n == 1 {
-		return nil
-	}
-	return s.Rebuild(ctx, campaignID)
-}
-
-// rebuildChunk is how many standings a rebuild writes per pipeline.
-const rebuildChunk = 5000
-
-// Rebuild replaces every board of the campaign with standings computed
-// from Postgres and sets the marker. The new boards are written first into
-// scratch keys ({p}:lbtmp:{campaign}:{token}:…, an hour's TTL in case the
-// rebuild dies) in pipelines of rebuildChunk standings, so Redis is never
-// blocked for long even with millions of entries; then one MULTI deletes
-// the old keys, renames the scratch keys into place, sets the marker and
-// announces the change: readers see the old boards or the new ones, never
-// a half-built board.
-func (s *Service) Rebuild(ctx context.Context, campaignID int64) error {
+// record writes the user's standings (record.lua) and reports whether the
+// campaign's boards are built.
+func (s *Service) record(ctx context.Context, campaignID, userID int64) (bool, error) {
 	counts, err := s.counts(ctx, campaignID)
 	if err != nil {
-		return err
+		return false, err
 	}
-	all, err := s.standings(ctx, campaignID, 0, nil)
+	all, err := s.standings(ctx, campaignID, userID, nil)
 	if err != nil {
-		return err
+		return false, err
 	}
-	day, err := s.standings(ctx, campaignID, 0, s.todayDate())
+	day, err := s.standings(ctx, campaignID, userID, s.todayDate())
 	if err != nil {
-		return err
+		return false, err
 	}
-	token := strconv.FormatInt(time.Now().UnixNano(), 36)
-	scratch := map[string]string{} // final key → scratch key
-	var dayKeys, fresh []string
-	key := func(b Board) string {
-		final := s.Key(campaignID, b)
-		k, ok := scratch[final]
-		if !ok {
-			k = s.Keys.BoardScratch(campaignID, token, final)
-			scratch[final] = k
-			fresh = append(fresh, k)
-			if b.Today {
-				dayKeys = append(dayKeys, final)
-			}
-		}
-		return k
+	keys := []string{s.marker(campaignID), s.Keys.BoardRebuild(campaignID, "lock"), s.Keys.BoardRebuild(campaignID, "touched")}
+	gt := ""
+	if counts == "best" {
+		gt = "gt"
 	}
+	args := []any{strconv.FormatInt(userID, 10), gt, s.Channel(campaignID), int(rebuildTimeout.Seconds())}
 	for _, part := range []struct {
 		xs    []standing
 		today bool
 	}{{all, false}, {day, true}} {
-		for from := 0; from < len(part.xs); from += rebuildChunk {
-			pipe := s.Redis.Pipeline()
-			s.add(pipe, ctx, key, counts, part.xs[from:min(from+rebuildChunk, len(part.xs))], part.today)
-			for _, k := range fresh {
-				pipe.Expire(ctx, k, time.Hour)
-			}
-			fresh = fresh[:0]
-			if _, err := pipe.Exec(ctx); err != nil {
-				return fmt.Errorf("leaderboard: rebuild: %w", err)
-			}
+		ttl := 0
+		if part.today {
+			ttl = int(dayTTL.Seconds())
+		}
+		for _, x := range part.xs {
+			keys = append(keys, s.Key(campaignID, Board{Kind: x.kind, ID: x.group, Today: part.today}))
+			args = append(args, strconv.FormatFloat(x.z().Score, 'f', -1, 64), ttl)
 		}
 	}
-	var old []string
-	iter := s.Redis.Scan(ctx, 0, s.Keys.BoardPattern(campaignID), 500).Iterator()
-	for iter.Next(ctx) {
-		old = append(old, iter.Val())
+	built, err := recordScript.Run(ctx, s.Redis, keys, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("leaderboard: record: %w", err)
 	}
-	if err := iter.Err(); err != nil {
-		return fmt.Errorf("leaderboard: rebuild: scan: %w", err)
-	}
-	pipe := s.Redis.TxPipeline()
-	if len(old) > 0 {
-		pipe.Del(ctx, old...)
-	}
-	for final, k := range scratch {
-		pipe.Rename(ctx, k, final)
-		pipe.Persist(ctx, final)
-	}
-	for _, final := range dayKeys {
-		pipe.Expire(ctx, final, dayTTL)
-	}
-	pipe.Set(ctx, s.marker(campaignID), "1", 0)
-	pipe.Publish(ctx, s.Channel(campaignID), "changed")
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("leaderboard: rebuild: %w", err)
-	}
-	return nil
+	return built == 1, nil
 }
 
 // RebuildAll rebuilds the boards of every campaign that is not a draft; it

@@ -21,6 +21,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -33,10 +34,12 @@ import (
 	"github.com/kepu/kepu/internal/scoring"
 )
 
-// Read-path cache lifetimes.
+// Read-path cache lifetimes and size.
 const (
-	topTTL  = 50 * time.Millisecond
-	nickTTL = 30 * time.Second
+	topTTL   = 50 * time.Millisecond
+	nickTTL  = 30 * time.Second
+	staleTTL = 2 * time.Minute // a top this old is still shown while its board is rebuilt
+	maxTops  = 10_000          // cached tops per instance (each board and n; at most 100 entries each)
 )
 
 //go:embed around.lua
@@ -50,7 +53,13 @@ type topEntry struct {
 	entries []Entry
 	json    []byte   // entries without "me"
 	offsets [][2]int // where each entry's object starts and ends in json
-	filling chan struct{}
+	filling *fill    // the read under way, nil when none
+}
+
+// fill is one read of a top n under way; err is set before done closes.
+type fill struct {
+	done chan struct{}
+	err  error
 }
 
 // encodeTop encodes entries as a JSON array, noting where each one is.
@@ -113,20 +122,31 @@ type readCache struct {
 // Page is the JSON body of GET /api/v1/campaigns/:id/leaderboard: the top n
 // entries of a board ({"top":[…]}), and for a logged-in caller (me ≠ 0)
 // also "my_rank" (0: not on the board) and "around" (the lines from two
-// above to two below the caller). The caller's line is marked "me".
+// above to two below the caller). The caller's line is marked "me". While
+// the campaign's boards are rebuilt (longer than RebuildWait) it is the
+// last top this instance read, up to staleTTL old, with "rebuilding":true
+// and no rank; ErrRebuilding when there is none.
 func (s *Service) Page(ctx context.Context, campaignID int64, b Board, n int, me int64) ([]byte, error) {
 	key := s.Key(campaignID, b)
-	top, err := s.cachedTop(ctx, campaignID, key, n, b.Public())
+	top, stale, err := s.cachedTop(ctx, campaignID, key, n, b.Public())
 	if err != nil {
 		return nil, err
 	}
 	out := make([]byte, 0, len(top.json)+512)
 	out = append(out, `{"top":`...)
+	if stale {
+		out = append(out, top.json...)
+		return append(out, `,"rebuilding":true}`...), nil
+	}
 	if me == 0 {
 		out = append(out, top.json...)
 		return append(out, '}'), nil
 	}
 	rank, around, err := s.around(ctx, campaignID, key, me, 2, b.Public())
+	if errors.Is(err, ErrRebuilding) { // the top came from memory
+		out = append(out, top.json...)
+		return append(out, `,"rebuilding":true}`...), nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -159,8 +179,10 @@ func (s *Service) Page(ctx context.Context, campaignID int64, b Board, n int, me
 // cachedTop returns the top n of the board at key, read at most topTTL ago
 // (entries, and as JSON without "me"). One request refreshes an expired
 // board; the others use the previous read meanwhile (or wait for the first
-// read of a board).
-func (s *Service) cachedTop(ctx context.Context, campaignID int64, key string, n int, public bool) (topEntry, error) {
+// read of a board). When the refresh finds the boards being rebuilt
+// (ErrRebuilding) it returns the last read, if it is younger than
+// staleTTL, with stale set; else ErrRebuilding.
+func (s *Service) cachedTop(ctx context.Context, campaignID int64, key string, n int, public bool) (top topEntry, stale bool, err error) {
 	ck := key + "|" + strconv.Itoa(n)
 	s.reads.mu.Lock()
 	if s.reads.tops == nil {
@@ -168,25 +190,29 @@ func (s *Service) cachedTop(ctx context.Context, campaignID int64, key string, n
 	}
 	e := s.reads.tops[ck]
 	if e == nil {
+		s.reads.prune()
 		e = &topEntry{}
 		s.reads.tops[ck] = e
 	}
 	if e.json != nil && (time.Since(e.at) < topTTL || e.filling != nil) {
 		got := *e
 		s.reads.mu.Unlock()
-		return got, nil
+		return got, false, nil
 	}
-	if wait := e.filling; wait != nil {
+	if f := e.filling; f != nil {
 		s.reads.mu.Unlock()
 		select {
-		case <-wait:
+		case <-f.done:
 		case <-ctx.Done():
-			return topEntry{}, ctx.Err()
+			return topEntry{}, false, ctx.Err()
+		}
+		if f.err != nil { // the read this request waited for failed: so does this one
+			return topEntry{}, false, f.err
 		}
 		return s.cachedTop(ctx, campaignID, key, n, public)
 	}
-	done := make(chan struct{})
-	e.filling = done
+	f := &fill{done: make(chan struct{})}
+	e.filling = f
 	s.reads.mu.Unlock()
 	entries, err := s.readTop(ctx, campaignID, key, n, public)
 	var j []byte
@@ -201,11 +227,36 @@ func (s *Service) cachedTop(ctx context.Context, campaignID int64, key string, n
 	e.filling = nil
 	got := *e
 	s.reads.mu.Unlock()
-	close(done)
-	if err != nil {
-		return topEntry{}, err
+	f.err = err
+	close(f.done)
+	if errors.Is(err, ErrRebuilding) && got.json != nil && time.Since(got.at) < staleTTL {
+		return got, true, nil
 	}
-	return got, nil
+	if err != nil {
+		return topEntry{}, false, err
+	}
+	return got, false, nil
+}
+
+// prune keeps the cached tops below maxTops: it drops those older than
+// staleTTL, then any not being read. Callers hold mu.
+func (c *readCache) prune() {
+	if len(c.tops) < maxTops {
+		return
+	}
+	for k, e := range c.tops {
+		if e.filling == nil && time.Since(e.at) > staleTTL {
+			delete(c.tops, k)
+		}
+	}
+	for k, e := range c.tops {
+		if len(c.tops) < maxTops/2 {
+			return
+		}
+		if e.filling == nil {
+			delete(c.tops, k)
+		}
+	}
 }
 
 // readTop reads the top n of a board with nicknames, rebuilding the

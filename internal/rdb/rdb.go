@@ -10,6 +10,9 @@
 //	{p}:lb:{campaign}:{board}:{period}  leaderboard sorted sets (period "all" or YYYYMMDD)
 //	{p}:lb:{campaign}:built             marker: the campaign's boards were rebuilt from Postgres
 //	{p}:lbtmp:{campaign}:{token}:…      scratch boards of a rebuild, renamed over the real ones
+//	{p}:lbrb:{campaign}:lock            the one rebuild of a campaign's boards: holder's fencing token (PX)
+//	{p}:lbrb:{campaign}:fence           counter the fencing tokens are drawn from (INCR)
+//	{p}:lbrb:{campaign}:touched         users whose standings were written during the running rebuild
 //	{p}:room:{run}                      live contest room of run id {run} (hash) …
 //	{p}:room:{run}:{part}               … and its other keys (seq, events, players, ans:{q} …; see internal/contest/room.go)
 //	{p}:room:pin:{PIN}                  the run id of a PIN
@@ -159,6 +162,14 @@ func (k Keys) BoardPattern(campaignID int64) string { return k.Key("lb", id(camp
 // board (a key returned by Board for the same campaign).
 func (k Keys) BoardScratch(campaignID int64, token, board string) string {
 	return k.Key("lbtmp", id(campaignID), token, strings.TrimPrefix(board, k.Key("lb", id(campaignID))+":"))
+}
+
+// BoardRebuild is one key of the rebuild lock of a campaign's boards
+// (part "lock", "fence" or "touched"). It lies outside BoardPattern, so a
+// rebuild's swap, which deletes every key BoardPattern matches, never
+// touches it.
+func (k Keys) BoardRebuild(campaignID int64, part string) string {
+	return k.Key("lbrb", id(campaignID), part)
 }
 
 // BoardChannel is the pub/sub channel announcing changes of a campaign's boards.

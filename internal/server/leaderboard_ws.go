@@ -15,12 +15,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/leaderboard"
@@ -104,6 +106,9 @@ func (h *lbHub) takeDirty() map[int64][]*lbConn {
 }
 
 func (s *Server) leaderboardWSRoutes() {
+	s.metrics.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "kepu_leaderboard_rebuilds_total", Help: "Leaderboard rebuilds from Postgres this instance ran (one per campaign at a time across instances).",
+	}, func() float64 { return float64(s.boards.Rebuilds()) }))
 	s.App.Get("/ws/leaderboard", func(c *fiber.Ctx) error {
 		if !realtime.IsUpgrade(c) {
 			return fiber.ErrUpgradeRequired
@@ -168,6 +173,11 @@ func (s *Server) startLeaderboardLive(ctx context.Context) {
 	})
 }
 
+// lbRebuilding is the push while a campaign's boards are rebuilt from
+// Postgres: the page keeps the lines it shows and says so; the rebuild's
+// "changed" brings the board.
+var lbRebuilding = []byte(`{"type":"rebuilding"}`)
+
 // pushBoards reads each watched board once and queues it to its watchers.
 func (s *Server) pushBoards(ctx context.Context, campaignID int64, conns []*lbConn) {
 	tops := map[leaderboard.Board][]leaderboard.Entry{}
@@ -175,7 +185,12 @@ func (s *Server) pushBoards(ctx context.Context, campaignID int64, conns []*lbCo
 		top, ok := tops[c.board]
 		if !ok {
 			var err error
-			if top, err = s.boards.Top(ctx, campaignID, c.board, lbTopN, 0); err != nil {
+			top, err = s.boards.Top(ctx, campaignID, c.board, lbTopN, 0)
+			if errors.Is(err, leaderboard.ErrRebuilding) {
+				c.sendChanged(lbRebuilding)
+				continue
+			}
+			if err != nil {
 				s.log.Warn("leaderboard push", "campaign", campaignID, "err", err)
 				return
 			}
@@ -221,11 +236,15 @@ func (s *Server) leaderboardWS(ws *realtime.WebSocket, c *lbConn) {
 	c.StartPings()
 	ctx := context.Background()
 	top, err := s.boards.Top(ctx, c.campaign, c.board, lbTopN, 0)
-	if err != nil {
+	switch {
+	case errors.Is(err, leaderboard.ErrRebuilding):
+		c.sendChanged(lbRebuilding)
+	case err != nil:
 		s.log.Warn("leaderboard ws", "campaign", c.campaign, "err", err)
 		c.Close(realtime.CloseInternal, "")
 		return
+	default:
+		c.sendChanged(s.boardMessage(ctx, c.campaign, c, top))
 	}
-	c.sendChanged(s.boardMessage(ctx, c.campaign, c, top))
 	_ = realtime.ReadLoop(ws, lbPongWait, nil, nil)
 }

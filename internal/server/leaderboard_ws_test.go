@@ -126,6 +126,36 @@ func TestLeaderboardWebsocketSurvivesRedisDrop(t *testing.T) {
 	}
 }
 
+// TestLeaderboardWebsocketWhileRebuilding: a watcher who opens a board
+// while another instance is rebuilding it (its lock held) gets
+// {"type":"rebuilding"} at once, the socket stays open, and the board
+// comes when the rebuild is done (here: the holder died and its lock
+// expired, so this instance rebuilt).
+func TestLeaderboardWebsocketWhileRebuilding(t *testing.T) {
+	f := newCampaign(t, nil)
+	boards := f.inst.App.Boards
+	boards.RebuildWait = 100 * time.Millisecond
+	if err := boards.Redis.Set(context.Background(), boards.Keys.BoardRebuild(f.id, "lock"), "1-elsewhere", 2*time.Second).Err(); err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("ws%s/ws/leaderboard?campaign=%d", strings.TrimPrefix(f.inst.URL, "http"), f.id)
+	ws, _, err := websocket.DefaultDialer.Dial(url, http.Header{"Origin": {f.inst.URL}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer ws.Close()
+	var p struct{ Type string }
+	if readJSON(t, ws, &p); p.Type != "rebuilding" {
+		t.Fatalf("first push: got %+v, want rebuilding", p)
+	}
+	if readJSON(t, ws, &p); p.Type != "top" {
+		t.Fatalf("push after the rebuild: got %+v, want top", p)
+	}
+	if n := boards.Rebuilds(); n != 1 {
+		t.Errorf("rebuilds: got %d, want 1", n)
+	}
+}
+
 // readJSON reads the next websocket message (within 5 s) into v.
 func readJSON(t *testing.T, ws *websocket.Conn, v any) {
 	t.Helper()

@@ -4,7 +4,8 @@
 // with backoff. Tabs switch between the overall board and the viewer's own
 // district, school and class boards, and all-time or today. The viewer's own line is highlighted.
 // Each name carries the user's tag and district, so a copied nickname is
-// told apart (under-14s' names come masked on public boards).
+// told apart (under-14s' names come masked on public boards). While the
+// server rebuilds the boards the page keeps the lines it shows and says so.
 import { el } from './api.js';
 import { messages } from './campaign_msgs.js';
 import { backoff } from './reconnect.js';
@@ -19,8 +20,11 @@ let ws = null;
 const retry = backoff({ base: 500, max: 8000 });
 let gen = 0; // bumps on every switch, so a stale socket's messages are ignored
 
-function connect() {
+// connect opens the socket of the chosen board; switched: another board
+// was chosen (its old lines are not this one's), else a reconnect keeps them.
+function connect(switched) {
   retry.cancel();
+  if (switched === true) $('lb-rows').replaceChildren();
   const my = ++gen;
   if (ws) { ws.onclose = null; ws.close(); }
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -32,6 +36,7 @@ function connect() {
     let m;
     try { m = JSON.parse(ev.data); } catch { return; }
     if (m.type === 'top') draw(m);
+    else if (m.type === 'rebuilding') rebuilding();
   };
   ws.onclose = () => {
     if (my !== gen) return;
@@ -40,7 +45,17 @@ function connect() {
   };
 }
 
+// rebuilding: the server is rebuilding the boards from Postgres (after
+// Redis lost them); the lines already shown stay, and the board comes by
+// itself when the rebuild is done.
+function rebuilding() {
+  const shown = $('lb-rows').children.length > 0;
+  $('lb-status').textContent = t(shown ? 'lb.rebuilding_stale' : 'lb.rebuilding');
+  $('lb-empty').hidden = true;
+}
+
 function draw(m) {
+  $('lb-status').textContent = t('lb.live');
   const rows = (m.top || []).map(e => el('tr', { class: e.me ? 'me' : null, 'aria-current': e.me ? 'true' : null, 'data-me': e.me ? '1' : null },
     el('td', { text: String(e.rank) }), el('td', {}, e.nickname, ' ', el('small', { class: 'lb-tag muted', 'data-testid': 'lb-tag', text: '#' + e.tag + (e.district ? ' · ' + e.district : '') })), el('td', { text: String(e.score) }), el('td', { text: String(e.time_s) })));
   $('lb-rows').replaceChildren(...rows);
@@ -52,14 +67,14 @@ for (const b of root.querySelectorAll('[data-board]')) {
   b.addEventListener('click', () => {
     board = b.dataset.board;
     for (const x of root.querySelectorAll('[data-board]')) x.setAttribute('aria-selected', x === b ? 'true' : 'false');
-    connect();
+    connect(true);
   });
 }
 for (const b of root.querySelectorAll('[data-period]')) {
   b.addEventListener('click', () => {
     period = b.dataset.period;
     for (const x of root.querySelectorAll('[data-period]')) x.setAttribute('aria-pressed', x === b ? 'true' : 'false');
-    connect();
+    connect(true);
   });
 }
 document.addEventListener('visibilitychange', () => {

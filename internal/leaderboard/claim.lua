@@ -1,0 +1,17 @@
+-- claim.lua: take the one rebuild of a campaign's boards.
+-- KEYS[1] the "built" marker, KEYS[2] the lock, KEYS[3] the fence counter;
+-- ARGV[1] a random suffix, ARGV[2] the lock's TTL (ms), ARGV[3] "1" to
+-- rebuild even when the boards are built (`kepu leaderboard rebuild`).
+-- Returns {1} when the boards are built (nothing to do), {0} when another
+-- rebuild holds the lock, {2, token} when the caller now holds it: token is
+-- the next fencing number and the suffix ("17-3f9a…"), unique even after
+-- Redis lost the counter.
+if ARGV[3] ~= '1' and redis.call('EXISTS', KEYS[1]) == 1 then
+  return {1}
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return {0}
+end
+local token = redis.call('INCR', KEYS[3]) .. '-' .. ARGV[1]
+redis.call('SET', KEYS[2], token, 'PX', ARGV[2])
+return {2, token}
