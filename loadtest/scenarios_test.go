@@ -59,7 +59,7 @@ func TestLeaderboardOptsValidate(t *testing.T) {
 		{"attempts too short to see", func(o *leaderboardOpts) { o.Think = 500 * time.Millisecond }, "--think"},
 		{"n over 100", func(o *leaderboardOpts) { o.ReadN = 101 }, "--read-n"},
 		{"a reference", func(o *leaderboardOpts) { o.Reference = 10 * time.Second }, ""},
-		{"a reference without readers", func(o *leaderboardOpts) { o.Reference, o.Readers = 10 * time.Second, 0 }, "--reference"},
+		{"a reference without readers", func(o *leaderboardOpts) { o.Reference, o.Readers = 10*time.Second, 0 }, "--reference"},
 	})
 }
 
