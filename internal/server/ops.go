@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -39,9 +40,28 @@ func newMetrics() *metrics {
 	return m
 }
 
+// observe counts one request. method and route may point into Fiber's
+// reused buffers (valid only during the request), so the labels are a
+// constant for the method and a copy of the route: a label kept after the
+// request would change under the registry, and the scrape would fail with
+// "was collected before with the same name and label values".
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
+	method = methodLabel(method)
+	route = strings.Clone(route)
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+// methodLabel returns the constant for a standard HTTP method, else
+// "other" (which also keeps the label set bounded).
+func methodLabel(method string) string {
+	for _, m := range [...]string{fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodDelete,
+		fiber.MethodPatch, fiber.MethodHead, fiber.MethodOptions, fiber.MethodConnect, fiber.MethodTrace} {
+		if method == m {
+			return m
+		}
+	}
+	return "other"
 }
 
 // Registry returns the Prometheus registry, for features to register on.
