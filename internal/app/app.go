@@ -125,6 +125,7 @@ func (a *App) BuildServer() error {
 	if err != nil {
 		return err
 	}
+	s.Registry().MustRegister(a.Contests.TickFailures)
 	a.Server = s
 	return nil
 }

@@ -48,6 +48,9 @@ func TestMetricsAfterConcurrentTraffic(t *testing.T) {
 	wg.Wait()
 	res := inst.Client().Do("GET", "/metrics", nil)
 	apptest.Expect(t, res, 200, "scrape after concurrent traffic")
+	if !strings.Contains(string(res.Body), "\nkepu_contest_tick_failures_total ") {
+		t.Errorf("scrape has no kepu_contest_tick_failures_total")
+	}
 	methods := map[string]bool{"GET": true, "POST": true, "PUT": true, "DELETE": true, "PATCH": true, "HEAD": true, "OPTIONS": true}
 	label := regexp.MustCompile(`^kepu_http_requests_total\{method="([^"]*)",route="([^"]*)",status="(\d+)"\}`)
 	seen := map[string]bool{}
