@@ -117,15 +117,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 
 // BuildServer builds the HTTP server on top of the services.
 func (a *App) BuildServer() error {
+	limiter := ratelimit.New(a.Redis, a.Keys)
+	limiter.Outage.Log = a.Log
 	s, err := server.New(server.Deps{
 		Config: a.Config, Log: a.Log, DB: a.DB, Reads: a.Reads, Redis: a.Redis, I18n: a.I18n,
-		Accounts: a.Accounts, Org: a.Org, Limiter: ratelimit.New(a.Redis, a.Keys),
+		Accounts: a.Accounts, Org: a.Org, Limiter: limiter,
 		Contests: a.Contests, Dash: a.Dash, Bank: a.Bank, Campaigns: a.Campaigns, Boards: a.Boards,
 	})
 	if err != nil {
 		return err
 	}
-	s.Registry().MustRegister(a.Contests.TickFailures)
+	s.Registry().MustRegister(a.Contests.TickFailures, limiter.Fallbacks)
 	a.Server = s
 	return nil
 }

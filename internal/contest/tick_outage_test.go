@@ -6,23 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/rdb"
 	"github.com/kepu/kepu/internal/testenv"
 )
-
-// counted reads a counter's value.
-func counted(c prometheus.Counter) float64 {
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
-	mfs, err := reg.Gather()
-	if err != nil || len(mfs) != 1 {
-		panic(err)
-	}
-	return mfs[0].GetMetric()[0].GetCounter().GetValue()
-}
 
 // While Redis is away the timer loop fails on every tick: it logs one
 // warning when the outage starts and one line when it ends, and counts
@@ -49,20 +36,20 @@ func TestTickOutageLoggedOnce(t *testing.T) {
 		t.Helper()
 		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: not within 10 s; failures %v; log:\n%s", what, counted(s.TickFailures), logs.String())
+				t.Fatalf("%s: not within 10 s; failures %v; log:\n%s", what, testenv.Counted(s.TickFailures), logs.String())
 			}
 		}
 	}
 	proxy.Cut()
-	waitFor("50 failed ticks", func() bool { return counted(s.TickFailures) >= 50 })
+	waitFor("50 failed ticks", func() bool { return testenv.Counted(s.TickFailures) >= 50 })
 	if n := logs.Count("contest tick: failing"); n != 1 {
-		t.Errorf("after %v failed ticks: got %d warnings, want 1", counted(s.TickFailures), n)
+		t.Errorf("after %v failed ticks: got %d warnings, want 1", testenv.Counted(s.TickFailures), n)
 	}
 	proxy.Restore()
 	waitFor("recovery logged", func() bool { return logs.Count("contest tick: recovered") == 1 })
-	failed := counted(s.TickFailures)
+	failed := testenv.Counted(s.TickFailures)
 	proxy.Cut()
-	waitFor("a second outage", func() bool { return counted(s.TickFailures) >= failed+20 })
+	waitFor("a second outage", func() bool { return testenv.Counted(s.TickFailures) >= failed+20 })
 	proxy.Restore()
 	waitFor("second recovery", func() bool { return logs.Count("contest tick: recovered") == 2 })
 	if n := logs.Count("contest tick: failing"); n != 2 {

@@ -2,8 +2,11 @@ package testenv
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // LogBuffer collects what a logger writes, safe for the logger's
@@ -28,3 +31,14 @@ func (l *LogBuffer) String() string {
 
 // Count returns how many times sub occurs in what was written.
 func (l *LogBuffer) Count(sub string) int { return strings.Count(l.String(), sub) }
+
+// Counted returns a Prometheus counter's value.
+func Counted(c prometheus.Counter) float64 {
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil || len(mfs) != 1 {
+		panic(fmt.Sprintf("testenv: read counter: %v", err))
+	}
+	return mfs[0].GetMetric()[0].GetCounter().GetValue()
+}
