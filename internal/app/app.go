@@ -69,7 +69,7 @@ func NewLogger(level slog.Level) *slog.Logger {
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, Log: log, Keys: rdb.Keys{Prefix: cfg.RedisPrefix}}
 	var err error
-	if a.DB, err = postgres.Open(ctx, cfg.DatabaseURL); err != nil {
+	if a.DB, err = postgres.Open(ctx, cfg.DatabaseURL, postgres.Limits(cfg.DB)); err != nil {
 		return nil, err
 	}
 	if a.Redis, err = rdb.Open(ctx, cfg.RedisURL); err != nil {

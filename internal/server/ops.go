@@ -100,26 +100,44 @@ func (s *Server) opsRoutes() {
 	}
 }
 
+// readyCheckTimeout is how long /readyz waits for each dependency.
+const readyCheckTimeout = 2 * time.Second
+
 // readyz answers 200 when Postgres and Redis answer and the schema is
-// current; with a read replica it also tells where lag-tolerant reads go
-// and the replica's lag.
+// current, else 503. Each dependency is checked at the same time with its
+// own deadline, so a slow one never makes the other look down; the body
+// names each one's state ("ok", "unreachable", "migrations pending");
+// with a read replica it also tells where lag-tolerant reads go and the
+// replica's lag.
 func (s *Server) readyz(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
-	defer cancel()
-	checks := fiber.Map{}
-	ok := true
-	if err := s.db.Ping(ctx); err != nil {
-		checks["postgres"], ok = "unreachable", false
-	} else if pending, err := postgres.Pending(ctx, s.db); err != nil || pending {
-		checks["postgres"], ok = "migrations pending", false
-	} else {
-		checks["postgres"] = "ok"
+	check := func(f func(ctx context.Context) string) <-chan string {
+		out := make(chan string, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), readyCheckTimeout)
+			defer cancel()
+			out <- f(ctx)
+		}()
+		return out
 	}
-	if err := s.redis.Ping(ctx).Err(); err != nil {
-		checks["redis"], ok = "unreachable", false
-	} else {
-		checks["redis"] = "ok"
-	}
+	pg := check(func(ctx context.Context) string {
+		if err := s.db.Ping(ctx); err != nil {
+			return "unreachable"
+		}
+		if pending, err := postgres.Pending(ctx, s.db); err != nil {
+			return "unreachable"
+		} else if pending {
+			return "migrations pending"
+		}
+		return "ok"
+	})
+	rd := check(func(ctx context.Context) string {
+		if err := s.redis.Ping(ctx).Err(); err != nil {
+			return "unreachable"
+		}
+		return "ok"
+	})
+	checks := fiber.Map{"postgres": <-pg, "redis": <-rd}
+	ok := checks["postgres"] == "ok" && checks["redis"] == "ok"
 	// The read replica is reported, never a reason to be unready: reads
 	// fall back to the primary without it.
 	if st := s.reads.Status(); st.Replica {
@@ -127,6 +145,7 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	}
 	if !ok {
 		c.Status(fiber.StatusServiceUnavailable)
+		c.Set(fiber.HeaderRetryAfter, "5")
 	}
 	checks["status"] = map[bool]string{true: "ok", false: "unavailable"}[ok]
 	return c.JSON(checks)
