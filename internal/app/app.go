@@ -78,7 +78,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Reads = &postgres.Reads{Primary: a.DB, MaxLag: cfg.ReadMaxLag, Log: log}
 	if cfg.DatabaseReadURL != "" {
-		if a.Reads.Standby, err = postgres.OpenReplica(cfg.DatabaseReadURL); err != nil {
+		if a.Reads.Standby, err = postgres.OpenReplica(cfg.DatabaseReadURL, postgres.Limits(cfg.DB)); err != nil {
 			a.Close()
 			return nil, err
 		}

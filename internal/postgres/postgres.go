@@ -39,6 +39,20 @@ func Open(ctx context.Context, url string, limits ...Limits) (*pgxpool.Pool, err
 	if cfg.MaxConns < 16 {
 		cfg.MaxConns = 16
 	}
+	applyLimits(cfg, limits)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: ping: %w", err)
+	}
+	return pool, nil
+}
+
+// applyLimits sets the bounds of limits on a pool's configuration.
+func applyLimits(cfg *pgxpool.Config, limits []Limits) {
 	for _, l := range limits {
 		if l.StatementTimeout > 0 {
 			cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(l.StatementTimeout.Milliseconds())
@@ -50,15 +64,6 @@ func Open(ctx context.Context, url string, limits ...Limits) (*pgxpool.Pool, err
 			cfg.ConnConfig.Tracer = acquireTimeout(l.AcquireTimeout)
 		}
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("postgres: ping: %w", err)
-	}
-	return pool, nil
 }
 
 // acquireTimeout bounds the wait for a connection of the pool: pgxpool
