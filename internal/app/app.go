@@ -69,7 +69,7 @@ func NewLogger(level slog.Level) *slog.Logger {
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
 	a := &App{Config: cfg, Log: log, Keys: rdb.Keys{Prefix: cfg.RedisPrefix}}
 	var err error
-	if a.DB, err = postgres.Open(ctx, cfg.DatabaseURL); err != nil {
+	if a.DB, err = postgres.Open(ctx, cfg.DatabaseURL, postgres.Limits(cfg.DB)); err != nil {
 		return nil, err
 	}
 	if a.Redis, err = rdb.Open(ctx, cfg.RedisURL); err != nil {
@@ -78,7 +78,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	}
 	a.Reads = &postgres.Reads{Primary: a.DB, MaxLag: cfg.ReadMaxLag, Log: log}
 	if cfg.DatabaseReadURL != "" {
-		if a.Reads.Standby, err = postgres.OpenReplica(cfg.DatabaseReadURL); err != nil {
+		if a.Reads.Standby, err = postgres.OpenReplica(cfg.DatabaseReadURL, postgres.Limits(cfg.DB)); err != nil {
 			a.Close()
 			return nil, err
 		}
@@ -117,14 +117,17 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 
 // BuildServer builds the HTTP server on top of the services.
 func (a *App) BuildServer() error {
+	limiter := ratelimit.New(a.Redis, a.Keys)
+	limiter.Outage.Log = a.Log
 	s, err := server.New(server.Deps{
 		Config: a.Config, Log: a.Log, DB: a.DB, Reads: a.Reads, Redis: a.Redis, I18n: a.I18n,
-		Accounts: a.Accounts, Org: a.Org, Limiter: ratelimit.New(a.Redis, a.Keys),
+		Accounts: a.Accounts, Org: a.Org, Limiter: limiter,
 		Contests: a.Contests, Dash: a.Dash, Bank: a.Bank, Campaigns: a.Campaigns, Boards: a.Boards,
 	})
 	if err != nil {
 		return err
 	}
+	s.Registry().MustRegister(a.Contests.TickFailures, limiter.Fallbacks)
 	a.Server = s
 	return nil
 }

@@ -601,10 +601,20 @@ func redeliver(ctx context.Context, tx pgx.Tx, att Attempt) error {
 // half of that, at most scoring.LatencyCreditMaxMS, comes off the time that
 // scores (docs/fairness.md). The result is returned only after it is committed.
 func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, choice []int, rttMS int) (Result, error) {
+	return s.AnswerAt(ctx, a, id, seq, choice, rttMS, s.Now())
+}
+
+// AnswerAt is Answer for an answer that arrived at the server at arrived
+// (the service's clock, read when the request reached the handler): that
+// is the time that is judged, so an answer that arrived in time is never
+// scored late because the server then waited (a locked row, a busy pool),
+// as long as it is stored.
+func (s *Service) AnswerAt(ctx context.Context, a kepu.Actor, id int64, seq int, choice []int, rttMS int, arrived time.Time) (Result, error) {
+	arrived = arrived.UTC().Truncate(time.Microsecond)
 	if rttMS < 0 || rttMS > MaxRTTMS {
 		return Result{}, kepu.Invalid("rtt_ms", "error.campaign_rtt")
 	}
-	if res, att, finished, ok, err := s.answerHot(ctx, a, id, seq, choice, rttMS); err != nil || ok {
+	if res, att, finished, ok, err := s.answerHot(ctx, a, id, seq, choice, rttMS, arrived); err != nil || ok {
 		if ok && finished {
 			s.finished(ctx, att)
 		}
@@ -647,7 +657,7 @@ func (s *Service) Answer(ctx context.Context, a kepu.Actor, id int64, seq int, c
 		if err != nil {
 			return err
 		}
-		now := s.now()
+		now := arrived
 		v := s.judge(c, att, q, orig, now, rttMS)
 		if v.fast {
 			if _, err := tx.Exec(ctx, `INSERT INTO campaign_signals (attempt_id, kind, seq, at) VALUES ($1, 'fast', $2, $3)`,

@@ -350,7 +350,7 @@ SELECT answered, score, max_score, questions, nxt.seq, nxt.question_version_id, 
 
 // answerHot is Answer's hot path; ok is false when the slow path must
 // decide (and nothing was written).
-func (s *Service) answerHot(ctx context.Context, a kepu.Actor, id int64, seq int, choice []int, rttMS int) (res Result, att Attempt, finished, ok bool, err error) {
+func (s *Service) answerHot(ctx context.Context, a kepu.Actor, id int64, seq int, choice []int, rttMS int, arrived time.Time) (res Result, att Attempt, finished, ok bool, err error) {
 	ha := s.hot.attempt(id)
 	if ha == nil || ha.userID != a.UserID || seq < 1 || seq > ha.questions {
 		return res, att, false, false, nil
@@ -385,7 +385,7 @@ func (s *Service) answerHot(ctx context.Context, a kepu.Actor, id int64, seq int
 		return res, att, false, false, err
 	}
 	c := hc.c
-	now := s.now()
+	now := arrived
 	att = Attempt{ID: id, CampaignID: ha.campaignID, UserID: ha.userID, StartedAt: ha.startedAt, Questions: ha.questions}
 	last := seq == ha.questions
 	// The next question is served with the answer; when it may not be

@@ -47,6 +47,19 @@ type Config struct {
 	// ContestMaxPlayers (KEPU_CONTEST_MAX_PLAYERS) is the most players one
 	// live contest room holds, across all instances.
 	ContestMaxPlayers int
+	// Waits (docs/operations.md): RequestTimeout (KEPU_REQUEST_TIMEOUT)
+	// bounds every request, ExportTimeout (KEPU_EXPORT_TIMEOUT) the export
+	// downloads instead; DB holds the pool's own bounds.
+	RequestTimeout time.Duration
+	ExportTimeout  time.Duration
+	DB             DBLimits
+}
+
+// DBLimits bound every wait on Postgres, whoever waits.
+type DBLimits struct {
+	StatementTimeout time.Duration // KEPU_DB_STATEMENT_TIMEOUT: Postgres statement_timeout
+	LockTimeout      time.Duration // KEPU_DB_LOCK_TIMEOUT: Postgres lock_timeout
+	AcquireTimeout   time.Duration // KEPU_DB_ACQUIRE_TIMEOUT: longest wait for a connection of the pool
 }
 
 // DevSecret is the secret used when KEPU_SECRET_KEY is unset. It is fine for
@@ -160,6 +173,18 @@ func Load(getenv func(string) string) (Config, error) {
 		c.ContestMaxPlayers < 1 || c.ContestMaxPlayers > 100000 {
 		bad("KEPU_CONTEST_MAX_PLAYERS", "want a whole number from 1 to 100000")
 	}
+	duration := func(name, def string, min, max time.Duration) time.Duration {
+		d, err := time.ParseDuration(get(name, def))
+		if err != nil || d < min || d > max {
+			bad(name, fmt.Sprintf("want a duration from %v to %v", min, max))
+		}
+		return d
+	}
+	c.RequestTimeout = duration("KEPU_REQUEST_TIMEOUT", "10s", 100*time.Millisecond, 10*time.Minute)
+	c.ExportTimeout = duration("KEPU_EXPORT_TIMEOUT", "2m", c.RequestTimeout, time.Hour)
+	c.DB.StatementTimeout = duration("KEPU_DB_STATEMENT_TIMEOUT", "2m", 100*time.Millisecond, time.Hour)
+	c.DB.LockTimeout = duration("KEPU_DB_LOCK_TIMEOUT", "5s", 10*time.Millisecond, time.Hour)
+	c.DB.AcquireTimeout = duration("KEPU_DB_ACQUIRE_TIMEOUT", "3s", 10*time.Millisecond, time.Hour)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("config: %s", strings.Join(errs, "; "))
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kepu/kepu/internal/kepu"
@@ -178,6 +179,8 @@ type Service struct {
 	// MaxPlayers is the most players one room holds (config
 	// KEPU_CONTEST_MAX_PLAYERS); a join beyond it is 409 contest_full.
 	MaxPlayers int
+	// TickFailures counts failed ticks of Run (kepu_contest_tick_failures_total).
+	TickFailures prometheus.Counter
 
 	scripts *scripts
 	cache   *localCache[int64, []Question] // questions by room
@@ -191,7 +194,9 @@ func NewService(db *pgxpool.Pool, rc *redis.Client, keys rdb.Keys, o *org.Servic
 		RoomTTL: 6 * time.Hour, RevealFor: 5 * time.Second, BoardFor: 5 * time.Second,
 		Grace:      time.Duration(scoring.LatencyCreditMaxMS) * time.Millisecond,
 		MaxPlayers: DefaultMaxPlayers,
-		scripts:    loadScripts(), cache: newLocalCache[int64, []Question](),
+		TickFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "kepu_contest_tick_failures_total",
+			Help: "Failed ticks of the contest timer loop (each instance ticks every 100 ms), e.g. while Redis is down."}),
+		scripts: loadScripts(), cache: newLocalCache[int64, []Question](),
 		rooms: newLocalCache[int64, roomInfo](), pins: newLocalCache[string, int64]()}
 }
 

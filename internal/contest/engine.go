@@ -453,17 +453,24 @@ func (s *Service) advance(ctx context.Context, st *state) error {
 // Run closes due rounds, advances auto-advancing rooms, sends coalesced
 // lobby/progress updates and stores finished results, until ctx ends.
 // Every instance runs it; claim.lua makes each due item handled by one.
+// Failing ticks (Redis down) are counted in TickFailures and logged once
+// when they start and once when a tick succeeds again.
 func (s *Service) Run(ctx context.Context, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	health := kepu.Outage{Name: "contest tick", Log: log, Failures: s.TickFailures}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("contest tick", "err", err)
+		if err := s.Tick(ctx); err != nil {
+			if ctx.Err() == nil {
+				health.Fail(err)
+			}
+		} else {
+			health.OK()
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -20,8 +21,17 @@ import (
 	"github.com/kepu/kepu/migrations"
 )
 
+// Limits bound every wait on Postgres (zero: no bound): the session's
+// statement_timeout and lock_timeout, and the longest wait for a
+// connection of the pool (a full pool then fails with
+// context.DeadlineExceeded instead of queueing for as long as the caller's
+// context allows).
+type Limits struct {
+	StatementTimeout, LockTimeout, AcquireTimeout time.Duration
+}
+
 // Open connects a pool to url and checks it answers.
-func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
+func Open(ctx context.Context, url string, limits ...Limits) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse url: %w", err)
@@ -29,6 +39,7 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	if cfg.MaxConns < 16 {
 		cfg.MaxConns = 16
 	}
+	applyLimits(cfg, limits)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -39,6 +50,44 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	}
 	return pool, nil
 }
+
+// applyLimits sets the bounds of limits on a pool's configuration.
+func applyLimits(cfg *pgxpool.Config, limits []Limits) {
+	for _, l := range limits {
+		if l.StatementTimeout > 0 {
+			cfg.ConnConfig.RuntimeParams["statement_timeout"] = fmt.Sprint(l.StatementTimeout.Milliseconds())
+		}
+		if l.LockTimeout > 0 {
+			cfg.ConnConfig.RuntimeParams["lock_timeout"] = fmt.Sprint(l.LockTimeout.Milliseconds())
+		}
+		if l.AcquireTimeout > 0 {
+			cfg.ConnConfig.Tracer = acquireTimeout(l.AcquireTimeout)
+		}
+	}
+}
+
+// acquireTimeout bounds the wait for a connection of the pool: pgxpool
+// acquires with the context TraceAcquireStart returns.
+type acquireTimeout time.Duration
+
+type acquireCancel struct{}
+
+func (d acquireTimeout) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireStartData) context.Context {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(d))
+	return context.WithValue(ctx, acquireCancel{}, cancel)
+}
+
+func (acquireTimeout) TraceAcquireEnd(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireEndData) {
+	if cancel, ok := ctx.Value(acquireCancel{}).(context.CancelFunc); ok {
+		cancel()
+	}
+}
+
+func (acquireTimeout) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (acquireTimeout) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 func provider(pool *pgxpool.Pool) (*goose.Provider, *sql.DB, error) {
 	db := stdlib.OpenDBFromPool(pool)

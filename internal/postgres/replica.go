@@ -142,7 +142,8 @@ func (r *Reads) Run(ctx context.Context) {
 
 // OpenReplica makes the pool of a read replica without waiting for it: a
 // replica that is down at start is only left unused until it answers.
-func OpenReplica(url string) (*pgxpool.Pool, error) {
+// limits bound its waits as they do Open's.
+func OpenReplica(url string, limits ...Limits) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: parse read url: %w", err)
@@ -153,6 +154,7 @@ func OpenReplica(url string) (*pgxpool.Pool, error) {
 	if cfg.ConnConfig.ConnectTimeout == 0 || cfg.ConnConfig.ConnectTimeout > 2*time.Second {
 		cfg.ConnConfig.ConnectTimeout = 2 * time.Second
 	}
+	applyLimits(cfg, limits)
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open replica: %w", err)

@@ -131,6 +131,7 @@ type answerInput struct {
 }
 
 func (s *Server) answerAttempt(c *fiber.Ctx) error {
+	arrived := s.campaigns.Now() // the time that is judged (AnswerAt)
 	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
@@ -142,7 +143,7 @@ func (s *Server) answerAttempt(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &in, 1<<10); err != nil {
 		return err
 	}
-	res, err := s.campaigns.Answer(c.UserContext(), a, id, in.Seq, in.Choice, in.RTTMS)
+	res, err := s.campaigns.AnswerAt(c.UserContext(), a, id, in.Seq, in.Choice, in.RTTMS, arrived)
 	if err != nil {
 		return err
 	}

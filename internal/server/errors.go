@@ -1,12 +1,18 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"reflect"
 	"strings"
+	"syscall"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/kepu/kepu/internal/kepu"
 )
@@ -51,7 +57,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	case errors.As(err, &fe):
 		ke = fromFiber(fe)
 	default:
-		ke = &kepu.Error{Code: kepu.EINTERNAL, Key: "error.internal", Err: err}
+		if ke = dependencyError(err); ke == nil {
+			ke = &kepu.Error{Code: kepu.EINTERNAL, Key: "error.internal", Err: err}
+		}
 	}
 	status := statusOf[ke.Code]
 	if status == 0 {
@@ -79,6 +87,43 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	}
 	c.Status(status)
 	return c.JSON(errorBody{Error: errorDetail{Code: ke.Code, Message: msg, Field: ke.Field, RequestID: rid}})
+}
+
+// Retry-After, in seconds, of a dependency that timed out (busy) or did
+// not answer (unavailable).
+const (
+	busyRetry        = 2
+	unavailableRetry = 5
+)
+
+// dependencyError turns a failure of Postgres or Redis that no feature
+// coded into a 503 with Retry-After: "busy" when the wait ran out (the
+// request's deadline, statement_timeout, lock_timeout, a full pool),
+// "unavailable" when the server did not answer (refused or dropped
+// connection, shutdown). Anything else is nil: a real internal error.
+func dependencyError(err error) *kepu.Error {
+	var pe *pgconn.PgError
+	var ne net.Error
+	switch {
+	case errors.As(err, &pe):
+		switch {
+		case pe.Code == "57014" || pe.Code == "55P03" || pe.Code == "53300": // query_canceled, lock_not_available, too_many_connections
+			return (&kepu.Error{Code: kepu.EUNAVAILABLE, Key: "error.busy", Err: err}).With("seconds", busyRetry)
+		case strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P"): // connection exception, shutdown
+			return (&kepu.Error{Code: kepu.EUNAVAILABLE, Key: "error.unavailable", Err: err}).With("seconds", unavailableRetry)
+		}
+		return nil
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, redis.ErrPoolTimeout), pgconn.Timeout(err):
+		return (&kepu.Error{Code: kepu.EUNAVAILABLE, Key: "error.busy", Err: err}).With("seconds", busyRetry)
+	case errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, redis.ErrClosed),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return (&kepu.Error{Code: kepu.EUNAVAILABLE, Key: "error.unavailable", Err: err}).With("seconds", unavailableRetry)
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return (&kepu.Error{Code: kepu.EUNAVAILABLE, Key: "error.unavailable", Err: err}).With("seconds", unavailableRetry)
+	}
+	return nil
 }
 
 func fromFiber(fe *fiber.Error) *kepu.Error {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -68,6 +69,23 @@ func (s *Server) logMiddleware(c *fiber.Ctx) error {
 	s.log.Info("request", "request_id", requestID(c), "method", c.Method(), "path", c.Path(),
 		"status", status, "took_ms", time.Since(start).Milliseconds(), "ip", c.IP())
 	return nil
+}
+
+// deadlineMiddleware gives every request a deadline: KEPU_REQUEST_TIMEOUT,
+// or KEPU_EXPORT_TIMEOUT for the export downloads. Handlers pass
+// c.UserContext() to the services, so a wait on Postgres or Redis ends
+// there; the error handler answers 503 "busy" with Retry-After
+// (dependencyError). Websockets outlive their upgrade request and keep
+// their own contexts.
+func (s *Server) deadlineMiddleware(c *fiber.Ctx) error {
+	d := s.cfg.RequestTimeout
+	if strings.Contains(c.Path(), "/export") {
+		d = s.cfg.ExportTimeout
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), d)
+	defer cancel()
+	c.SetUserContext(ctx)
+	return c.Next()
 }
 
 // securityHeaders sets CSP, frame and sniffing protections on every response.

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -39,9 +40,28 @@ func newMetrics() *metrics {
 	return m
 }
 
+// observe counts one request. method and route may point into Fiber's
+// reused buffers (valid only during the request), so the labels are a
+// constant for the method and a copy of the route: a label kept after the
+// request would change under the registry, and the scrape would fail with
+// "was collected before with the same name and label values".
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
+	method = methodLabel(method)
+	route = strings.Clone(route)
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+// methodLabel returns the constant for a standard HTTP method, else
+// "other" (which also keeps the label set bounded).
+func methodLabel(method string) string {
+	for _, m := range [...]string{fiber.MethodGet, fiber.MethodPost, fiber.MethodPut, fiber.MethodDelete,
+		fiber.MethodPatch, fiber.MethodHead, fiber.MethodOptions, fiber.MethodConnect, fiber.MethodTrace} {
+		if method == m {
+			return m
+		}
+	}
+	return "other"
 }
 
 // Registry returns the Prometheus registry, for features to register on.
@@ -80,26 +100,44 @@ func (s *Server) opsRoutes() {
 	}
 }
 
+// readyCheckTimeout is how long /readyz waits for each dependency.
+const readyCheckTimeout = 2 * time.Second
+
 // readyz answers 200 when Postgres and Redis answer and the schema is
-// current; with a read replica it also tells where lag-tolerant reads go
-// and the replica's lag.
+// current, else 503. Each dependency is checked at the same time with its
+// own deadline, so a slow one never makes the other look down; the body
+// names each one's state ("ok", "unreachable", "migrations pending");
+// with a read replica it also tells where lag-tolerant reads go and the
+// replica's lag.
 func (s *Server) readyz(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
-	defer cancel()
-	checks := fiber.Map{}
-	ok := true
-	if err := s.db.Ping(ctx); err != nil {
-		checks["postgres"], ok = "unreachable", false
-	} else if pending, err := postgres.Pending(ctx, s.db); err != nil || pending {
-		checks["postgres"], ok = "migrations pending", false
-	} else {
-		checks["postgres"] = "ok"
+	check := func(f func(ctx context.Context) string) <-chan string {
+		out := make(chan string, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), readyCheckTimeout)
+			defer cancel()
+			out <- f(ctx)
+		}()
+		return out
 	}
-	if err := s.redis.Ping(ctx).Err(); err != nil {
-		checks["redis"], ok = "unreachable", false
-	} else {
-		checks["redis"] = "ok"
-	}
+	pg := check(func(ctx context.Context) string {
+		if err := s.db.Ping(ctx); err != nil {
+			return "unreachable"
+		}
+		if pending, err := postgres.Pending(ctx, s.db); err != nil {
+			return "unreachable"
+		} else if pending {
+			return "migrations pending"
+		}
+		return "ok"
+	})
+	rd := check(func(ctx context.Context) string {
+		if err := s.redis.Ping(ctx).Err(); err != nil {
+			return "unreachable"
+		}
+		return "ok"
+	})
+	checks := fiber.Map{"postgres": <-pg, "redis": <-rd}
+	ok := checks["postgres"] == "ok" && checks["redis"] == "ok"
 	// The read replica is reported, never a reason to be unready: reads
 	// fall back to the primary without it.
 	if st := s.reads.Status(); st.Replica {
@@ -107,6 +145,7 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	}
 	if !ok {
 		c.Status(fiber.StatusServiceUnavailable)
+		c.Set(fiber.HeaderRetryAfter, "5")
 	}
 	checks["status"] = map[bool]string{true: "ok", false: "unavailable"}[ok]
 	return c.JSON(checks)

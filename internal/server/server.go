@@ -140,7 +140,7 @@ func New(d Deps) (*Server, error) {
 	s.App.Use(recover.New(recover.Config{EnableStackTrace: true, StackTraceHandler: func(c *fiber.Ctx, e any) {
 		s.log.Error("panic", "request_id", requestID(c), "panic", e)
 	}}))
-	s.App.Use(s.requestIDMiddleware, s.logMiddleware, s.securityHeaders)
+	s.App.Use(s.requestIDMiddleware, s.logMiddleware, s.deadlineMiddleware, s.securityHeaders)
 	s.routes()
 	return s, nil
 }
