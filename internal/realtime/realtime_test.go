@@ -1,7 +1,6 @@
 package realtime
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"runtime"
@@ -203,33 +202,15 @@ func TestConnIdleHoldsNoGoroutine(t *testing.T) {
 
 // brokerThroughProxy is a RedisBroker whose subscriptions go through a
 // proxy the test can cut; publishing goes straight to Redis.
-func brokerThroughProxy(t *testing.T) (sub RedisBroker, pub RedisBroker, p *testenv.Proxy, prefix string, log *syncBuffer) {
+func brokerThroughProxy(t *testing.T) (sub RedisBroker, pub RedisBroker, p *testenv.Proxy, prefix string, log *testenv.LogBuffer) {
 	t.Helper()
 	r := testenv.NewRedis(t)
 	p = testenv.NewRedisProxy(t)
 	client := redis.NewClient(&redis.Options{Addr: p.Addr(), MaxRetries: -1, DialTimeout: time.Second})
 	t.Cleanup(func() { client.Close() })
-	log = &syncBuffer{}
+	log = &testenv.LogBuffer{}
 	sub = RedisBroker{Client: client, Log: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	return sub, RedisBroker{Client: r.Client}, p, r.Prefix, log
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // publishUntilDelivered publishes msg every 50 ms until it arrives on out.
