@@ -3,6 +3,8 @@ package server_test
 import (
 	"testing"
 
+	"github.com/fasthttp/websocket"
+
 	"github.com/kepu/kepu/internal/apptest"
 	"github.com/kepu/kepu/internal/testenv"
 )
@@ -26,4 +28,36 @@ func TestContestSurvivesRedisDrop(t *testing.T) {
 	if q := pa.waitFor("question").data(); q.num("q") != 0 {
 		t.Errorf("question after Redis came back: %v, want question 0", q)
 	}
+}
+
+// TestContestHelloDuringRedisOutage: a phone that reconnects while Redis is
+// away is told to try again later (1013, the page says the room is
+// recovering and retries), not that its token is bad (4001, after which
+// the page drops the token and the player is out of the game); an answer
+// that cannot be recorded is answered "unavailable" (the page lets the
+// player tap again). Once Redis is back the same token resumes the game.
+func TestContestHelloDuringRedisOutage(t *testing.T) {
+	proxy := testenv.NewRedisProxy(t)
+	f := newContestFixture(t, nil, apptest.Options{Env: map[string]string{"KEPU_REDIS_URL": proxy.RedisURL(), "KEPU_REQUEST_TIMEOUT": "2s"}})
+	inst := f.inst
+	run := f.newRun(t)
+	ann := join(t, inst, run.PIN, "ann", 201)
+	pa := connect(t, inst, nil, ann.Room, ann.Token, 0, 0)
+	pa.waitFor("snapshot")
+	f.act(t, run, "next", 204)
+	pa.waitFor("question")
+
+	proxy.Cut()
+	pa.send(msg{"type": "answer", "q": 0, "choice": []int{1}})
+	if m := pa.waitFor("answer_error"); m["error"] != "unavailable" {
+		t.Errorf("answer with Redis away: %v, want error unavailable", m)
+	}
+	again := connect(t, inst, nil, ann.Room, ann.Token, ann.Epoch, 0)
+	if code := again.closeCode(); code != websocket.CloseTryAgainLater {
+		t.Errorf("hello with Redis away: close code %d, want 1013 (try again later), not 4001 (bad token)", code)
+	}
+
+	proxy.Restore()
+	back := connect(t, inst, nil, ann.Room, ann.Token, ann.Epoch, 0)
+	back.waitFor("welcome")
 }

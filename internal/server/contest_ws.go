@@ -57,7 +57,10 @@ const (
 // so the realtime.Hub's connections of a room lead to it.
 type liveConn struct {
 	*realtime.Conn
-	ws     *realtime.WebSocket
+	ws *realtime.WebSocket
+	// ctx lives as long as the connection: every call it makes to the
+	// contest service is bounded by it and by the request timeout (op).
+	ctx    context.Context
 	room   int64
 	player *contest.Player // nil: the host
 	rtt    atomic.Int64    // ms, last measured round trip
@@ -274,7 +277,9 @@ func (s *Server) contestWSRoutes() {
 // own functions, so that the goroutine waiting for the next message has a
 // shallow stack: an idle connection's stack shrinks back to a few KB.
 func (s *Server) contestWS(ws *realtime.WebSocket, u *account.User) {
-	c := s.liveHello(ws, u)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	c := s.liveHello(ctx, ws, u)
 	if c == nil {
 		return
 	}
@@ -292,8 +297,8 @@ func (s *Server) contestWS(ws *realtime.WebSocket, u *account.User) {
 // liveHello runs the handshake of a new connection: read the hello, greet
 // (who is it), register with the hub, ping, catch up. It returns nil, the
 // connection closed, if any step fails.
-func (s *Server) liveHello(ws *realtime.WebSocket, u *account.User) *liveConn {
-	c := newLiveConn(ws)
+func (s *Server) liveHello(ctx context.Context, ws *realtime.WebSocket, u *account.User) *liveConn {
+	c := newLiveConn(ctx, ws)
 	hello, ok := s.readHello(c)
 	if !ok {
 		return nil
@@ -311,11 +316,11 @@ func (s *Server) liveHello(ws *realtime.WebSocket, u *account.User) *liveConn {
 }
 
 // newLiveConn wraps a socket that has not said hello yet.
-func newLiveConn(ws *realtime.WebSocket) *liveConn {
+func newLiveConn(ctx context.Context, ws *realtime.WebSocket) *liveConn {
 	ws.SetReadDeadline(time.Now().Add(liveHelloWait))
 	rc := realtime.NewConn(ws, liveQueue)
 	rc.PingEvery, rc.WriteWait = livePingEvery, liveWriteWait
-	c := &liveConn{Conn: rc, ws: ws, cursor: contest.Cursor{Max: liveQueue}}
+	c := &liveConn{Conn: rc, ws: ws, ctx: ctx, cursor: contest.Cursor{Max: liveQueue}}
 	rc.PingData = c.pingData
 	rc.Data = c
 	return c
@@ -344,15 +349,23 @@ func (s *Server) greet(c *liveConn, hello contest.Hello, u *account.User) bool {
 		actor := u.Actor()
 		a = &actor
 	}
-	p, err := s.contests.Greet(context.Background(), hello, a)
+	ctx, cancel := s.op(c.ctx)
+	defer cancel()
+	p, err := s.contests.Greet(ctx, hello, a)
 	switch {
 	case err == nil:
 		c.player = p
 		return true
 	case kepu.ErrorCode(err) == kepu.EGONE:
 		c.Close(closeRoomGone, "room gone")
-	case hello.Token != "":
+	case errors.Is(err, contest.ErrBadToken):
 		c.Close(closeBadToken, "bad token")
+	case kepu.ErrorCode(err) == kepu.EINTERNAL:
+		// Redis or Postgres failing or slow: not the player's fault, and
+		// their token still holds. The page reconnects with backoff and
+		// says the room is recovering.
+		s.log.Warn("contest hello", "room", c.room, "err", err)
+		c.Close(realtime.CloseTryLater, "room recovering")
 	default:
 		c.Close(closeForbidden, "not host")
 	}
@@ -377,13 +390,15 @@ func (s *Server) registerLive(c *liveConn) bool {
 // catchUp sends the missed events or a snapshot (contest.CatchUp), then
 // releases the events held back meanwhile, then (resumed) the clock.
 func (s *Server) catchUp(c *liveConn, hello contest.Hello) bool {
-	ctx := context.Background()
+	ctx, cancel := s.op(c.ctx)
+	defer cancel()
 	cu, err := s.contests.CatchUp(ctx, hello, c.player)
 	if err != nil {
 		if kepu.ErrorCode(err) == kepu.EGONE {
 			return s.dropLive(c, closeRoomGone, "room gone")
 		}
-		return s.dropLive(c, realtime.CloseInternal, "")
+		s.log.Warn("contest catch-up", "room", c.room, "err", err)
+		return s.dropLive(c, realtime.CloseTryLater, "room recovering")
 	}
 	for _, m := range cu.Msgs {
 		c.Send(m)
@@ -405,6 +420,12 @@ func (s *Server) dropLive(c *liveConn, code int, reason string) bool {
 	return false
 }
 
+// op bounds one call a websocket makes to a service: the connection's
+// context and the request timeout (KEPU_REQUEST_TIMEOUT).
+func (s *Server) op(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.RequestTimeout)
+}
+
 // liveMessage handles one client message after the hello; false: the
 // connection was closed.
 func (s *Server) liveMessage(c *liveConn, b []byte) bool {
@@ -417,11 +438,15 @@ func (s *Server) liveMessage(c *liveConn, b []byte) bool {
 	case m.Type == "ping":
 		c.Send([]byte(`{"type":"pong"}`))
 	case m.Type == "answer" && c.player != nil:
-		res, err := s.contests.Answer(context.Background(), *c.player, m.Q, m.Choice, c.rtt.Load())
+		ctx, cancel := s.op(c.ctx)
+		res, err := s.contests.Answer(ctx, *c.player, m.Q, m.Choice, c.rtt.Load())
+		cancel()
 		switch {
 		case err != nil:
-			s.log.Error("contest answer", "room", c.room, "err", err)
-			c.Send(mustJSON(map[string]any{"type": "answer_error", "q": m.Q, "error": "internal"}))
+			// Not recorded (Redis failing or slow): the page says so and
+			// lets the player tap again.
+			s.log.Warn("contest answer", "room", c.room, "err", err)
+			c.Send(mustJSON(map[string]any{"type": "answer_error", "q": m.Q, "error": "unavailable"}))
 		case res != contest.AnswerOK:
 			c.Send(mustJSON(map[string]any{"type": "answer_error", "q": m.Q, "error": res}))
 		default:

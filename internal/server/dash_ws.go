@@ -185,7 +185,9 @@ func (s *Server) dashLive(ws *realtime.WebSocket, camp dashboard.Campaign, sc da
 		return
 	}
 	c.StartPings()
-	hl, err := s.dash.Headline(context.Background(), camp, sc)
+	ctx, cancel := s.op(context.Background())
+	hl, err := s.dash.Headline(ctx, camp, sc)
+	cancel()
 	if err != nil {
 		s.log.Warn("dashboard live", "campaign", camp.ID, "err", err)
 		c.Close(realtime.CloseInternal, "")

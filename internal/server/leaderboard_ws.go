@@ -234,7 +234,8 @@ func (s *Server) leaderboardWS(ws *realtime.WebSocket, c *lbConn) {
 		return
 	}
 	c.StartPings()
-	ctx := context.Background()
+	ctx, cancel := s.op(context.Background())
+	defer cancel()
 	top, err := s.boards.Top(ctx, c.campaign, c.board, lbTopN, 0)
 	switch {
 	case errors.Is(err, leaderboard.ErrRebuilding):

@@ -47,7 +47,9 @@ export function connectLive({ room, token = '', epoch = 0, seq = 0, onMessage, o
     ws.onclose = (ev) => {
       if (stopped) return;
       if (FATAL[ev.code]) { stopped = true; onFatal?.(FATAL[ev.code]); return; }
-      onStatus?.('lost');
+      // 1013: the server could not reach its storage; it says so, and we
+      // try again with backoff as after any drop.
+      onStatus?.(ev.code === 1013 ? 'recovering' : 'lost');
       retry.retry(open);
     };
   }

@@ -190,7 +190,7 @@ if (root.dataset.status === 'finished' && phase === 'finished') {
 } else {
   connectLive({
     room: Number(run), onMessage,
-    onStatus: (s) => { $('conn').textContent = s === 'open' ? '' : s === 'lost' ? t('reconnecting') : t('connecting'); },
+    onStatus: (s) => { $('conn').textContent = s === 'open' ? '' : s === 'lost' ? t('reconnecting') : s === 'recovering' ? t('recovering') : t('connecting'); },
     onFatal: () => showStored(),
   });
 }

@@ -116,6 +116,14 @@ function onMessage(m) {
     case 'answer_error':
       if (m.error === 'duplicate') { answered = true; $('q-sent').hidden = false; }
       else if (m.error === 'closed') { show('wait'); }
+      else if (m.error === 'unavailable' && current && m.q === current.q) {
+        // Not recorded (the server could not reach its storage): tap again.
+        answered = false;
+        for (const b of $('q-tiles').children) b.disabled = false;
+        $('q-sent').hidden = true;
+        $('q-submit').hidden = !(current.type === 'multiple');
+        $('conn').textContent = t('answer_retry');
+      }
       break;
     case 'closed': stopTimer(); for (const b of $('q-tiles').children) b.disabled = true; break;
     case 'result': renderResult(m.me); break;
@@ -136,7 +144,7 @@ if (!saved) {
     // A fresh page starts from a snapshot; within the page, reconnects
     // replay the missed events (connectLive keeps the last seq).
     room: saved.room, token: saved.token, onMessage,
-    onStatus: (s) => { $('conn').textContent = s === 'open' ? '' : s === 'lost' ? t('reconnecting') : t('connecting'); },
+    onStatus: (s) => { $('conn').textContent = s === 'open' ? '' : s === 'lost' ? t('reconnecting') : s === 'recovering' ? t('recovering') : t('connecting'); },
     onFatal: (why) => gone(why === 'kicked' ? 'kicked' : 'room_gone'),
   });
 }
