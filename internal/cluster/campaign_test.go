@@ -65,9 +65,25 @@ type answerLog struct {
 	retried  atomic.Int32 // requests that failed (a dying dependency) and were tried again
 	mu       sync.Mutex
 	acked    map[[2]int64]int // (attempt, seq) → points acknowledged
+	failed   map[string]int   // failed requests by status ("0": no response), 503s without Retry-After apart
 }
 
-func newAnswerLog() *answerLog { return &answerLog{acked: map[[2]int64]int{}} }
+func newAnswerLog() *answerLog {
+	return &answerLog{acked: map[[2]int64]int{}, failed: map[string]int{}}
+}
+
+// failure notes a request that did not succeed.
+func (l *answerLog) failure(h *httpUser, status int) {
+	key := fmt.Sprint(status)
+	if status == http.StatusServiceUnavailable && h.retryAfter == "" {
+		key = "503 without Retry-After"
+	}
+	l.mu.Lock()
+	l.failed[key]++
+	l.mu.Unlock()
+	l.retried.Add(1)
+	time.Sleep(100 * time.Millisecond)
+}
 
 // citizen logs in at base as name, starts (or resumes) an attempt of the
 // campaign and answers n questions (option 0) one request after another,
@@ -75,20 +91,23 @@ func newAnswerLog() *answerLog { return &answerLog{acked: map[[2]int64]int{}} }
 // finishes the attempt (which ranks it on the boards).
 func (l *answerLog) citizen(ctx context.Context, base, name, password string, campaignID int64, n int, finish bool) {
 	h := newHTTPUser(base)
-	retry := func(ok func() bool) {
-		for !ok() && ctx.Err() == nil {
-			l.retried.Add(1)
-			time.Sleep(100 * time.Millisecond)
+	retry := func(ok func() int) {
+		for ctx.Err() == nil {
+			st := ok()
+			if st/100 == 2 {
+				return
+			}
+			l.failure(h, st)
 		}
 	}
-	retry(func() bool {
+	retry(func() int {
 		st, _ := h.call(ctx, "POST", "/api/v1/auth/login", map[string]string{"username": name, "password": password}, nil)
-		return st == 200
+		return st
 	})
 	var start struct{ Attempt struct{ ID int64 } }
-	retry(func() bool {
+	retry(func() int {
 		st, _ := h.call(ctx, "POST", fmt.Sprintf("/api/v1/campaigns/%d/attempts", campaignID), nil, &start)
-		return st == 200 || st == 201
+		return st
 	})
 	id := start.Attempt.ID
 	for i := 0; i < n && ctx.Err() == nil; {
@@ -96,8 +115,7 @@ func (l *answerLog) citizen(ctx context.Context, base, name, password string, ca
 			Question *struct{ Seq int64 } `json:"question"`
 		}
 		if st, _ := h.call(ctx, "GET", fmt.Sprintf("/api/v1/attempts/%d", id), nil, &cur); st != 200 {
-			l.retried.Add(1)
-			time.Sleep(100 * time.Millisecond)
+			l.failure(h, st)
 			continue
 		}
 		if cur.Question == nil {
@@ -108,8 +126,7 @@ func (l *answerLog) citizen(ctx context.Context, base, name, password string, ca
 			Points int
 		}
 		if st, _ := h.call(ctx, "POST", fmt.Sprintf("/api/v1/attempts/%d/answers", id), map[string]any{"seq": cur.Question.Seq, "choice": []int{0}}, &res); st != 200 {
-			l.retried.Add(1)
-			time.Sleep(100 * time.Millisecond)
+			l.failure(h, st)
 			continue
 		}
 		l.mu.Lock()
@@ -119,9 +136,9 @@ func (l *answerLog) citizen(ctx context.Context, base, name, password string, ca
 		l.answered.Add(1)
 	}
 	if finish {
-		retry(func() bool {
+		retry(func() int {
 			st, _ := h.call(ctx, "POST", fmt.Sprintf("/api/v1/attempts/%d/finish", id), nil, nil)
-			return st == 200
+			return st
 		})
 	}
 }
@@ -148,9 +165,10 @@ func (l *answerLog) checkStored(t *testing.T, db *pgxpool.Pool) {
 // safe for one goroutine; it never fails the test by itself (a request to
 // a dying instance is an expected failure).
 type httpUser struct {
-	base string
-	c    *http.Client
-	csrf string
+	base       string
+	c          *http.Client
+	csrf       string
+	retryAfter string // of the last response
 }
 
 func newHTTPUser(base string) *httpUser {
@@ -188,6 +206,7 @@ func (h *httpUser) call(ctx context.Context, method, path string, body, out any)
 		return 0, err
 	}
 	defer res.Body.Close()
+	h.retryAfter = res.Header.Get("Retry-After")
 	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode/100 == 2 && out != nil {
 		if err := json.Unmarshal(b, out); err != nil {

@@ -92,12 +92,30 @@ func initPostgres(t *testing.T) *pgProc {
 // test's data need not survive a power cut) and waits until it answers.
 func startPostgres(t *testing.T, data string) *pgProc {
 	t.Helper()
-	p := &pgProc{port: freePort(t), data: data, done: make(chan struct{}), log: data + ".log"}
+	return startPostgresOn(t, data, freePort(t))
+}
+
+// restart starts p's data directory again on the same port (after kill).
+func (p *pgProc) restart(t *testing.T) *pgProc {
+	t.Helper()
+	return startPostgresOn(t, p.data, p.port)
+}
+
+func startPostgresOn(t *testing.T, data string, port int) *pgProc {
+	t.Helper()
+	p := &pgProc{port: port, data: data, done: make(chan struct{}), log: data + ".log"}
 	p.cmd = exec.Command(filepath.Join(pgBin(t), "postgres"), "-D", data, "-p", strconv.Itoa(p.port),
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=", "-c", "fsync=off",
-		"-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=100")
+		"-c", "full_page_writes=off", "-c", "max_connections=100")
+	// fsync off survives the process being killed (the kernel has the
+	// writes), not the machine; commits are acknowledged once written.
+	// Its own process group: kill takes the backends with the postmaster.
 	p.cmd.SysProcAttr = pgCredential(t)
-	logf, err := os.Create(p.log)
+	if p.cmd.SysProcAttr == nil {
+		p.cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	p.cmd.SysProcAttr.Setpgid = true
+	logf, err := os.OpenFile(p.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,10 +178,11 @@ func (p *pgProc) pool(t *testing.T, db string) *pgxpool.Pool {
 	return pool
 }
 
-// kill stops the server with SIGKILL, by its PID.
+// kill stops the server and its backends with SIGKILL, by process group
+// (as if its machine died).
 func (p *pgProc) kill(t *testing.T) {
 	t.Helper()
-	p.cmd.Process.Signal(syscall.SIGKILL)
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
