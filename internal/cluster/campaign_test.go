@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kepu/kepu/internal/apptest"
 )
 
 // TestNginxCampaignInstanceKilled: citizens answer the demo campaign
@@ -57,6 +59,22 @@ func TestNginxCampaignInstanceKilled(t *testing.T) {
 		t.Errorf("acknowledged answers: %d, want %d", got, citizens*perCitizen)
 	}
 	log.checkStored(t, c.db.Pool)
+}
+
+// demoCitizens opens the demo campaign on inst and makes n participants
+// named prefix00, prefix01 …; it returns the campaign and their passwords.
+func demoCitizens(t *testing.T, inst *apptest.Instance, prefix string, n int) (int64, map[string]string) {
+	t.Helper()
+	campaignID, _, err := inst.App.Campaigns.SeedDemo(context.Background(), inst.Seed.CityID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passwords := map[string]string{}
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("%s%02d", prefix, i)
+		_, passwords[name] = inst.CreateUser(name, "participant")
+	}
+	return campaignID, passwords
 }
 
 // answerLog is what the citizens of a test had acknowledged.

@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -28,15 +27,7 @@ func TestPostgresRestartMidCampaign(t *testing.T) {
 		t.Fatal(err)
 	}
 	inst := apptest.Start(t, apptest.Options{Env: map[string]string{"KEPU_DATABASE_URL": pg.url("kepu"), "KEPU_REQUEST_TIMEOUT": "3s"}})
-	campaignID, _, err := inst.App.Campaigns.SeedDemo(ctx, inst.Seed.CityID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	passwords := map[string]string{}
-	for i := 0; i < citizens; i++ {
-		name := fmt.Sprintf("pgcitizen%02d", i)
-		_, passwords[name] = inst.CreateUser(name, "participant")
-	}
+	campaignID, passwords := demoCitizens(t, inst, "pgcitizen", citizens)
 
 	runCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()

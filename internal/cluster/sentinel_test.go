@@ -22,22 +22,11 @@ func TestSentinelFailoverMidCampaign(t *testing.T) {
 	inst := apptest.Start(t, apptest.Options{Env: map[string]string{"KEPU_REDIS_URL": set.url()}})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	campaignID, _, err := inst.App.Campaigns.SeedDemo(ctx, inst.Seed.CityID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var users []string
-	passwords := map[string]string{}
-	for i := 0; i < citizens; i++ {
-		name := fmt.Sprintf("sentinel%02d", i)
-		_, pw := inst.CreateUser(name, "participant")
-		users, passwords[name] = append(users, name), pw
-	}
-
+	campaignID, passwords := demoCitizens(t, inst, "sentinel", citizens)
 	log := newAnswerLog()
 	var wg sync.WaitGroup
-	for _, name := range users {
-		wg.Go(func() { log.citizen(ctx, inst.URL, name, passwords[name], campaignID, perCitizen, true) })
+	for name, pw := range passwords {
+		wg.Go(func() { log.citizen(ctx, inst.URL, name, pw, campaignID, perCitizen, true) })
 	}
 	waitFor(t, time.Minute, "a third of the answers", func() bool { return log.answered.Load() >= citizens*perCitizen/3 })
 	old := fmt.Sprint(set.master.port)

@@ -168,6 +168,7 @@ func New(t testing.TB, inst *apptest.Instance) *Browser {
 		os.RemoveAll(dir)
 	})
 	b.Phone()
+	b.PrintMedia(false)
 	return b
 }
 
@@ -222,7 +223,9 @@ func (b *Browser) Phone() {
 }
 
 // PrintMedia makes the page use its print styles (on) or its screen styles
-// (off), to check print layouts such as join cards without a printer.
+// (off), to check print layouts such as join cards without a printer. The
+// tab always prefers reduced motion: pages then scroll at once instead of
+// smoothly, so a click is never aimed at a page still moving under it.
 func (b *Browser) PrintMedia(on bool) {
 	b.t.Helper()
 	media := ""
@@ -230,7 +233,8 @@ func (b *Browser) PrintMedia(on bool) {
 		media = "print"
 	}
 	b.Do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media})
+		_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media,
+			Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}}})
 		return err
 	}))
 }

@@ -58,7 +58,9 @@ function showCards(nodes, note, qr = false) {
   status.textContent = note;
   hint.textContent = qr ? hint.dataset.qr : passwordHint;
   section.hidden = false;
-  section.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  // Smooth unless the reader asked the system for less motion.
+  const still = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+  section.scrollIntoView({ behavior: still ? 'auto' : 'smooth', block: 'start' });
 }
 
 function showError(e) {
