@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -14,16 +15,29 @@ import (
 )
 
 // scanCard reads the QR code of the n-th printed card as a phone camera
-// would: from the pixels on screen.
+// would: from the pixels on screen, trying again for a few seconds as a
+// camera does (on a loaded machine the first frame may come before the
+// code is painted).
 func scanCard(t *testing.T, b *e2e.Browser, n int) string {
 	t.Helper()
 	sel := `#cards .qr-card:nth-child(` + strconv.Itoa(n) + `) svg.qr`
-	shot := e2e.Get(b, chromedp.Screenshot(chromedp.CSS(sel)))
-	img, err := png.Decode(bytes.NewReader(shot))
-	if err != nil {
-		t.Fatal(err)
+	var err error
+	for try := 0; try < 10; try++ {
+		if try > 0 {
+			time.Sleep(300 * time.Millisecond)
+		}
+		shot := e2e.Get(b, chromedp.Screenshot(chromedp.CSS(sel)))
+		img, derr := png.Decode(bytes.NewReader(shot))
+		if derr != nil {
+			t.Fatal(derr)
+		}
+		var text string
+		if text, err = certtest.DecodeQR(img); err == nil {
+			return text
+		}
 	}
-	return certtest.QRText(t, img)
+	t.Fatalf("card %d: %v", n, err)
+	return ""
 }
 
 // A teacher prints QR login cards for the class (zh-CN, then en; phone and

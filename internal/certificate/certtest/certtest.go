@@ -3,6 +3,7 @@
 package certtest
 
 import (
+	"fmt"
 	"image"
 	"testing"
 
@@ -13,13 +14,22 @@ import (
 // QRText decodes the QR code in img, failing the test when there is none.
 func QRText(t testing.TB, img image.Image) string {
 	t.Helper()
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	text, err := DecodeQR(img)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return text
+}
+
+// DecodeQR decodes the QR code in img.
+func DecodeQR(img image.Image) (string, error) {
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		return "", err
+	}
 	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
 	if err != nil {
-		t.Fatalf("no QR code found: %v", err)
+		return "", fmt.Errorf("no QR code found: %w", err)
 	}
-	return res.GetText()
+	return res.GetText(), nil
 }
