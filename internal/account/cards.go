@@ -122,8 +122,7 @@ func (s *Service) IssueCards(ctx context.Context, a kepu.Actor, classID int64, u
 			ids[i], hashes[i], usernames[i] = out[i].UserID, hashToken(out[i].Token), out[i].Username
 		}
 		now := s.Now()
-		if _, err := tx.Exec(ctx, `UPDATE login_tokens SET revoked_at = $2
-			WHERE user_id = ANY($1) AND revoked_at IS NULL`, ids, now); err != nil {
+		if _, err := revokeCards(ctx, tx, ids, now); err != nil {
 			return fmt.Errorf("revoke old cards: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO login_tokens (token_hash, user_id, created_by, created_at)
@@ -136,20 +135,40 @@ func (s *Service) IssueCards(ctx context.Context, a kepu.Actor, classID int64, u
 	if err != nil {
 		return nil, fmt.Errorf("account: issue cards in class %d: %w", c.ID, err)
 	}
+	for _, p := range out {
+		s.Sessions.RevokeUser(ctx, p.UserID) // their old cards' sessions ended
+	}
 	return out, nil
+}
+
+// revokeCards withdraws the live cards of users and ends the sessions
+// those cards started; it returns the users whose card it withdrew.
+func revokeCards(ctx context.Context, tx pgx.Tx, users []int64, now time.Time) ([]int64, error) {
+	rows, err := tx.Query(ctx, `WITH r AS (
+			UPDATE login_tokens SET revoked_at = $2 WHERE user_id = ANY($1) AND revoked_at IS NULL
+			RETURNING token_hash, user_id
+		), ended AS (
+			DELETE FROM sessions s USING r WHERE s.card_hash = r.token_hash
+		)
+		SELECT user_id FROM r`, users, now)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 // RevokeCards withdraws the live cards of pupils of a class the actor may
 // manage (those named by userIDs, or the whole class when it is empty) and
-// returns how many were live. Sessions already started stay; the teacher
-// resets a pupil's password or disables the account to end those. Audited
-// as roster.cards_revoke.
+// returns how many were live. The sessions those cards started end at
+// once, on every instance (a lost card logs nobody in any more); sessions
+// started with a password stay. Audited as roster.cards_revoke.
 func (s *Service) RevokeCards(ctx context.Context, a kepu.Actor, classID int64, userIDs []int64) (int, error) {
 	c, err := s.class(ctx, a, classID)
 	if err != nil {
 		return 0, err
 	}
 	var n int
+	var revoked []int64
 	err = postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
 		pupils, err := classPupils(ctx, tx, c.ID, userIDs)
 		if err != nil {
@@ -160,17 +179,19 @@ func (s *Service) RevokeCards(ctx context.Context, a kepu.Actor, classID int64, 
 		for i, p := range pupils {
 			ids[i], usernames[i] = p.UserID, p.Username
 		}
-		tag, err := tx.Exec(ctx, `UPDATE login_tokens SET revoked_at = $2
-			WHERE user_id = ANY($1) AND revoked_at IS NULL`, ids, s.Now())
+		revoked, err = revokeCards(ctx, tx, ids, s.Now())
 		if err != nil {
 			return fmt.Errorf("revoke cards: %w", err)
 		}
-		n = int(tag.RowsAffected())
+		n = len(revoked)
 		return audit.Record(ctx, tx, a.UserID, "roster.cards_revoke", org.ClassTarget(c.ID),
 			map[string]any{"count": n, "usernames": usernames}, a.IP)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("account: revoke cards in class %d: %w", c.ID, err)
+	}
+	for _, id := range revoked {
+		s.Sessions.RevokeUser(ctx, id)
 	}
 	return n, nil
 }

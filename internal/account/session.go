@@ -45,6 +45,17 @@ var ErrNoSession = kepu.Errorf(kepu.EUNAUTHORIZED, "error.login_required")
 // whose token is replaced (the one the client held before logging in), so a
 // token planted before login is worthless after it.
 func (s *Service) StartSession(ctx context.Context, userID int64, replaced, ip, userAgent string) (Session, error) {
+	return s.startSession(ctx, userID, nil, replaced, ip, userAgent)
+}
+
+// StartCardSession is StartSession for a pupil who scanned the join card
+// holding cardToken: the session ends when that card is withdrawn or
+// replaced (RevokeCards, IssueCards).
+func (s *Service) StartCardSession(ctx context.Context, userID int64, cardToken, replaced, ip, userAgent string) (Session, error) {
+	return s.startSession(ctx, userID, hashToken(cardToken), replaced, ip, userAgent)
+}
+
+func (s *Service) startSession(ctx context.Context, userID int64, card []byte, replaced, ip, userAgent string) (Session, error) {
 	token, err := newToken()
 	if err != nil {
 		return Session{}, err
@@ -59,8 +70,8 @@ func (s *Service) StartSession(ctx context.Context, userID int64, replaced, ip, 
 			return Session{}, fmt.Errorf("account: replace session: %w", err)
 		}
 	}
-	_, err = s.DB.Exec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
-		VALUES ($1, $2, $3, $3, $4, $5, $6)`, hashToken(token), userID, now, sess.ExpiresAt, ip, userAgent)
+	_, err = s.DB.Exec(ctx, `INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, card_hash)
+		VALUES ($1, $2, $3, $3, $4, $5, $6, $7)`, hashToken(token), userID, now, sess.ExpiresAt, ip, userAgent, card)
 	if err != nil {
 		return Session{}, fmt.Errorf("account: start session: %w", err)
 	}

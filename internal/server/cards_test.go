@@ -364,3 +364,66 @@ func TestPasswordLoginBusy(t *testing.T) {
 	}
 	apptest.Expect(t, loginAs(inst.Client(), "pupil-busy", pw, ""), 200, "the 5th attempt: the 503s were not counted")
 }
+
+// A withdrawn or replaced card logs nobody in any more: the sessions it
+// started end at once (a lost card found by someone else), on another
+// instance too, while the pupil's password sessions and the other pupils'
+// card sessions go on.
+func TestWithdrawnCardEndsItsSessions(t *testing.T) {
+	inst := apptest.Start(t)
+	other := apptest.Start(t, apptest.Options{Shared: inst})
+	class := inst.Seed.ClassIDs[0]
+	teacher := inst.Login("demo-teacher", inst.DemoPassword("demo-teacher"))
+	r := teacher.Do("POST", fmt.Sprintf("/api/v1/classes/%d/pupils", class), map[string]any{"names": []string{"小明", "小红"}})
+	apptest.Expect(t, r, 201, "create pupils")
+	var made struct {
+		Pupils []struct {
+			ID                 int64
+			Username, Password string
+		}
+	}
+	r.JSON(t, &made)
+	tokens := map[int64]string{}
+	for _, c := range printCards(t, teacher, class).Cards {
+		tokens[c.ID] = cardToken(t, c.URL)
+	}
+	ming, hong := made.Pupils[0], made.Pupils[1]
+	// Each phone is served by the other instance, which caches its session.
+	signedIn := func(c *apptest.Client) int {
+		o := other.Client()
+		o.HTTP.Jar = c.HTTP.Jar
+		return o.Do("GET", "/api/v1/me", nil).Status
+	}
+	found := inst.Client() // whoever picked up 小明's card
+	apptest.Expect(t, cardLogin(found, tokens[ming.ID]), 200, "card login")
+	own := inst.Login(ming.Username, ming.Password)
+	hongPhone := inst.Client()
+	apptest.Expect(t, cardLogin(hongPhone, tokens[hong.ID]), 200, "another pupil's card login")
+	for _, c := range []*apptest.Client{found, own, hongPhone} {
+		if st := signedIn(c); st != 200 {
+			t.Fatalf("before: /me %d, want 200", st)
+		}
+	}
+
+	// Replacing the card ends the session it started, not the password one.
+	fresh := cardToken(t, printCards(t, teacher, class, ming.ID).Cards[0].URL)
+	if st := signedIn(found); st != 401 {
+		t.Errorf("session of a replaced card: /me %d, want 401", st)
+	}
+	if st := signedIn(own); st != 200 {
+		t.Errorf("password session after the card was replaced: /me %d, want 200", st)
+	}
+	again := inst.Client()
+	apptest.Expect(t, cardLogin(again, fresh), 200, "the new card")
+
+	// Withdrawing the class's cards ends every card session of the class.
+	apptest.Expect(t, teacher.Do("DELETE", fmt.Sprintf("/api/v1/classes/%d/cards", class), nil), 200, "withdraw the class's cards")
+	for name, c := range map[string]*apptest.Client{"小明's new card": again, "小红's card": hongPhone} {
+		if st := signedIn(c); st != 401 {
+			t.Errorf("%s after the withdrawal: /me %d, want 401", name, st)
+		}
+	}
+	if st := signedIn(own); st != 200 {
+		t.Errorf("password session after the withdrawal: /me %d, want 200", st)
+	}
+}

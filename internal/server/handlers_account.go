@@ -37,7 +37,19 @@ func (s *Server) accountRoutes(api fiber.Router) {
 
 // startSession logs the user in: a new session replaces any the client held.
 func (s *Server) startSession(c *fiber.Ctx, u account.User) error {
-	sess, err := s.accounts.StartSession(c.UserContext(), u.ID, c.Cookies(sessionCookie), c.IP(), c.Get(fiber.HeaderUserAgent))
+	return s.startSessionWith(c, u, "")
+}
+
+// startSessionWith is startSession for a login by join card (card: the
+// card's token, "" for none): withdrawing the card ends the session.
+func (s *Server) startSessionWith(c *fiber.Ctx, u account.User, card string) error {
+	var sess account.Session
+	var err error
+	if card != "" {
+		sess, err = s.accounts.StartCardSession(c.UserContext(), u.ID, card, c.Cookies(sessionCookie), c.IP(), c.Get(fiber.HeaderUserAgent))
+	} else {
+		sess, err = s.accounts.StartSession(c.UserContext(), u.ID, c.Cookies(sessionCookie), c.IP(), c.Get(fiber.HeaderUserAgent))
+	}
 	if err != nil {
 		return err
 	}
