@@ -48,6 +48,24 @@ func printCards(t *testing.T, c *apptest.Client, classID int64, ids ...int64) pr
 	return p
 }
 
+// madePupils is the answer of creating pupils in a class.
+type madePupils struct {
+	Pupils []struct {
+		ID                 int64
+		Username, Password string
+	}
+}
+
+// makePupils creates pupils with these names in the class, as its teacher.
+func makePupils(t *testing.T, teacher *apptest.Client, class int64, names ...string) madePupils {
+	t.Helper()
+	r := teacher.Do("POST", fmt.Sprintf("/api/v1/classes/%d/pupils", class), map[string]any{"names": names})
+	apptest.Expect(t, r, 201, "create pupils")
+	var made madePupils
+	r.JSON(t, &made)
+	return made
+}
+
 func cardLogin(c *apptest.Client, token string) apptest.Response {
 	return c.Do("POST", "/api/v1/auth/card", map[string]string{"token": token})
 }
@@ -62,15 +80,7 @@ func TestJoinCardLogin(t *testing.T) {
 	ctx := context.Background()
 	class := inst.Seed.ClassIDs[0]
 	teacher := inst.Login("demo-teacher", inst.DemoPassword("demo-teacher"))
-	r := teacher.Do("POST", fmt.Sprintf("/api/v1/classes/%d/pupils", class), map[string]any{"names": []string{"小明", "小红", "小刚"}})
-	apptest.Expect(t, r, 201, "create pupils")
-	var made struct {
-		Pupils []struct {
-			ID                 int64
-			Username, Password string
-		}
-	}
-	r.JSON(t, &made)
+	made := makePupils(t, teacher, class, "小明", "小红", "小刚")
 
 	p := printCards(t, teacher, class)
 	if len(p.Cards) != 3 {
@@ -103,7 +113,7 @@ func TestJoinCardLogin(t *testing.T) {
 	// Scanning signs the pupil in on a new device.
 	pupil := made.Pupils[0]
 	phone := inst.Client()
-	r = cardLogin(phone, tokens[pupil.ID])
+	r := cardLogin(phone, tokens[pupil.ID])
 	apptest.Expect(t, r, 200, "card login")
 	var me struct{ ID int64 }
 	apptest.Expect(t, phone.Do("GET", "/api/v1/me", nil), 200, "the card's session")
@@ -374,15 +384,7 @@ func TestWithdrawnCardEndsItsSessions(t *testing.T) {
 	other := apptest.Start(t, apptest.Options{Shared: inst})
 	class := inst.Seed.ClassIDs[0]
 	teacher := inst.Login("demo-teacher", inst.DemoPassword("demo-teacher"))
-	r := teacher.Do("POST", fmt.Sprintf("/api/v1/classes/%d/pupils", class), map[string]any{"names": []string{"小明", "小红"}})
-	apptest.Expect(t, r, 201, "create pupils")
-	var made struct {
-		Pupils []struct {
-			ID                 int64
-			Username, Password string
-		}
-	}
-	r.JSON(t, &made)
+	made := makePupils(t, teacher, class, "小明", "小红")
 	tokens := map[int64]string{}
 	for _, c := range printCards(t, teacher, class).Cards {
 		tokens[c.ID] = cardToken(t, c.URL)
