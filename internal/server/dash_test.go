@@ -38,6 +38,21 @@ type dashFixture struct {
 	q2Right   []bool
 }
 
+// finishOne adds a new participant (dash-p9, 鼎城区) with one finished
+// attempt of the fixture's campaign, one correct answer.
+func (f *dashFixture) finishOne(t *testing.T) {
+	t.Helper()
+	ctx, db := context.Background(), f.inst.DB.Pool
+	uid, err := dashtest.User(ctx, db, "dash-p9", f.inst.Seed.DistrictIDs["430703"], 0, 0, "u14", "student")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := dashtest.Answer{VersionID: f.v1, Choice: 0, Correct: true, MS: 3000}
+	if _, err := dashtest.Attempt(ctx, db, f.campaign, uid, time.Now().Add(-10*time.Minute), true, a); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func newDashFixture(t *testing.T, opts ...apptest.Options) *dashFixture {
 	t.Helper()
 	inst := apptest.Start(t, opts...)
@@ -570,16 +585,7 @@ func TestDashboardLivePushOncePerRefresh(t *testing.T) {
 	// or while the sockets opened): count from here.
 	refreshes0 := dashCounter(t, f.inst, "kepu_dash_live_refreshes_total")
 	headlines0 := dashCounter(t, f.inst, "kepu_dash_live_headlines_total")
-	ctx := context.Background()
-	db := f.inst.DB.Pool
-	uid, err := dashtest.User(ctx, db, "dash-p9", f.inst.Seed.DistrictIDs["430703"], 0, 0, "u14", "student")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := dashtest.Answer{VersionID: f.v1, Choice: 0, Correct: true, MS: 3000}
-	if _, err := dashtest.Attempt(ctx, db, f.campaign, uid, time.Now().Add(-10*time.Minute), true, a); err != nil {
-		t.Fatal(err)
-	}
+	f.finishOne(t)
 	// The instance's own refresher (every 3 s, rows 2 s old) folds the
 	// attempt and pushes; both sockets see the ninth participant.
 	for i, ws := range socks {
@@ -637,18 +643,9 @@ func TestDashboardSocketSurvivesRedisDrop(t *testing.T) {
 	}
 	readUntil("first message", 8)
 
-	ctx := context.Background()
 	dropRedis(t, f.inst, proxy, f.inst.Redis.Keys.DashRefreshChannel())
 
-	db := f.inst.DB.Pool
-	uid, err := dashtest.User(ctx, db, "dash-p9", f.inst.Seed.DistrictIDs["430703"], 0, 0, "u14", "student")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := dashtest.Answer{VersionID: f.v1, Choice: 0, Correct: true, MS: 3000}
-	if _, err := dashtest.Attempt(ctx, db, f.campaign, uid, time.Now().Add(-10*time.Minute), true, a); err != nil {
-		t.Fatal(err)
-	}
+	f.finishOne(t)
 	// The instance's own refresher (every 3 s, rows 2 s old) folds it and
 	// announces the refresh; the socket sees the ninth participant.
 	readUntil("after Redis came back", 9)
