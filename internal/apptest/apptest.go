@@ -63,9 +63,19 @@ func Start(t testing.TB, opts ...Options) *Instance {
 		o = opts[0]
 	}
 	inst := &Instance{t: t, Log: &bytes.Buffer{}}
-	if o.Shared != nil {
+	// A plain instance copies the package's seeded template (template.go).
+	copied := template.enabled && o.Shared == nil && !o.NoSeed && o.Env == nil && o.Now == nil
+	switch {
+	case o.Shared != nil:
 		inst.DB, inst.Redis, inst.Seed = o.Shared.DB, o.Shared.Redis, o.Shared.Seed
-	} else {
+	case copied:
+		name, res, err := seededTemplate()
+		if err != nil {
+			t.Fatalf("apptest: seeded template: %v", err)
+		}
+		inst.DB, inst.Seed = testenv.NewDBFrom(t, name), res
+		inst.Redis = testenv.NewRedis(t)
+	default:
 		inst.DB = testenv.NewDB(t)
 		inst.Redis = testenv.NewRedis(t)
 	}
@@ -102,7 +112,7 @@ func Start(t testing.TB, opts ...Options) *Instance {
 		a.Accounts.Now = o.Now
 		a.Campaigns.Now = o.Now
 	}
-	if o.Shared == nil && !o.NoSeed {
+	if o.Shared == nil && !o.NoSeed && !copied {
 		if inst.Seed, err = seed.Foundation(ctx, a.DB, a.Accounts, a.Org); err != nil {
 			t.Fatalf("apptest: seed: %v", err)
 		}
