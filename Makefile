@@ -5,7 +5,7 @@ export KEPU_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kepu?sslmode=disa
 export KEPU_REDIS_URL ?= redis://127.0.0.1:6379/0
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: run test services browser nginx build migrate seed lint bench unit clean staticcheck
+.PHONY: run test services browser nginx build migrate seed lint bench bench-bigroom unit clean staticcheck
 
 ## run: start services, migrate, load demo data and serve on http://127.0.0.1:8080
 run: services build
@@ -57,6 +57,10 @@ lint: staticcheck
 	@test -z "$$(gofmt -l cmd internal web migrations loadtest)" || { gofmt -l cmd internal web migrations loadtest; exit 1; }
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+
+## bench-bigroom: one contest room of 30,000 players over three instances (scripts/bigroom.sh; docs/benchmarks.md)
+bench-bigroom: services
+	scripts/bigroom.sh
 
 ## bench: micro-benchmarks, then a short smoke run of each load scenario against a
 ## server started here on its own database, the campaign and leaderboard runs each

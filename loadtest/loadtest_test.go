@@ -77,6 +77,10 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{[]string{"nosuch"}, 2},
 		{[]string{"contest", "--url", "http://10.1.2.3:8080"}, 2},
 		{[]string{"contest", "--players", "0"}, 1},
+		{[]string{"contest", "--url", "http://127.0.0.1:1,http://10.1.2.3:8080"}, 2},            // every instance is checked
+		{[]string{"campaign", "--url", "http://127.0.0.1:1", "--url", "http://127.0.0.1:2"}, 2}, // one instance only
+		{[]string{"contest", "--players", "30000"}, 1},                                          // more than one process holds
+		{[]string{"contest", "--url", "http://127.0.0.1:1,http://127.0.0.1:2", "--server-pid", "1,2,3"}, 1},
 	}
 	for _, tt := range tests {
 		var out, errb bytes.Buffer

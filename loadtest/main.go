@@ -20,13 +20,15 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 )
 
 // Env is what every scenario gets: the common flags, the stats and output.
 type Env struct {
-	URL         string
+	URL         string   // the first of URLs: where the scenario sets up and hosts
+	URLs        []string // every --url (several only for scenarios with MultiURL)
 	Duration    time.Duration
 	JSON        bool
 	AllowRemote bool
@@ -37,12 +39,16 @@ type Env struct {
 	Out         io.Writer // progress and notes (stderr when --json)
 	Params      map[string]any
 	Checks      map[string]string
+	Instances   []InstanceSummary // per server, when the scenario spread over several
 }
 
 // Scenario is one kind of load.
 type Scenario struct {
 	Help  string
 	Flags func(fs *flag.FlagSet) func(ctx context.Context, env *Env) error
+	// MultiURL: the scenario spreads its clients over several instances
+	// (--url a,b,c or --url repeated); others take one --url.
+	MultiURL bool
 }
 
 var scenarios = map[string]Scenario{}
@@ -61,7 +67,31 @@ func usage(w io.Writer) {
 }
 
 func main() {
+	if os.Getenv(workerEnv) != "" {
+		os.Exit(workerMain(os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// urlList is --url: comma-separated, repeatable; the first value given
+// replaces the default.
+type urlList struct {
+	urls []string
+	set  bool
+}
+
+func (l *urlList) String() string { return strings.Join(l.urls, ",") }
+
+func (l *urlList) Set(v string) error {
+	if !l.set {
+		l.urls, l.set = nil, true
+	}
+	for _, u := range strings.Split(v, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			l.urls = append(l.urls, strings.TrimRight(u, "/"))
+		}
+	}
+	return nil
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -78,7 +108,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	env := &Env{Stats: NewStats(), Params: map[string]any{}, Checks: map[string]string{}}
-	fs.StringVar(&env.URL, "url", "http://127.0.0.1:8080", "Kepu server to load (loopback only unless --allow-remote)")
+	urls := &urlList{urls: []string{"http://127.0.0.1:8080"}}
+	fs.Var(urls, "url", "Kepu server to load (loopback only unless --allow-remote); contest: several instances, comma-separated or repeated")
 	fs.DurationVar(&env.Duration, "duration", 60*time.Second, "hard limit on the run's length")
 	fs.BoolVar(&env.JSON, "json", false, "print the final summary as JSON")
 	fs.BoolVar(&env.AllowRemote, "allow-remote", false, "allow a non-loopback --url (only a server you run)")
@@ -90,10 +121,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	if err := checkTarget(env.URL, env.AllowRemote); err != nil {
-		fmt.Fprintln(stderr, "loadtest:", err)
+	env.URLs = urls.urls
+	if len(env.URLs) == 0 || (len(env.URLs) > 1 && !sc.MultiURL) {
+		fmt.Fprintf(stderr, "loadtest: %s takes one --url, got %d\n", args[0], len(env.URLs))
 		return 2
 	}
+	for _, u := range env.URLs {
+		if err := checkTarget(u, env.AllowRemote); err != nil {
+			fmt.Fprintln(stderr, "loadtest:", err)
+			return 2
+		}
+	}
+	env.URL = env.URLs[0]
 	env.Out = stdout
 	if env.JSON {
 		env.Out = stderr
@@ -117,6 +156,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for k, v := range env.Checks {
 		sum.Checks[k] = v
 	}
+	sum.Instances = env.Instances
 	if env.JSON {
 		sum.WriteJSON(stdout)
 	} else {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -87,6 +89,13 @@ func (s *Stats) Error(kind string) {
 	s.mu.Unlock()
 }
 
+// errorN counts n errors of a kind.
+func (s *Stats) errorN(kind string, n int64) {
+	s.mu.Lock()
+	s.errors[kind] += n
+	s.mu.Unlock()
+}
+
 // Errors returns the total error count.
 func (s *Stats) Errors() int64 {
 	s.mu.Lock()
@@ -143,6 +152,8 @@ type Summary struct {
 	Counters  map[string]int64        `json:"counters"`
 	Errors    map[string]int64        `json:"errors"`
 	Checks    map[string]string       `json:"checks,omitempty"`
+	// Instances: each server's share when the run spread over several.
+	Instances []InstanceSummary `json:"instances,omitempty"`
 }
 
 // LatencyStats are one histogram's figures in milliseconds.
@@ -188,12 +199,7 @@ func (sum Summary) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, "%-28s %10d %10.2f %10.2f %10.2f %10.2f\n", n, l.Count, l.P50, l.P95, l.P99, l.Max)
 	}
 	fmt.Fprintln(w)
-	cn := make([]string, 0, len(sum.Counters))
-	for n := range sum.Counters {
-		cn = append(cn, n)
-	}
-	sort.Strings(cn)
-	for _, n := range cn {
+	for _, n := range slices.Sorted(maps.Keys(sum.Counters)) {
 		fmt.Fprintf(w, "%-28s %10d\n", n, sum.Counters[n])
 	}
 	if len(sum.Errors) == 0 {
@@ -204,9 +210,10 @@ func (sum Summary) WriteTable(w io.Writer) {
 			fmt.Fprintf(w, "  %-40s %8d\n", k, v)
 		}
 	}
-	for k, v := range sum.Checks {
-		fmt.Fprintf(w, "check %-22s %s\n", k, v)
+	for _, k := range slices.Sorted(maps.Keys(sum.Checks)) {
+		fmt.Fprintf(w, "check %-22s %s\n", k, sum.Checks[k])
 	}
+	instanceTable(w, sum.Instances)
 }
 
 // WriteJSON prints the summary as JSON.
@@ -214,4 +221,113 @@ func (sum Summary) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(sum)
+}
+
+// StatsExport is a Stats in a form that crosses a process boundary (a
+// worker's share of a run, merged by the parent).
+type StatsExport struct {
+	Hists    map[string]*hdrhistogram.Snapshot `json:"hists"`
+	Counters map[string]int64                  `json:"counters"`
+	Errors   map[string]int64                  `json:"errors"`
+}
+
+// Export copies the histograms, counters and errors.
+func (s *Stats) Export() StatsExport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := StatsExport{Hists: map[string]*hdrhistogram.Snapshot{}, Counters: map[string]int64{}, Errors: map[string]int64{}}
+	for n, h := range s.hists {
+		e.Hists[n] = h.Export()
+	}
+	for n, c := range s.counters {
+		e.Counters[n] = c.Load()
+	}
+	for k, v := range s.errors {
+		e.Errors[k] = v
+	}
+	return e
+}
+
+// Merge adds an exported share to s: histograms merged value by value,
+// counters and errors summed.
+func (s *Stats) Merge(e StatsExport) {
+	s.mu.Lock()
+	for _, n := range slices.Sorted(maps.Keys(e.Hists)) {
+		h, ok := s.hists[n]
+		if !ok {
+			h = hdrhistogram.New(1, 120_000_000, 3)
+			s.hists[n] = h
+			s.order = append(s.order, n)
+		}
+		h.Merge(hdrhistogram.Import(e.Hists[n]))
+	}
+	for k, v := range e.Errors {
+		s.errors[k] += v
+	}
+	s.mu.Unlock()
+	for n, v := range e.Counters {
+		s.Count(n, v)
+	}
+}
+
+// InstanceSummary is one server instance's share of a run over several.
+type InstanceSummary struct {
+	URL       string                  `json:"url"`
+	Latencies map[string]LatencyStats `json:"latencies_ms"`
+	Counters  map[string]int64        `json:"counters"`
+	Errors    map[string]int64        `json:"errors,omitempty"`
+	ServerRSS string                  `json:"server_rss,omitempty"`
+}
+
+// instanceTable prints the per-instance lines of a run over several
+// instances: the counts and the p99 of each latency.
+func instanceTable(w io.Writer, insts []InstanceSummary) {
+	if len(insts) == 0 {
+		return
+	}
+	names := map[string]bool{}
+	for _, in := range insts {
+		for n := range in.Latencies {
+			names[n] = true
+		}
+	}
+	lat := slices.Sorted(maps.Keys(names))
+	fmt.Fprintf(w, "\nper instance: %-22s %8s %8s %8s %8s", "url", "joined", "dropped", "answers", "errors")
+	for _, n := range lat {
+		fmt.Fprintf(w, " %14s", shortName(n)+" p99")
+	}
+	fmt.Fprintln(w)
+	for _, in := range insts {
+		var errs int64
+		for _, v := range in.Errors {
+			errs += v
+		}
+		fmt.Fprintf(w, "              %-22s %8d %8d %8d %8d", in.URL, in.Counters["players_joined"], in.Counters["players_dropped"],
+			in.Counters["answers"], errs)
+		for _, n := range lat {
+			fmt.Fprintf(w, " %14.1f", in.Latencies[n].P99)
+		}
+		fmt.Fprintln(w)
+		if in.ServerRSS != "" {
+			fmt.Fprintf(w, "              %-22s server %s\n", "", in.ServerRSS)
+		}
+	}
+}
+
+// shortName is a latency's name in a narrow column.
+func shortName(n string) string {
+	if s, ok := map[string]string{"question_broadcast": "broadcast", "answer_ack": "ack", "leaderboard": "board",
+		"result_after_reveal": "result"}[n]; ok {
+		return s
+	}
+	if len(n) > 10 {
+		return n[:10]
+	}
+	return n
+}
+
+// instanceSummary freezes one instance's figures.
+func (s *Stats) instanceSummary(url string) InstanceSummary {
+	sum := s.Summary("", nil)
+	return InstanceSummary{URL: url, Latencies: sum.Latencies, Counters: sum.Counters, Errors: sum.Errors}
 }

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# bigroom.sh: one live contest room spread over several Kepu instances
+# (docs/benchmarks.md, "A room over three instances").
+#
+# Makes a fresh database, starts BIGROOM_INSTANCES `kepu serve` processes on
+# their own ports (open-file limit 20,000 each, one Redis prefix, so they
+# share the room through Redis pub/sub), runs `loadtest contest` with the
+# players dealt round-robin over them and held by BIGROOM_PROCS worker
+# processes, then stops the servers by PID and deletes the run's Redis keys.
+# Extra arguments go to the load tool (e.g. --json).
+#
+#   scripts/bigroom.sh                                              # 30,000 players over 3 instances
+#   BIGROOM_INSTANCES=1 BIGROOM_PLAYERS=10000 BIGROOM_PROCS=0 \
+#     BIGROOM_JOIN_OVER=15s scripts/bigroom.sh                      # the 10,000 single-instance reference
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+INSTANCES=${BIGROOM_INSTANCES:-3}
+PLAYERS=${BIGROOM_PLAYERS:-30000}
+PROCS=${BIGROOM_PROCS:-2}
+JOIN_OVER=${BIGROOM_JOIN_OVER:-45s}
+PORT=${BIGROOM_PORT:-18130}     # instance k listens on PORT+k
+DB=${BIGROOM_DB:-kepu_bigroom}
+PGBASE=${BIGROOM_PG:-postgres://postgres@127.0.0.1:5432}
+REDIS_URL=${KEPU_REDIS_URL:-redis://127.0.0.1:6379/0}
+PREFIX=kepubigroom$$
+
+say() { echo "bigroom: $*" >&2; }
+
+mkdir -p bin
+go build -o bin/kepu ./cmd/kepu
+go build -o bin/loadtest ./loadtest
+
+export KEPU_DATABASE_URL="$PGBASE/$DB?sslmode=disable" KEPU_REDIS_URL="$REDIS_URL" KEPU_REDIS_PREFIX=$PREFIX \
+  KEPU_LOG_LEVEL=warn KEPU_SECRET_KEY=$(openssl rand -hex 32) \
+  KEPU_CONTEST_MAX_PLAYERS=$((PLAYERS > 20000 ? PLAYERS : 20000))
+psql "$PGBASE/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+bin/kepu migrate >/dev/null
+bin/kepu seed --quiet >/dev/null
+bin/kepu user create --username bigroom-host --role teacher --password bigroom-host-pass-123 >/dev/null
+
+pids=() urls=()
+stop() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  redis-cli -u "$REDIS_URL" --scan --pattern "$PREFIX*" | xargs -r -n 500 redis-cli -u "$REDIS_URL" DEL >/dev/null || true
+}
+trap stop EXIT
+for k in $(seq 1 "$INSTANCES"); do
+  addr=127.0.0.1:$((PORT + k))
+  (ulimit -n 20000 && KEPU_ADDR=$addr KEPU_BASE_URL=http://$addr exec bin/kepu serve) 2>"/tmp/bigroom-$PREFIX-$k.log" &
+  pids+=($!) urls+=("http://$addr")
+done
+for u in "${urls[@]}"; do
+  for _ in $(seq 100); do curl -sf "$u/readyz" >/dev/null && break; sleep 0.2; done
+  curl -sf "$u/readyz" >/dev/null || { say "$u did not start (see /tmp/bigroom-$PREFIX-*.log)"; exit 1; }
+done
+
+say "$(date -u '+%Y-%m-%d %H:%M:%S UTC'), nproc $(nproc), $(free -g | awk '/^Mem:/ {print $2 " GiB RAM"}'), $(uptime | sed 's/.*load/load/')"
+say "instances ${urls[*]} (pids ${pids[*]}), $PLAYERS players, $PROCS worker processes"
+IFS=,
+set +e
+bin/loadtest contest --url "${urls[*]}" --server-pid "${pids[*]}" --procs "$PROCS" \
+  --database-url "$KEPU_DATABASE_URL" --admin bigroom-host --admin-password bigroom-host-pass-123 \
+  --players "$PLAYERS" --join-over "$JOIN_OVER" --questions 3 --time-limit 20 --answer-within 5s --idle 5s \
+  --duration 600s "$@"
+rc=$?
+unset IFS
+say "after the run: $(uptime | sed 's/.*load/load/')"
+exit $rc
