@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/fasthttp/websocket"
@@ -493,6 +494,10 @@ func runContest(ctx context.Context, env *Env, o contestOpts) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	finish()
+	env.Checks["tool_cpu"] = fmt.Sprintf("this process %.1f s", selfCPU().Seconds())
+	if pool, ok := fl.(*workerPool); ok {
+		env.Checks["tool_cpu"] += pool.cpu()
+	}
 	env.Checks["players_dropped"] = fmt.Sprint(st.Counter("players_dropped"))
 	if len(insts) > 1 {
 		for i, in := range insts {
@@ -544,6 +549,15 @@ func ackedInPostgres(databaseURL string, room, acked int64) (check string, missi
 	}
 	missing = max(acked-rows, 0)
 	return fmt.Sprintf("%d acknowledged, %d rows in contest_answers for run %d (%s): %d missing", acked, rows, room, status, missing), missing, nil
+}
+
+// selfCPU is the CPU time (user and system) this process used so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // sleepOK sleeps d and reports whether ctx is still live.

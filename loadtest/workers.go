@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,13 @@ func workerMain(stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(0, s.Deadline))
 	defer cancel()
+	if s.Opts.CPUProfile != "" {
+		f, err := os.Create(fmt.Sprintf("%s.worker%d", s.Opts.CPUProfile, s.Proc))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer f.Close()
+			defer pprof.StopCPUProfile()
+		}
+	}
 	r := newContestRun(s.Opts, s.Room, s.PIN, newContestInsts(s.URLs, true), nil)
 	r.startPlayers(ctx, time.Unix(0, s.StartAt), s.Proc, s.Procs)
 	sum := func(f func(*Stats) int64) (n int64) {
@@ -271,6 +279,17 @@ func (p *workerPool) finish() error {
 		w.cmd.Wait()
 	}
 	return errors.Join(errs...)
+}
+
+// cpu says how much CPU time each worker used (after finish).
+func (p *workerPool) cpu() string {
+	var b strings.Builder
+	for k, w := range p.workers {
+		if ps := w.cmd.ProcessState; ps != nil {
+			fmt.Fprintf(&b, ", worker %d %.1f s", k, (ps.UserTime() + ps.SystemTime()).Seconds())
+		}
+	}
+	return b.String()
 }
 
 // rss says how much memory each worker holds.

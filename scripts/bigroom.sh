@@ -7,6 +7,7 @@
 # share the room through Redis pub/sub), runs `loadtest contest` with the
 # players dealt round-robin over them and held by BIGROOM_PROCS worker
 # processes, then stops the servers by PID and deletes the run's Redis keys.
+# At the end it says where the machine's CPU time went during the run.
 # Extra arguments go to the load tool (e.g. --json).
 #
 #   scripts/bigroom.sh                                              # 30,000 players over 3 instances
@@ -32,7 +33,7 @@ go build -o bin/kepu ./cmd/kepu
 go build -o bin/loadtest ./loadtest
 
 export KEPU_DATABASE_URL="$PGBASE/$DB?sslmode=disable" KEPU_REDIS_URL="$REDIS_URL" KEPU_REDIS_PREFIX=$PREFIX \
-  KEPU_LOG_LEVEL=warn KEPU_SECRET_KEY=$(openssl rand -hex 32) \
+  KEPU_LOG_LEVEL=warn KEPU_PPROF=${BIGROOM_PROFILE:+true} KEPU_SECRET_KEY=$(openssl rand -hex 32) \
   KEPU_CONTEST_MAX_PLAYERS=$((PLAYERS > 20000 ? PLAYERS : 20000))
 psql "$PGBASE/postgres" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
 bin/kepu migrate >/dev/null
@@ -56,15 +57,47 @@ for u in "${urls[@]}"; do
   curl -sf "$u/readyz" >/dev/null || { say "$u did not start (see /tmp/bigroom-$PREFIX-*.log)"; exit 1; }
 done
 
+# Where the CPU went during the run (seconds): the machine (all cores, from
+# /proc/stat), each server, Redis, and the load tool with its workers.
+TICK=$(getconf CLK_TCK)
+machine_busy() { awk '/^cpu / {print $2+$3+$4+$7+$8+$9}' /proc/stat; }
+proc_cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
+redis_cpu() { redis-cli -u "$REDIS_URL" INFO cpu | awk -F: '/^used_cpu_(sys|user):/ {s+=$2} END {printf "%.1f", s}'; }
+busy0=$(machine_busy) t0=$(date +%s.%N) redis0=$(redis_cpu)
+srv0=(); for pid in "${pids[@]}"; do srv0+=($(proc_cpu "$pid")); done
+
+# BIGROOM_PROFILE=DIR: 30 s CPU profiles of every server from when the
+# lobby should be full (the play phase), and the tool's and its workers'.
+profile=()
+if [ -n "${BIGROOM_PROFILE:-}" ]; then
+  mkdir -p "$BIGROOM_PROFILE"
+  profile=(--cpu-profile "$BIGROOM_PROFILE/loadtest.prof")
+  for i in "${!urls[@]}"; do
+    (sleep $(( ${JOIN_OVER%s} + 5 )); curl -sf -o "$BIGROOM_PROFILE/kepu$((i + 1)).prof" "${urls[$i]}/debug/pprof/profile?seconds=30") &
+  done
+fi
+
 say "$(date -u '+%Y-%m-%d %H:%M:%S UTC'), nproc $(nproc), $(free -g | awk '/^Mem:/ {print $2 " GiB RAM"}'), $(uptime | sed 's/.*load/load/')"
 say "instances ${urls[*]} (pids ${pids[*]}), $PLAYERS players, $PROCS worker processes"
 IFS=,
 set +e
-bin/loadtest contest --url "${urls[*]}" --server-pid "${pids[*]}" --procs "$PROCS" \
+TIMEFORMAT='%U %S'
+{ time bin/loadtest contest --url "${urls[*]}" --server-pid "${pids[*]}" --procs "$PROCS" \
   --database-url "$KEPU_DATABASE_URL" --admin bigroom-host --admin-password bigroom-host-pass-123 \
   --players "$PLAYERS" --join-over "$JOIN_OVER" --questions 3 --time-limit 20 --answer-within 5s --idle 5s \
-  --duration 600s "$@"
+  --duration 600s "${profile[@]}" "$@" 2>&3 ; } 3>&2 2>/tmp/bigroom-$PREFIX.time
 rc=$?
 unset IFS
 say "after the run: $(uptime | sed 's/.*load/load/')"
+wall=$(echo "$(date +%s.%N) - $t0" | bc)
+busy=$(( $(machine_busy) - busy0 ))
+srv=() srvsum=0
+for i in "${!pids[@]}"; do
+  d=$(( $(proc_cpu "${pids[$i]}") - srv0[i] )); srv+=("$(echo "scale=1; $d/$TICK" | bc)"); srvsum=$((srvsum + d))
+done
+tool=$(awk '{print $1+$2}' /tmp/bigroom-$PREFIX.time)
+redis=$(echo "$(redis_cpu) - $redis0" | bc)
+say "CPU seconds over ${wall%.*} s wall ($(nproc) cores: $(echo "$wall * $(nproc)" | bc | cut -d. -f1) available): machine busy $(echo "scale=1; $busy/$TICK" | bc)," \
+  "kepu serve ${srv[*]}, redis $redis, loadtest and its workers $tool," \
+  "rest (postgres and everything else on the machine) $(echo "scale=1; ($busy - $srvsum)/$TICK - $redis - $tool" | bc)"
 exit $rc
