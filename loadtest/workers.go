@@ -257,6 +257,12 @@ func (p *workerPool) finish() error {
 	p.each(func(w *worker) { w.send(workerMsg{Op: "stop"}) })
 	var errs []error
 	for k, w := range p.workers {
+		// The figures come before the end of the output: once the output
+		// ended they are in w.done or they never came.
+		select {
+		case <-w.exited:
+		case <-time.After(2 * time.Minute):
+		}
 		select {
 		case shares := <-w.done:
 			for i, e := range shares {
@@ -265,16 +271,14 @@ func (p *workerPool) finish() error {
 					p.r.insts[i].stats.Merge(e)
 				}
 			}
-		case <-w.exited:
+		default:
 			errs = append(errs, fmt.Errorf("worker %d ended without its figures", k))
-		case <-time.After(2 * time.Minute):
-			errs = append(errs, fmt.Errorf("worker %d sent no figures in 2 minutes", k))
 		}
 		w.stdin.Close()
 		select {
 		case <-w.exited:
-		case <-time.After(10 * time.Second):
-			w.cmd.Process.Kill()
+		default:
+			w.cmd.Process.Kill() // no figures in 2 minutes
 		}
 		w.cmd.Wait()
 	}

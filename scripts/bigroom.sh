@@ -63,8 +63,12 @@ TICK=$(getconf CLK_TCK)
 machine_busy() { awk '/^cpu / {print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 proc_cpu() { awk '{print $14+$15}' "/proc/$1/stat"; }
 redis_cpu() { redis-cli -u "$REDIS_URL" INFO cpu | awk -F: '/^used_cpu_(sys|user):/ {s+=$2} END {printf "%.1f", s}'; }
-busy0=$(machine_busy) t0=$(date +%s.%N) redis0=$(redis_cpu)
-srv0=(); for pid in "${pids[@]}"; do srv0+=($(proc_cpu "$pid")); done
+# Time a process's threads were runnable but waited for a core (ms, from
+# schedstat; threads alive at both reads).
+runq_wait() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s+=$2} END {printf "%d", s/1e6}'; }
+REDIS_PID=$(redis-cli -u "$REDIS_URL" INFO server | awk -F: '/^process_id:/ {print $2+0}')
+busy0=$(machine_busy) t0=$(date +%s.%N) redis0=$(redis_cpu) rwait0=$(runq_wait "$REDIS_PID")
+srv0=() swait0=(); for pid in "${pids[@]}"; do srv0+=($(proc_cpu "$pid")) swait0+=($(runq_wait "$pid")); done
 
 # BIGROOM_PROFILE=DIR: 30 s CPU profiles of every server from when the
 # lobby should be full (the play phase), and the tool's and its workers'.
@@ -95,6 +99,8 @@ srv=() srvsum=0
 for i in "${!pids[@]}"; do
   d=$(( $(proc_cpu "${pids[$i]}") - srv0[i] )); srv+=("$(echo "scale=1; $d/$TICK" | bc)"); srvsum=$((srvsum + d))
 done
+waits=(); for i in "${!pids[@]}"; do waits+=("$(echo "scale=1; ($(runq_wait "${pids[$i]}") - ${swait0[$i]})/1000" | bc)"); done
+say "waiting for a core (runnable, not running; seconds): kepu serve ${waits[*]}, redis $(echo "scale=1; ($(runq_wait "$REDIS_PID") - $rwait0)/1000" | bc)"
 tool=$(awk '{print $1+$2}' /tmp/bigroom-$PREFIX.time)
 redis=$(echo "$(redis_cpu) - $redis0" | bc)
 say "CPU seconds over ${wall%.*} s wall ($(nproc) cores: $(echo "$wall * $(nproc)" | bc | cut -d. -f1) available): machine busy $(echo "scale=1; $busy/$TICK" | bc)," \
