@@ -4,6 +4,8 @@
 //	go run ./loadtest campaign    --url http://127.0.0.1:8080 --users 500 --duration 60s
 //	go run ./loadtest contest     --url http://127.0.0.1:8080 --players 10000
 //	go run ./loadtest leaderboard --url http://127.0.0.1:8080 --watchers 1000
+//	go run ./loadtest contest     --url http://127.0.0.1:18131,http://127.0.0.1:18132,http://127.0.0.1:18133 \
+//	    --players 30000 --procs 2    # one room over three instances, phones in two worker processes
 //
 // Every run is bounded by --duration and its counts and stops by itself. It
 // targets only loopback addresses unless --allow-remote is given. It prints a

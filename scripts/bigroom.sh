@@ -2,11 +2,11 @@
 # bigroom.sh: one live contest room spread over several Kepu instances
 # (docs/benchmarks.md, "A room over three instances").
 #
-# Makes a fresh database, starts BIGROOM_INSTANCES `kepu serve` processes on
-# their own ports (open-file limit 20,000 each, one Redis prefix, so they
-# share the room through Redis pub/sub), runs `loadtest contest` with the
+# Makes a fresh database and a private Redis, starts BIGROOM_INSTANCES
+# `kepu serve` processes on their own ports (open-file limit 20,000 each,
+# one Redis, so they share the room through Redis pub/sub), runs `loadtest contest` with the
 # players dealt round-robin over them and held by BIGROOM_PROCS worker
-# processes, then stops the servers by PID and deletes the run's Redis keys.
+# processes, then stops the servers and Redis by PID.
 # At the end it says where the machine's CPU time went during the run.
 # Extra arguments go to the load tool (e.g. --json).
 #
@@ -23,7 +23,8 @@ JOIN_OVER=${BIGROOM_JOIN_OVER:-45s}
 PORT=${BIGROOM_PORT:-18130}     # instance k listens on PORT+k
 DB=${BIGROOM_DB:-kepu_bigroom}
 PGBASE=${BIGROOM_PG:-postgres://postgres@127.0.0.1:5432}
-REDIS_URL=${KEPU_REDIS_URL:-redis://127.0.0.1:6379/0}
+REDIS_PORT=${BIGROOM_REDIS_PORT:-$((PORT + 100))}  # a private redis-server, stopped by PID at the end
+REDIS_URL=${BIGROOM_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}  # or set this to use a running Redis
 PREFIX=kepubigroom$$
 
 say() { echo "bigroom: $*" >&2; }
@@ -31,6 +32,23 @@ say() { echo "bigroom: $*" >&2; }
 mkdir -p bin
 go build -o bin/kepu ./cmd/kepu
 go build -o bin/loadtest ./loadtest
+
+pids=() urls=() redis_pid=
+stop() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ -n "$redis_pid" ]; then
+    kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true
+  else
+    redis-cli -u "$REDIS_URL" --scan --pattern "$PREFIX*" | xargs -r -n 500 redis-cli -u "$REDIS_URL" DEL >/dev/null || true
+  fi
+}
+trap stop EXIT
+if [ -z "${BIGROOM_REDIS_URL:-}" ]; then
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --loglevel warning >/dev/null &
+  redis_pid=$!
+  for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
 
 export KEPU_DATABASE_URL="$PGBASE/$DB?sslmode=disable" KEPU_REDIS_URL="$REDIS_URL" KEPU_REDIS_PREFIX=$PREFIX \
   KEPU_LOG_LEVEL=warn KEPU_PPROF=${BIGROOM_PROFILE:+true} KEPU_SECRET_KEY=$(openssl rand -hex 32) \
@@ -40,13 +58,6 @@ bin/kepu migrate >/dev/null
 bin/kepu seed --quiet >/dev/null
 bin/kepu user create --username bigroom-host --role teacher --password bigroom-host-pass-123 >/dev/null
 
-pids=() urls=()
-stop() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  redis-cli -u "$REDIS_URL" --scan --pattern "$PREFIX*" | xargs -r -n 500 redis-cli -u "$REDIS_URL" DEL >/dev/null || true
-}
-trap stop EXIT
 for k in $(seq 1 "$INSTANCES"); do
   addr=127.0.0.1:$((PORT + k))
   (ulimit -n 20000 && KEPU_ADDR=$addr KEPU_BASE_URL=http://$addr exec bin/kepu serve) 2>"/tmp/bigroom-$PREFIX-$k.log" &
