@@ -131,12 +131,12 @@ func (s *Stats) Progress(w io.Writer, rateCounter, p99Hist string, stop <-chan s
 		for _, n := range names {
 			fmt.Fprintf(&b, " %s=%d", n, s.gauges[n]())
 		}
-		p99 := int64(0)
+		p99 := ""
 		if h, ok := s.hists[p99Hist]; ok {
-			p99 = h.ValueAtQuantile(99)
+			p99 = fmt.Sprintf(" p99(%s)=%.1fms", p99Hist, float64(h.ValueAtQuantile(99))/1000)
 		}
 		s.mu.Unlock()
-		fmt.Fprintf(&b, " %s/s=%d errors=%d p99(%s)=%.1fms", rateCounter, now-last, s.Errors(), p99Hist, float64(p99)/1000)
+		fmt.Fprintf(&b, " %s/s=%d errors=%d%s", rateCounter, now-last, s.Errors(), p99)
 		last = now
 		fmt.Fprintln(w, b.String())
 	}
