@@ -3,22 +3,12 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kepu/kepu/internal/apptest"
 )
-
-// TestMain lets the contest's worker processes (--procs) run from the
-// test binary: the parent re-executes it with KEPU_LOADTEST_WORKER set.
-func TestMain(m *testing.M) {
-	if os.Getenv(workerEnv) != "" {
-		os.Exit(workerMain(os.Stdin, os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
 
 // A room over three instances, its phones held by two worker processes:
 // players are dealt round-robin to the instances, every worker's figures

@@ -8,4 +8,12 @@ import (
 )
 
 // TestMain seeds one template database for the package's instances.
-func TestMain(m *testing.M) { os.Exit(apptest.Main(m)) }
+//
+// The contest's worker processes (--procs) run from the test binary too:
+// the parent re-executes it with KEPU_LOADTEST_WORKER set.
+func TestMain(m *testing.M) {
+	if os.Getenv(workerEnv) != "" {
+		os.Exit(workerMain(os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(apptest.Main(m))
+}
