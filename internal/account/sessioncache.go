@@ -7,6 +7,13 @@ package account
 // resolves to publishes an invalidation, and returns only when every
 // subscribed instance has confirmed that it applied it; an instance whose
 // subscription is down does not cache at all.
+//
+// The channel is a sharded one (SPUBLISH/SSUBSCRIBE, Redis 7.0): on a
+// Redis Cluster a classic PUBLISH reaches the subscribers of every node
+// but counts only those of the node it was sent to, so the publisher
+// would wait for too few confirmations; every subscriber of a shard
+// channel is on the one node that owns its slot, and SPUBLISH counts
+// them all. On one server or Sentinel it works the same.
 
 import (
 	"context"
@@ -64,7 +71,7 @@ const (
 // published on {prefix}:ev:session for every other instance; each
 // subscribed instance applies it and confirms on the list
 // {prefix}:ev:session:ack:{nonce}, and the publisher returns once as many
-// instances confirmed as PUBLISH reached (or after ackWait without one). So
+// instances confirmed as SPUBLISH reached (or after ackWait without one). So
 // when a logout or a demotion answers, no instance serves the old session
 // any more. A SessionCache that is not listening (the CLI, or TTL 0) still
 // publishes, so that it revokes on the instances that do cache.
@@ -81,7 +88,7 @@ type SessionCache struct {
 	// Log receives subscription state changes and failed publishes.
 	Log *slog.Logger
 
-	redis    *redis.Client
+	redis    redis.UniversalClient
 	keys     rdb.Keys
 	channel  string
 	perShard int
@@ -110,7 +117,7 @@ type cacheEntry struct {
 
 // NewSessionCache returns a cache of at most about size entries, each
 // served for ttl, publishing and listening on keys' session channel.
-func NewSessionCache(client *redis.Client, keys rdb.Keys, ttl time.Duration, size int) *SessionCache {
+func NewSessionCache(client redis.UniversalClient, keys rdb.Keys, ttl time.Duration, size int) *SessionCache {
 	if size < 1 {
 		size = DefaultSessionCacheSize
 	}
@@ -258,7 +265,7 @@ func (c *SessionCache) publish(ctx context.Context, msg string) {
 	var b [8]byte
 	rand.Read(b[:])
 	nonce := hex.EncodeToString(b[:])
-	n, err := c.redis.Publish(ctx, c.channel, msg+" "+nonce).Result()
+	n, err := c.redis.SPublish(ctx, c.channel, msg+" "+nonce).Result()
 	if err != nil {
 		c.Log.Error("session cache: publish invalidation", "err", err)
 		return
@@ -379,10 +386,10 @@ func (c *SessionCache) Listen(ctx context.Context) <-chan struct{} {
 
 // subscribe returns a confirmed subscription (and turns serving on).
 func (c *SessionCache) subscribe(ctx context.Context) (*redis.PubSub, error) {
-	ps := c.redis.Subscribe(ctx, c.channel)
+	ps := c.redis.SSubscribe(ctx, c.channel)
 	msg, err := ps.ReceiveTimeout(ctx, 5*time.Second)
 	if err == nil {
-		if s, ok := msg.(*redis.Subscription); !ok || s.Kind != "subscribe" {
+		if s, ok := msg.(*redis.Subscription); !ok || s.Kind != "ssubscribe" {
 			err = errors.New("unexpected reply to subscribe")
 		}
 	}
@@ -417,9 +424,17 @@ func (c *SessionCache) receive(ctx context.Context, ps *redis.PubSub) {
 			return
 		}
 		pinged = false
-		if m, ok := msg.(*redis.Message); ok {
+		switch m := msg.(type) {
+		case *redis.Message:
 			if nonce := c.apply(m.Payload); nonce != "" {
 				c.confirm(ctx, nonce)
+			}
+		case *redis.Subscription:
+			// A cluster unsubscribes a shard channel whose slot moved to
+			// another node: subscribe again, where it lives now.
+			if m.Kind == "sunsubscribe" {
+				c.Log.Warn("session cache: unsubscribed by Redis (slot moved)", "channel", c.channel)
+				return
 			}
 		}
 	}

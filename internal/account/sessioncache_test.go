@@ -28,7 +28,7 @@ func (f *cacheFixture) advance(d time.Duration) { f.offset.Add(int64(d)) }
 
 // newCacheFixture starts a service whose cache has ttl and size, listening
 // through client (the test Redis when nil).
-func newCacheFixture(t *testing.T, ttl time.Duration, size int, client *redis.Client) *cacheFixture {
+func newCacheFixture(t *testing.T, ttl time.Duration, size int, client redis.UniversalClient) *cacheFixture {
 	t.Helper()
 	f := &cacheFixture{db: testenv.NewDB(t)}
 	r := testenv.NewRedis(t)

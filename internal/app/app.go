@@ -39,7 +39,7 @@ type App struct {
 	// Reads sends lag-tolerant reads to the replica of
 	// KEPU_DATABASE_READ_URL while it is well (else to DB).
 	Reads    *postgres.Reads
-	Redis    *redis.Client
+	Redis    redis.UniversalClient
 	Keys     rdb.Keys
 	I18n     *i18n.Bundle
 	Accounts *account.Service

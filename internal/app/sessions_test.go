@@ -2,8 +2,6 @@ package app_test
 
 import (
 	"fmt"
-	"net/http"
-	"net/url"
 	"testing"
 	"time"
 
@@ -32,19 +30,6 @@ func twoInstances(t *testing.T) (a, b *apptest.Instance) {
 	return a, b
 }
 
-// on returns a client of inst holding c's cookies (the browser's next
-// request reaching another instance).
-func on(inst *apptest.Instance, c *apptest.Client) *apptest.Client {
-	o := inst.Client()
-	u, _ := url.Parse(inst.URL)
-	for _, name := range []string{"kepu_session", "kepu_csrf"} {
-		if v := c.Cookie(name); v != "" {
-			o.HTTP.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: v}})
-		}
-	}
-	return o
-}
-
 // TestSessionRevokedOnEveryInstance: whatever ends a session or changes
 // what it may do on instance A takes effect on instance B at once, though B
 // had the session cached for another minute.
@@ -55,7 +40,7 @@ func TestSessionRevokedOnEveryInstance(t *testing.T) {
 	t.Run("logout", func(t *testing.T) {
 		_, pw := a.CreateUser("lou", "participant")
 		onA := a.Login("lou", pw)
-		onB := on(b, onA)
+		onB := b.SameBrowser(onA)
 		apptest.Expect(t, onB.Do("GET", "/api/v1/me", nil), 200, "B knows the session logged in on A")
 		if b.App.Sessions.Len() == 0 {
 			t.Fatal("B did not cache the session")
@@ -66,7 +51,7 @@ func TestSessionRevokedOnEveryInstance(t *testing.T) {
 
 	t.Run("role change", func(t *testing.T) {
 		id, pw := a.CreateUser("rita", "admin")
-		onB := on(b, a.Login("rita", pw))
+		onB := b.SameBrowser(a.Login("rita", pw))
 		apptest.Expect(t, onB.Do("GET", "/api/v1/admin/users", nil), 200, "rita as admin on B")
 		apptest.Expect(t, admin.Do("PUT", fmt.Sprintf("/api/v1/admin/users/%d/role", id), map[string]any{"role": "participant"}), 200, "demote rita on A")
 		apptest.Expect(t, onB.Do("GET", "/api/v1/admin/users", nil), 403, "rita on B right after the demotion")
@@ -79,12 +64,12 @@ func TestSessionRevokedOnEveryInstance(t *testing.T) {
 
 	t.Run("password change", func(t *testing.T) {
 		_, pw := a.CreateUser("pam", "participant")
-		other := on(b, a.Login("pam", pw)) // another device, served by B
+		other := b.SameBrowser(a.Login("pam", pw)) // another device, served by B
 		here := a.Login("pam", pw)
 		apptest.Expect(t, other.Do("GET", "/api/v1/me", nil), 200, "the other device on B")
 		apptest.Expect(t, here.Do("POST", "/api/v1/me/password", map[string]string{"old_password": pw, "new_password": "a brand new password"}), 200, "change password on A")
 		apptest.Expect(t, other.Do("GET", "/api/v1/me", nil), 401, "the other device on B right after the change")
-		apptest.Expect(t, on(b, here).Do("GET", "/api/v1/me", nil), 200, "the session that changed it, on B")
+		apptest.Expect(t, b.SameBrowser(here).Do("GET", "/api/v1/me", nil), 200, "the session that changed it, on B")
 	})
 
 	for _, tt := range []struct{ name, user, path string }{
@@ -93,7 +78,7 @@ func TestSessionRevokedOnEveryInstance(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			id, pw := a.CreateUser(tt.user, "participant")
-			onB := on(b, a.Login(tt.user, pw))
+			onB := b.SameBrowser(a.Login(tt.user, pw))
 			apptest.Expect(t, onB.Do("GET", "/api/v1/me", nil), 200, "on B before")
 			apptest.Expect(t, admin.Do("POST", fmt.Sprintf(tt.path, id), nil), 200, tt.name+" on A")
 			apptest.Expect(t, onB.Do("GET", "/api/v1/me", nil), 401, "on B right after "+tt.name)
@@ -102,7 +87,7 @@ func TestSessionRevokedOnEveryInstance(t *testing.T) {
 
 	t.Run("account deletion", func(t *testing.T) {
 		_, pw := a.CreateUser("dora", "participant")
-		onB := on(b, a.Login("dora", pw))
+		onB := b.SameBrowser(a.Login("dora", pw))
 		onA := a.Login("dora", pw)
 		apptest.Expect(t, onB.Do("GET", "/api/v1/me", nil), 200, "on B before")
 		apptest.Expect(t, onA.Do("DELETE", "/api/v1/me", map[string]string{"password": pw}), 204, "delete on A")
@@ -112,7 +97,7 @@ func TestSessionRevokedOnEveryInstance(t *testing.T) {
 	t.Run("profile", func(t *testing.T) {
 		_, pw := a.CreateUser("nina", "participant")
 		onA := a.Login("nina", pw)
-		onB := on(b, onA)
+		onB := b.SameBrowser(onA)
 		apptest.Expect(t, onB.Do("GET", "/api/v1/me", nil), 200, "on B before")
 		apptest.Expect(t, onA.Do("PATCH", "/api/v1/me", map[string]any{"nickname": "妮娜", "region_id": a.Seed.DistrictIDs["430702"],
 			"age_band": "30_39"}), 200, "rename on A")
@@ -128,7 +113,7 @@ func TestSessionRevokedOnEveryInstance(t *testing.T) {
 	t.Run("cached until revoked", func(t *testing.T) {
 		_, pw := a.CreateUser("cara", "participant")
 		onA := a.Login("cara", pw)
-		onB := on(b, onA)
+		onB := b.SameBrowser(onA)
 		apptest.Expect(t, onB.Do("GET", "/api/v1/me", nil), 200, "on B")
 		if _, err := a.DB.Pool.Exec(t.Context(), `DELETE FROM sessions WHERE token_hash = sha256(convert_to($1, 'UTF8'))`,
 			onA.Cookie("kepu_session")); err != nil {

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -208,6 +209,20 @@ type Client struct {
 
 // Client returns a new anonymous client of the instance.
 func (i *Instance) Client() *Client { return NewClient(i.t, i.URL) }
+
+// SameBrowser returns a client of the instance holding c's session and
+// CSRF cookies: the browser's next request reaching another instance
+// behind the load balancer.
+func (i *Instance) SameBrowser(c *Client) *Client {
+	o := i.Client()
+	u, _ := url.Parse(i.URL)
+	for _, name := range []string{"kepu_session", "kepu_csrf"} {
+		if v := c.Cookie(name); v != "" {
+			o.HTTP.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: v}})
+		}
+	}
+	return o
+}
 
 // NewClient returns a new anonymous client of the server at base (an
 // instance, or a load balancer in front of several).

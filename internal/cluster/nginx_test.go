@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/fasthttp/websocket"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kepu/kepu/internal/apptest"
 )
@@ -36,19 +38,37 @@ func TestNginxThreeInstancesOneKilled(t *testing.T) {
 
 	teacher := apptest.NewClient(t, base)
 	apptest.Expect(t, teacher.Do("POST", "/api/v1/auth/login", map[string]string{"username": "host1", "password": "host1-pass-123456"}), 200, "teacher logs in through nginx")
-	var qids []int64
-	rows, err := c.db.Pool.Query(context.Background(), `SELECT id FROM questions WHERE status = 'published' AND type = 'single' ORDER BY id LIMIT $1`, questions)
-	if err != nil {
-		t.Fatal(err)
+	runID, pin := newContestRun(t, c.db.Pool, teacher, questions)
+
+	g := &game{t: t, base: base, acked: make([]atomic.Int32, questions), revealed: make(chan int, players*questions)}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	g.play(ctx, teacher, runID, pin, players, func(q int) {
+		if q == 1 {
+			// Mid-question: some have answered, some not yet.
+			time.Sleep(300 * time.Millisecond)
+			insts[0].kill(t)
+			t.Logf("killed instance %s during question 2", insts[0].addr)
+		}
+	})
+
+	if n := g.reconnects.Load(); n == 0 {
+		t.Error("no phone reconnected: was anyone on the killed instance?")
+	} else {
+		t.Logf("%d phones reconnected through nginx after the kill", n)
 	}
-	for rows.Next() {
-		var id int64
-		rows.Scan(&id)
-		qids = append(qids, id)
-	}
-	rows.Close()
-	if len(qids) != questions {
-		t.Fatalf("demo bank: %d single-choice questions, want %d", len(qids), questions)
+	g.check(c.db.Pool, runID)
+}
+
+// newContestRun has teacher create a contest of the first questions
+// single-choice questions of the demo bank and open a run of it; it
+// returns the run and its PIN.
+func newContestRun(t *testing.T, db *pgxpool.Pool, teacher *apptest.Client, questions int) (int64, string) {
+	t.Helper()
+	rows, _ := db.Query(context.Background(), `SELECT id FROM questions WHERE status = 'published' AND type = 'single' ORDER BY id LIMIT $1`, questions)
+	qids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil || len(qids) != questions {
+		t.Fatalf("demo bank: %d single-choice questions (%v), want %d", len(qids), err, questions)
 	}
 	r := teacher.Do("POST", "/api/v1/contests", map[string]any{"title": "Cluster quiz", "question_ids": qids,
 		"settings": map[string]any{"time_limit": 30}})
@@ -60,66 +80,10 @@ func TestNginxThreeInstancesOneKilled(t *testing.T) {
 	var run struct{ Run struct{ ID int64 } }
 	r.JSON(t, &run)
 	var pin string
-	if err := c.db.Pool.QueryRow(context.Background(), `SELECT pin FROM contest_runs WHERE id = $1`, run.Run.ID).Scan(&pin); err != nil {
+	if err := db.QueryRow(context.Background(), `SELECT pin FROM contest_runs WHERE id = $1`, run.Run.ID).Scan(&pin); err != nil {
 		t.Fatal(err)
 	}
-
-	g := &game{t: t, base: base, acked: make([]atomic.Int32, questions), revealed: make(chan int, players*questions)}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var wg sync.WaitGroup
-	for i := 0; i < players; i++ {
-		cl := apptest.NewClient(t, base)
-		r := cl.Do("POST", "/api/v1/play/join", map[string]any{"pin": pin, "nickname": fmt.Sprintf("p%02d", i)})
-		apptest.Expect(t, r, 201, "join through nginx")
-		p := &phone{g: g, answered: map[int]bool{}}
-		r.JSON(t, &p.j)
-		g.phones = append(g.phones, p)
-		wg.Go(func() { p.play(ctx) })
-	}
-	g.waitConnected(ctx, players)
-
-	next := func(from string) {
-		t.Helper()
-		apptest.Expect(t, teacher.Do("POST", fmt.Sprintf("/api/v1/contest-runs/%d/next", run.Run.ID), map[string]string{"from": from}), 204, "host: next from "+from)
-	}
-	from := "lobby"
-	for q := 0; q < questions; q++ {
-		next(from)
-		if q == 1 {
-			// Mid-question: some have answered, some not yet.
-			time.Sleep(300 * time.Millisecond)
-			insts[0].kill(t)
-			t.Logf("killed instance %s during question 2", insts[0].addr)
-		}
-		g.waitRevealed(ctx, q)
-		next("reveal")
-		from = "board"
-	}
-	next("board")
-	wg.Wait()
-
-	if n := g.reconnects.Load(); n == 0 {
-		t.Error("no phone reconnected: was anyone on the killed instance?")
-	} else {
-		t.Logf("%d phones reconnected through nginx after the kill", n)
-	}
-	for q := range g.acked {
-		if got := g.acked[q].Load(); got != players {
-			t.Errorf("question %d: %d answers acknowledged, want %d", q+1, got, players)
-		}
-	}
-	for i, p := range g.phones {
-		if !p.final {
-			t.Errorf("player %d: no final standing (%s)", i, p.err)
-		}
-	}
-	var stored, finished int
-	c.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM contest_answers WHERE run_id = $1`, run.Run.ID).Scan(&stored)
-	c.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM contest_runs WHERE id = $1 AND status = 'finished'`, run.Run.ID).Scan(&finished)
-	if stored != players*questions || finished != 1 {
-		t.Errorf("in Postgres: %d answers (want %d), run finished: %v", stored, players*questions, finished == 1)
-	}
+	return run.Run.ID, pin
 }
 
 // game is what the phones of a test share.
@@ -140,6 +104,70 @@ func (g *game) waitConnected(ctx context.Context, n int) {
 			g.t.Fatalf("only %d of %d phones connected", g.connected.Load(), n)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// join has n players join the room of pin through g.base (nicknames p00,
+// p01 …) and play in wg until the game ends or ctx does.
+func (g *game) join(ctx context.Context, wg *sync.WaitGroup, pin string, n int) {
+	g.t.Helper()
+	for i := 0; i < n; i++ {
+		r := apptest.NewClient(g.t, g.base).Do("POST", "/api/v1/play/join", map[string]any{"pin": pin, "nickname": fmt.Sprintf("p%02d", i)})
+		apptest.Expect(g.t, r, 201, "join at "+g.base)
+		p := &phone{g: g, answered: map[int]bool{}}
+		r.JSON(g.t, &p.j)
+		g.phones = append(g.phones, p)
+		wg.Go(func() { p.play(ctx) })
+	}
+}
+
+// play runs the game: n players join the room of pin through g.base and
+// play, and teacher moves the room on from the lobby through every
+// question (calling during(q), when not nil, right after opening question
+// q) to the podium; it returns when every phone has stopped.
+func (g *game) play(ctx context.Context, teacher *apptest.Client, runID int64, pin string, n int, during func(q int)) {
+	g.t.Helper()
+	var wg sync.WaitGroup
+	g.join(ctx, &wg, pin, n)
+	g.waitConnected(ctx, n)
+	next := func(from string) {
+		g.t.Helper()
+		apptest.Expect(g.t, teacher.Do("POST", fmt.Sprintf("/api/v1/contest-runs/%d/next", runID), map[string]string{"from": from}), 204, "host: next from "+from)
+	}
+	from := "lobby"
+	for q := range g.acked {
+		next(from)
+		if during != nil {
+			during(q)
+		}
+		g.waitRevealed(ctx, q)
+		next("reveal")
+		from = "board"
+	}
+	next("board")
+	wg.Wait()
+}
+
+// check fails the test unless every phone's every answer was
+// acknowledged, every phone saw its final standing, and the run finished
+// with every answer in Postgres.
+func (g *game) check(db *pgxpool.Pool, runID int64) {
+	g.t.Helper()
+	for q := range g.acked {
+		if got := g.acked[q].Load(); got != int32(len(g.phones)) {
+			g.t.Errorf("question %d: %d answers acknowledged, want %d", q+1, got, len(g.phones))
+		}
+	}
+	for i, p := range g.phones {
+		if !p.final {
+			g.t.Errorf("player %d: no final standing (%s)", i, p.err)
+		}
+	}
+	var stored, finished int
+	db.QueryRow(context.Background(), `SELECT count(*) FROM contest_answers WHERE run_id = $1`, runID).Scan(&stored)
+	db.QueryRow(context.Background(), `SELECT count(*) FROM contest_runs WHERE id = $1 AND status = 'finished'`, runID).Scan(&finished)
+	if want := len(g.phones) * len(g.acked); stored != want || finished != 1 {
+		g.t.Errorf("in Postgres: %d answers (want %d), run finished: %v", stored, want, finished == 1)
 	}
 }
 

@@ -46,9 +46,9 @@ func TestSentinelFailoverMidCampaign(t *testing.T) {
 	// finished after the failover are there.
 	rc := set.replica.client()
 	defer rc.Close()
-	keys, _ := rc.Keys(context.Background(), inst.Redis.Prefix+":lb:*").Result()
+	keys, _ := rc.Keys(context.Background(), inst.Redis.Keys.BoardPattern(campaignID)).Result()
 	if len(keys) == 0 {
-		t.Errorf("no board under %s:lb: on the promoted master: Kepu did not follow the failover", inst.Redis.Prefix)
+		t.Errorf("no board %s on the promoted master: Kepu did not follow the failover", inst.Redis.Keys.BoardPattern(campaignID))
 	}
 	apptest.Expect(t, inst.Client().Do("GET", "/readyz", nil), 200, "ready after the failover")
 }

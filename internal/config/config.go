@@ -104,12 +104,19 @@ func Load(getenv func(string) string) (Config, error) {
 	} else {
 		c.ReadMaxLag = d
 	}
-	if strings.HasPrefix(c.RedisURL, rdb.SentinelScheme+"://") {
+	switch {
+	case strings.HasPrefix(c.RedisURL, rdb.SentinelScheme+"://"):
 		if _, err := rdb.ParseSentinelURL(c.RedisURL); err != nil {
-			bad("KEPU_REDIS_URL", "want redis+sentinel://host:port[,host:port…]/master[/db]")
+			bad("KEPU_REDIS_URL", strings.TrimPrefix(err.Error(), "rdb: ")) // what is wrong, never the password
 		}
-	} else if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-		bad("KEPU_REDIS_URL", "want redis://host:port/db or redis+sentinel://host:port[,host:port…]/master[/db]")
+	case strings.HasPrefix(c.RedisURL, rdb.ClusterScheme+"://"):
+		if _, err := rdb.ParseClusterURL(c.RedisURL); err != nil {
+			bad("KEPU_REDIS_URL", strings.TrimPrefix(err.Error(), "rdb: "))
+		}
+	default:
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			bad("KEPU_REDIS_URL", "want redis://host:port/db, redis+sentinel://host:port[,host:port…]/master[/db] or redis+cluster://host:port[,host:port…]")
+		}
 	}
 	c.BaseURL = strings.TrimRight(get("KEPU_BASE_URL", "http://"+c.Addr), "/")
 	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -42,6 +42,9 @@ func TestLoadNamesBadVariable(t *testing.T) {
 		{"KEPU_ADDR", "8080"},
 		{"KEPU_DATABASE_URL", "mysql://x"},
 		{"KEPU_REDIS_URL", "http://x"},
+		{"KEPU_REDIS_URL", "redis+sentinel://a:1"},
+		{"KEPU_REDIS_URL", "redis+cluster://a"},
+		{"KEPU_REDIS_URL", "redis+cluster://a:1/3"},
 		{"KEPU_BASE_URL", "not a url"},
 		{"KEPU_SECRET_KEY", "abcd"},
 		{"KEPU_ALLOWED_ORIGINS", "https://ok.example, nope"},
@@ -73,5 +76,20 @@ func TestProductionNeedsSecret(t *testing.T) {
 	_, err := Load(env(map[string]string{"KEPU_ENV": "production"}))
 	if err == nil || !strings.Contains(err.Error(), "KEPU_SECRET_KEY") {
 		t.Fatalf("got %v, want KEPU_SECRET_KEY required in production", err)
+	}
+}
+
+// A Redis behind Sentinel or a Redis Cluster is named by its own URL
+// scheme; a bad one says what is wrong, never the password.
+func TestRedisURLKinds(t *testing.T) {
+	for _, u := range []string{"redis://127.0.0.1:6379/2", "redis+sentinel://s1:26379,s2:26379/kepu",
+		"redis+cluster://u:pw@n1:7000,n2:7000,n3:7000"} {
+		if c, err := Load(env(map[string]string{"KEPU_REDIS_URL": u})); err != nil || c.RedisURL != u {
+			t.Errorf("%s: got %q, %v", u, c.RedisURL, err)
+		}
+	}
+	_, err := Load(env(map[string]string{"KEPU_REDIS_URL": "redis+cluster://u:s3cret@n1:0"}))
+	if err == nil || !strings.Contains(err.Error(), `bad port in "n1:0"`) || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("bad cluster url: got %v, want the bad port named and no password", err)
 	}
 }

@@ -164,7 +164,7 @@ type NewContest struct {
 // Service is the contest service. Clock decides every deadline.
 type Service struct {
 	DB    *pgxpool.Pool
-	Redis *redis.Client
+	Redis redis.UniversalClient
 	Keys  rdb.Keys
 	Org   *org.Service
 	Clock *Clock
@@ -189,7 +189,7 @@ type Service struct {
 }
 
 // NewService returns a service with default timings.
-func NewService(db *pgxpool.Pool, rc *redis.Client, keys rdb.Keys, o *org.Service) *Service {
+func NewService(db *pgxpool.Pool, rc redis.UniversalClient, keys rdb.Keys, o *org.Service) *Service {
 	return &Service{DB: db, Redis: rc, Keys: keys, Org: o, Clock: &Clock{},
 		RoomTTL: 6 * time.Hour, RevealFor: 5 * time.Second, BoardFor: 5 * time.Second,
 		Grace:      time.Duration(scoring.LatencyCreditMaxMS) * time.Millisecond,

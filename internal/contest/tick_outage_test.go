@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/rdb"
 	"github.com/kepu/kepu/internal/testenv"
@@ -23,7 +25,7 @@ func TestTickOutageLoggedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rc.Close()
-	rc.Options().MaxRetries = -1 // one attempt per call: failures come at the tick rate
+	rc.(*redis.Client).Options().MaxRetries = -1 // one attempt per call: failures come at the tick rate
 	s := NewService(db.Pool, rc, rd.Keys, &org.Service{DB: db.Pool})
 	logs := &testenv.LogBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))

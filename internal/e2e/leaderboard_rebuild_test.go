@@ -3,7 +3,6 @@ package e2e_test
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"testing"
 	"time"
 
@@ -37,7 +36,7 @@ func TestLeaderboardPageWhileRebuilding(t *testing.T) {
 	// Redis loses the boards; another instance holds the rebuild lock.
 	lose := func() {
 		t.Helper()
-		keys, err := boards.Redis.Keys(ctx, boards.Keys.Key("lb", strconv.FormatInt(id, 10), "*")).Result()
+		keys, err := boards.Redis.Keys(ctx, boards.Keys.BoardPattern(id)).Result()
 		if err != nil {
 			t.Fatal(err)
 		}

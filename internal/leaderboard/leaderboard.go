@@ -92,7 +92,7 @@ func MaskNickname(nick string) string {
 // Service reads and writes the boards.
 type Service struct {
 	DB    *pgxpool.Pool
-	Redis *redis.Client
+	Redis redis.UniversalClient
 	Keys  rdb.Keys
 	Now   func() time.Time
 	// TagKey keys the tags of entries (Tag); the app passes its secret
@@ -118,7 +118,7 @@ func (s *Service) today() string {
 	return now().In(kepu.Shanghai).Format("20060102")
 }
 
-// Key is the sorted set of a board: {p}:lb:{campaign}:{board}:{period},
+// Key is the sorted set of a board: {p}:{lb:C}:{board}:{period} (rdb.Keys.Board),
 // period "all" or the day as YYYYMMDD.
 func (s *Service) Key(campaignID int64, b Board) string {
 	period := "all"

@@ -29,12 +29,12 @@ func snapshot(t *testing.T, inst *apptest.Instance, campaignID int64) map[string
 	ctx := context.Background()
 	b := inst.App.Boards
 	out := map[string][]redis.Z{}
-	keys, err := b.Redis.Keys(ctx, b.Keys.Key("lb", strconv.FormatInt(campaignID, 10), "*")).Result()
+	keys, err := b.Redis.Keys(ctx, b.Keys.BoardPattern(campaignID)).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range keys {
-		if k == b.Keys.Key("lb", strconv.FormatInt(campaignID, 10), "built") {
+		if k == b.Keys.BoardsBuilt(campaignID) {
 			continue
 		}
 		zs, err := b.Redis.ZRevRangeWithScores(ctx, k, 0, -1).Result()
@@ -50,7 +50,7 @@ func flush(t *testing.T, inst *apptest.Instance, campaignID int64) {
 	t.Helper()
 	ctx := context.Background()
 	b := inst.App.Boards
-	keys, err := b.Redis.Keys(ctx, b.Keys.Key("lb", strconv.FormatInt(campaignID, 10), "*")).Result()
+	keys, err := b.Redis.Keys(ctx, b.Keys.BoardPattern(campaignID)).Result()
 	if err != nil {
 		t.Fatal(err)
 	}

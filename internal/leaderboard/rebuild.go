@@ -4,9 +4,9 @@ package leaderboard
 //
 // After Redis lost the boards (the "built" marker is gone) every reader
 // and writer of any instance notices at once. Only one of them rebuilds:
-// claim.lua takes the campaign's lock ({p}:lbrb:{campaign}:lock, SET NX PX
+// claim.lua takes the campaign's lock ({p}:lbrb:{lb:C}:lock, SET NX PX
 // lockTTL, renewed every lockRenewEvery while the rebuild runs) with a
-// fencing token drawn from {p}:lbrb:{campaign}:fence. Each instance runs
+// fencing token drawn from {p}:lbrb:{lb:C}:fence. Each instance runs
 // at most one watcher per campaign (kick): it rebuilds when it gets the
 // lock, else looks again every claimEvery until the marker is back, so a
 // dead holder's lock (not renewed) is taken over within lockTTL. Readers
@@ -16,7 +16,7 @@ package leaderboard
 // The rebuild writes scratch keys and swaps them in with swap.lua, which
 // checks that the lock still holds the rebuild's token (a rebuilder that
 // lost it changes nothing). Finishes recorded while the lock is held put
-// their user into {p}:lbrb:{campaign}:touched (record.lua); the swap
+// their user into {p}:lbrb:{lb:C}:touched (record.lua); the swap
 // returns and empties that set and the rebuild records those users again
 // from Postgres, so no finish written after the rebuild's Postgres read is
 // lost. docs/leaderboards.md "Rebuild".
@@ -285,7 +285,7 @@ const rebuildChunk = 5000
 
 // build computes every standing of the campaign (all time and today)
 // from Postgres and writes the new boards into scratch keys
-// ({p}:lbtmp:{campaign}:{token}:…, an hour's TTL in case the rebuild
+// ({p}:lbtmp:{lb:C}:{token}:…, in the boards' slot, an hour's TTL in case the rebuild
 // dies) in pipelines of rebuildChunk standings, so Redis is never blocked
 // for long even with millions of entries; then swap.lua deletes the old
 // keys, renames the scratch keys into place, sets the marker, releases the

@@ -43,7 +43,7 @@ type Limiter struct {
 	Fallbacks prometheus.Counter
 
 	l     *redis_rate.Limiter
-	rdb   *redis.Client
+	rdb   redis.UniversalClient
 	keys  rdb.Keys
 	local *local
 	probe atomic.Int64 // unix ns of the last call sent to Redis during an outage
@@ -53,7 +53,7 @@ type Limiter struct {
 const probeEvery = time.Second
 
 // New returns a limiter whose keys live under keys' prefix.
-func New(c *redis.Client, keys rdb.Keys) *Limiter {
+func New(c redis.UniversalClient, keys rdb.Keys) *Limiter {
 	return &Limiter{l: redis_rate.NewLimiter(c), rdb: c, keys: keys, local: newLocal(),
 		Outage: kepu.Outage{Name: "rate limits (Redis)"},
 		Fallbacks: prometheus.NewCounter(prometheus.CounterOpts{Name: "kepu_ratelimit_fallbacks_total",

@@ -4,49 +4,72 @@
 // and several deployments can share one server.
 //
 // Key families (each built by one method below; the packages that own them
-// document what each key holds):
+// document what each key holds). A part in braces that starts with "lb:"
+// or "room:" is a literal Redis Cluster hash tag: every key holding the
+// same tag lies in the same slot, so a Lua script or MULTI that takes them
+// together runs on a cluster (where keys of different slots in one script
+// fail with CROSSSLOT). Families without a tag are only ever used one key
+// at a time.
 //
-//	{p}:rl:{name}:{id}                  rate limiter buckets (redis_rate) and backoff hashes (ratelimit.Backoff)
-//	{p}:lb:{campaign}:{board}:{period}  leaderboard sorted sets (period "all" or YYYYMMDD)
-//	{p}:lb:{campaign}:built             marker: the campaign's boards were rebuilt from Postgres
-//	{p}:lbtmp:{campaign}:{token}:…      scratch boards of a rebuild, renamed over the real ones
-//	{p}:lbrb:{campaign}:lock            the one rebuild of a campaign's boards: holder's fencing token (PX)
-//	{p}:lbrb:{campaign}:fence           counter the fencing tokens are drawn from (INCR)
-//	{p}:lbrb:{campaign}:touched         users whose standings were written during the running rebuild
-//	{p}:room:{run}                      live contest room of run id {run} (hash) …
-//	{p}:room:{run}:{part}               … and its other keys (seq, events, players, ans:{q} …; see internal/contest/room.go)
-//	{p}:room:pin:{PIN}                  the run id of a PIN
-//	{p}:room:due                        sorted set of rooms' due timers
-//	{p}:ev:room:{run}                   pub/sub channel of a room's events
-//	{p}:ev:lb:{campaign}                pub/sub channel announcing a campaign's board changes
-//	{p}:ev:dash:refresh                 a dashboard refresh folded rows (dashboard sockets)
-//	{p}:ev:session                      session cache invalidations (account)
-//	{p}:ev:session:ack:{nonce}          their confirmations (lists, 10 s)
+//	{p}:rl:{name}:{id}                    rate limiter buckets (redis_rate) and backoff hashes (ratelimit.Backoff); one key per script
+//	{p}:{lb:C}:{board}:{period}           leaderboard sorted sets of campaign C (period "all" or YYYYMMDD)
+//	{p}:{lb:C}:built                      marker: the campaign's boards were rebuilt from Postgres
+//	{p}:lbtmp:{lb:C}:{token}:…            scratch boards of a rebuild, renamed over the real ones (same slot)
+//	{p}:lbrb:{lb:C}:lock                  the one rebuild of a campaign's boards: holder's fencing token (PX)
+//	{p}:lbrb:{lb:C}:fence                 counter the fencing tokens are drawn from (INCR)
+//	{p}:lbrb:{lb:C}:touched               users whose standings were written during the running rebuild
+//	{p}:{room:R}                          live contest room of run id R (hash) …
+//	{p}:{room:R}:{part}                   … and its other keys (seq, events, players, ans:{q} …; see internal/contest/room.go)
+//	{p}:room:pin:{PIN}                    the run id of a PIN
+//	{p}:room:due                          sorted set of rooms' due timers
+//	{p}:ev:room:{run}                     pub/sub channel of a room's events (PSUBSCRIBE {p}:ev:room:*)
+//	{p}:ev:lb:{campaign}                  pub/sub channel announcing a campaign's board changes (PSUBSCRIBE)
+//	{p}:ev:dash:refresh                   sharded pub/sub channel: a dashboard refresh folded rows (dashboard sockets)
+//	{p}:ev:session                        sharded pub/sub channel: session cache invalidations (account)
+//	{p}:ev:session:ack:{nonce}            their confirmations (lists, 10 s)
+//
+// The names changed when the hash tags came (issue 13): after that upgrade
+// boards rebuild from Postgres by themselves, rate limits start afresh and
+// rooms in play are lost, and the keys under the old names are garbage
+// (docs/operations.md "Redis Cluster" says how to remove them).
 package rdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"net"
 	neturl "net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Open connects to url and checks the server answers. url is either one
-// server, redis://[user:password@]host:port/db (rediss:// for TLS), or a
-// master watched by Redis Sentinel:
+// Open connects to url and checks the server answers. url is one server,
+// redis://[user:password@]host:port/db (rediss:// for TLS), a master
+// watched by Redis Sentinel:
 //
 //	redis+sentinel://[user:password@]host:port[,host:port…]/master[/db][?sentinel_password=…]
 //
 // with the addresses of the sentinels and the name of the master they
-// monitor; the client asks the sentinels for the master, and follows a
-// failover to the replica they promote (go-redis's failover client).
-func Open(ctx context.Context, url string) (*redis.Client, error) {
-	var c *redis.Client
-	if strings.HasPrefix(url, SentinelScheme+"://") {
+// monitor (the client asks the sentinels for the master, and follows a
+// failover to the replica they promote: go-redis's failover client), or a
+// Redis Cluster:
+//
+//	redis+cluster://[user:password@]host:port[,host:port…]
+//
+// with the addresses of some of its nodes (any one that answers tells the
+// client the rest; go-redis's cluster client routes each command to the
+// master of its key's slot and follows MOVED and failovers). Every
+// multi-key script and transaction of Kepu stays within one slot (the
+// hash tags of Keys), so all three work alike.
+func Open(ctx context.Context, url string) (redis.UniversalClient, error) {
+	var c redis.UniversalClient
+	switch {
+	case strings.HasPrefix(url, SentinelScheme+"://"):
 		opt, err := ParseSentinelURL(url)
 		if err != nil {
 			return nil, err
@@ -55,7 +78,16 @@ func Open(ctx context.Context, url string) (*redis.Client, error) {
 			opt.PoolSize = 64
 		}
 		c = redis.NewFailoverClient(opt)
-	} else {
+	case strings.HasPrefix(url, ClusterScheme+"://"):
+		opt, err := ParseClusterURL(url)
+		if err != nil {
+			return nil, err
+		}
+		if opt.PoolSize < 64 {
+			opt.PoolSize = 64 // per node
+		}
+		c = redis.NewClusterClient(opt)
+	default:
 		opt, err := redis.ParseURL(url)
 		if err != nil {
 			return nil, fmt.Errorf("rdb: parse url: %w", err)
@@ -75,25 +107,35 @@ func Open(ctx context.Context, url string) (*redis.Client, error) {
 // SentinelScheme is the URL scheme of a master behind Redis Sentinel.
 const SentinelScheme = "redis+sentinel"
 
-// ParseSentinelURL parses a redis+sentinel:// URL (see Open).
-func ParseSentinelURL(raw string) (*redis.FailoverOptions, error) {
-	bad := func(why string) (*redis.FailoverOptions, error) {
-		return nil, fmt.Errorf("rdb: sentinel url: %s (want %s://[user:password@]host:port[,host:port…]/master[/db])", why, SentinelScheme)
-	}
-	rest := strings.TrimPrefix(raw, SentinelScheme+"://")
+// ClusterScheme is the URL scheme of a Redis Cluster.
+const ClusterScheme = "redis+cluster"
+
+// multiHost is what a redis+sentinel:// or redis+cluster:// URL holds
+// before its scheme-specific parts are checked.
+type multiHost struct {
+	user, pass string
+	addrs      []string
+	path       string // after the first '/' (the '/' itself excluded)
+	query      neturl.Values
+}
+
+// parseMultiHost splits raw (scheme:// removed) into user info, the
+// comma-separated host:port list, the path and the query; the error says
+// what is wrong, without the URL (which may hold a password).
+func parseMultiHost(rest string) (multiHost, error) {
+	var m multiHost
 	query := ""
 	if i := strings.IndexByte(rest, '?'); i >= 0 {
 		rest, query = rest[:i], rest[i+1:]
 	}
-	opt := &redis.FailoverOptions{}
 	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
 		user, pass, _ := strings.Cut(rest[:i], ":")
 		var err error
-		if opt.Username, err = neturl.PathUnescape(user); err != nil {
-			return bad("bad user")
+		if m.user, err = neturl.PathUnescape(user); err != nil {
+			return m, errors.New("bad user")
 		}
-		if opt.Password, err = neturl.PathUnescape(pass); err != nil {
-			return bad("bad password")
+		if m.pass, err = neturl.PathUnescape(pass); err != nil {
+			return m, errors.New("bad password")
 		}
 		rest = rest[i+1:]
 	}
@@ -101,14 +143,33 @@ func ParseSentinelURL(raw string) (*redis.FailoverOptions, error) {
 	for _, h := range strings.Split(hosts, ",") {
 		host, port, err := net.SplitHostPort(h)
 		if err != nil || host == "" {
-			return bad(fmt.Sprintf("%q is not host:port", h))
+			return m, fmt.Errorf("%q is not host:port", h)
 		}
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			return bad(fmt.Sprintf("bad port in %q", h))
+			return m, fmt.Errorf("bad port in %q", h)
 		}
-		opt.SentinelAddrs = append(opt.SentinelAddrs, h)
+		m.addrs = append(m.addrs, h)
 	}
-	master, db, hasDB := strings.Cut(path, "/")
+	m.path = path
+	q, err := neturl.ParseQuery(query)
+	if err != nil {
+		return m, errors.New("bad query")
+	}
+	m.query = q
+	return m, nil
+}
+
+// ParseSentinelURL parses a redis+sentinel:// URL (see Open).
+func ParseSentinelURL(raw string) (*redis.FailoverOptions, error) {
+	bad := func(why string) (*redis.FailoverOptions, error) {
+		return nil, fmt.Errorf("rdb: sentinel url: %s (want %s://[user:password@]host:port[,host:port…]/master[/db])", why, SentinelScheme)
+	}
+	m, err := parseMultiHost(strings.TrimPrefix(raw, SentinelScheme+"://"))
+	if err != nil {
+		return bad(err.Error())
+	}
+	opt := &redis.FailoverOptions{Username: m.user, Password: m.pass, SentinelAddrs: m.addrs}
+	master, db, hasDB := strings.Cut(m.path, "/")
 	if master == "" {
 		return bad("no master name")
 	}
@@ -120,17 +181,33 @@ func ParseSentinelURL(raw string) (*redis.FailoverOptions, error) {
 		}
 		opt.DB = n
 	}
-	q, err := neturl.ParseQuery(query)
-	if err != nil {
-		return bad("bad query")
-	}
-	for k := range q {
+	for k := range m.query {
 		if k != "sentinel_password" {
 			return bad(fmt.Sprintf("unknown parameter %q", k))
 		}
 	}
-	opt.SentinelPassword = q.Get("sentinel_password")
+	opt.SentinelPassword = m.query.Get("sentinel_password")
 	return opt, nil
+}
+
+// ParseClusterURL parses a redis+cluster:// URL (see Open): user and
+// password are those of every node; there is no database number (a
+// cluster has only database 0) and no parameter.
+func ParseClusterURL(raw string) (*redis.ClusterOptions, error) {
+	bad := func(why string) (*redis.ClusterOptions, error) {
+		return nil, fmt.Errorf("rdb: cluster url: %s (want %s://[user:password@]host:port[,host:port…])", why, ClusterScheme)
+	}
+	m, err := parseMultiHost(strings.TrimPrefix(raw, ClusterScheme+"://"))
+	if err != nil {
+		return bad(err.Error())
+	}
+	if m.path != "" && m.path != "0" {
+		return bad(fmt.Sprintf("path %q: a cluster has only database 0", "/"+m.path))
+	}
+	if len(m.query) > 0 {
+		return bad(fmt.Sprintf("unknown parameter %q", slices.Sorted(maps.Keys(m.query))[0]))
+	}
+	return &redis.ClusterOptions{Addrs: m.addrs, Username: m.user, Password: m.pass}, nil
 }
 
 // Keys builds key names under one prefix.
@@ -146,30 +223,38 @@ func (k Keys) RateLimit(name, id string) string { return k.Key("rl", name, id) }
 
 func id(n int64) string { return strconv.FormatInt(n, 10) }
 
+// campaignTag is the hash tag of every key of a campaign's boards and of
+// their rebuild: one slot, so record.lua, claim.lua and swap.lua (which
+// renames scratch boards over the real ones) run on a cluster.
+func campaignTag(campaignID int64) string { return "{lb:" + id(campaignID) + "}" }
+
 // Board is the sorted set of one leaderboard: board is the board's name
 // (e.g. "total", "school:12"), period "all" or the day as YYYYMMDD.
 func (k Keys) Board(campaignID int64, board, period string) string {
-	return k.Key("lb", id(campaignID), board, period)
+	return k.Key(campaignTag(campaignID), board, period)
 }
 
 // BoardsBuilt marks that a campaign's boards were rebuilt from Postgres.
-func (k Keys) BoardsBuilt(campaignID int64) string { return k.Key("lb", id(campaignID), "built") }
+func (k Keys) BoardsBuilt(campaignID int64) string { return k.Key(campaignTag(campaignID), "built") }
 
-// BoardPattern matches every key of a campaign's boards (for SCAN).
-func (k Keys) BoardPattern(campaignID int64) string { return k.Key("lb", id(campaignID), "*") }
+// BoardPattern matches every key of a campaign's boards (for SCAN). It
+// holds their hash tag, so on a cluster go-redis sends the SCAN to the one
+// node that has them all.
+func (k Keys) BoardPattern(campaignID int64) string { return k.Key(campaignTag(campaignID), "*") }
 
 // BoardScratch is the scratch copy, during rebuild token, of the board key
-// board (a key returned by Board for the same campaign).
+// board (a key returned by Board for the same campaign), in the board's
+// slot and outside BoardPattern.
 func (k Keys) BoardScratch(campaignID int64, token, board string) string {
-	return k.Key("lbtmp", id(campaignID), token, strings.TrimPrefix(board, k.Key("lb", id(campaignID))+":"))
+	return k.Key("lbtmp", campaignTag(campaignID), token, strings.TrimPrefix(board, k.Key(campaignTag(campaignID))+":"))
 }
 
 // BoardRebuild is one key of the rebuild lock of a campaign's boards
-// (part "lock", "fence" or "touched"). It lies outside BoardPattern, so a
-// rebuild's swap, which deletes every key BoardPattern matches, never
-// touches it.
+// (part "lock", "fence" or "touched"), in the boards' slot. It lies
+// outside BoardPattern, so a rebuild's swap, which deletes every key
+// BoardPattern matches, never touches it.
 func (k Keys) BoardRebuild(campaignID int64, part string) string {
-	return k.Key("lbrb", id(campaignID), part)
+	return k.Key("lbrb", campaignTag(campaignID), part)
 }
 
 // BoardChannel is the pub/sub channel announcing changes of a campaign's boards.
@@ -179,9 +264,11 @@ func (k Keys) BoardChannel(campaignID int64) string { return k.Key("ev", "lb", i
 func (k Keys) BoardChannelPattern() string { return k.Key("ev", "lb", "*") }
 
 // Room is the hash of contest run runID's live room, or with parts one of
-// the room's other keys ({p}:room:{run}:{part}:…).
+// the room's other keys ({p}:{room:R}:{part}:…).
+// All of them share the hash tag {room:R}: one slot, so every room script
+// and transaction runs on a cluster.
 func (k Keys) Room(runID int64, parts ...string) string {
-	return k.Key(append([]string{"room", id(runID)}, parts...)...)
+	return k.Key(append([]string{"{room:" + id(runID) + "}"}, parts...)...)
 }
 
 // RoomPIN holds the run id of a room's PIN.

@@ -29,6 +29,11 @@ type Broker interface {
 	// returned channel is closed once ctx has ended and the subscription's
 	// goroutines (handle's included) have stopped: its owner waits for it.
 	Subscribe(ctx context.Context, pattern string, handle func(channel string, msg []byte)) (<-chan struct{}, error)
+	// PublishShard sends msg on a shard channel: only SubscribeShard
+	// subscriptions to that channel receive it, never Subscribe patterns.
+	PublishShard(ctx context.Context, channel string, msg []byte) error
+	// SubscribeShard is Subscribe for exactly one shard channel.
+	SubscribeShard(ctx context.Context, channel string, handle func(channel string, msg []byte)) (<-chan struct{}, error)
 }
 
 // Re-subscribe backoff of RedisBroker: the wait after the n-th failure in a
@@ -41,9 +46,14 @@ const (
 	idleCheck = 30 * time.Second
 )
 
-// RedisBroker is the Broker over Redis pub/sub (PSUBSCRIBE).
+// RedisBroker is the Broker over Redis pub/sub: Publish and Subscribe are
+// PUBLISH and PSUBSCRIBE, PublishShard and SubscribeShard are sharded
+// pub/sub, SPUBLISH and SSUBSCRIBE (Redis 7.0). On a Redis Cluster a
+// PUBLISH is passed to every node, so a pattern subscription on any node
+// sees it; a shard channel lives on the node of its slot only, so its
+// messages cross no other node (docs/architecture.md "Redis Cluster").
 type RedisBroker struct {
-	Client *redis.Client
+	Client redis.UniversalClient
 	Buffer int          // messages buffered per subscription; default 1000
 	Log    *slog.Logger // subscription drops and recoveries; none when nil
 }
@@ -56,9 +66,27 @@ func (b RedisBroker) Publish(ctx context.Context, channel string, msg []byte) er
 	return nil
 }
 
+// PublishShard implements Broker.
+func (b RedisBroker) PublishShard(ctx context.Context, channel string, msg []byte) error {
+	if err := b.Client.SPublish(ctx, channel, msg).Err(); err != nil {
+		return fmt.Errorf("realtime: spublish %s: %w", channel, err)
+	}
+	return nil
+}
+
 // Subscribe implements Broker. Its two goroutines (one receives and
 // re-subscribes, one calls handle) stop when ctx ends.
 func (b RedisBroker) Subscribe(ctx context.Context, pattern string, handle func(channel string, msg []byte)) (<-chan struct{}, error) {
+	return b.subscribeLoop(ctx, pattern, false, handle)
+}
+
+// SubscribeShard implements Broker, as Subscribe does.
+func (b RedisBroker) SubscribeShard(ctx context.Context, channel string, handle func(channel string, msg []byte)) (<-chan struct{}, error) {
+	return b.subscribeLoop(ctx, channel, true, handle)
+}
+
+// subscribeLoop is Subscribe (shard false: pattern) and SubscribeShard.
+func (b RedisBroker) subscribeLoop(ctx context.Context, pattern string, shard bool, handle func(channel string, msg []byte)) (<-chan struct{}, error) {
 	size := b.Buffer
 	if size <= 0 {
 		size = 1000
@@ -75,8 +103,8 @@ func (b RedisBroker) Subscribe(ctx context.Context, pattern string, handle func(
 			}
 		}
 	})
-	ps, err := b.subscribe(ctx, pattern)
-	wg.Go(func() { b.run(ctx, pattern, ps, msgs) })
+	ps, err := b.subscribe(ctx, pattern, shard)
+	wg.Go(func() { b.run(ctx, pattern, shard, ps, msgs) })
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	if err != nil {
@@ -89,8 +117,13 @@ func (b RedisBroker) Subscribe(ctx context.Context, pattern string, handle func(
 }
 
 // subscribe makes one subscription and waits until Redis confirms it.
-func (b RedisBroker) subscribe(ctx context.Context, pattern string) (*redis.PubSub, error) {
-	ps := b.Client.PSubscribe(ctx, pattern)
+func (b RedisBroker) subscribe(ctx context.Context, pattern string, shard bool) (*redis.PubSub, error) {
+	var ps *redis.PubSub
+	if shard {
+		ps = b.Client.SSubscribe(ctx, pattern)
+	} else {
+		ps = b.Client.PSubscribe(ctx, pattern)
+	}
 	if _, err := ps.Receive(ctx); err != nil {
 		ps.Close()
 		return nil, err
@@ -100,7 +133,7 @@ func (b RedisBroker) subscribe(ctx context.Context, pattern string) (*redis.PubS
 
 // run receives on ps (nil: not subscribed) and subscribes again, after a
 // jittered exponential backoff, whenever that fails, until ctx ends.
-func (b RedisBroker) run(ctx context.Context, pattern string, ps *redis.PubSub, msgs chan<- *redis.Message) {
+func (b RedisBroker) run(ctx context.Context, pattern string, shard bool, ps *redis.PubSub, msgs chan<- *redis.Message) {
 	failures := 0
 	if ps == nil {
 		failures = 1
@@ -111,7 +144,7 @@ func (b RedisBroker) run(ctx context.Context, pattern string, ps *redis.PubSub, 
 				return
 			}
 			var err error
-			if ps, err = b.subscribe(ctx, pattern); err != nil {
+			if ps, err = b.subscribe(ctx, pattern, shard); err != nil {
 				if ctx.Err() != nil {
 					return
 				}
@@ -149,11 +182,18 @@ func (b RedisBroker) receive(ctx context.Context, ps *redis.PubSub, msgs chan<- 
 			}
 			return err
 		}
-		if m, ok := v.(*redis.Message); ok {
+		switch m := v.(type) {
+		case *redis.Message:
 			select {
 			case msgs <- m:
 			case <-ctx.Done():
 				return ctx.Err()
+			}
+		case *redis.Subscription:
+			// A cluster unsubscribes a shard channel whose slot moved
+			// to another node: subscribe again, where it lives now.
+			if m.Kind == "sunsubscribe" {
+				return errSlotMoved
 			}
 		}
 	}
@@ -169,6 +209,9 @@ func (b RedisBroker) log(level slog.Level, msg, pattern string, err error, args 
 	}
 	b.Log.Log(context.Background(), level, msg, args...)
 }
+
+// errSlotMoved: Redis ended a shard subscription (its slot moved).
+var errSlotMoved = errors.New("realtime: shard channel unsubscribed by Redis (slot moved)")
 
 // backoff is the wait before the next attempt after failures failures in
 // a row (at least 1).

@@ -153,6 +153,52 @@ func TestRedisBrokerFansOutAcrossSubscribers(t *testing.T) {
 	}
 }
 
+// Shard channels and patterns are two separate worlds: a SubscribeShard
+// subscription gets what PublishShard sends on its channel and nothing
+// published with Publish, and a pattern subscription nothing sent with
+// PublishShard.
+func TestRedisBrokerShardChannels(t *testing.T) {
+	r := testenv.NewRedis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := RedisBroker{Client: r.Client}
+	shard, pattern := make(chan string, 4), make(chan string, 4)
+	channel := r.Prefix + ":ev:dash:refresh"
+	if _, err := b.SubscribeShard(ctx, channel, func(ch string, msg []byte) { shard <- ch + " " + string(msg) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Subscribe(ctx, r.Prefix+":ev:*", func(ch string, msg []byte) { pattern <- ch + " " + string(msg) }); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"p1", "s1"} {
+		publish := b.Publish
+		if m[0] == 's' {
+			publish = b.PublishShard
+		}
+		if err := publish(ctx, channel, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, tc := range map[string]struct {
+		out  chan string
+		want string
+	}{"shard": {shard, channel + " s1"}, "pattern": {pattern, channel + " p1"}} {
+		select {
+		case got := <-tc.out:
+			if got != tc.want {
+				t.Errorf("%s subscription: got %q, want %q", name, got, tc.want)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("%s subscription got nothing", name)
+		}
+		select {
+		case got := <-tc.out:
+			t.Errorf("%s subscription: got %q too, want only %q", name, got, tc.want)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // An idle connection holds no goroutine: messages are written by one that
 // lives while the queue has messages; pings come from a timer.
 func TestConnIdleHoldsNoGoroutine(t *testing.T) {

@@ -89,7 +89,8 @@ func (h *dashHub) notify() {
 	}
 }
 
-// dashChannel is the Broker channel on which a refresh is announced.
+// dashChannel is the Broker shard channel on which a refresh is announced
+// (one channel every instance subscribes to: sharded pub/sub).
 func (s *Server) dashChannel() string {
 	return rdb.Keys{Prefix: s.cfg.RedisPrefix}.DashRefreshChannel()
 }
@@ -101,7 +102,7 @@ func (s *Server) DashRefreshed() {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	broker := realtime.RedisBroker{Client: s.redis, Log: s.log}
-	if err := broker.Publish(ctx, s.dashChannel(), nil); err != nil {
+	if err := broker.PublishShard(ctx, s.dashChannel(), nil); err != nil {
 		s.log.Warn("dashboard live: announce refresh", "err", err)
 		s.dashHub.notify()
 	}
@@ -126,7 +127,7 @@ func newDashHub(reg prometheus.Registerer) *dashHub {
 func (s *Server) startDashLive(ctx context.Context) {
 	h := s.dashHub
 	broker := realtime.RedisBroker{Client: s.redis, Log: s.log}
-	done, err := broker.Subscribe(ctx, s.dashChannel(), func(string, []byte) { h.notify() })
+	done, err := broker.SubscribeShard(ctx, s.dashChannel(), func(string, []byte) { h.notify() })
 	s.bg.Go(func() { <-done })
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("dashboard live pubsub", "err", err) // not fatal: the broker keeps trying

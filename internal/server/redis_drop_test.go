@@ -12,18 +12,23 @@ import (
 // dropRedis cuts the proxy between inst and Redis and restores it, waiting
 // each time until inst's subscriptions matching channel are as expected:
 // present before, gone after the cut, back by themselves after the
-// restore. PUBLISH of an empty message (no event, dropped by every
+// restore. PUBLISH and SPUBLISH (shard channels) of an empty message (no event, dropped by every
 // handler) returns how many subscriptions match; channel is under the
 // test's own prefix, so only inst counts.
 func dropRedis(t *testing.T, inst *apptest.Instance, proxy *testenv.Proxy, channel string) {
 	t.Helper()
 	ctx := context.Background()
 	subscribers := func() int64 {
+		// Pattern subscriptions count on PUBLISH, shard ones on SPUBLISH.
 		n, err := inst.Redis.Client.Publish(ctx, channel, "").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
-		return n
+		ns, err := inst.Redis.Client.SPublish(ctx, channel, "").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n + ns
 	}
 	wait := func(what string, ok func(int64) bool) {
 		t.Helper()

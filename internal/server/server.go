@@ -36,7 +36,7 @@ type Deps struct {
 	Log      *slog.Logger
 	DB       *pgxpool.Pool
 	Reads    *postgres.Reads // where lag-tolerant reads go (reported by /readyz)
-	Redis    *redis.Client
+	Redis    redis.UniversalClient
 	I18n     *i18n.Bundle
 	Accounts *account.Service
 	Org      *org.Service
@@ -57,7 +57,7 @@ type Server struct {
 	log       *slog.Logger
 	db        *pgxpool.Pool
 	reads     *postgres.Reads
-	redis     *redis.Client
+	redis     redis.UniversalClient
 	i18n      *i18n.Bundle
 	accounts  *account.Service
 	org       *org.Service

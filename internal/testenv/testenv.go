@@ -145,7 +145,7 @@ func DatabaseURL(name string) string {
 
 // Redis is one test's Redis client and key prefix.
 type Redis struct {
-	Client *redis.Client
+	Client redis.UniversalClient
 	Prefix string
 	Keys   rdb.Keys
 }
@@ -170,14 +170,38 @@ func NewRedis(tb testing.TB) *Redis {
 	return r
 }
 
-// DeletePrefix removes every key that starts with prefix + ":".
-func DeletePrefix(ctx context.Context, c *redis.Client, prefix string) error {
+// DeletePrefix removes every key that starts with prefix + ":" (on every
+// master of a cluster).
+func DeletePrefix(ctx context.Context, c redis.UniversalClient, prefix string) error {
+	cc, cluster := c.(*redis.ClusterClient)
+	if !cluster {
+		return deletePrefix(ctx, c, prefix, false)
+	}
+	return cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		return deletePrefix(ctx, node, prefix, true)
+	})
+}
+
+// deletePrefix is DeletePrefix on one server; oneByOne unlinks each key by
+// itself (a cluster node refuses keys of several slots in one command).
+func deletePrefix(ctx context.Context, c redis.Cmdable, prefix string, oneByOne bool) error {
+	unlink := func(keys []string) error {
+		if !oneByOne {
+			return c.Unlink(ctx, keys...).Err()
+		}
+		p := c.Pipeline()
+		for _, k := range keys {
+			p.Unlink(ctx, k)
+		}
+		_, err := p.Exec(ctx)
+		return err
+	}
 	iter := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
 	var batch []string
 	for iter.Next(ctx) {
 		batch = append(batch, iter.Val())
 		if len(batch) == 500 {
-			if err := c.Unlink(ctx, batch...).Err(); err != nil {
+			if err := unlink(batch); err != nil {
 				return fmt.Errorf("unlink: %w", err)
 			}
 			batch = batch[:0]
@@ -187,7 +211,7 @@ func DeletePrefix(ctx context.Context, c *redis.Client, prefix string) error {
 		return fmt.Errorf("scan: %w", err)
 	}
 	if len(batch) > 0 {
-		return c.Unlink(ctx, batch...).Err()
+		return unlink(batch)
 	}
 	return nil
 }
