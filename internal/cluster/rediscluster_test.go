@@ -93,7 +93,7 @@ func (rc *redisCluster) client(t *testing.T) *redis.ClusterClient {
 // and with it every multi-key script fails with CROSSSLOT.
 func TestRedisCluster(t *testing.T) {
 	t.Parallel()
-	const citizens, perCitizen = 4, 12
+	const citizens, perCitizen = 4, 6
 	rc := startRedisCluster(t)
 	cc := rc.client(t)
 	env := map[string]string{"KEPU_REDIS_URL": rc.url(), "KEPU_SESSION_CACHE_TTL": "1m"}
@@ -293,6 +293,51 @@ func TestRedisCluster(t *testing.T) {
 				break
 			}
 		}
+	})
+
+	t.Run("a master dies", func(t *testing.T) {
+		// The master holding the campaign's boards is killed (no replica
+		// takes over): reading the boards is a 503 with Retry-After, not
+		// a 500, and what lives in Postgres goes on.
+		c := b.Login("cl01", passwords["cl01"])
+		node, err := cc.MasterForKey(ctx, keys.BoardsBuilt(campaignID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range rc.nodes {
+			if n.addr() == node.Options().Addr {
+				n.kill(t)
+			}
+		}
+		waitFor(t, 15*time.Second, "the cluster notices", func() bool {
+			r := c.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d/leaderboard", campaignID), nil)
+			if r.Status == 500 {
+				t.Fatalf("board with a master down: got 500 %s", r.Body)
+			}
+			return r.Status == 503 && r.Header.Get("Retry-After") != ""
+		})
+		apptest.Expect(t, c.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d", campaignID), nil), 200, "the campaign with a master down")
+		// A campaign whose boards live on a master that is up: once the
+		// cluster has marked the dead one failed, the live masters refuse
+		// every key (CLUSTERDOWN) — a 503 too.
+		other := int64(0)
+		for id := int64(1000); other == 0; id++ {
+			if n, err := cc.MasterForKey(ctx, keys.BoardsBuilt(id)); err == nil && n.Options().Addr != node.Options().Addr {
+				other = id
+			}
+		}
+		_, err = a.DB.Pool.Exec(ctx, `INSERT INTO campaigns SELECT (jsonb_populate_record(c,
+			jsonb_build_object('id', $2::bigint, 'title', c.title || ' 2'))).* FROM campaigns c WHERE id = $1`, campaignID, other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 15*time.Second, "a live master refuses", func() bool {
+			r := c.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d/leaderboard", other), nil)
+			if r.Status == 500 {
+				t.Fatalf("board on a live master of a failed cluster: got 500 %s", r.Body)
+			}
+			return r.Status == 503 && r.Header.Get("Retry-After") != ""
+		})
 	})
 }
 

@@ -210,6 +210,25 @@ func ParseClusterURL(raw string) (*redis.ClusterOptions, error) {
 	return &redis.ClusterOptions{Addrs: m.addrs, Username: m.user, Password: m.pass}, nil
 }
 
+// Unavailable reports whether err is Redis answering that it cannot serve
+// the command now, though it is reachable: a cluster that lost a master
+// (CLUSTERDOWN), a slot being moved (TRYAGAIN), a replica cut off from its
+// master (MASTERDOWN), a server loading its data (LOADING), a demoted
+// master (READONLY) or a script that runs too long (BUSY). Like a refused
+// connection it is a dependency outage (503 with Retry-After), not a bug.
+func Unavailable(err error) bool {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return false
+	}
+	code, _, _ := strings.Cut(re.Error(), " ")
+	switch code {
+	case "CLUSTERDOWN", "TRYAGAIN", "MASTERDOWN", "LOADING", "READONLY", "BUSY":
+		return true
+	}
+	return false
+}
+
 // Keys builds key names under one prefix.
 type Keys struct{ Prefix string }
 

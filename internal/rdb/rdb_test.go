@@ -2,6 +2,8 @@ package rdb
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -201,6 +203,34 @@ func TestSlot(t *testing.T) {
 		"kepu-test-x:{lb:7}:built": 3841, "kepu-test-x:lbtmp:{lb:7}:9-ab:class:3:all": 3841} {
 		if got := slot(key); got != want {
 			t.Errorf("slot(%q) = %d, want %d", key, got, want)
+		}
+	}
+}
+
+// redisErr is an error as Redis answers it (go-redis's redis.Error).
+type redisErr string
+
+func (e redisErr) Error() string { return string(e) }
+func (redisErr) RedisError()     {}
+
+func TestUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("leaderboard: top: %w", redisErr("CLUSTERDOWN The cluster is down")), true},
+		{redisErr("TRYAGAIN Multiple keys request during rehashing of slot"), true},
+		{redisErr("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."), true},
+		{redisErr("LOADING Redis is loading the dataset in memory"), true},
+		{redisErr("READONLY You can't write against a read only replica."), true},
+		{redisErr("BUSY Redis is busy running a script."), true},
+		{redisErr("CROSSSLOT Keys in request don't hash to the same slot"), false}, // a bug, not an outage
+		{redisErr("ERR wrong number of arguments"), false},
+		{errors.New("CLUSTERDOWN from elsewhere"), false},
+		{nil, false},
+	} {
+		if got := Unavailable(tc.err); got != tc.want {
+			t.Errorf("Unavailable(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/rdb"
 )
 
 // statusOf maps every error code to its one HTTP status.
@@ -116,7 +117,8 @@ func dependencyError(err error) *kepu.Error {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, redis.ErrPoolTimeout), pgconn.Timeout(err):
 		return (&kepu.Error{Code: kepu.EUNAVAILABLE, Key: "error.busy", Err: err}).With("seconds", busyRetry)
 	case errors.As(err, &ne), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, redis.ErrClosed),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		rdb.Unavailable(err):
 		return (&kepu.Error{Code: kepu.EUNAVAILABLE, Key: "error.unavailable", Err: err}).With("seconds", unavailableRetry)
 	}
 	var ce *pgconn.ConnectError
