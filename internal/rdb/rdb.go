@@ -21,16 +21,17 @@
 //	{p}:{room:R}                          live contest room of run id R (hash) …
 //	{p}:{room:R}:{part}                   … and its other keys (seq, events, players, ans:{q} …; see internal/contest/room.go)
 //	{p}:room:pin:{PIN}                    the run id of a PIN
-//	{p}:room:due                          sorted set of rooms' due timers
+//	{p}:room:due                          sorted set of rooms' due timers (internal/contest's scripts take it with a
+//	                                      room's keys: CROSSSLOT on a cluster until that goes)
 //	{p}:ev:room:{run}                     pub/sub channel of a room's events (PSUBSCRIBE {p}:ev:room:*)
 //	{p}:ev:lb:{campaign}                  pub/sub channel announcing a campaign's board changes (PSUBSCRIBE)
 //	{p}:ev:dash:refresh                   sharded pub/sub channel: a dashboard refresh folded rows (dashboard sockets)
 //	{p}:ev:session                        sharded pub/sub channel: session cache invalidations (account)
 //	{p}:ev:session:ack:{nonce}            their confirmations (lists, 10 s)
 //
-// The names changed when the hash tags came (issue 13): after that upgrade
-// boards rebuild from Postgres by themselves, rate limits start afresh and
-// rooms in play are lost, and the keys under the old names are garbage
+// The board and room names changed when the hash tags came (issue 13):
+// after that upgrade boards rebuild from Postgres by themselves and rooms
+// in play are lost, and the keys under the old names are garbage
 // (docs/operations.md "Redis Cluster" says how to remove them).
 package rdb
 
