@@ -367,6 +367,9 @@ func (c *SessionCache) Listen(ctx context.Context) <-chan struct{} {
 				c.Log.Warn("session cache: subscription lost; serving sessions from Postgres", "channel", c.channel)
 				backoff = 100 * time.Millisecond
 			}
+			if cc, ok := c.redis.(*redis.ClusterClient); ok {
+				cc.ReloadState(ctx) // in the background: the slot may have moved
+			}
 			t := time.NewTimer(backoff)
 			select {
 			case <-ctx.Done():

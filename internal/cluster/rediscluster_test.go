@@ -70,6 +70,71 @@ func (rc *redisCluster) url() string {
 	return rdb.ClusterScheme + "://" + strings.Join(addrs, ",")
 }
 
+// moveSlot gives slot to the master to, as a resharding does: importing
+// and migrating states, its keys migrated, then the new owner announced
+// to both; it waits until every node agrees.
+func (rc *redisCluster) moveSlot(t *testing.T, slot int, to *redisProc) {
+	t.Helper()
+	ctx := context.Background()
+	var from *redisProc
+	ids := map[*redisProc]string{}
+	for _, n := range rc.nodes {
+		c := n.client()
+		ids[n] = c.ClusterMyID(ctx).Val()
+		if slots, err := c.ClusterSlots(ctx).Result(); err == nil {
+			for _, r := range slots {
+				if int(r.Start) <= slot && slot <= int(r.End) && len(r.Nodes) > 0 && r.Nodes[0].ID == ids[n] {
+					from = n
+				}
+			}
+		}
+		c.Close()
+	}
+	if from == nil || from == to {
+		t.Fatalf("slot %d: owner %v, target %v", slot, from, to)
+	}
+	src, dst := from.client(), to.client()
+	defer src.Close()
+	defer dst.Close()
+	do := func(c *redis.Client, args ...any) {
+		t.Helper()
+		if err := c.Do(ctx, args...).Err(); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+	do(dst, "cluster", "setslot", slot, "importing", ids[from])
+	do(src, "cluster", "setslot", slot, "migrating", ids[to])
+	for {
+		keys, err := src.ClusterGetKeysInSlot(ctx, slot, 100).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) == 0 {
+			break
+		}
+		args := []any{"migrate", "127.0.0.1", to.port, "", 0, 5000, "keys"}
+		for _, k := range keys {
+			args = append(args, k)
+		}
+		do(src, args...)
+	}
+	do(dst, "cluster", "setslot", slot, "node", ids[to])
+	do(src, "cluster", "setslot", slot, "node", ids[to])
+	for _, n := range rc.nodes {
+		c := n.client()
+		waitFor(t, 10*time.Second, fmt.Sprintf("node :%d sees slot %d on :%d", n.port, slot, to.port), func() bool {
+			slots, _ := c.ClusterSlots(ctx).Result()
+			for _, r := range slots {
+				if int(r.Start) <= slot && slot <= int(r.End) {
+					return len(r.Nodes) > 0 && r.Nodes[0].ID == ids[to]
+				}
+			}
+			return false
+		})
+		c.Close()
+	}
+}
+
 func (rc *redisCluster) client(t *testing.T) *redis.ClusterClient {
 	t.Helper()
 	o, err := rdb.ParseClusterURL(rc.url())
@@ -263,6 +328,31 @@ func TestRedisCluster(t *testing.T) {
 			apptest.Expect(t, c.Do("POST", "/api/v1/auth/logout", nil), 204, "logout on "+here.URL)
 			apptest.Expect(t, cached.Do("GET", "/api/v1/me", nil), 401, "the session on "+there.URL+" right after the logout")
 		}
+	})
+
+	t.Run("a shard channel's slot moves", func(t *testing.T) {
+		// Resharding moves the slot of the session channel to another
+		// master; Redis ends the instances' shard subscriptions there
+		// (sunsubscribe), and they subscribe again on the new owner.
+		slot := int(cc.ClusterKeySlot(ctx, keys.SessionChannel()).Val())
+		owner, err := cc.MasterForKey(ctx, keys.SessionChannel())
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := rc.nodes[0]
+		if to.addr() == owner.Options().Addr {
+			to = rc.nodes[1]
+		}
+		rc.moveSlot(t, slot, to)
+		waitFor(t, 10*time.Second, "both instances subscribed on the new owner", func() bool {
+			n, _ := cc.SPublish(ctx, keys.SessionChannel(), "x").Result()
+			return n == 2
+		})
+		c := a.Login(first, passwords[first])
+		cached := b.SameBrowser(c)
+		apptest.Expect(t, cached.Do("GET", "/api/v1/me", nil), 200, "the session on B")
+		apptest.Expect(t, c.Do("POST", "/api/v1/auth/logout", nil), 204, "logout on A")
+		apptest.Expect(t, cached.Do("GET", "/api/v1/me", nil), 401, "the session on B right after the logout")
 	})
 
 	t.Run("login backoff across instances", func(t *testing.T) {

@@ -140,6 +140,9 @@ func (b RedisBroker) run(ctx context.Context, pattern string, shard bool, ps *re
 	}
 	for {
 		if ps == nil {
+			if cc, ok := b.Client.(*redis.ClusterClient); ok {
+				cc.ReloadState(ctx) // in the background: the slot may have moved
+			}
 			if !sleepCtx(ctx, backoff(failures)) {
 				return
 			}
