@@ -399,13 +399,17 @@ func TestRedisCluster(t *testing.T) {
 				n.kill(t)
 			}
 		}
-		waitFor(t, 15*time.Second, "the cluster notices", func() bool {
-			r := c.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d/leaderboard", campaignID), nil)
-			if r.Status == 500 {
-				t.Fatalf("board with a master down: got 500 %s", r.Body)
-			}
-			return r.Status == 503 && r.Header.Get("Retry-After") != ""
-		})
+		unavailable := func(what string, campaign int64) {
+			t.Helper()
+			waitFor(t, 15*time.Second, what, func() bool {
+				r := c.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d/leaderboard", campaign), nil)
+				if r.Status == 500 {
+					t.Fatalf("%s: got 500 %s", what, r.Body)
+				}
+				return r.Status == 503 && r.Header.Get("Retry-After") != ""
+			})
+		}
+		unavailable("the board on the dead master: 503", campaignID)
 		apptest.Expect(t, c.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d", campaignID), nil), 200, "the campaign with a master down")
 		// A campaign whose boards live on a master that is up: once the
 		// cluster has marked the dead one failed, the live masters refuse
@@ -421,13 +425,7 @@ func TestRedisCluster(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 15*time.Second, "a live master refuses", func() bool {
-			r := c.Do("GET", fmt.Sprintf("/api/v1/campaigns/%d/leaderboard", other), nil)
-			if r.Status == 500 {
-				t.Fatalf("board on a live master of a failed cluster: got 500 %s", r.Body)
-			}
-			return r.Status == 503 && r.Header.Get("Retry-After") != ""
-		})
+		unavailable("a board on a live master of the failed cluster: 503", other)
 	})
 }
 
