@@ -176,11 +176,13 @@ func TestRebuildKeepsWritesDuringIt(t *testing.T) {
 	}
 	release()
 	waitFor(t, "the rebuild", func() bool { return markerExists(t, inst, id) && !lockHeld(t, inst, id) })
+	// The swap releases the lock before the rebuild records the touched
+	// users again: wait for that (bounded) rather than read in between.
 	var top []leaderboard.Entry
-	waitFor(t, "the board", func() bool {
+	waitFor(t, "lblate back on the board", func() bool {
 		var err error
 		top, err = boards.Top(ctx, id, leaderboard.Board{Kind: leaderboard.All}, 10, 0)
-		return err == nil
+		return err == nil && len(top) == 2
 	})
 	if len(top) != 2 || top[0].Nickname != "lblate" || top[0].Score != 900 {
 		t.Errorf("board after the swap: got %+v, want lblate (900) first of 2", top)
