@@ -1,135 +1,121 @@
 package campaign
 
-// Group commit of the hot path's statements. Every answer must be durable
+// Group commit of the hot path's writes. Every answer must be durable
 // (committed, WAL flushed: synchronous_commit stays on) before it is
 // acknowledged, and at thousands of answers a second the commits — one
-// WAL flush each, plus a transaction's start and end — cost more than the
-// statements. So statements of concurrent requests share a transaction:
-// while groupRunning batches are in flight, new statements queue; the next
-// batch takes everything queued (up to groupMax) and sends it as ONE pgx
-// batch — one round trip, one implicit transaction, one commit — and every
-// request learns its result only after that commit (BatchResults.Close
-// returns after Postgres answered the Sync, i.e. after the commit). When
-// fewer batches are in flight a statement starts at once: no waiting
-// window, no added latency at low load.
+// WAL flush each, plus a transaction's start and end — and the per
+// statement work cost more than the rows. So the requests of concurrent
+// participants are written together (postgres.Group): while fewer than
+// groupRunning flushes of a kind are in flight a request is written at
+// once (no waiting window, no added latency at low load); otherwise
+// requests queue, and the next flush writes up to groupMax of them as ONE
+// multi-row statement — a CTE over unnest() arrays, one array per
+// parameter, with the request's ordinal in the batch — in one implicit
+// transaction: one round trip, one statement, one commit. Each row the
+// statement returns carries its ordinal, so each request gets its own
+// result, and only after the commit (the Flush returns after Postgres
+// answered the Sync).
 //
-// A failure of any statement aborts the shared transaction; then each
-// statement runs again alone, so one request's error is never another's.
-// Statements in one batch run in their queue order; each locks rows by its
-// attempt's primary key only, so batches cannot deadlock on each other.
+// The statements keep every rule of the single-row ones they replace: each
+// request's attempt, user, seq, campaign version and round trip are
+// checked on the locked row; a request a statement does not take (another
+// request of the same attempt in the same batch — a duplicate — included)
+// gets no row and goes the slow path. A failed statement is written again
+// request by request (postgres.Group), so one request's error is never
+// another's. Each statement locks its attempts first, by primary key in
+// ascending order (ORDER BY id FOR UPDATE), and touches only those
+// attempts' rows: concurrent batches, and the slow path's transactions,
+// which lock one attempt first too, cannot deadlock.
 
 import (
 	"context"
-	"errors"
-	"sync"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/kepu/kepu/internal/postgres"
 )
 
-// Group commit limits.
+// Group commit limits, per kind of statement.
 const (
-	groupRunning = 4                // batches in flight (each holds one pool connection)
-	groupMax     = 64               // statements per batch
-	groupTimeout = 10 * time.Second // one batch, including its commit
+	groupRunning = 4                // flushes of answers in flight (each holds one pool connection)
+	groupMax     = 128              // requests per statement
+	groupTimeout = 10 * time.Second // one flush, including its commit
 )
 
-// groupJob is one statement waiting for its batch.
-type groupJob struct {
-	sql  string
-	args []any
-	scan func(pgx.Row) error // reads the statement's one row (pgx.ErrNoRows: none)
-	err  error
-	done chan struct{}
+// hotGroups are a service's group commits, one per hot statement.
+type hotGroups struct {
+	answers  postgres.Group[*answerJob]
+	currents postgres.Group[*currentJob]
+	seens    postgres.Group[*seenJob]
 }
 
-// groupCommit batches hot statements into shared transactions.
-type groupCommit struct {
-	mu      sync.Mutex
-	queue   []*groupJob
-	running int
+// groups returns the service's group commits, made on first use.
+func (s *Service) groups() *hotGroups {
+	s.hot.groupOnce.Do(func() {
+		db := s.DB
+		g := &hotGroups{}
+		g.answers = postgres.Group[*answerJob]{Flush: func(ctx context.Context, jobs []*answerJob) error {
+			return writeAnswers(ctx, db, jobs)
+		}, MaxBatch: groupMax, Running: groupRunning, Timeout: groupTimeout}
+		// A question GET and an acknowledgment come once per attempt (the
+		// answers serve the rest): fewer flushes in flight.
+		g.currents = postgres.Group[*currentJob]{Flush: func(ctx context.Context, jobs []*currentJob) error {
+			return flushCurrents(ctx, db, jobs)
+		}, MaxBatch: groupMax, Running: 2, Timeout: groupTimeout}
+		g.seens = postgres.Group[*seenJob]{Flush: func(ctx context.Context, jobs []*seenJob) error {
+			return flushSeens(ctx, db, jobs)
+		}, MaxBatch: groupMax, Running: 2, Timeout: groupTimeout}
+		s.hot.groups = g
+	})
+	return s.hot.groups
 }
 
-// row runs sql in a shared transaction and scans its one row with scan
-// after the transaction committed. ErrNoRows (from scan) is returned as it is.
-func (g *groupCommit) row(ctx context.Context, db *pgxpool.Pool, sql string, args []any, scan func(pgx.Row) error) error {
-	j := &groupJob{sql: sql, args: args, scan: scan, done: make(chan struct{})}
-	g.mu.Lock()
-	g.queue = append(g.queue, j)
-	lead := g.running < groupRunning
-	if lead {
-		g.running++
+// flushRows runs one multi-row statement and hands each returned row to
+// each; it returns after the commit (Next returned false after the
+// statement's end, and rows.Err holds a failed commit too).
+func flushRows(ctx context.Context, db querier, sql string, args []any, each func(pgx.Rows) error) error {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return err
 	}
-	g.mu.Unlock()
-	if lead {
-		g.drain(db, j)
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows); err != nil {
+			return err
+		}
 	}
-	select {
-	case <-j.done:
-		return j.err
-	case <-ctx.Done():
-		// The statement still runs (and may commit); the caller is gone.
-		return ctx.Err()
-	}
+	return rows.Err()
 }
 
-// drain runs batches until the queue is empty, or until own is done, when
-// it hands the rest to a new drainer so that its request can answer.
-func (g *groupCommit) drain(db *pgxpool.Pool, own *groupJob) {
-	for {
-		g.mu.Lock()
-		if len(g.queue) == 0 {
-			g.running--
-			g.mu.Unlock()
-			return
-		}
-		select {
-		case <-own.done:
-			g.mu.Unlock()
-			go g.drain(db, &groupJob{done: make(chan struct{})})
-			return
-		default:
-		}
-		n := min(len(g.queue), groupMax)
-		batch := g.queue[:n:n]
-		g.queue = g.queue[n:]
-		g.mu.Unlock()
-		runBatch(db, batch)
-	}
+// querier is a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-// runBatch sends the jobs as one pgx batch (one implicit transaction) and
-// finishes each job after the commit; if anything failed, each job runs
-// again alone.
-func runBatch(db *pgxpool.Pool, batch []*groupJob) {
-	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
-	defer cancel()
-	if len(batch) == 1 {
-		j := batch[0]
-		j.err = j.scan(db.QueryRow(ctx, j.sql, j.args...))
-		close(j.done)
-		return
+// jobAt is the request of 1-based ordinal ord in jobs.
+func jobAt[J any](jobs []J, ord int64) (J, error) {
+	if ord < 1 || ord > int64(len(jobs)) {
+		var zero J
+		return zero, fmt.Errorf("campaign: group commit: ordinal %d of %d", ord, len(jobs))
 	}
-	b := &pgx.Batch{}
-	for _, j := range batch {
-		b.Queue(j.sql, j.args...)
-	}
-	br := db.SendBatch(ctx, b)
-	failed := false
-	for _, j := range batch {
-		j.err = j.scan(br.QueryRow())
-		if j.err != nil && !errors.Is(j.err, pgx.ErrNoRows) {
-			failed = true
+	return jobs[ord-1], nil
+}
+
+// intArray is a Postgres int[] literal: a request's choice, sent as one
+// element of a text[] (unnest() cannot take ragged rows).
+func intArray(xs []int) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, x := range xs {
+		if i > 0 {
+			b.WriteByte(',')
 		}
+		b.WriteString(strconv.Itoa(x))
 	}
-	if err := br.Close(); err != nil {
-		failed = true
-	}
-	for _, j := range batch {
-		if failed {
-			j.err = j.scan(db.QueryRow(ctx, j.sql, j.args...))
-		}
-		close(j.done)
-	}
+	b.WriteByte('}')
+	return b.String()
 }

@@ -4,8 +4,9 @@ package campaign
 // traffic (one request per question: its response serves the next
 // question); GET the current question serves the first one and resumes. In
 // the common case each is ONE SQL statement (one round trip, one implicit
-// transaction, the attempt's row locked inside it; concurrent ones share a
-// commit, group.go) instead of a transaction of six to twelve statements:
+// transaction, the attempt's row locked inside it; those of concurrent
+// requests are one multi-row statement with one commit, group.go) instead
+// of a transaction of six to twelve statements:
 // what never changes is cached in the instance —
 //
 //   - an attempt's campaign, user, start and number of questions;
@@ -81,7 +82,8 @@ type hotCache struct {
 	attempts  gencache.Map[*hotAttempt]
 	versions  gencache.Map[*hotVersion]
 	campaigns gencache.Map[hotCampaign]
-	group     groupCommit  // shared transactions of the hot statements (group.go)
+	groupOnce sync.Once
+	groups    *hotGroups   // group commits of the hot statements (group.go), made on first use
 	hits      atomic.Int64 // requests the hot path decided (a test checks it runs)
 }
 
@@ -233,31 +235,95 @@ func slotOf(seq int, q hotSlot, v *hotVersion) slot {
 		Options: v.options, Answer: v.answer, Explain: v.explain, ImageID: v.imageID}
 }
 
-// sqlHotCurrent locks attempt $1 and, while it is $3's, unfinished and its
-// campaign still at version $5, returns the question to play: already
-// served, or served now ($4) when $6 allows a new one. The UPDATE's
-// "served_at IS NULL" is rechecked on the latest row, so a question is
-// never served twice. A served question delivered again forgets an
-// inherited round trip (sqlRedeliver); the last column is what remains.
-const sqlHotCurrent = `WITH a AS (
-	SELECT ` + attemptCols + ` FROM campaign_attempts WHERE id = $1 FOR UPDATE
-), c AS (
-	SELECT xmin::text::bigint AS v FROM campaigns WHERE id = $2
+// sqlHotCurrents serves a batch of question GETs (group.go): one row per
+// request in the unnest() arrays — attempt, its campaign, user, now, the
+// campaign's row version as cached, whether a new question may be served.
+// It locks the batch's attempts in id order and returns, for each request
+// whose attempt exists, its ordinal, the attempt, the campaign's row
+// version now and — while the attempt is the user's, unfinished and its
+// campaign still at that version, for the first request of an attempt in
+// the batch — the question to play: already served, or served now when
+// allowed. The UPDATE's "served_at IS NULL" is rechecked on the latest
+// row, so a question is never served twice. A served question delivered
+// again forgets an inherited round trip (sqlRedeliver); the last column is
+// what remains.
+const sqlHotCurrents = `WITH k AS (
+	SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[], $5::bigint[], $6::bool[])
+		WITH ORDINALITY AS k(attempt_id, campaign_id, user_id, at, campaign_version, may_serve, ord)
+), a AS MATERIALIZED (
+	SELECT ` + attemptCols + ` FROM campaign_attempts WHERE id IN (SELECT attempt_id FROM k) ORDER BY id FOR UPDATE
 ), q AS (
-	SELECT s.seq, s.question_version_id, s.perm, s.points, s.served_at, CASE WHEN s.seen_at IS NOT NULL THEN s.rtt_ms END AS rtt
-	FROM campaign_attempt_questions s, a, c
-	WHERE s.attempt_id = a.id AND s.seq = a.answered + 1 AND a.user_id = $3 AND a.finished_at IS NULL AND c.v = $5
+	SELECT DISTINCT ON (k.attempt_id) k.ord, k.at, k.may_serve, s.attempt_id, s.seq, s.question_version_id, s.perm, s.points,
+		s.served_at, CASE WHEN s.seen_at IS NOT NULL THEN s.rtt_ms END AS rtt
+	FROM k JOIN a ON a.id = k.attempt_id JOIN campaign_attempt_questions s ON s.attempt_id = a.id AND s.seq = a.answered + 1
+	WHERE a.user_id = k.user_id AND a.finished_at IS NULL
+	AND (SELECT xmin::text::bigint FROM campaigns WHERE id = k.campaign_id) = k.campaign_version
+	ORDER BY k.attempt_id, k.ord
 ), served AS (
-	UPDATE campaign_attempt_questions s SET served_at = $4 FROM q
-	WHERE s.attempt_id = $1 AND s.seq = q.seq AND q.served_at IS NULL AND s.served_at IS NULL AND $6::bool
-	RETURNING s.served_at
+	UPDATE campaign_attempt_questions s SET served_at = q.at FROM q
+	WHERE s.attempt_id = q.attempt_id AND s.seq = q.seq AND q.served_at IS NULL AND s.served_at IS NULL AND q.may_serve
+	RETURNING s.attempt_id, s.served_at
 ), redelivered AS (
 	UPDATE campaign_attempt_questions s SET rtt_ms = NULL FROM q
-	WHERE s.attempt_id = $1 AND s.seq = q.seq AND q.served_at IS NOT NULL AND s.seen_at IS NULL AND s.rtt_ms IS NOT NULL
+	WHERE s.attempt_id = q.attempt_id AND s.seq = q.seq AND q.served_at IS NOT NULL AND s.seen_at IS NULL AND s.rtt_ms IS NOT NULL
 )
-SELECT a.*, (SELECT v FROM c), q.seq, q.question_version_id, q.perm, q.points, coalesce(q.served_at, (SELECT served_at FROM served)),
-	q.rtt
-FROM a LEFT JOIN q ON true`
+SELECT k.ord, a.*, (SELECT xmin::text::bigint FROM campaigns WHERE id = k.campaign_id), q.seq, q.question_version_id, q.perm,
+	q.points, coalesce(q.served_at, served.served_at), q.rtt
+FROM k JOIN a ON a.id = k.attempt_id LEFT JOIN q ON q.ord = k.ord LEFT JOIN served ON served.attempt_id = q.attempt_id`
+
+// currentJob is one question GET for sqlHotCurrents, with its result
+// (found false: no such attempt).
+type currentJob struct {
+	attemptID, campaignID, userID int64
+	at                            time.Time
+	campaignVersion               int64
+	mayServe                      bool
+
+	found    bool
+	att      Attempt
+	version  *int64 // the campaign's row version now
+	seq      *int32 // the question to play (nil: none)
+	vid      *int64
+	perm     []int
+	points   *int32
+	servedAt *time.Time
+	rtt      *int
+}
+
+// flushCurrents runs sqlHotCurrents for jobs and fills in their results.
+func flushCurrents(ctx context.Context, db querier, jobs []*currentJob) error {
+	n := len(jobs)
+	ids, cids, users, vers := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+	ats, may := make([]time.Time, n), make([]bool, n)
+	for i, j := range jobs {
+		ids[i], cids[i], users[i], ats[i], vers[i], may[i] = j.attemptID, j.campaignID, j.userID, j.at, j.campaignVersion, j.mayServe
+		*j = currentJob{attemptID: j.attemptID, campaignID: j.campaignID, userID: j.userID, at: j.at,
+			campaignVersion: j.campaignVersion, mayServe: j.mayServe}
+	}
+	return flushRows(ctx, db, sqlHotCurrents, []any{ids, cids, users, ats, vers, may}, func(r pgx.Rows) error {
+		var ord int64
+		var c currentJob
+		att, err := scanAttempt(rowPlus{prefixRow{r, &ord}, []any{&c.version, &c.seq, &c.vid, &c.perm, &c.points, &c.servedAt, &c.rtt}})
+		if err != nil {
+			return err
+		}
+		j, err := jobAt(jobs, ord)
+		if err != nil {
+			return err
+		}
+		j.found, j.att, j.version, j.seq, j.vid, j.perm, j.points, j.servedAt, j.rtt = true, att, c.version, c.seq, c.vid, c.perm,
+			c.points, c.servedAt, c.rtt
+		return nil
+	})
+}
+
+// prefixRow scans a row's first column into first and the rest with scan.
+type prefixRow struct {
+	pgx.Row
+	first any
+}
+
+func (r prefixRow) Scan(dest ...any) error { return r.Row.Scan(append([]any{r.first}, dest...)...) }
 
 // currentHot is Current's hot path; ok is false when the slow path must
 // decide.
@@ -275,25 +341,14 @@ func (s *Service) currentHot(ctx context.Context, a kepu.Actor, id int64) (st St
 	if end, limited := attemptEnd(hc.c, Attempt{StartedAt: ha.startedAt}); limited && !now.Before(end) {
 		mayServe = false
 	}
-	var version *int64
-	var seq *int32
-	var vid *int64
-	var perm []int
-	var points *int32
-	var servedAt *time.Time
-	var rtt *int
-	var att Attempt
-	err = s.hot.group.row(ctx, s.DB, sqlHotCurrent, []any{id, ha.campaignID, a.UserID, now, hc.version, mayServe},
-		func(r pgx.Row) (err error) {
-			att, err = scanAttempt(rowPlus{r, []any{&version, &seq, &vid, &perm, &points, &servedAt, &rtt}})
-			return err
-		})
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return st, false, nil
-	case err != nil:
+	j := &currentJob{attemptID: id, campaignID: ha.campaignID, userID: a.UserID, at: now, campaignVersion: hc.version, mayServe: mayServe}
+	if err := s.groups().currents.Do(ctx, j); err != nil {
+		// j is not ours to read: its flush may still run (ctx ended).
 		return st, false, fmt.Errorf("campaign: current: %w", err)
-	case att.UserID != a.UserID:
+	}
+	att, version, seq, servedAt := j.att, j.version, j.seq, j.servedAt
+	switch {
+	case !j.found || att.UserID != a.UserID:
 		return st, false, nil
 	case att.Finished():
 		s.hot.forget(id)
@@ -309,44 +364,126 @@ func (s *Service) currentHot(ctx context.Context, a kepu.Actor, id int64) (st St
 	if now.After(servedAt.Add(limit + s.Grace)) {
 		return st, false, nil // a timeout to lock first
 	}
-	v, err := s.version(ctx, *vid)
+	v, err := s.version(ctx, *j.vid)
 	if err != nil {
 		return st, false, err
 	}
-	hs := hotSlot{versionID: *vid, perm: perm, points: int(*points), servedAt: *servedAt, rtt: rtt}
+	hs := hotSlot{versionID: *j.vid, perm: j.perm, points: int(*j.points), servedAt: *servedAt, rtt: j.rtt}
 	ha.serve(int(*seq), hs)
 	s.hot.hits.Add(1)
 	return State{Attempt: att, Question: slotOf(int(*seq), hs, v).view(att.Questions, limit, now)}, true, nil
 }
 
-// sqlHotAnswer locks attempt $1 and, while it is $2's, unfinished, at seq
-// $3, its campaign ($11) still at version $12 and the question's measured
-// round trip still $14, locks the answer, adds it to the attempt (and a
-// "fast" signal when $10), serves question $3 + 1 at the same time ($13)
-// with the same round trip when $15 allows it, and returns the attempt's
-// counts with the question served (NULLs when none). Any other case — a
-// duplicate included (ON CONFLICT) — returns no row and changes nothing.
-const sqlHotAnswer = `WITH a AS (
-	SELECT id, answered FROM campaign_attempts WHERE id = $1 AND user_id = $2 AND finished_at IS NULL FOR UPDATE
+// sqlHotAnswers writes a batch of answers (group.go): one row per answer
+// in the unnest() arrays, $1 … $15 the single-row statement's parameters
+// (attempt, user, seq, question version, choice, correct, points,
+// elapsed ms, timed out, fast, campaign, campaign row version, answered at,
+// measured round trip, serve the next question). It locks the batch's
+// attempts in id order and, for each answer whose attempt is its user's,
+// unfinished, at that seq, whose campaign is still at that version and
+// whose question's measured round trip is still that one — the first such
+// answer of an attempt in the batch — locks the answer, adds it to the
+// attempt (and a "fast" signal when asked), serves question seq + 1 at the
+// same time with the same round trip when asked, and returns its ordinal
+// with the attempt's counts and the question served (NULLs when none).
+// Any other answer — a duplicate included (ON CONFLICT) — returns no row
+// and changes nothing.
+const sqlHotAnswers = `WITH k AS (
+	SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[], $5::text[], $6::bool[], $7::int[], $8::int[],
+		$9::bool[], $10::bool[], $11::bigint[], $12::bigint[], $13::timestamptz[], $14::int[], $15::bool[])
+		WITH ORDINALITY AS k(attempt_id, user_id, seq, version_id, choice, correct, points, elapsed_ms, timed_out, fast,
+			campaign_id, campaign_version, at, rtt_ms, serve_next, ord)
+), a AS MATERIALIZED (
+	SELECT t.id, t.user_id, t.answered FROM campaign_attempts t, (SELECT DISTINCT attempt_id, user_id FROM k) u
+	WHERE t.id = u.attempt_id AND t.user_id = u.user_id AND t.finished_at IS NULL ORDER BY t.id FOR UPDATE OF t
 ), ok AS (
-	SELECT a.id FROM a WHERE a.answered + 1 = $3
-	AND (SELECT xmin::text::bigint FROM campaigns WHERE id = $11) = $12
-	AND (SELECT rtt_ms FROM campaign_attempt_questions WHERE attempt_id = $1 AND seq = $3) IS NOT DISTINCT FROM $14::int
+	SELECT DISTINCT ON (k.attempt_id) k.* FROM k JOIN a ON a.id = k.attempt_id
+	WHERE a.user_id = k.user_id AND a.answered + 1 = k.seq
+	AND (SELECT xmin::text::bigint FROM campaigns WHERE id = k.campaign_id) = k.campaign_version
+	AND (SELECT rtt_ms FROM campaign_attempt_questions WHERE attempt_id = k.attempt_id AND seq = k.seq) IS NOT DISTINCT FROM k.rtt_ms
+	ORDER BY k.attempt_id, k.ord
 ), ins AS (
 	INSERT INTO campaign_answers (attempt_id, seq, question_version_id, choice, correct, points, elapsed_ms, timed_out, answered_at)
-	SELECT id, $3, $4, $5, $6, $7, $8, $9, $13 FROM ok
-	ON CONFLICT (attempt_id, seq) DO NOTHING RETURNING points, elapsed_ms
+	SELECT attempt_id, seq, version_id, choice::int[], correct, points, elapsed_ms, timed_out, at FROM ok
+	ON CONFLICT (attempt_id, seq) DO NOTHING RETURNING attempt_id, points, elapsed_ms
 ), sig AS (
-	INSERT INTO campaign_signals (attempt_id, kind, seq, at) SELECT $1, 'fast', $3, $13 FROM ins WHERE $10::bool
+	INSERT INTO campaign_signals (attempt_id, kind, seq, at)
+	SELECT ok.attempt_id, 'fast', ok.seq, ok.at FROM ok JOIN ins USING (attempt_id) WHERE ok.fast
 ), upd AS (
 	UPDATE campaign_attempts t SET answered = t.answered + 1, score = t.score + ins.points, time_ms = t.time_ms + ins.elapsed_ms
-	FROM ins WHERE t.id = $1 RETURNING t.answered, t.score, t.max_score, t.questions
+	FROM ins WHERE t.id = ins.attempt_id RETURNING t.id, t.answered, t.score, t.max_score, t.questions
 ), nxt AS (
-	UPDATE campaign_attempt_questions s SET served_at = $13, rtt_ms = $14 FROM ins
-	WHERE s.attempt_id = $1 AND s.seq = $3 + 1 AND s.served_at IS NULL AND $15::bool
-	RETURNING s.seq, s.question_version_id, s.perm, s.points
+	UPDATE campaign_attempt_questions s SET served_at = ok.at, rtt_ms = ok.rtt_ms FROM ok JOIN ins USING (attempt_id)
+	WHERE s.attempt_id = ok.attempt_id AND s.seq = ok.seq + 1 AND s.served_at IS NULL AND ok.serve_next
+	RETURNING s.attempt_id, s.seq, s.question_version_id, s.perm, s.points
 )
-SELECT answered, score, max_score, questions, nxt.seq, nxt.question_version_id, nxt.perm, nxt.points FROM upd LEFT JOIN nxt ON true`
+SELECT ok.ord, upd.answered, upd.score, upd.max_score, upd.questions, nxt.seq, nxt.question_version_id, nxt.perm, nxt.points
+FROM ok JOIN upd ON upd.id = ok.attempt_id LEFT JOIN nxt ON nxt.attempt_id = ok.attempt_id`
+
+// answerJob is one answer for sqlHotAnswers, with its result (taken
+// false: the statement did not take it; the slow path decides).
+type answerJob struct {
+	attemptID, userID           int64
+	seq                         int
+	versionID                   int64
+	choice                      []int // authoring order, stored
+	correct, timedOut, fast     bool
+	points                      int
+	elapsedMS                   int64
+	campaignID, campaignVersion int64
+	at                          time.Time
+	rtt                         *int
+	serveNext                   bool
+
+	taken                                bool
+	answered, score, maxScore, questions int
+	nseq, npoints                        *int32 // the question served with it (nil: none)
+	nvid                                 *int64
+	nperm                                []int
+}
+
+// writeAnswers runs sqlHotAnswers for jobs on db (the pool: one implicit
+// transaction; or the last answer's transaction) and fills in their
+// results.
+func writeAnswers(ctx context.Context, db querier, jobs []*answerJob) error {
+	n := len(jobs)
+	var (
+		ids, users, vids, cids, cvers = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		seqs, points, elapsed         = make([]int32, n), make([]int32, n), make([]int32, n)
+		choices                       = make([]string, n)
+		correct, timedOut, fast, next = make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)
+		ats                           = make([]time.Time, n)
+		rtts                          = make([]*int32, n)
+	)
+	for i, j := range jobs {
+		ids[i], users[i], seqs[i], vids[i], choices[i] = j.attemptID, j.userID, int32(j.seq), j.versionID, intArray(j.choice)
+		correct[i], points[i], elapsed[i], timedOut[i], fast[i] = j.correct, int32(j.points), int32(j.elapsedMS), j.timedOut, j.fast
+		cids[i], cvers[i], ats[i], next[i] = j.campaignID, j.campaignVersion, j.at, j.serveNext
+		if j.rtt != nil {
+			r := int32(*j.rtt)
+			rtts[i] = &r
+		}
+		j.taken, j.nseq, j.npoints, j.nvid, j.nperm = false, nil, nil, nil, nil
+	}
+	args := []any{ids, users, seqs, vids, choices, correct, points, elapsed, timedOut, fast, cids, cvers, ats, rtts, next}
+	return flushRows(ctx, db, sqlHotAnswers, args, func(r pgx.Rows) error {
+		var ord int64
+		var answered, score, maxScore, questions int
+		var nseq, npoints *int32
+		var nvid *int64
+		var nperm []int
+		if err := r.Scan(&ord, &answered, &score, &maxScore, &questions, &nseq, &nvid, &nperm, &npoints); err != nil {
+			return err
+		}
+		j, err := jobAt(jobs, ord)
+		if err != nil {
+			return err
+		}
+		j.taken, j.answered, j.score, j.maxScore, j.questions = true, answered, score, maxScore, questions
+		j.nseq, j.nvid, j.nperm, j.npoints = nseq, nvid, nperm, npoints
+		return nil
+	})
+}
 
 // answerHot is Answer's hot path; ok is false when the slow path must
 // decide (and nothing was written).
@@ -403,37 +540,33 @@ func (s *Service) answerHot(ctx context.Context, a kepu.Actor, id int64, seq int
 	if stored == nil {
 		stored = []int{}
 	}
-	args := []any{id, a.UserID, seq, hs.versionID, stored, v.correct, v.points, v.elapsed.Milliseconds(), v.timedOut, v.fast,
-		ha.campaignID, hc.version, now, hs.rtt, serveNext}
-	var answered, score, maxScore, questions int
-	var nseq, npoints *int32
-	var nvid *int64
-	var nperm []int
-	scan := func(r pgx.Row) error {
-		return r.Scan(&answered, &score, &maxScore, &questions, &nseq, &nvid, &nperm, &npoints)
-	}
+	j := &answerJob{attemptID: id, userID: a.UserID, seq: seq, versionID: hs.versionID, choice: stored, correct: v.correct,
+		points: v.points, elapsedMS: v.elapsed.Milliseconds(), timedOut: v.timedOut, fast: v.fast, campaignID: ha.campaignID,
+		campaignVersion: hc.version, at: now, rtt: hs.rtt, serveNext: serveNext}
 	if !last {
-		err = s.hot.group.row(ctx, s.DB, sqlHotAnswer, args, scan)
+		err = s.groups().answers.Do(ctx, j)
 	} else {
 		// The last answer and the finish commit together.
 		err = s.tx(ctx, func(tx pgx.Tx) error {
-			if err := scan(tx.QueryRow(ctx, sqlHotAnswer, args...)); err != nil {
+			if err := writeAnswers(ctx, tx, []*answerJob{j}); err != nil || !j.taken {
 				return err
 			}
-			att.Answered, att.Score, att.MaxScore = answered, score, maxScore
-			if answered < questions {
+			att.Answered, att.Score, att.MaxScore = j.answered, j.score, j.maxScore
+			if j.answered < j.questions {
 				return nil
 			}
 			finished = true
 			return s.finish(ctx, tx, &att, c, now)
 		})
 	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return res, att, false, false, nil
-	}
 	if err != nil {
 		return res, att, false, false, fmt.Errorf("campaign: answer: %w", err)
 	}
+	if !j.taken {
+		return res, att, false, false, nil
+	}
+	answered, score, questions := j.answered, j.score, j.questions
+	nseq, nvid, nperm, npoints := j.nseq, j.nvid, j.nperm, j.npoints
 	ha.answered(seq)
 	res = Result{Seq: seq, Correct: v.correct, Points: v.points, TimedOut: v.timedOut, Choice: q.shown(stored),
 		CorrectChoice: q.shown(q.Answer), Explanation: q.Explain, ElapsedMS: v.elapsed.Milliseconds(),

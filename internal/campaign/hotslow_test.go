@@ -40,18 +40,7 @@ func TestHotSlowSame(t *testing.T) {
 		base = v
 	}
 	ctx := context.Background()
-	db := testenv.NewDB(t)
-	var region int64
-	if err := db.Pool.QueryRow(ctx, `INSERT INTO regions (kind, name, code) VALUES ('city', '热冷市', 'hotslow') RETURNING id`).
-		Scan(&region); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Pool.Exec(ctx, `UPDATE regions SET path = id || '/' WHERE id = $1`, region); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bank.Seed(ctx, db.Pool, region); err != nil {
-		t.Fatal(err)
-	}
+	db := newBankDB(t, "热冷市", "hotslow")
 	rows, err := db.Pool.Query(ctx, `SELECT v.id, v.dimension, jsonb_array_length(v.options) FROM questions q
 		JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
 		WHERE q.status = 'published' AND q.lang = 'zh-CN' AND NOT q.private ORDER BY v.id`)
@@ -87,6 +76,26 @@ func TestHotSlowSame(t *testing.T) {
 		t.Errorf("hot path decided %d requests in %d sequences, want at least %d", hits, seqs, seqs/2)
 	}
 	t.Logf("%d sequences from seed %d; the hot path decided %d requests", seqs, base, hits)
+}
+
+// newBankDB is a migrated database with a city region (name, code) and
+// the shipped question bank seeded into it.
+func newBankDB(t *testing.T, name, code string) *testenv.DB {
+	t.Helper()
+	ctx := context.Background()
+	db := testenv.NewDB(t)
+	var region int64
+	if err := db.Pool.QueryRow(ctx, `INSERT INTO regions (kind, name, code) VALUES ('city', $1, $2) RETURNING id`, name, code).
+		Scan(&region); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE regions SET path = id || '/' WHERE id = $1`, region); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bank.Seed(ctx, db.Pool, region); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 // hotSlowVersion is a question version the test draws from.
