@@ -177,11 +177,16 @@ func runCampaign(ctx context.Context, env *Env, o campaignOpts) error {
 	fmt.Fprintf(env.Out, "campaign %d: %d citizens over %v, think %v\n", r.campaign, len(set.List), o.Ramp, o.Think)
 	env.Checks["campaign"] = fmt.Sprint(r.campaign)
 
-	// Citizens stop starting requests a little before --duration so that
-	// the Postgres check has time to run.
+	// Citizens stop starting requests a little before --duration (counted
+	// from the tool's start: the reference and the set-up took part of it)
+	// so that the Postgres check has time to run.
 	reserve := min(10*time.Second, env.Duration/5)
+	left := env.Duration
+	if end, ok := ctx.Deadline(); ok {
+		left = time.Until(end)
+	}
 	steady := newRateWindow(st, "answers")
-	stopTimer := time.AfterFunc(env.Duration-reserve, func() { r.stopping.Store(true); steady.stop() })
+	stopTimer := time.AfterFunc(left-reserve, func() { r.stopping.Store(true); steady.stop() })
 	defer stopTimer.Stop()
 
 	st.Gauge("playing", r.playing.Load)
