@@ -10,11 +10,12 @@ package campaign
 // once (no waiting window, no added latency at low load); otherwise
 // requests queue, and the next flush writes up to groupMax of them as ONE
 // multi-row statement — a CTE over unnest() arrays, one array per
-// parameter, with the request's ordinal in the batch — in one implicit
-// transaction: one round trip, one statement, one commit. Each row the
+// parameter, with the request's ordinal in the batch — in one
+// transaction: one round trip, one statement (with a generic plan,
+// flushRows), one commit. Each row the
 // statement returns carries its ordinal, so each request gets its own
-// result, and only after the commit (the Flush returns after Postgres
-// answered the Sync).
+// result, and only after the commit (the flush returns after Postgres
+// answered the batch's Sync).
 //
 // The statements keep every rule of the single-row ones they replace: each
 // request's attempt, user, seq, campaign version and round trip are
@@ -75,25 +76,41 @@ func (s *Service) groups() *hotGroups {
 }
 
 // flushRows runs one multi-row statement and hands each returned row to
-// each; it returns after the commit (Next returned false after the
-// statement's end, and rows.Err holds a failed commit too).
-func flushRows(ctx context.Context, db querier, sql string, args []any, each func(pgx.Rows) error) error {
-	rows, err := db.Query(ctx, sql, args...)
-	if err != nil {
-		return err
+// each; it returns after the commit. On the pool (db is not a pgx.Tx) the
+// statement is its own transaction; in a transaction, part of it.
+//
+// The statement runs with a generic plan (SET LOCAL plan_cache_mode): on
+// its own, Postgres plans a statement over unnest() arrays again at
+// every execution (the plan for the arrays' actual lengths always looks
+// cheaper than the generic one), and planning these CTEs costs more than
+// executing them for a few rows. BEGIN, SET LOCAL, the statement and
+// COMMIT go in one pgx batch: one round trip.
+func flushRows(ctx context.Context, db sender, sql string, args []any, each func(pgx.Rows) error) error {
+	_, inTx := db.(pgx.Tx)
+	b := &pgx.Batch{}
+	if !inTx {
+		b.Queue("BEGIN")
 	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := each(rows); err != nil {
-			return err
+	b.Queue("SET LOCAL plan_cache_mode = force_generic_plan")
+	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			if err := each(rows); err != nil {
+				return err
+			}
 		}
+		return rows.Err()
+	})
+	if !inTx {
+		b.Queue("COMMIT")
 	}
-	return rows.Err()
+	// Close returns the first error, after Postgres answered the Sync:
+	// after the commit (a failed statement makes the COMMIT a rollback).
+	return db.SendBatch(ctx, b).Close()
 }
 
-// querier is a pool or a transaction.
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+// sender is the pool or a transaction.
+type sender interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // jobAt is the request of 1-based ordinal ord in jobs.

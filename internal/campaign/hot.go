@@ -3,7 +3,7 @@ package campaign
 // The hot path of an attempt. POST an answer is nearly all of a campaign's
 // traffic (one request per question: its response serves the next
 // question); GET the current question serves the first one and resumes. In
-// the common case each is ONE SQL statement (one round trip, one implicit
+// the common case each is ONE SQL statement (one round trip, one
 // transaction, the attempt's row locked inside it; those of concurrent
 // requests are one multi-row statement with one commit, group.go) instead
 // of a transaction of six to twelve statements:
@@ -291,7 +291,7 @@ type currentJob struct {
 }
 
 // flushCurrents runs sqlHotCurrents for jobs and fills in their results.
-func flushCurrents(ctx context.Context, db querier, jobs []*currentJob) error {
+func flushCurrents(ctx context.Context, db sender, jobs []*currentJob) error {
 	n := len(jobs)
 	ids, cids, users, vers := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	ats, may := make([]time.Time, n), make([]bool, n)
@@ -442,10 +442,10 @@ type answerJob struct {
 	nperm                                []int
 }
 
-// writeAnswers runs sqlHotAnswers for jobs on db (the pool: one implicit
+// writeAnswers runs sqlHotAnswers for jobs on db (the pool: its own
 // transaction; or the last answer's transaction) and fills in their
 // results.
-func writeAnswers(ctx context.Context, db querier, jobs []*answerJob) error {
+func writeAnswers(ctx context.Context, db sender, jobs []*answerJob) error {
 	n := len(jobs)
 	var (
 		ids, users, vids, cids, cvers = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)

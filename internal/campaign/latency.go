@@ -59,7 +59,7 @@ type seenJob struct {
 }
 
 // flushSeens runs sqlSeens for jobs and fills in their results.
-func flushSeens(ctx context.Context, db querier, jobs []*seenJob) error {
+func flushSeens(ctx context.Context, db sender, jobs []*seenJob) error {
 	n := len(jobs)
 	ids, users, seqs, ats := make([]int64, n), make([]int64, n), make([]int32, n), make([]time.Time, n)
 	for i, j := range jobs {
