@@ -16,7 +16,7 @@ run: services build
 	@exec bin/kepu serve
 
 # Packages whose tests exercise goroutines sharing state: run again under -race.
-RACE_PKGS := ./internal/realtime/ ./internal/account/ ./internal/campaign/ ./internal/contest/ ./internal/leaderboard/ ./internal/ratelimit/
+RACE_PKGS := ./internal/realtime/ ./internal/account/ ./internal/campaign/ ./internal/postgres/ ./internal/contest/ ./internal/leaderboard/ ./internal/ratelimit/
 
 ## test: start services, install the browser and nginx, then vet, staticcheck, go mod tidy -diff,
 ## every test (unit, integration, cluster behind nginx, browser), and the concurrent packages under -race
