@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -186,6 +187,12 @@ type Service struct {
 	cache   *localCache[int64, []Question] // questions by room
 	rooms   *localCache[int64, roomInfo]   // epoch and settings by room
 	pins    *localCache[string, int64]     // room by PIN (checked by join.lua)
+	// answers commits accepted answers to contest_answers, many in one
+	// statement, before the players are told (Answer).
+	answers   *postgres.Group[answerRow]
+	flights   flights      // rebuilds in progress on this instance (ensure)
+	rebuilds  atomic.Int64 // rooms this instance rebuilt (Rebuilds)
+	lastSweep atomic.Int64 // ms of the last sweep (Tick)
 }
 
 // NewService returns a service with default timings.
@@ -197,8 +204,20 @@ func NewService(db *pgxpool.Pool, rc redis.UniversalClient, keys rdb.Keys, o *or
 		TickFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "kepu_contest_tick_failures_total",
 			Help: "Failed ticks of the contest timer loop (each instance ticks every 100 ms), e.g. while Redis is down."}),
 		scripts: loadScripts(), cache: newLocalCache[int64, []Question](),
-		rooms: newLocalCache[int64, roomInfo](), pins: newLocalCache[string, int64]()}
+		rooms: newLocalCache[int64, roomInfo](), pins: newLocalCache[string, int64](),
+		answers: &postgres.Group[answerRow]{MaxBatch: AnswerBatch, Running: AnswerFlushes, Timeout: AnswerCommitTimeout,
+			Flush: func(ctx context.Context, rows []answerRow) error { return insertAnswers(ctx, db, rows) }},
+		flights: flights{m: map[int64]*flight{}}}
 }
+
+// The answers' group commit: at most AnswerBatch answers in one INSERT,
+// AnswerFlushes statements in flight at once, each bounded by
+// AnswerCommitTimeout (then the players get answer_error "unavailable").
+const (
+	AnswerBatch         = 2000
+	AnswerFlushes       = 4
+	AnswerCommitTimeout = 5 * time.Second
+)
 
 // CanHost reports whether the actor may host contests.
 func CanHost(a kepu.Actor) bool {

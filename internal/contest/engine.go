@@ -27,8 +27,11 @@ func pgxForEach(rows pgx.Rows, scans []any, fn func()) (int64, error) {
 var phaseEvents = map[string]bool{"question": true, "closed": true, "reveal": true, "board": true, "podium": true}
 
 // step runs one transition: compare-and-set on ver (unless ver is ""),
-// set fields, move the room's due item, emit an event. It returns errBusy
-// when another transition won.
+// set fields, emit an event (step.lua, keys of the room only), then move
+// the room's due item (due: "" leave it, "-" remove it, else the due ms)
+// and write the room's new state to contest_runs (saveState), so that a
+// room Redis loses is rebuilt where it stood. It returns errBusy when
+// another transition won, errRoomGone when the room is not in Redis.
 func (s *Service) step(ctx context.Context, id int64, ver string, due string, etype string, data any, fields ...any) (int64, error) {
 	k := s.room(id)
 	payload := "null"
@@ -42,19 +45,56 @@ func (s *Service) step(ctx context.Context, id int64, ver string, due string, et
 			fields = append(fields, "vtype", etype, "view", payload)
 		}
 	}
-	args := []any{s.Channel(id), EventsKept, ver, k.roundMember(), due, etype, payload}
+	args := []any{s.Channel(id), EventsKept, ver, etype, payload}
 	args = append(args, fields...)
-	n, err := s.scripts.step.Run(ctx, s.Redis, []string{k.hash(), k.seq(), k.events(), s.dueKey()}, args...).Int64()
+	r, err := s.scripts.step.Run(ctx, s.Redis, []string{k.hash(), k.seq(), k.events()}, args...).Slice()
 	if err != nil {
 		return 0, fmt.Errorf("contest: step %s of room %d: %w", etype, id, err)
 	}
+	n, _ := r[0].(int64)
 	switch n {
 	case -1:
 		return 0, errBusy
 	case -2:
 		return 0, errRoomGone
 	}
+	if err := s.schedule(ctx, id, due); err != nil {
+		return 0, err
+	}
+	if len(r) == 3 {
+		seq, _ := r[1].(int64)
+		flat, _ := r[2].([]any)
+		m := make(map[string]string, len(flat)/2)
+		for i := 0; i+1 < len(flat); i += 2 {
+			f, _ := flat[i].(string)
+			v, _ := flat[i+1].(string)
+			m[f] = v
+		}
+		if err := s.saveState(ctx, id, seq, m); err != nil {
+			return 0, err
+		}
+	}
 	return n, nil
+}
+
+// schedule moves room id's timed transition in the due set: due "" leaves
+// it, "-" removes it, else it is the due time in ms. The due set is only
+// a hint (due re-checks the room; the sweep re-seeds it from Postgres), so
+// it is written after the transition, outside its script.
+func (s *Service) schedule(ctx context.Context, id int64, due string) error {
+	var err error
+	switch due {
+	case "":
+		return nil
+	case "-":
+		err = s.Redis.ZRem(ctx, s.dueKey(), s.room(id).roundMember()).Err()
+	default:
+		err = s.Redis.ZAdd(ctx, s.dueKey(), redis.Z{Score: float64(atoi64(due)), Member: s.room(id).roundMember()}).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("contest: schedule room %d: %w", id, err)
+	}
+	return nil
 }
 
 func ms(n int64) string { return strconv.FormatInt(n, 10) }
@@ -102,16 +142,7 @@ func (s *Service) openQuestion(ctx context.Context, st *state, q int) error {
 	_, err = s.step(ctx, st.ID, st.Ver, ms(closeAt), "question", data,
 		"phase", PhaseQuestion, "q", q, "answered", 0, "opened_at", now, "deadline", deadline,
 		"close_at", closeAt, "due_at", closeAt, "paused", 0)
-	if err != nil {
-		return err
-	}
-	if q == 0 {
-		if _, err := s.DB.Exec(ctx, `UPDATE contest_runs SET status = 'playing', started_at = now()
-			WHERE id = $1 AND status = 'lobby'`, st.ID); err != nil {
-			return fmt.Errorf("contest: mark playing: %w", err)
-		}
-	}
-	return nil
+	return err
 }
 
 // closeRound stops answers to the open question, then reveals it.
@@ -475,14 +506,20 @@ func (s *Service) Run(ctx context.Context, every time.Duration, log *slog.Logger
 	}
 }
 
-// Tick handles every due item once.
+// Tick handles every due item once; every SweepEvery it first checks the
+// live runs of Postgres against Redis (sweep: lost rooms are rebuilt, lost
+// due items added again).
 func (s *Service) Tick(ctx context.Context) error {
 	now := s.nowMS()
+	var sweepErr error
+	if last := s.lastSweep.Load(); now-last >= SweepEvery.Milliseconds() && s.lastSweep.CompareAndSwap(last, now) {
+		sweepErr = s.sweep(ctx)
+	}
 	due, err := s.Redis.ZRangeArgs(ctx, redis.ZRangeArgs{Key: s.dueKey(), Start: "-inf", Stop: ms(now), ByScore: true, Count: 100}).Result()
 	if err != nil {
-		return fmt.Errorf("contest: due: %w", err)
+		return errors.Join(sweepErr, fmt.Errorf("contest: due: %w", err))
 	}
-	var errs []error
+	errs := []error{sweepErr}
 	for _, m := range due {
 		ok, err := s.scripts.claim.Run(ctx, s.Redis, []string{s.dueKey()}, m, now, 5000).Int()
 		if err != nil {

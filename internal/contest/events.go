@@ -23,7 +23,7 @@ var eventTypes = map[string]string{}
 
 func init() {
 	for _, t := range []string{"lobby", "progress", "question", "closed", "reveal", "board", "podium",
-		"paused", "resumed", "locked", "kicked"} {
+		"paused", "resumed", "locked", "kicked", "resync"} {
 		eventTypes[t] = t
 	}
 }

@@ -136,6 +136,16 @@ func (s *Service) Kick(ctx context.Context, a kepu.Actor, runID int64, playerID 
 	}
 	var p playerRec
 	json.Unmarshal([]byte(v), &p)
+	// Postgres first: a rebuilt room must not bring the player back.
+	if err := postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM contest_players WHERE run_id = $1 AND player_id = $2`, runID, playerID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM contest_answers WHERE run_id = $1 AND player_id = $2`, runID, playerID)
+		return err
+	}); err != nil {
+		return fmt.Errorf("contest: kick: %w", err)
+	}
 	_, err = s.Redis.TxPipelined(ctx, func(pl redis.Pipeliner) error {
 		pl.HDel(ctx, k.players(), pid)
 		pl.HDel(ctx, k.nicks(), nickKey(p.Nick))
@@ -156,21 +166,29 @@ func (s *Service) Kick(ctx context.Context, a kepu.Actor, runID int64, playerID 
 	return nil
 }
 
-// persist writes a finished room's results to Postgres, once: a second
-// call (another instance retrying) finds the run finished and stops.
+// persist writes a finished room's results to Postgres, once: the
+// players' score, correct answers and rank, and any answer whose row is
+// still missing (its commit failed and the player did not retry); then the
+// run is finished. A second call (another instance retrying) finds the run
+// finished and stops.
 func (s *Service) persist(ctx context.Context, st *state) error {
 	rank, players, err := s.ranking(ctx, st.ID)
 	if err != nil {
 		return err
 	}
 	k := s.room(st.ID)
-	answers := make([]map[string]string, 0, st.NQ)
+	var answers []answerRow
 	for q := 0; q <= st.Q && q < st.NQ; q++ {
 		m, err := s.Redis.HGetAll(ctx, k.answers(q)).Result()
 		if err != nil {
 			return fmt.Errorf("contest: persist answers: %w", err)
 		}
-		answers = append(answers, m)
+		for pid, v := range m {
+			var a answerRecord
+			if _, ok := players[atoi(pid)]; ok && json.Unmarshal([]byte(v), &a) == nil {
+				answers = append(answers, a.row(st.ID, atoi(pid), q))
+			}
+		}
 	}
 	err = postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
 		var status string
@@ -180,36 +198,35 @@ func (s *Service) persist(ctx context.Context, st *state) error {
 		if status == "finished" {
 			return nil
 		}
-		var rows [][]any
-		for _, r := range rank {
+		n := len(rank)
+		ids, scores, corrects, ranks := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
+		nicks, uids, classes, teams, ths := make([]string, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]string, n)
+		for i, r := range rank {
 			p := players[r.ID]
-			rows = append(rows, []any{st.ID, r.ID, p.Nick, nullID(p.UID), nullID(p.Class), r.Score, r.Correct, r.Rank})
+			ids[i], scores[i], corrects[i], ranks[i] = int32(r.ID), int32(r.Score), int32(r.Correct), int32(r.Rank)
+			nicks[i], uids[i], classes[i], teams[i], ths[i] = p.Nick, p.UID, p.Class, p.Team, p.TH
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"contest_players"},
-			[]string{"run_id", "player_id", "nickname", "user_id", "class_id", "score", "correct", "rank"},
-			pgx.CopyFromRows(rows)); err != nil {
+		// Every player has a row since they joined; a row is written here
+		// only if that insert was lost with a room rebuilt meanwhile.
+		if _, err := tx.Exec(ctx, `INSERT INTO contest_players (run_id, player_id, nickname, user_id, class_id, team, token_hash, score, correct, rank)
+			SELECT $1, id, nick, nullif(uid, 0), nullif(cls, 0), team, th, sc, ok, rk
+			FROM unnest($2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::int[], $9::int[], $10::int[])
+				AS t(id, nick, uid, cls, team, th, sc, ok, rk)
+			ON CONFLICT (run_id, player_id) DO UPDATE SET score = excluded.score, correct = excluded.correct, rank = excluded.rank`,
+			st.ID, ids, nicks, uids, classes, teams, ths, scores, corrects, ranks); err != nil {
 			return fmt.Errorf("players: %w", err)
 		}
-		rows = rows[:0]
-		for q, m := range answers {
-			for pid, v := range m {
-				if _, ok := players[atoi(pid)]; !ok {
-					continue
-				}
-				var a answerRecord
-				if json.Unmarshal([]byte(v), &a) != nil {
-					continue
-				}
-				choice := make([]int32, len(a.Choice))
-				for i, c := range a.Choice {
-					choice[i] = int32(c)
-				}
-				rows = append(rows, []any{st.ID, atoi(pid), q, choice, a.Correct, a.Points, int32(a.MS)})
+		// Players removed from the room (kicked) leave the results.
+		if _, err := tx.Exec(ctx, `DELETE FROM contest_players WHERE run_id = $1 AND player_id <> ALL($2)`, st.ID, ids); err != nil {
+			return fmt.Errorf("players: %w", err)
+		}
+		if len(answers) > 0 {
+			if err := insertAnswers(ctx, tx, answers); err != nil {
+				return err
 			}
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"contest_answers"},
-			[]string{"run_id", "player_id", "position", "choice", "correct", "points", "elapsed_ms"},
-			pgx.CopyFromRows(rows)); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM contest_answers a WHERE a.run_id = $1 AND NOT EXISTS
+			(SELECT 1 FROM contest_players p WHERE p.run_id = a.run_id AND p.player_id = a.player_id)`, st.ID); err != nil {
 			return fmt.Errorf("answers: %w", err)
 		}
 		_, err := tx.Exec(ctx, `UPDATE contest_runs SET status = 'finished', ended_at = now(),

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/postgres"
 	"github.com/kepu/kepu/internal/scoring"
 )
 
@@ -70,19 +71,37 @@ func ValidPIN(s string) bool {
 	return true
 }
 
-// RoomOfPIN returns the run id of a live PIN.
+// RoomOfPIN returns the run id of a live PIN. A PIN Redis does not know
+// is looked up among the live runs in Postgres, and its room rebuilt if
+// Redis lost it (ensure).
 func (s *Service) RoomOfPIN(ctx context.Context, pin string) (int64, error) {
 	if !ValidPIN(pin) {
 		return 0, ErrWrongPIN
 	}
 	v, err := s.Redis.Get(ctx, s.pinKey(pin)).Result()
-	if errors.Is(err, redis.Nil) || v == "0" {
+	if err == nil && v != "0" {
+		return atoi64(v), nil
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, fmt.Errorf("contest: pin: %w", err)
+	}
+	var id int64
+	err = s.DB.QueryRow(ctx, `SELECT id FROM contest_runs WHERE pin = $1 AND status IN ('lobby', 'playing')
+		AND questions IS NOT NULL AND created_at > now() - make_interval(secs => $2) ORDER BY id DESC LIMIT 1`,
+		pin, s.RoomTTL.Seconds()).Scan(&id)
+	if postgres.IsNotFound(err) {
 		return 0, ErrWrongPIN
 	}
 	if err != nil {
 		return 0, fmt.Errorf("contest: pin: %w", err)
 	}
-	return atoi64(v), nil
+	if err := s.ensure(ctx, id); err != nil {
+		if errors.Is(err, errRoomGone) {
+			return 0, ErrWrongPIN
+		}
+		return 0, err
+	}
+	return id, nil
 }
 
 // Teams returns the teams of a live room in team mode (nil otherwise).
@@ -104,25 +123,28 @@ func hashToken(t string) string {
 
 // Join adds a player to the room of in.PIN.
 func (s *Service) Join(ctx context.Context, in JoinInput) (Joined, error) {
-	id, cached, err := s.pinRoom(ctx, in.PIN)
+	id, _, err := s.pinRoom(ctx, in.PIN)
 	if err != nil {
 		return Joined{}, err
 	}
 	b := make([]byte, 24)
 	rand.Read(b)
 	token := base64.RawURLEncoding.EncodeToString(b)
-	for {
-		j, err := s.join(ctx, id, in, token)
-		if errors.Is(err, ErrWrongPIN) && cached {
-			// The PIN may belong to a newer room than this instance knew.
-			s.pins.drop(in.PIN)
-			if id, cached, err = s.pinRoom(ctx, in.PIN); err != nil {
-				return Joined{}, err
-			}
-			continue
-		}
+	j, err := s.join(ctx, id, in, token)
+	if !errors.Is(err, ErrWrongPIN) {
 		return j, err
 	}
+	// The PIN may belong to a newer room than this instance knew, or the
+	// room may be gone from Redis (then it is rebuilt): look again, once.
+	s.pins.drop(in.PIN)
+	s.rooms.drop(id)
+	if err := s.ensure(ctx, id); err != nil && !errors.Is(err, errRoomGone) {
+		return Joined{}, err
+	}
+	if id, _, err = s.pinRoom(ctx, in.PIN); err != nil {
+		return Joined{}, err
+	}
+	return s.join(ctx, id, in, token)
 }
 
 // pinRoom returns the room of a PIN, from this instance's memory when it
@@ -206,15 +228,15 @@ func (s *Service) join(ctx context.Context, id int64, in JoinInput, token string
 	p.TH = hashToken(token)
 	rec, _ := json.Marshal(p)
 	k := s.room(id)
-	args := append([]any{s.Channel(id), EventsKept, nickKey(nick), p.TH, string(rec), s.nowMS(), FlushEvery.Milliseconds(),
-		k.flushMember(), s.MaxPlayers, in.PIN, MaxPerDevice, balance}, devs...)
-	n, err := s.scripts.join.Run(ctx, s.Redis,
-		[]string{k.hash(), k.seq(), k.events(), s.dueKey(), k.players(), k.nicks(), k.tokens(), k.scores(), k.flush(),
-			k.devices(), k.teamSize()}, args...).Int()
+	args := append([]any{s.Channel(id), EventsKept, nickKey(nick), p.TH, string(rec), FlushEvery.Milliseconds(),
+		s.MaxPlayers, in.PIN, MaxPerDevice, balance}, devs...)
+	r, err := s.scripts.join.Run(ctx, s.Redis,
+		[]string{k.hash(), k.seq(), k.events(), k.players(), k.nicks(), k.tokens(), k.scores(), k.flush(),
+			k.devices(), k.teamSize()}, args...).Int64Slice()
 	if err != nil {
 		return Joined{}, fmt.Errorf("contest: join %d: %w", id, err)
 	}
-	switch n {
+	switch r[0] {
 	case -1:
 		return Joined{}, ErrWrongPIN
 	case -2:
@@ -228,7 +250,37 @@ func (s *Service) join(ctx context.Context, id int64, in JoinInput, token string
 	case -6:
 		return Joined{}, kepu.Errorf(kepu.ECONFLICT, "error.contest_device_limit").With("n", MaxPerDevice)
 	}
-	return Joined{Room: id, Player: n, Nickname: nick, Token: token, Epoch: ri.Epoch}, nil
+	p.ID, p.Team = int(r[0]), r[2]
+	if r[3] == 1 {
+		s.Redis.ZAddLT(ctx, s.dueKey(), redis.Z{Score: float64(s.nowMS() + FlushEvery.Milliseconds()), Member: k.flushMember()})
+	}
+	// The player is durable before they hear they joined: a rebuilt room
+	// knows their token. If Postgres fails, the join is undone.
+	if err := s.savePlayer(ctx, id, p, in.Device); err != nil {
+		s.unjoin(context.WithoutCancel(ctx), id, p, devs)
+		return Joined{}, err
+	}
+	return Joined{Room: id, Player: p.ID, Nickname: nick, Token: token, Epoch: r[1]}, nil
+}
+
+// unjoin removes a player whose join could not be stored: their nickname,
+// their device's and team's places are free again.
+func (s *Service) unjoin(ctx context.Context, id int64, p playerRec, devs []any) {
+	k := s.room(id)
+	pid := strconv.Itoa(p.ID)
+	s.Redis.TxPipelined(ctx, func(pl redis.Pipeliner) error {
+		pl.HDel(ctx, k.players(), pid)
+		pl.HDel(ctx, k.nicks(), nickKey(p.Nick))
+		pl.HDel(ctx, k.tokens(), p.TH)
+		pl.ZRem(ctx, k.scores(), pid)
+		for _, d := range devs {
+			pl.HIncrBy(ctx, k.devices(), d.(string), -1)
+		}
+		if p.Team != 0 {
+			pl.HIncrBy(ctx, k.teamSize(), strconv.FormatInt(p.Team, 10), -1)
+		}
+		return nil
+	})
 }
 
 // Player is a player as their own connection knows them.
@@ -248,23 +300,31 @@ func (s *Service) PlayerByToken(ctx context.Context, id int64, token string) (Pl
 		return Player{}, ErrBadToken
 	}
 	k := s.room(id)
-	v, err := s.scripts.player.Run(ctx, s.Redis, []string{k.tokens(), k.players(), k.hash()}, hashToken(token)).Result()
-	if err != nil {
-		return Player{}, fmt.Errorf("contest: resume: %w", err)
-	}
-	switch v := v.(type) {
-	case string:
-		var p playerRec
-		if json.Unmarshal([]byte(v), &p) != nil {
-			return Player{}, ErrBadToken
+	for rebuilt := false; ; rebuilt = true {
+		v, err := s.scripts.player.Run(ctx, s.Redis, []string{k.tokens(), k.players(), k.hash()}, hashToken(token)).Result()
+		if err != nil {
+			return Player{}, fmt.Errorf("contest: resume: %w", err)
 		}
-		return Player{Room: id, ID: p.ID, Nick: p.Nick}, nil
-	case int64:
-		if v == -1 {
-			return Player{}, errRoomGone
+		switch v := v.(type) {
+		case string:
+			var p playerRec
+			if json.Unmarshal([]byte(v), &p) != nil {
+				return Player{}, ErrBadToken
+			}
+			return Player{Room: id, ID: p.ID, Nick: p.Nick}, nil
+		case int64:
+			if v == -1 { // the room is gone from Redis: rebuild it if it is live
+				if rebuilt {
+					return Player{}, errRoomGone
+				}
+				if err := s.ensure(ctx, id); err != nil {
+					return Player{}, err
+				}
+				continue
+			}
 		}
+		return Player{}, ErrBadToken
 	}
-	return Player{}, ErrBadToken
 }
 
 // answerRecord is one stored answer.
@@ -286,8 +346,20 @@ const (
 
 // Answer records player p's choice for question q. rttMS is the
 // connection's measured round trip (see docs/fairness.md). It returns one
-// of the Answer* outcomes; err is for failures of Redis only.
+// of the Answer* outcomes; err is for failures of Redis or Postgres.
+//
+// Redis decides whether the answer counts (answer.lua: once per player,
+// while the question is open) and scores it; then the answer is committed
+// to contest_answers (with other players' answers in one statement: the
+// answers' group commit) and only then does Answer return AnswerOK. If the
+// commit fails Answer returns the error and the player may send the answer
+// again: the retry finds it recorded in Redis (AnswerDuplicate), and the
+// duplicate is returned only once its row is committed too.
 func (s *Service) Answer(ctx context.Context, p Player, q int, choice []int, rttMS int64) (string, error) {
+	return s.answer(ctx, p, q, choice, rttMS, false)
+}
+
+func (s *Service) answer(ctx context.Context, p Player, q int, choice []int, rttMS int64, rebuilt bool) (string, error) {
 	now := s.nowMS()
 	k := s.room(p.Room)
 	pid := strconv.Itoa(p.ID)
@@ -301,6 +373,15 @@ func (s *Service) Answer(ctx context.Context, p Player, q int, choice []int, rtt
 	}
 	r := hc.Val()
 	str := func(i int) string { v, _ := r[i].(string); return v }
+	if str(0) == "" && !rebuilt { // the room is gone from Redis: rebuild it if it is live
+		if err := s.ensure(ctx, p.Room); err != nil {
+			if errors.Is(err, errRoomGone) {
+				return AnswerClosed, nil
+			}
+			return "", err
+		}
+		return s.answer(ctx, p, q, choice, rttMS, true)
+	}
 	if str(0) != PhaseQuestion || str(1) != strconv.Itoa(q) {
 		return AnswerClosed, nil
 	}
@@ -352,22 +433,49 @@ func (s *Service) Answer(ctx context.Context, p Player, q int, choice []int, rtt
 		ok = "1"
 	}
 	res, err := s.scripts.answer.Run(ctx, s.Redis,
-		[]string{k.hash(), k.seq(), k.events(), s.dueKey(), k.players(), k.answers(q), k.scores(), k.streak(),
+		[]string{k.hash(), k.seq(), k.events(), k.players(), k.answers(q), k.scores(), k.streak(),
 			k.correct(), k.dist(q), k.flush()},
 		s.Channel(p.Room), EventsKept, p.ID, q, now, string(rec), points, ok, newStreak, strings.Join(opts, ","),
-		FlushEvery.Milliseconds(), k.flushMember(), k.roundMember()).Int64Slice()
+		FlushEvery.Milliseconds()).Slice()
 	if err != nil {
 		return "", fmt.Errorf("contest: answer: %w", err)
 	}
-	switch res[0] {
+	code, _ := res[0].(int64)
+	outcome := AnswerOK
+	row := answerRecord{Choice: sorted, Correct: correct, Points: points, MS: elapsed}.row(p.Room, p.ID, q)
+	switch code {
 	case -1:
 		return AnswerClosed, nil
 	case -2:
-		return AnswerDuplicate, nil
+		// Answered before; the answer may have been refused then because
+		// Postgres failed: make sure its row is there before saying so.
+		outcome = AnswerDuplicate
+		var before answerRecord
+		if v, _ := res[1].(string); json.Unmarshal([]byte(v), &before) != nil {
+			return outcome, nil
+		}
+		row = before.row(p.Room, p.ID, q)
 	case -3:
 		return AnswerNoPlayer, nil
+	default:
+		// The hints for the timer (the due set is not the script's: keys
+		// of one room only): everyone has answered, or a progress update
+		// is due.
+		if len(res) == 4 {
+			answered, _ := res[1].(int64)
+			total, _ := res[2].(int64)
+			if answered >= total {
+				s.Redis.ZAdd(ctx, s.dueKey(), redis.Z{Score: float64(now), Member: k.roundMember()})
+			}
+			if f, _ := res[3].(int64); f == 1 {
+				s.Redis.ZAddLT(ctx, s.dueKey(), redis.Z{Score: float64(now + FlushEvery.Milliseconds()), Member: k.flushMember()})
+			}
+		}
 	}
-	return AnswerOK, nil
+	if err := s.answers.Do(ctx, row); err != nil {
+		return "", fmt.Errorf("contest: answer: %w", err)
+	}
+	return outcome, nil
 }
 
 func validChoice(q Question, c []int) bool {

@@ -134,7 +134,8 @@ func (s *Service) CreateRun(ctx context.Context, a kepu.Actor, contestID int64) 
 	setJSON, _ := json.Marshal(c.Settings)
 	qJSON, _ := json.Marshal(c.Questions)
 	run := Run{ContestID: c.ID, Title: c.Title, Status: "lobby"}
-	// Reserve a PIN no live room holds.
+	// Reserve a PIN no live room holds (nor a live run whose room Redis
+	// lost and will rebuild).
 	for i := 0; ; i++ {
 		if i == 20 {
 			return Run{}, fmt.Errorf("contest: no free PIN")
@@ -144,12 +145,23 @@ func (s *Service) CreateRun(ctx context.Context, a kepu.Actor, contestID int64) 
 		if err != nil {
 			return Run{}, fmt.Errorf("contest: reserve pin: %w", err)
 		}
-		if ok {
+		if !ok {
+			continue
+		}
+		var taken bool
+		if err := s.DB.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM contest_runs WHERE pin = $1 AND status IN ('lobby', 'playing')
+			AND created_at > now() - make_interval(secs => $2))`, run.PIN, s.RoomTTL.Seconds()).Scan(&taken); err != nil {
+			s.Redis.Del(ctx, s.pinKey(run.PIN))
+			return Run{}, fmt.Errorf("contest: reserve pin: %w", err)
+		}
+		if !taken {
 			break
 		}
 	}
-	err = s.DB.QueryRow(ctx, `INSERT INTO contest_runs (contest_id, host_id, pin, settings) VALUES ($1, $2, $3, $4)
-		RETURNING id, created_at`, c.ID, a.UserID, run.PIN, setJSON).Scan(&run.ID, &run.CreatedAt)
+	epoch := s.nowMS()
+	err = s.DB.QueryRow(ctx, `INSERT INTO contest_runs (contest_id, host_id, pin, settings, questions, epoch, ver)
+		VALUES ($1, $2, $3, $4, $5, $6, 1) RETURNING id, created_at`, c.ID, a.UserID, run.PIN, setJSON, qJSON, epoch).
+		Scan(&run.ID, &run.CreatedAt)
 	if err != nil {
 		s.Redis.Del(ctx, s.pinKey(run.PIN))
 		return Run{}, fmt.Errorf("contest: create run: %w", err)
@@ -159,15 +171,19 @@ func (s *Service) CreateRun(ctx context.Context, a kepu.Actor, contestID int64) 
 	if c.Settings.LateJoin {
 		late = "1"
 	}
+	// The room's keys in one transaction; the PIN (not a key of the room)
+	// after it.
 	_, err = s.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.HSet(ctx, k.hash(), "phase", PhaseLobby, "q", -1, "nq", len(c.Questions), "ver", 1,
-			"epoch", s.nowMS(), "host", a.UserID, "title", c.Title, "pin", run.PIN, "settings", string(setJSON),
+		p.HSet(ctx, k.hash(), "phase", PhaseLobby, "q", -1, "nq", len(c.Questions), "ver", 1, "rev", 0,
+			"epoch", epoch, "host", a.UserID, "title", c.Title, "pin", run.PIN, "settings", string(setJSON),
 			"late", late, "locked", 0, "answered", 0, "pids", 0)
 		p.Set(ctx, k.questions(), qJSON, s.RoomTTL)
-		p.Set(ctx, s.pinKey(run.PIN), run.ID, s.RoomTTL)
 		p.Expire(ctx, k.hash(), s.RoomTTL)
 		return nil
 	})
+	if err == nil {
+		err = s.Redis.Set(ctx, s.pinKey(run.PIN), run.ID, s.RoomTTL).Err()
+	}
 	if err != nil {
 		return Run{}, fmt.Errorf("contest: open room: %w", err)
 	}
@@ -180,6 +196,14 @@ func (s *Service) hostRoom(ctx context.Context, a kepu.Actor, runID int64) (*sta
 	st, err := s.load(ctx, runID)
 	if err != nil {
 		return nil, err
+	}
+	if st == nil { // gone from Redis: rebuilt if the run is live
+		if err := s.ensure(ctx, runID); err != nil && !errors.Is(err, errRoomGone) {
+			return nil, err
+		}
+		if st, err = s.load(ctx, runID); err != nil {
+			return nil, err
+		}
 	}
 	if st == nil {
 		var host int64
@@ -234,6 +258,11 @@ func (s *Service) Info(ctx context.Context, a kepu.Actor, runID int64) (RunInfo,
 		return ri, kepu.Forbidden
 	}
 	ri.Phase = PhaseFinished
+	if ri.Status == "lobby" || ri.Status == "playing" {
+		if err := s.ensure(ctx, runID); err != nil && !errors.Is(err, errRoomGone) {
+			return ri, err
+		}
+	}
 	if st, err := s.load(ctx, runID); err != nil {
 		return ri, err
 	} else if st != nil {
@@ -261,11 +290,12 @@ func (s *Service) Runs(ctx context.Context, a kepu.Actor) ([]Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("contest: runs: %w", err)
 	}
-	// A run whose room expired before it finished was abandoned.
+	// A run whose room expired before it finished was abandoned (a younger
+	// one whose room Redis lost is rebuilt when someone comes back to it).
 	pl := s.Redis.Pipeline()
 	live := map[int]*redis.IntCmd{}
 	for i, r := range out {
-		if r.Status == "lobby" || r.Status == "playing" {
+		if (r.Status == "lobby" || r.Status == "playing") && time.Since(r.CreatedAt) > s.RoomTTL {
 			live[i] = pl.Exists(ctx, s.room(r.ID).hash())
 		}
 	}

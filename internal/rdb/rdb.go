@@ -20,9 +20,10 @@
 //	{p}:lbrb:{lb:C}:touched               users whose standings were written during the running rebuild
 //	{p}:{room:R}                          live contest room of run id R (hash) …
 //	{p}:{room:R}:{part}                   … and its other keys (seq, events, players, ans:{q} …; see internal/contest/room.go)
+//	{p}:{room:R}:rebuild                  the one rebuild of a lost room from Postgres: holder's token (PX)
 //	{p}:room:pin:{PIN}                    the run id of a PIN
-//	{p}:room:due                          sorted set of rooms' due timers (internal/contest's scripts take it with a
-//	                                      room's keys: CROSSSLOT on a cluster until that goes)
+//	{p}:room:due                          sorted set of rooms' due timers; a hint, re-seeded from Postgres, and never
+//	                                      in a script with a room's keys
 //	{p}:ev:room:{run}                     pub/sub channel of a room's events (PSUBSCRIBE {p}:ev:room:*)
 //	{p}:ev:lb:{campaign}                  pub/sub channel announcing a campaign's board changes (PSUBSCRIBE)
 //	{p}:ev:dash:refresh                   sharded pub/sub channel: a dashboard refresh folded rows (dashboard sockets)
@@ -290,6 +291,12 @@ func (k Keys) BoardChannelPattern() string { return k.Key("ev", "lb", "*") }
 func (k Keys) Room(runID int64, parts ...string) string {
 	return k.Key(append([]string{"{room:" + id(runID) + "}"}, parts...)...)
 }
+
+// RoomRebuild is the lock of the one rebuild of run runID's room from
+// Postgres (SET NX PX with the holder's token). It is a key of the room
+// (same family as Room), so that a script may touch it with the room's
+// other keys.
+func (k Keys) RoomRebuild(runID int64) string { return k.Room(runID, "rebuild") }
 
 // RoomPIN holds the run id of a room's PIN.
 func (k Keys) RoomPIN(pin string) string { return k.Key("room", "pin", pin) }
