@@ -489,11 +489,11 @@ const SweepEvery = 2 * time.Second
 // time; due() re-checks the room anyway).
 func (s *Service) sweep(ctx context.Context) error {
 	type live struct {
-		id                      int64
-		phase                   string
-		paused                  bool
-		closeAt, dueAt          int64
-		exists                  *redis.IntCmd
+		id             int64
+		phase          string
+		paused         bool
+		closeAt, dueAt int64
+		exists         *redis.IntCmd
 	}
 	var runs []live
 	var l live
