@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"context"
+	"fmt"
 	"testing"
 
 	"github.com/fasthttp/websocket"
@@ -60,4 +62,58 @@ func TestContestHelloDuringRedisOutage(t *testing.T) {
 	proxy.Restore()
 	back := connect(t, inst, nil, ann.Room, ann.Token, ann.Epoch, 0)
 	back.waitFor("welcome")
+}
+
+// TestContestRoomRebuiltAfterRedisLoss: Redis loses every key of the
+// instance (what FLUSHALL does) while a question is open. Nobody has to do
+// anything: the timer's sweep rebuilds the room from Postgres, and the open
+// sockets get an event of a new epoch (the page then reconnects and
+// resyncs). The player who had answered reconnects with her token and
+// finds her answer; the other player answers, which closes the round (all
+// have answered), the host moves on, and both answers are in Postgres.
+func TestContestRoomRebuiltAfterRedisLoss(t *testing.T) {
+	ctx := context.Background()
+	f := newContestFixture(t, nil)
+	inst := f.inst
+	run := f.newRun(t)
+	ann := join(t, inst, run.PIN, "ann", 201)
+	bob := join(t, inst, run.PIN, "bob", 201)
+	pa := connect(t, inst, nil, ann.Room, ann.Token, 0, 0)
+	pa.waitFor("snapshot")
+	f.act(t, run, "next", 204)
+	pa.waitFor("question")
+	pa.send(msg{"type": "answer", "q": 0, "choice": []int{1}})
+	pa.waitFor("ack")
+	stored := func() (n int) {
+		inst.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM contest_answers WHERE run_id = $1`, run.ID).Scan(&n)
+		return n
+	}
+	if n := stored(); n != 1 {
+		t.Fatalf("after the ack: %d answers in Postgres, want 1", n)
+	}
+
+	if err := testenv.DeletePrefix(ctx, inst.Redis.Client, inst.Redis.Prefix); err != nil {
+		t.Fatal(err)
+	}
+	if m := pa.waitFor("resync"); int64(m.num("epoch")) <= ann.Epoch {
+		t.Errorf("resync event of epoch %v, want newer than %d", m.num("epoch"), ann.Epoch)
+	}
+	again := connect(t, inst, nil, ann.Room, ann.Token, 0, 0)
+	snap := again.waitFor("snapshot")
+	me, _ := snap["me"].(map[string]any)
+	if snap["phase"] != "question" || fmt.Sprint(me["answered"]) != "[1]" || me["score"].(float64) <= 0 {
+		t.Errorf("Ann's snapshot after the rebuild: phase %v, me %v; want the open question with her scored answer", snap["phase"], me)
+	}
+	pb := connect(t, inst, nil, bob.Room, bob.Token, 0, 0)
+	pb.waitFor("snapshot")
+	pb.send(msg{"type": "answer", "q": 0, "choice": []int{0}})
+	pb.waitFor("ack")
+	if r := pb.waitFor("reveal").data(); r.num("answered") != 2 {
+		t.Errorf("reveal after the rebuild: %v answered, want 2", r.num("answered"))
+	}
+	f.act(t, run, "next", 204)
+	pb.waitFor("board")
+	if n := stored(); n != 2 {
+		t.Errorf("in Postgres: %d answers, want 2", n)
+	}
 }
