@@ -68,10 +68,11 @@ func freePort(t *testing.T) int {
 // cluster is a database, a Redis prefix, and the environment every
 // instance of the test runs with.
 type cluster struct {
-	t   *testing.T
-	bin string
-	env []string
-	db  *testenv.DB
+	t      *testing.T
+	bin    string
+	env    []string
+	db     *testenv.DB
+	prefix string // KEPU_REDIS_PREFIX
 }
 
 // newCluster makes a fresh database (migrated) and Redis prefix, loads
@@ -79,7 +80,7 @@ type cluster struct {
 func newCluster(t *testing.T, base string) *cluster {
 	t.Helper()
 	db, rd := testenv.NewDB(t), testenv.NewRedis(t)
-	c := &cluster{t: t, bin: kepuBinary(t), db: db, env: append(os.Environ(),
+	c := &cluster{t: t, bin: kepuBinary(t), db: db, prefix: rd.Prefix, env: append(os.Environ(),
 		"KEPU_DATABASE_URL="+db.URL, "KEPU_REDIS_URL="+testenv.RedisURL(), "KEPU_REDIS_PREFIX="+rd.Prefix,
 		"KEPU_BASE_URL="+base, "KEPU_TRUSTED_PROXIES=127.0.0.1", "KEPU_SECRET_KEY="+secretKey,
 		"KEPU_LOG_LEVEL=warn", "KEPU_MAX_HASHES=8")}

@@ -194,6 +194,7 @@ type phone struct {
 	g *game
 	j struct {
 		Room, Epoch int64
+		Player      int
 		Token       string
 	}
 	lastSeq  int64
@@ -258,8 +259,10 @@ func (p *phone) session(ctx context.Context, first bool) (bool, error) {
 		var m struct {
 			Type  string `json:"type"`
 			Seq   int64  `json:"seq"`
+			Epoch int64  `json:"epoch"`
 			Q     int    `json:"q"`
 			Error string `json:"error"`
+			Phase string `json:"phase"`
 			Data  struct {
 				Q int `json:"q"`
 			} `json:"data"`
@@ -267,15 +270,36 @@ func (p *phone) session(ctx context.Context, first bool) (bool, error) {
 		if err := json.Unmarshal(b, &m); err != nil {
 			return false, err
 		}
+		if m.Type == "snapshot" {
+			p.j.Epoch = m.Epoch
+		}
+		if m.Seq > 0 && p.j.Epoch != 0 && m.Epoch != p.j.Epoch {
+			// The room was rebuilt (a new epoch): as the page does, connect
+			// again from scratch and take a snapshot.
+			p.j.Epoch, p.lastSeq = 0, 0
+			return false, fmt.Errorf("epoch %d: resync", m.Epoch)
+		}
 		if m.Seq > p.lastSeq {
 			p.lastSeq = m.Seq
 		}
 		switch m.Type {
+		case "snapshot":
+			// As the page does: a question open that this phone has not
+			// had acknowledged is answered (again: a duplicate is acked).
+			if m.Phase == "question" && !p.answered[m.Q] && p.open != m.Q {
+				p.open = m.Q
+				q := m.Q
+				time.AfterFunc(time.Duration(rand.IntN(800))*time.Millisecond, func() { answer(q) })
+			}
 		case "question":
 			p.open = m.Data.Q
 			q := m.Data.Q
 			time.AfterFunc(time.Duration(rand.IntN(800))*time.Millisecond, func() { answer(q) })
 		case "ack", "answer_error":
+			if m.Error == "unavailable" { // not recorded: tap again, as the page lets the player
+				q := m.Q
+				time.AfterFunc(200*time.Millisecond, func() { answer(q) })
+			}
 			if (m.Type == "ack" || m.Error == "duplicate") && !p.answered[m.Q] {
 				p.answered[m.Q] = true
 				p.g.acked[m.Q].Add(1)

@@ -166,10 +166,10 @@ func (s *Service) Kick(ctx context.Context, a kepu.Actor, runID int64, playerID 
 	return nil
 }
 
-// persist writes a finished room's results to Postgres, once: the
-// players' score, correct answers and rank, and any answer whose row is
-// still missing (its commit failed and the player did not retry); then the
-// run is finished. A second call (another instance retrying) finds the run
+// persist writes a finished room's results to Postgres, once: any answer
+// whose row is still missing (its commit failed and the player did not
+// retry), then the players' score, correct answers and rank as the stored
+// answers make them; then the run is finished. A second call (another instance retrying) finds the run
 // finished and stops.
 func (s *Service) persist(ctx context.Context, st *state) error {
 	rank, players, err := s.ranking(ctx, st.ID)
@@ -199,21 +199,18 @@ func (s *Service) persist(ctx context.Context, st *state) error {
 			return nil
 		}
 		n := len(rank)
-		ids, scores, corrects, ranks := make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
-		nicks, uids, classes, teams, ths := make([]string, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]string, n)
+		ids, uids, classes, teams := make([]int32, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		nicks, ths := make([]string, n), make([]string, n)
 		for i, r := range rank {
 			p := players[r.ID]
-			ids[i], scores[i], corrects[i], ranks[i] = int32(r.ID), int32(r.Score), int32(r.Correct), int32(r.Rank)
-			nicks[i], uids[i], classes[i], teams[i], ths[i] = p.Nick, p.UID, p.Class, p.Team, p.TH
+			ids[i], nicks[i], uids[i], classes[i], teams[i], ths[i] = int32(r.ID), p.Nick, p.UID, p.Class, p.Team, p.TH
 		}
-		// Every player has a row since they joined; a row is written here
+		// Every player has a row since they joined; one is written here
 		// only if that insert was lost with a room rebuilt meanwhile.
-		if _, err := tx.Exec(ctx, `INSERT INTO contest_players (run_id, player_id, nickname, user_id, class_id, team, token_hash, score, correct, rank)
-			SELECT $1, id, nick, nullif(uid, 0), nullif(cls, 0), team, th, sc, ok, rk
-			FROM unnest($2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], $8::int[], $9::int[], $10::int[])
-				AS t(id, nick, uid, cls, team, th, sc, ok, rk)
-			ON CONFLICT (run_id, player_id) DO UPDATE SET score = excluded.score, correct = excluded.correct, rank = excluded.rank`,
-			st.ID, ids, nicks, uids, classes, teams, ths, scores, corrects, ranks); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO contest_players (run_id, player_id, nickname, user_id, class_id, team, token_hash)
+			SELECT $1, id, nick, nullif(uid, 0), nullif(cls, 0), team, th
+			FROM unnest($2::int[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[]) AS t(id, nick, uid, cls, team, th)
+			ON CONFLICT (run_id, player_id) DO NOTHING`, st.ID, ids, nicks, uids, classes, teams, ths); err != nil {
 			return fmt.Errorf("players: %w", err)
 		}
 		// Players removed from the room (kicked) leave the results.
@@ -228,6 +225,18 @@ func (s *Service) persist(ctx context.Context, st *state) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM contest_answers a WHERE a.run_id = $1 AND NOT EXISTS
 			(SELECT 1 FROM contest_players p WHERE p.run_id = a.run_id AND p.player_id = a.player_id)`, st.ID); err != nil {
 			return fmt.Errorf("answers: %w", err)
+		}
+		// Score, correct answers and rank from the stored answers (the
+		// podium's ranking, which Redis made from the same answers; ties:
+		// the lower player number first).
+		if _, err := tx.Exec(ctx, `WITH t AS (
+				SELECT p.player_id, coalesce(sum(a.points), 0) AS score, count(a.player_id) FILTER (WHERE a.correct) AS correct
+				FROM contest_players p LEFT JOIN contest_answers a ON a.run_id = p.run_id AND a.player_id = p.player_id
+				WHERE p.run_id = $1 GROUP BY p.player_id),
+			r AS (SELECT player_id, score, correct, row_number() OVER (ORDER BY score DESC, player_id) AS rank FROM t)
+			UPDATE contest_players p SET score = r.score, correct = r.correct, rank = r.rank
+			FROM r WHERE p.run_id = $1 AND p.player_id = r.player_id`, st.ID); err != nil {
+			return fmt.Errorf("ranking: %w", err)
 		}
 		_, err := tx.Exec(ctx, `UPDATE contest_runs SET status = 'finished', ended_at = now(),
 			started_at = coalesce(started_at, now()) WHERE id = $1`, st.ID)
