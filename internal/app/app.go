@@ -127,7 +127,7 @@ func (a *App) BuildServer() error {
 	if err != nil {
 		return err
 	}
-	s.Registry().MustRegister(a.Contests.TickFailures, limiter.Fallbacks)
+	s.Registry().MustRegister(a.Contests.TickFailures, a.Contests.RoomRebuilds, limiter.Fallbacks)
 	a.Server = s
 	return nil
 }

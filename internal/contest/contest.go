@@ -182,6 +182,9 @@ type Service struct {
 	MaxPlayers int
 	// TickFailures counts failed ticks of Run (kepu_contest_tick_failures_total).
 	TickFailures prometheus.Counter
+	// RoomRebuilds counts the rooms this instance rebuilt from Postgres
+	// after Redis lost them (kepu_contest_room_rebuilds_total).
+	RoomRebuilds prometheus.Counter
 
 	scripts *scripts
 	cache   *localCache[int64, []Question] // questions by room
@@ -191,7 +194,6 @@ type Service struct {
 	// statement, before the players are told (Answer).
 	answers   *postgres.Group[answerRow]
 	flights   flights      // rebuilds in progress on this instance (ensure)
-	rebuilds  atomic.Int64 // rooms this instance rebuilt (Rebuilds)
 	lastSweep atomic.Int64 // ms of the last sweep (Tick)
 }
 
@@ -203,6 +205,8 @@ func NewService(db *pgxpool.Pool, rc redis.UniversalClient, keys rdb.Keys, o *or
 		MaxPlayers: DefaultMaxPlayers,
 		TickFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "kepu_contest_tick_failures_total",
 			Help: "Failed ticks of the contest timer loop (each instance ticks every 100 ms), e.g. while Redis is down."}),
+		RoomRebuilds: prometheus.NewCounter(prometheus.CounterOpts{Name: "kepu_contest_room_rebuilds_total",
+			Help: "Live contest rooms this instance rebuilt from Postgres after Redis lost them (FLUSHALL, a restart without persistence)."}),
 		scripts: loadScripts(), cache: newLocalCache[int64, []Question](),
 		rooms: newLocalCache[int64, roomInfo](), pins: newLocalCache[string, int64](),
 		answers: &postgres.Group[answerRow]{MaxBatch: AnswerBatch, Running: AnswerFlushes, Timeout: AnswerCommitTimeout,

@@ -164,8 +164,6 @@ func (s *Service) ensure(ctx context.Context, id int64) error {
 // one try after it.
 const RebuildLock = 30 * time.Second
 
-var releaseScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
-
 // rebuildOnce rebuilds room id unless it is in Redis, under the room's
 // rebuild lock: across instances one rebuilds, the others wait for the
 // room to appear.
@@ -198,7 +196,7 @@ func (s *Service) rebuildOnce(ctx context.Context, id int64) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	defer releaseScript.Run(context.WithoutCancel(ctx), s.Redis, []string{lock}, token)
+	defer s.scripts.unlock.Run(context.WithoutCancel(ctx), s.Redis, []string{lock}, token)
 	// The lock is ours; the room may have been rebuilt just before.
 	if n, err := s.Redis.Exists(ctx, k.hash()).Result(); err != nil || n == 1 {
 		if err != nil {
@@ -208,9 +206,6 @@ func (s *Service) rebuildOnce(ctx context.Context, id int64) error {
 	}
 	return s.rebuild(ctx, id)
 }
-
-// Rebuilds counts the rooms this instance rebuilt from Postgres.
-func (s *Service) Rebuilds() int64 { return s.rebuilds.Load() }
 
 // storedRun is a run's row as a rebuild reads it.
 type storedRun struct {
@@ -470,7 +465,7 @@ func (s *Service) rebuild(ctx context.Context, id int64) error {
 	if err := s.schedule(ctx, id, due); err != nil {
 		return err
 	}
-	s.rebuilds.Add(1)
+	s.RoomRebuilds.Inc()
 	// A transition with the new epoch: connected phones and hosts see an
 	// event of another epoch and resync (contest_live.js).
 	if _, err := s.step(ctx, id, "", "", "resync", map[string]int64{"epoch": epoch}); err != nil {

@@ -30,12 +30,18 @@ import (
 //	{p}:room:{R}:flush        string with a 250 ms TTL: coalesces lobby/progress updates
 //	{p}:room:{R}:devices      hash: "d:{device hash}" / "u:{user id}" → players joined (MaxPerDevice)
 //	{p}:room:{R}:teamsize     hash: team (class id) → members, for balanced assignment
+//	{p}:room:{R}:rebuild      string (PX): the one rebuild from Postgres in progress (durable.go)
 //	{p}:room:pin:{PIN}        string: the run id of a PIN
 //	{p}:room:due              sorted set: "r:{R}" (next timed transition) and
-//	                          "f:{R}" (pending lobby/progress update) → due ms
+//	                          "f:{R}" (pending lobby/progress update) → due ms;
+//	                          a hint (due re-checks the room), re-seeded from
+//	                          Postgres by the sweep
 //	{p}:ev:room:{R}           pub/sub channel of the room's events
 //
-// Every key of a room expires with the room (Service.RoomTTL).
+// Every key of a room expires with the room (Service.RoomTTL). A script or
+// MULTI touches the keys of one room only (never another room's, the PIN
+// or the due set), so that they can share one Redis Cluster slot; the
+// due set and the PIN are written by Go right after.
 type roomKeys struct {
 	keys rdb.Keys
 	id   int64
@@ -89,7 +95,7 @@ const EventsKept = 64
 var luaFS embed.FS
 
 type scripts struct {
-	step, join, answer, claim, lobby, player, me *redis.Script
+	step, join, answer, claim, lobby, player, me, unlock *redis.Script
 }
 
 func loadScripts() *scripts {
@@ -109,6 +115,7 @@ func loadScripts() *scripts {
 		lobby:  redis.NewScript(read("lobby.lua")),
 		player: redis.NewScript(read("player.lua")),
 		me:     redis.NewScript(read("me.lua")),
+		unlock: redis.NewScript(read("unlock.lua")),
 	}
 }
 
