@@ -30,13 +30,14 @@ func countRows(t *testing.T, s *Service, sql string, args ...any) int {
 	return n
 }
 
-func mustJoin(t *testing.T, s *Service, pin, nick string) Player {
+// mustJoin joins nick to the room of pin: the player and their token.
+func mustJoin(t *testing.T, s *Service, pin, nick string) (Player, string) {
 	t.Helper()
 	j, err := s.Join(context.Background(), JoinInput{PIN: pin, Nickname: nick})
 	if err != nil {
 		t.Fatalf("join %s: %v", nick, err)
 	}
-	return Player{Room: j.Room, ID: j.Player, Nick: j.Nickname}
+	return Player{Room: j.Room, ID: j.Player, Nick: j.Nickname}, j.Token
 }
 
 func mustAnswer(t *testing.T, s *Service, p Player, q int, want string) {
@@ -62,21 +63,18 @@ func phaseOf(t *testing.T, s *Service, id int64) *state {
 func TestAnswerStoredBeforeAck(t *testing.T) {
 	s, a, run := newTestRun(t)
 	ctx := context.Background()
-	j, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: "Ann"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ann, token := mustJoin(t, s, run.PIN, "Ann")
 	mustJoin(t, s, run.PIN, "Bob")
 	if n := countRows(t, s, `SELECT count(*) FROM contest_players WHERE run_id = $1 AND player_id = $2 AND token_hash = $3`,
-		run.ID, j.Player, hashToken(j.Token)); n != 1 {
+		run.ID, ann.ID, hashToken(token)); n != 1 {
 		t.Errorf("after the join: %d rows of Ann with her token's hash, want 1", n)
 	}
 	if err := s.Next(ctx, a, run.ID, ""); err != nil {
 		t.Fatal(err)
 	}
-	mustAnswer(t, s, Player{Room: run.ID, ID: j.Player, Nick: "Ann"}, 0, AnswerOK)
+	mustAnswer(t, s, ann, 0, AnswerOK)
 	if n := countRows(t, s, `SELECT count(*) FROM contest_answers WHERE run_id = $1 AND player_id = $2 AND position = 0
-		AND correct AND points > 0 AND choice = '{0}'`, run.ID, j.Player); n != 1 {
+		AND correct AND points > 0 AND choice = '{0}'`, run.ID, ann.ID); n != 1 {
 		t.Errorf("right after the ack: %d stored answers of Ann, want 1", n)
 	}
 	var phase string
@@ -95,15 +93,12 @@ func TestAnswerStoredBeforeAck(t *testing.T) {
 func TestRoomRebuiltAfterRedisLoss(t *testing.T) {
 	s, a, run := newTestRun(t)
 	ctx := context.Background()
-	ann, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: "Ann"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob := mustJoin(t, s, run.PIN, "Bob")
+	annP, annToken := mustJoin(t, s, run.PIN, "Ann")
+	bob, _ := mustJoin(t, s, run.PIN, "Bob")
 	epoch0 := phaseOf(t, s, run.ID).Epoch
 
 	loseRedis(t, s)
-	cat := mustJoin(t, s, run.PIN, "Cat") // the PIN is known again
+	cat, _ := mustJoin(t, s, run.PIN, "Cat") // the PIN is known again
 	if cat.ID != 3 {
 		t.Errorf("Cat joined the rebuilt lobby as player %d, want 3", cat.ID)
 	}
@@ -113,7 +108,6 @@ func TestRoomRebuiltAfterRedisLoss(t *testing.T) {
 	if err := s.Next(ctx, a, run.ID, "lobby"); err != nil {
 		t.Fatalf("host starts the rebuilt room: %v", err)
 	}
-	annP := Player{Room: run.ID, ID: ann.Player, Nick: "Ann"}
 	mustAnswer(t, s, annP, 0, AnswerOK)
 	before, err := s.MeOf(ctx, annP, 0)
 	if err != nil || before.Score == 0 {
@@ -123,8 +117,8 @@ func TestRoomRebuiltAfterRedisLoss(t *testing.T) {
 	// Mid-question; another instance (no memory of the room) notices.
 	loseRedis(t, s)
 	other := NewService(s.DB, s.Redis, s.Keys, s.Org)
-	p, err := other.PlayerByToken(ctx, run.ID, ann.Token)
-	if err != nil || p.ID != ann.Player {
+	p, err := other.PlayerByToken(ctx, run.ID, annToken)
+	if err != nil || p.ID != annP.ID {
 		t.Fatalf("Ann's token after the loss: %+v, %v", p, err)
 	}
 	st := phaseOf(t, s, run.ID)
@@ -229,7 +223,7 @@ func TestAnswerNotAckedWhenPostgresFails(t *testing.T) {
 		t.Fatalf("join while Postgres refuses: %v, want an internal error", err)
 	}
 	refuse("contest_players", false)
-	ann := mustJoin(t, s, run.PIN, "Ann")
+	ann, _ := mustJoin(t, s, run.PIN, "Ann")
 	if err := s.Next(ctx, a, run.ID, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -252,10 +246,7 @@ func TestAnswerNotAckedWhenPostgresFails(t *testing.T) {
 func TestLostRoomRebuiltOnce(t *testing.T) {
 	s, a, run := newTestRun(t)
 	ctx := context.Background()
-	j, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: "Ann"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, token := mustJoin(t, s, run.PIN, "Ann")
 	if err := s.Next(ctx, a, run.ID, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +263,7 @@ func TestLostRoomRebuiltOnce(t *testing.T) {
 				var err error
 				switch (i + n) % 4 {
 				case 0:
-					_, err = o.Greet(ctx, Hello{Room: run.ID, Token: j.Token}, nil)
+					_, err = o.Greet(ctx, Hello{Room: run.ID, Token: token}, nil)
 				case 1:
 					_, err = o.Greet(ctx, Hello{Room: run.ID}, &a)
 				case 2:
