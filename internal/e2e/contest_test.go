@@ -67,7 +67,13 @@ func TestLiveContestToPodium(t *testing.T) {
 		t.Errorf("a nickname's markup became %d elements, want text", n)
 	}
 
-	host.Do(chromedp.Click(chromedp.CSS("[data-testid=host-next]"))) // start
+	// The host's button is disabled while its command is in flight, and the
+	// room's event can reach the projector before the command's response:
+	// click once it is enabled again.
+	next := func() {
+		host.Do(chromedp.WaitEnabled(chromedp.CSS("[data-testid=host-next]")), chromedp.Click(chromedp.CSS("[data-testid=host-next]")))
+	}
+	next() // start
 	for q := 1; q <= 3; q++ {
 		waitPhase(host, "question")
 		host.WaitText("#q-of", fmt.Sprintf("第 %d 题", q))
@@ -93,10 +99,10 @@ func TestLiveContestToPodium(t *testing.T) {
 		players[0].WaitText("[data-testid=verdict]", "答对了")
 		players[2].WaitText("[data-testid=verdict]", "答错了")
 		players[2].WaitText("[data-testid=rank]", "第 3 名")
-		host.Do(chromedp.Click(chromedp.CSS("[data-testid=host-next]"))) // leaderboard
+		next() // leaderboard
 		waitPhase(host, "board")
 		host.WaitText("[data-testid=board]", "小明")
-		host.Do(chromedp.Click(chromedp.CSS("[data-testid=host-next]"))) // next question, or podium after the last
+		next() // next question, or podium after the last
 	}
 	waitPhase(host, "finished")
 	host.WaitText("[data-testid=podium]", "小刚")
