@@ -97,6 +97,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Accounts.Classes = a.Org
 	a.Contests = contest.NewService(a.DB, a.Redis, a.Keys, a.Org)
 	a.Contests.MaxPlayers = cfg.ContestMaxPlayers
+	a.Contests.Log = a.Log
 	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Contests.ExportUser)
 	a.Dash = &dashboard.Service{DB: a.DB, Reads: a.Reads, Org: a.Org}
 	a.Bank = &bank.Service{DB: a.DB, Org: a.Org}

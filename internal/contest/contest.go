@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -185,6 +186,8 @@ type Service struct {
 	// RoomRebuilds counts the rooms this instance rebuilt from Postgres
 	// after Redis lost them (kepu_contest_room_rebuilds_total).
 	RoomRebuilds prometheus.Counter
+	// Log gets one warning per rebuilt room (nil: slog.Default()).
+	Log *slog.Logger
 
 	scripts *scripts
 	cache   *localCache[int64, []Question] // questions by room

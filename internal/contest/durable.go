@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -466,6 +467,12 @@ func (s *Service) rebuild(ctx context.Context, id int64) error {
 		return err
 	}
 	s.RoomRebuilds.Inc()
+	log := s.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Warn("contest: room rebuilt from Postgres (Redis had lost it)", "room", id, "phase", r.phase, "q", r.q,
+		"players", len(players), "answers", len(answers), "epoch", epoch)
 	// A transition with the new epoch: connected phones and hosts see an
 	// event of another epoch and resync (contest_live.js).
 	if _, err := s.step(ctx, id, "", "", "resync", map[string]int64{"epoch": epoch}); err != nil {
