@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -434,14 +433,6 @@ func TestRedisCluster(t *testing.T) {
 // other; every answer is acknowledged, every player sees the podium, and
 // the results reach Postgres.
 func TestRedisClusterContest(t *testing.T) {
-	if os.Getenv("KEPU_TRY_CLUSTER_CONTEST") == "" {
-		// KEPU_TRY_CLUSTER_CONTEST=1 runs it anyway: today CreateRun fails
-		// with "contest: open room: CROSSSLOT".
-		t.Skip("not yet on a cluster: internal/contest's scripts (step, join, answer) take the global due key " +
-			"{p}:room:due together with a room's keys {p}:{room:R}:…, and CreateRun's MULTI writes the PIN key " +
-			"{p}:room:pin:{PIN} with them; a cluster refuses both (CROSSSLOT). The contest rewrite that removes " +
-			"the due key (and keeps the PIN key out of the room's MULTI) makes this run: delete this skip then")
-	}
 	t.Parallel()
 	const players, questions = 6, 3
 	rc := startRedisCluster(t)
