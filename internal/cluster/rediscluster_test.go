@@ -72,6 +72,27 @@ func (rc *redisCluster) url() string {
 // moveSlot gives slot to the master to, as a resharding does: importing
 // and migrating states, its keys migrated, then the new owner announced
 // to both; it waits until every node agrees.
+// slotOwner is the id of the master that serves slot as node c sees the
+// cluster (CLUSTER SHARDS), or "" when c cannot tell.
+func slotOwner(ctx context.Context, c *redis.Client, slot int) string {
+	shards, err := c.ClusterShards(ctx).Result()
+	if err != nil {
+		return ""
+	}
+	for _, sh := range shards {
+		for _, r := range sh.Slots {
+			if int(r.Start) <= slot && slot <= int(r.End) {
+				for _, n := range sh.Nodes {
+					if n.Role == "master" {
+						return n.ID
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
 func (rc *redisCluster) moveSlot(t *testing.T, slot int, to *redisProc) {
 	t.Helper()
 	ctx := context.Background()
@@ -80,12 +101,8 @@ func (rc *redisCluster) moveSlot(t *testing.T, slot int, to *redisProc) {
 	for _, n := range rc.nodes {
 		c := n.client()
 		ids[n] = c.ClusterMyID(ctx).Val()
-		if slots, err := c.ClusterSlots(ctx).Result(); err == nil {
-			for _, r := range slots {
-				if int(r.Start) <= slot && slot <= int(r.End) && len(r.Nodes) > 0 && r.Nodes[0].ID == ids[n] {
-					from = n
-				}
-			}
+		if slotOwner(ctx, c, slot) == ids[n] {
+			from = n
 		}
 		c.Close()
 	}
@@ -122,13 +139,7 @@ func (rc *redisCluster) moveSlot(t *testing.T, slot int, to *redisProc) {
 	for _, n := range rc.nodes {
 		c := n.client()
 		waitFor(t, 10*time.Second, fmt.Sprintf("node :%d sees slot %d on :%d", n.port, slot, to.port), func() bool {
-			slots, _ := c.ClusterSlots(ctx).Result()
-			for _, r := range slots {
-				if int(r.Start) <= slot && slot <= int(r.End) {
-					return len(r.Nodes) > 0 && r.Nodes[0].ID == ids[to]
-				}
-			}
-			return false
+			return slotOwner(ctx, c, slot) == ids[to]
 		})
 		c.Close()
 	}
