@@ -9,6 +9,7 @@
 // are reported as signals (docs/fairness.md, "Campaigns").
 import { api, el, APIError } from './api.js';
 import { messages } from './campaign_msgs.js';
+import { readAloud } from './speak.js';
 
 const t = messages();
 const $ = (id) => document.getElementById(id);
@@ -16,6 +17,7 @@ const root = $('play');
 const id = root.dataset.attempt;
 const base = `/api/v1/attempts/${encodeURIComponent(id)}`;
 const LETTERS = 'ABCDEFGH';
+const reader = readAloud('read-aloud');
 
 let q = null;          // the question being played
 let chosen = [];
@@ -87,6 +89,7 @@ function render(question) {
   show('question');
   $('q-of').textContent = t('campaign.question_n', { n: q.seq, total: q.total });
   $('q-stem').textContent = q.stem;
+  reader.set(q.stem, q.options, LETTERS);
   const multiple = q.type === 'multiple';
   $('q-multi').hidden = !multiple;
   $('q-tiles').replaceChildren(...q.options.map((o, i) => el('button', {
@@ -155,6 +158,7 @@ async function submit() {
 }
 
 function result(r) {
+  reader.stop();
   show('result');
   const v = $('res-verdict');
   v.textContent = r.timed_out ? t('campaign.timeout') : r.correct ? t('campaign.right') : t('campaign.wrong');
@@ -193,6 +197,7 @@ function countdownNext(button, question) {
 function timedOut() {
   if (locked) return;
   lockTiles();
+  reader.stop();
   show('result');
   const v = $('res-verdict');
   v.textContent = t('campaign.timeout');

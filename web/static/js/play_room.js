@@ -3,6 +3,7 @@
 // owns the clock and the scores; this page only shows them.
 import { el } from './api.js';
 import { connectLive, messages, SHAPES, countdown } from './contest_live.js';
+import { readAloud } from './speak.js';
 
 const t = messages();
 const $ = (id) => document.getElementById(id);
@@ -13,6 +14,8 @@ let chosen = [];
 let answered = false;
 let stopTimer = () => {};
 let lastMe = null;
+const reader = readAloud('read-aloud');
+const NUMBERS = ['1', '2', '3', '4', '5', '6', '7', '8'];
 
 function show(view) {
   for (const v of document.querySelectorAll('#player .view')) v.hidden = v.id !== 'v-' + view;
@@ -27,12 +30,16 @@ function setMe(me) {
 
 function gone(key) {
   stopTimer();
+  reader.stop();
   $('gone-msg').textContent = t(key);
   show('gone');
   if (key !== 'room_gone') localStorage.removeItem('kepu.contest');
 }
 
 function renderQuestion(d, remainingMs, mine) {
+  // A new question stops the reading of the last one (a snapshot of the
+  // same question, after a reconnect, lets it go on).
+  if (current?.q !== d.q) reader.set(showText ? d.stem : '', d.options, NUMBERS);
   current = d;
   chosen = mine ? [...mine] : [];
   answered = !!mine;
@@ -72,6 +79,7 @@ function send() {
 $('q-submit').addEventListener('click', send);
 
 function renderResult(me) {
+  reader.stop();
   setMe(me);
   stopTimer();
   show('result');
@@ -85,6 +93,7 @@ function renderResult(me) {
 }
 
 function renderFinal(me) {
+  reader.stop();
   setMe(me);
   stopTimer();
   show('final');
