@@ -85,6 +85,13 @@ func TestLiveContestToPodium(t *testing.T) {
 			p.Do(chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#q-tiles [data-option="%d"]:not([disabled])`, choice))))
 			if q == 1 && i == 0 {
 				p.Screenshot("contest-player-question")
+				// 朗读 on the phone: the stem and the numbered options.
+				e2e.Get(p, chromedp.Evaluate[bool](stubSpeech))
+				p.Do(chromedp.Click(chromedp.CSS("[data-testid=read-aloud]")))
+				spoken := e2e.Get(p, chromedp.Evaluate[[]utterance](`window.spoken`))
+				if len(spoken) != 1 || !strings.HasPrefix(spoken[0].Text, "直播题") || !strings.Contains(spoken[0].Text, "选项2：乙。") || spoken[0].Lang != "zh-CN" {
+					t.Errorf("player's read aloud: got %+v, want the stem and 选项2：乙。 in zh-CN", spoken)
+				}
 			}
 			p.Do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#q-tiles [data-option="%d"]`, choice))))
 		}
@@ -97,6 +104,11 @@ func TestLiveContestToPodium(t *testing.T) {
 			host.Screenshot("contest-reveal")
 		}
 		players[0].WaitText("[data-testid=verdict]", "答对了")
+		if q == 1 {
+			if n := e2e.Get(players[0], chromedp.Evaluate[int](`window.cancels`)); n == 0 {
+				t.Error("the reading did not stop when the question closed")
+			}
+		}
 		players[2].WaitText("[data-testid=verdict]", "答错了")
 		players[2].WaitText("[data-testid=rank]", "第 3 名")
 		next() // leaderboard
