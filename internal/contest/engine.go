@@ -277,7 +277,7 @@ func (s *Service) ranking(ctx context.Context, id int64) ([]Standing, map[int]pl
 		}
 	}
 	order := func(zs []redis.Z) []Standing {
-		var out []Standing
+		out := []Standing{} // an empty room: [] in events, never null
 		for _, z := range zs {
 			pid := atoi(fmt.Sprint(z.Member))
 			p, ok := players[pid]
