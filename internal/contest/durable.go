@@ -9,7 +9,9 @@ package contest
 //   - contest_answers: a row per answer, committed (group commit) before
 //     the player is told the answer counts;
 //   - contest_runs: the room's state (phase, question, clock, epoch, seq …),
-//     written on every transition (step → saveState).
+//     written on every transition (step → saveState);
+//   - contest_kicks: the nicknames, tokens, accounts and devices of the
+//     players the host removed (Kick), who stay out of a rebuilt room.
 //
 // A room whose Redis keys are gone (FLUSHALL, a restart without
 // persistence) is rebuilt from these by the first instance that notices
@@ -295,6 +297,15 @@ func (s *Service) rebuild(ctx context.Context, id int64) error {
 		pids = max(pids, p.rec.ID)
 	}
 
+	// Who the host removed: they stay out (join.lua, player.lua).
+	kickArgs := []any{}
+	var kickKey string
+	var kickPlayer int
+	rows, _ = s.DB.Query(ctx, `SELECT key, player_id FROM contest_kicks WHERE run_id = $1`, id)
+	if _, err := pgxForEach(rows, []any{&kickKey, &kickPlayer}, func() { kickArgs = append(kickArgs, kickKey, kickPlayer) }); err != nil {
+		return fmt.Errorf("contest: rebuild room %d kicks: %w", id, err)
+	}
+
 	// Answers, and what they make: scores, corrects, streaks,
 	// distributions, the scores before the current question.
 	type answer struct {
@@ -409,6 +420,9 @@ func (s *Service) rebuild(ctx context.Context, id int64) error {
 		}
 		if len(tokenArgs) > 0 {
 			pl.HSet(ctx, k.tokens(), tokenArgs...)
+		}
+		if len(kickArgs) > 0 {
+			pl.HSet(ctx, k.kicked(), kickArgs...)
 		}
 		for key, n := range devices {
 			pl.HSet(ctx, k.devices(), key, n)

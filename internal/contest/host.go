@@ -119,8 +119,10 @@ func (s *Service) Lock(ctx context.Context, a kepu.Actor, runID int64, locked bo
 	return nil
 }
 
-// Kick removes a player: their token stops working, their nickname is
-// free again and they leave the ranking.
+// Kick removes a player: their token stops working and they leave the
+// ranking. They stay out of this run: a join from their device or account,
+// or with their nickname, is refused (ErrKicked), and so is their token,
+// also in a room rebuilt from Postgres (contest_kicks).
 func (s *Service) Kick(ctx context.Context, a kepu.Actor, runID int64, playerID int) error {
 	if _, err := s.hostRoom(ctx, a, runID); err != nil {
 		return err
@@ -136,14 +138,28 @@ func (s *Service) Kick(ctx context.Context, a kepu.Actor, runID int64, playerID 
 	}
 	var p playerRec
 	json.Unmarshal([]byte(v), &p)
-	// Postgres first: a rebuilt room must not bring the player back.
+	keys := kickKeys(p, "")
+	// Postgres first: a rebuilt room must not bring the player back, and
+	// must keep them out.
 	if err := postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM contest_players WHERE run_id = $1 AND player_id = $2`, runID, playerID); err != nil {
+		var device string
+		err := tx.QueryRow(ctx, `DELETE FROM contest_players WHERE run_id = $1 AND player_id = $2 RETURNING device`,
+			runID, playerID).Scan(&device)
+		if err != nil && !postgres.IsNotFound(err) {
 			return err
 		}
-		_, err := tx.Exec(ctx, `DELETE FROM contest_answers WHERE run_id = $1 AND player_id = $2`, runID, playerID)
+		keys = kickKeys(p, device)
+		if _, err := tx.Exec(ctx, `INSERT INTO contest_kicks (run_id, key, player_id) SELECT $1, unnest($2::text[]), $3
+			ON CONFLICT (run_id, key) DO NOTHING`, runID, keys, playerID); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM contest_answers WHERE run_id = $1 AND player_id = $2`, runID, playerID)
 		return err
 	}); err != nil {
+		return fmt.Errorf("contest: kick: %w", err)
+	}
+	ttl, err := s.Redis.PTTL(ctx, k.hash()).Result()
+	if err != nil {
 		return fmt.Errorf("contest: kick: %w", err)
 	}
 	_, err = s.Redis.TxPipelined(ctx, func(pl redis.Pipeliner) error {
@@ -152,6 +168,12 @@ func (s *Service) Kick(ctx context.Context, a kepu.Actor, runID int64, playerID 
 		pl.HDel(ctx, k.tokens(), p.TH)
 		pl.ZRem(ctx, k.scores(), pid)
 		pl.ZRem(ctx, k.prev(), pid)
+		for _, key := range keys {
+			pl.HSet(ctx, k.kicked(), key, playerID)
+		}
+		if ttl > 0 { // the key lives as long as the room
+			pl.PExpire(ctx, k.kicked(), ttl)
+		}
 		return nil
 	})
 	if err != nil {
@@ -164,6 +186,19 @@ func (s *Service) Kick(ctx context.Context, a kepu.Actor, runID int64, playerID 
 	s.Redis.ZAddLT(ctx, s.dueKey(), redis.Z{Score: float64(s.nowMS()), Member: k.roundMember()})
 	s.scheduleFlush(ctx, runID)
 	return nil
+}
+
+// kickKeys are the keys that keep a removed player out of the room
+// (join.lua, player.lua): their nickname, token, account and device.
+func kickKeys(p playerRec, device string) []string {
+	keys := []string{"n:" + nickKey(p.Nick), "t:" + p.TH}
+	if p.UID != 0 {
+		keys = append(keys, "u:"+strconv.FormatInt(p.UID, 10))
+	}
+	if device != "" {
+		keys = append(keys, "d:"+device)
+	}
+	return keys
 }
 
 // persist writes a finished room's results to Postgres, once: any answer

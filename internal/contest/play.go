@@ -232,7 +232,7 @@ func (s *Service) join(ctx context.Context, id int64, in JoinInput, token string
 		s.MaxPlayers, in.PIN, MaxPerDevice, balance}, devs...)
 	r, err := s.scripts.join.Run(ctx, s.Redis,
 		[]string{k.hash(), k.seq(), k.events(), k.players(), k.nicks(), k.tokens(), k.scores(), k.flush(),
-			k.devices(), k.teamSize()}, args...).Int64Slice()
+			k.devices(), k.teamSize(), k.kicked()}, args...).Int64Slice()
 	if err != nil {
 		return Joined{}, fmt.Errorf("contest: join %d: %w", id, err)
 	}
@@ -249,6 +249,8 @@ func (s *Service) join(ctx context.Context, id int64, in JoinInput, token string
 		return Joined{}, kepu.Errorf(kepu.ECONFLICT, "error.contest_full")
 	case -6:
 		return Joined{}, kepu.Errorf(kepu.ECONFLICT, "error.contest_device_limit").With("n", MaxPerDevice)
+	case -7:
+		return Joined{}, ErrKicked
 	}
 	p.ID, p.Team = int(r[0]), r[2]
 	if r[3] == 1 {
@@ -294,14 +296,19 @@ type Player struct {
 // (never issued, or the player was removed).
 var ErrBadToken = kepu.Errorf(kepu.EUNAUTHORIZED, "error.contest_token")
 
-// PlayerByToken finds the player holding token in room id.
+// ErrKicked is returned to a player the host removed from the room: their
+// token, and a join from their device, account or with their nickname.
+var ErrKicked = kepu.Errorf(kepu.EFORBIDDEN, "error.contest_kicked")
+
+// PlayerByToken finds the player holding token in room id (ErrKicked for
+// the token of a player the host removed).
 func (s *Service) PlayerByToken(ctx context.Context, id int64, token string) (Player, error) {
 	if token == "" || len(token) > 64 {
 		return Player{}, ErrBadToken
 	}
 	k := s.room(id)
 	for rebuilt := false; ; rebuilt = true {
-		v, err := s.scripts.player.Run(ctx, s.Redis, []string{k.tokens(), k.players(), k.hash()}, hashToken(token)).Result()
+		v, err := s.scripts.player.Run(ctx, s.Redis, []string{k.tokens(), k.players(), k.hash(), k.kicked()}, hashToken(token)).Result()
 		if err != nil {
 			return Player{}, fmt.Errorf("contest: resume: %w", err)
 		}
@@ -321,6 +328,9 @@ func (s *Service) PlayerByToken(ctx context.Context, id int64, token string) (Pl
 					return Player{}, err
 				}
 				continue
+			}
+			if v == -2 {
+				return Player{}, ErrKicked
 			}
 		}
 		return Player{}, ErrBadToken

@@ -30,6 +30,8 @@ import (
 //	{p}:room:{R}:flush        string with a 250 ms TTL: coalesces lobby/progress updates
 //	{p}:room:{R}:devices      hash: "d:{device hash}" / "u:{user id}" → players joined (MaxPerDevice)
 //	{p}:room:{R}:teamsize     hash: team (class id) → members, for balanced assignment
+//	{p}:room:{R}:kicked       hash: "d:{device hash}" / "u:{user id}" / "n:{nickname}" /
+//	                          "t:{token hash}" → the player the host removed (contest_kicks)
 //	{p}:room:{R}:rebuild      string (PX): the one rebuild from Postgres in progress (durable.go)
 //	{p}:room:pin:{PIN}        string: the run id of a PIN
 //	{p}:room:due              sorted set: "r:{R}" (next timed transition) and
@@ -63,13 +65,14 @@ func (k roomKeys) questions() string    { return k.keys.Room(k.id, "questions") 
 func (k roomKeys) flush() string        { return k.keys.Room(k.id, "flush") }
 func (k roomKeys) devices() string      { return k.keys.Room(k.id, "devices") }
 func (k roomKeys) teamSize() string     { return k.keys.Room(k.id, "teamsize") }
+func (k roomKeys) kicked() string       { return k.keys.Room(k.id, "kicked") }
 func (k roomKeys) answers(q int) string { return k.keys.Room(k.id, "ans", strconv.Itoa(q)) }
 func (k roomKeys) dist(q int) string    { return k.keys.Room(k.id, "dist", strconv.Itoa(q)) }
 func (k roomKeys) roundMember() string  { return "r:" + strconv.FormatInt(k.id, 10) }
 func (k roomKeys) flushMember() string  { return "f:" + strconv.FormatInt(k.id, 10) }
 func (k roomKeys) all(nq int) []string {
 	out := []string{k.hash(), k.seq(), k.events(), k.players(), k.nicks(), k.tokens(), k.scores(), k.prev(),
-		k.streak(), k.correct(), k.questions(), k.flush(), k.devices(), k.teamSize()}
+		k.streak(), k.correct(), k.questions(), k.flush(), k.devices(), k.teamSize(), k.kicked()}
 	for q := 0; q < nq; q++ {
 		out = append(out, k.answers(q), k.dist(q))
 	}

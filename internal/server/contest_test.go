@@ -12,6 +12,7 @@ import (
 	"github.com/fasthttp/websocket"
 
 	"github.com/kepu/kepu/internal/apptest"
+	"github.com/kepu/kepu/internal/testenv"
 )
 
 // contestFixture is a teacher with a saved three-question contest on a
@@ -585,17 +586,35 @@ func TestContestPauseAndKick(t *testing.T) {
 	pa.waitFor("snapshot")
 	pb.waitFor("snapshot")
 
-	// Removed in the lobby: the connection closes, the token dies, the
-	// nickname is free again.
+	// Removed in the lobby: the connection closes, and Bob stays out — his
+	// token is refused as removed, his nickname cannot join again (with a
+	// message saying why), also after Redis lost the room and it was
+	// rebuilt from Postgres.
 	apptest.Expect(t, f.teacher.Do("POST", fmt.Sprintf("/api/v1/contest-runs/%d/kick", run.ID), map[string]int{"player": bob.Player}), 204, "kick")
 	if code := pb.closeCode(); code != 4004 {
 		t.Errorf("kicked player's close code: got %d, want 4004", code)
 	}
-	if code := connect(t, inst, nil, bob.Room, bob.Token, 0, 0).closeCode(); code != 4001 {
-		t.Errorf("kicked player's token: got close %d, want 4001", code)
-	}
 	host.waitFor("lobby", func(m msg) bool { return m.data().num("count") == 2 })
-	join(t, inst, run.PIN, "bob", 201)
+	for _, when := range []string{"in the room", "in the rebuilt room"} {
+		if when != "in the room" {
+			if err := testenv.DeletePrefix(context.Background(), inst.Redis.Client, inst.Redis.Prefix); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if code := connect(t, inst, nil, bob.Room, bob.Token, 0, 0).closeCode(); code != 4004 {
+			t.Errorf("%s: kicked player's token: got close %d, want 4004", when, code)
+		}
+		r := inst.Client().Do("POST", "/api/v1/play/join", map[string]any{"pin": run.PIN, "nickname": "Bob"})
+		apptest.Expect(t, r, 403, when+": Bob joins again")
+		if !strings.Contains(string(r.Body), "主持人已将你移出本场游戏") {
+			t.Errorf("%s: Bob joins again: got %s, want the removed message", when, r.Body)
+		}
+	}
+	join(t, inst, run.PIN, "dan", 201)
+	host = connect(t, inst, f.teacher, run.ID, "", 0, 0)
+	host.waitFor("snapshot")
+	pa = connect(t, inst, nil, ann.Room, ann.Token, 0, 0)
+	pa.waitFor("snapshot")
 
 	f.act(t, run, "next", 204)
 	pa.waitFor("question")

@@ -358,6 +358,8 @@ func (s *Server) greet(c *liveConn, hello contest.Hello, u *account.User) bool {
 		return true
 	case kepu.ErrorCode(err) == kepu.EGONE:
 		c.Close(closeRoomGone, "room gone")
+	case errors.Is(err, contest.ErrKicked):
+		c.Close(closeKicked, "removed by host")
 	case errors.Is(err, contest.ErrBadToken):
 		c.Close(closeBadToken, "bad token")
 	case kepu.ErrorCode(err) == kepu.EINTERNAL:

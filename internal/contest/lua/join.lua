@@ -1,7 +1,9 @@
 -- join.lua: add a player to a room.
 -- KEYS: room, seq, events, players, nicks, tokens, scores, flush,
 --       devices (hash: device or account key → players joined),
---       team sizes (hash: team → members) (keys of one room only)
+--       team sizes (hash: team → members),
+--       kicked (hash: "n:"nick key / device / account key → removed player)
+--       (keys of one room only)
 -- ARGV: chan, keep, nick key (lowercased), token hash, player JSON (with
 --       "id":0 placeholder replaced here, and "team":-1 when the team is
 --       assigned here), flush ms, max players, PIN
@@ -11,12 +13,17 @@
 -- (1: the caller schedules a lobby update)}, or {-1} room gone (or not
 -- this PIN's: the instance's memory of the PIN was stale), {-2} locked,
 -- {-3} started (no late join), {-4} nickname taken, {-5} room full, {-6}
--- this device or account already has its players in the room.
+-- this device or account already has its players in the room, {-7} the
+-- host removed this nickname, device or account from the room.
 local phase = redis.call('HGET', KEYS[1], 'phase')
 if not phase or phase == 'finished' then return {-1} end
 if redis.call('HGET', KEYS[1], 'pin') ~= ARGV[8] then return {-1} end
 if redis.call('HGET', KEYS[1], 'locked') == '1' then return {-2} end
 if phase ~= 'lobby' and redis.call('HGET', KEYS[1], 'late') ~= '1' then return {-3} end
+if redis.call('HEXISTS', KEYS[11], 'n:' .. ARGV[3]) == 1 then return {-7} end
+for i = 11, #ARGV do
+  if redis.call('HEXISTS', KEYS[11], ARGV[i]) == 1 then return {-7} end
+end
 if redis.call('HEXISTS', KEYS[5], ARGV[3]) == 1 then return {-4} end
 if redis.call('HLEN', KEYS[4]) >= tonumber(ARGV[7]) then return {-5} end
 for i = 11, #ARGV do
