@@ -17,7 +17,7 @@ type ContestInfo struct {
 	Title   string    `json:"title"`
 	OwnerID int64     `json:"owner_id"`
 	Created time.Time `json:"created_at"`
-	Own     bool      `json:"own"` // the actor hosts it: may see full nicknames
+	Own     bool      `json:"own"` // the actor owns (hosts) it
 }
 
 // Contest returns the contest if the actor may see its reports: its owner,
@@ -52,9 +52,12 @@ func (s *Service) Contest(ctx context.Context, a kepu.Actor, id int64) (ContestI
 // ContestViews lists the tables of a contest report.
 var ContestViews = []string{"runs", "players", "questions"}
 
-// ContestView returns one table of the contest report. Nicknames are
-// masked unless the actor hosts the contest and asks for names.
-func (s *Service) ContestView(ctx context.Context, c ContestInfo, name string, names bool) (Table, error) {
+// ContestView returns one table of the contest report. The players table
+// shows full nicknames: the report is not public (Contest admits only the
+// host, admins and organizers over the host's region), and a teacher needs
+// to know which pupil played; masking belongs on public pages
+// (docs/leaderboards.md).
+func (s *Service) ContestView(ctx context.Context, c ContestInfo, name string) (Table, error) {
 	switch name {
 	case "runs":
 		t := Table{Name: "runs", Columns: []string{"dash.col.run", "dash.col.started", "dash.col.status",
@@ -87,9 +90,6 @@ func (s *Service) ContestView(ctx context.Context, c ContestInfo, name string, n
 		var run, rank, score, correct int64
 		var nick, class string
 		_, err := pgx.ForEachRow(rows, []any{&run, &rank, &nick, &class, &score, &correct}, func() error {
-			if !(names && c.Own) {
-				nick = MaskNickname(nick)
-			}
 			t.Rows = append(t.Rows, []any{run, rank, nick, class, score, correct})
 			return nil
 		})

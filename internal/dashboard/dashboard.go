@@ -12,7 +12,9 @@
 // participants of their region subtree; a teacher the participants of the
 // classes they teach. Participants get kepu.Forbidden. Outside a school
 // (organizers, admins) groups smaller than MinGroup are suppressed and
-// nicknames are masked; minors (age band u14) appear only in aggregates.
+// minors (age band u14) appear only in aggregates. A contest report
+// (contest.go) lists its players by their full nicknames: only the host,
+// admins and organizers over the host's region see it.
 package dashboard
 
 import (

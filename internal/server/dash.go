@@ -172,7 +172,7 @@ func (s *Server) contestTable(c *fiber.Ctx) (dashboard.Table, error) {
 	if err != nil {
 		return dashboard.Table{}, err
 	}
-	t, err := s.dash.ContestView(c.UserContext(), info, c.Params("view"), c.Query("names") == "1")
+	t, err := s.dash.ContestView(c.UserContext(), info, c.Params("view"))
 	if err != nil {
 		return t, err
 	}

@@ -424,18 +424,16 @@ func TestDashboardContestReport(t *testing.T) {
 	if len(q.Rows) != 1 || q.Rows[0][2] != 3.0 || q.Rows[0][3] != 33.3 || q.Rows[0][4] != 4.0 || q.Rows[0][5] != "B:2 C:0" {
 		t.Errorf("questions: got %v, want 3 answers, 33.3%%, 4s, B:2 C:0", q.Rows)
 	}
+	// The report is the host's (and staff's over the host's region): pupils'
+	// full nicknames, in the table and in the export, with no opt-in.
 	var players dashboard.Table
 	host.Do("GET", base+"/views/players", nil).JSON(t, &players)
-	if len(players.Rows) != 3 || players.Rows[0][2] != "张**" || players.Rows[2][2] != "L*" {
-		t.Errorf("players masked: got %v", players.Rows)
+	if len(players.Rows) != 3 || players.Rows[0][2] != "张小明" || players.Rows[2][2] != "Li" {
+		t.Errorf("host's players table: got %v, want full nicknames 张小明 … Li", players.Rows)
 	}
-	host.Do("GET", base+"/views/players?names=1", nil).JSON(t, &players)
-	if players.Rows[0][2] != "张小明" {
-		t.Errorf("host asking for names: got %v, want 张小明", players.Rows[0][2])
-	}
-	r = host.Do("GET", base+"/export/players?names=1", nil)
-	if !strings.Contains(string(r.Body), "\n1,2,'=cmd,") {
-		t.Errorf("players csv: formula not neutralized:\n%s", r.Body)
+	r = host.Do("GET", base+"/export/players", nil)
+	if !strings.Contains(string(r.Body), "\n1,2,'=cmd,") || !strings.Contains(string(r.Body), "张小明") {
+		t.Errorf("players csv: want the full nickname and the formula neutralized:\n%s", r.Body)
 	}
 	var runs dashboard.Table
 	host.Do("GET", base+"/views/runs", nil).JSON(t, &runs)
@@ -455,7 +453,7 @@ func TestDashboardContestReport(t *testing.T) {
 		{"another teacher export", other, base + "/export/players", 403},
 		{"participant", pupil, base + "/views/runs", 403},
 		{"organizer of the host's region", org, base + "/views/runs", 200},
-		{"organizer asking for names gets them masked", org, base + "/views/players?names=1", 200},
+		{"organizer of the host's region sees the players", org, base + "/views/players", 200},
 		{"page for another teacher", other, "/dash/contests/" + dashID(contestID), 403},
 		{"page for the host", host, "/dash/contests/" + dashID(contestID), 200},
 		{"unknown contest", host, "/api/v1/dash/contests/999999/views/runs", 404},
@@ -464,8 +462,11 @@ func TestDashboardContestReport(t *testing.T) {
 		if r.Status != tt.status {
 			t.Errorf("%s: got %d, want %d (%s)", tt.name, r.Status, tt.status, r.Body)
 		}
-		if tt.status == 200 && strings.Contains(tt.path, "names=1") && strings.Contains(string(r.Body), "张小明") {
-			t.Errorf("%s: full nickname shown", tt.name)
+		if tt.status != 200 && strings.Contains(string(r.Body), "张小明") {
+			t.Errorf("%s: refused, but the nickname is in the answer", tt.name)
+		}
+		if tt.c == org && strings.HasSuffix(tt.path, "/players") && !strings.Contains(string(r.Body), "张小明") {
+			t.Errorf("%s: want the full nickname, got %s", tt.name, r.Body)
 		}
 	}
 }
