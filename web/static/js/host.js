@@ -43,7 +43,7 @@ function renderLobby(d) {
   const list = $('lobby-list');
   list.replaceChildren(...d.players.map(p => el('li', {},
     el('span', { text: p.nick }),
-    el('button', { type: 'button', 'aria-label': t('kick', { name: p.nick }), onclick: () => kick(p.id) }, '×'))));
+    el('button', { type: 'button', 'aria-label': t('kick', { name: p.nick }), 'data-testid': 'kick', onclick: () => kick(p) }, '×'))));
 }
 
 function renderQuestion(d, remainingMs) {
@@ -90,15 +90,28 @@ function renderBoard(d) {
   $('b-teams').replaceChildren(...teamsList(d.teams));
 }
 
+// renderPodium shows the end of the game. A room nobody joined (the host
+// ended it from the lobby) has an empty podium: the page says so instead
+// of an empty list and empty tables; a room where nobody answered shows
+// its players without a podium.
 function renderPodium(d) {
   show('podium');
   stopTimer();
-  $('p-podium').replaceChildren(...d.podium.map(p => el('li', { text: `${p.nick} · ${p.score}` })));
+  const podium = d.podium || [];
+  const ranking = d.ranking || [];
+  const questions = d.questions || [];
+  const answered = questions.some(q => q.answered > 0) || podium.some(p => p.score > 0);
+  const empty = $('p-empty');
+  empty.textContent = !ranking.length ? t('podium_empty') : !answered ? t('podium_no_answers') : '';
+  empty.hidden = !empty.textContent;
+  $('p-podium').hidden = !answered;
+  $('p-detail').hidden = !ranking.length;
+  $('p-podium').replaceChildren(...podium.map(p => el('li', { text: `${p.nick} · ${p.score}` })));
   $('p-teams').replaceChildren(...teamsList(d.teams));
-  $('p-questions').replaceChildren(...d.questions.map(q => el('tr', {},
+  $('p-questions').replaceChildren(...questions.map(q => el('tr', {},
     el('td', { text: String(q.q + 1) }), el('td', { text: q.stem }),
     el('td', { text: Math.round(q.accuracy * 100) + '%' }), el('td', { text: (q.avg_ms / 1000).toFixed(1) + ' s' }))));
-  $('p-ranking').replaceChildren(...d.ranking.map(p => el('tr', {},
+  $('p-ranking').replaceChildren(...ranking.map(p => el('tr', {},
     el('td', { text: String(p.rank) }), el('td', { text: p.nick }), el('td', { text: String(p.score) }), el('td', { text: String(p.correct) }))));
 }
 
@@ -167,7 +180,9 @@ async function command(action, body, btn) {
   }
 }
 
-function kick(id) { command('kick', { player: id }); }
+// kick removes a player after the host confirms: they cannot join this
+// game again.
+function kick(p) { if (confirm(t('kick_confirm', { name: p.nick }))) command('kick', { player: p.id }); }
 
 $('btn-next').addEventListener('click', () => command('next', { from: phase }, $('btn-next')));
 $('btn-pause').addEventListener('click', () => command(paused ? 'resume' : 'pause'));
