@@ -146,23 +146,6 @@ func sheetName(s string) string {
 	return s
 }
 
-// MaskNickname shows a nickname's first character and hides the rest:
-// "张小明" → "张**", "Li" → "L*"; a single character becomes "*".
-func MaskNickname(s string) string {
-	r := []rune(s)
-	switch len(r) {
-	case 0:
-		return ""
-	case 1:
-		return "*"
-	}
-	n := len(r) - 1
-	if n > 4 {
-		n = 4
-	}
-	return string(r[0]) + strings.Repeat("*", n)
-}
-
 // Key is a table cell that names a locale key ("dash.age.u14",
 // "dash.category.health") rather than holding data; the HTTP layer
 // translates it (Table.Localize). Data never becomes a Key, so a school

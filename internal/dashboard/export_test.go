@@ -61,14 +61,6 @@ func TestWriteXLSX(t *testing.T) {
 	}
 }
 
-func TestMaskNickname(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{{"张小明", "张**"}, {"Li", "L*"}, {"王", "*"}, {"", ""}, {"abcdefghij", "a****"}} {
-		if got := MaskNickname(tt.in); got != tt.want {
-			t.Errorf("MaskNickname(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestLocalize(t *testing.T) {
 	tr := func(k string) (string, bool) {
 		m := map[string]string{"dash.col.school": "学校", "dash.age.u14": "14岁以下"}
