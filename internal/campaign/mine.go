@@ -117,3 +117,10 @@ func (s *Service) CreateGenerated(ctx context.Context, g Generated) (int64, erro
 	}
 	return id, nil
 }
+
+// NextDay is 00:00 Beijing time (Asia/Shanghai) of the day after t's: when
+// the per-day attempt limits start counting again (day, checkLimits).
+func NextDay(t time.Time) time.Time {
+	y, m, d := t.In(kepu.Shanghai).Date()
+	return time.Date(y, m, d+1, 0, 0, 0, 0, kepu.Shanghai)
+}

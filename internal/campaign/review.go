@@ -131,3 +131,62 @@ func (s *Service) CertificateByCode(ctx context.Context, code string) (Certifica
 	}
 	return c, nil
 }
+
+// Locked returns the result of question seq of the actor's attempt once it
+// is locked — answered, or timed out (its time plus Grace ran out, which
+// this call locks, as Current does) — with the right answer and the
+// explanation, and the question to play now (Result.Next) or the finished
+// attempt (Result.Attempt). A question still open is kepu.ECONFLICT: its
+// answer is never revealed before it is locked.
+func (s *Service) Locked(ctx context.Context, a kepu.Actor, id int64, seq int) (Result, error) {
+	if seq < 1 {
+		return Result{}, kepu.Invalid("seq", "error.invalid_id")
+	}
+	st, err := s.Current(ctx, a, id)
+	if err != nil {
+		return Result{}, err
+	}
+	var res Result
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		r, ok, err := storedResult(ctx, tx, st.Attempt, seq)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return kepu.Errorf(kepu.ECONFLICT, "error.campaign_not_locked")
+		}
+		res = r
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	res.Next = st.Question
+	if st.Attempt.Finished() {
+		res.Attempt = &st.Attempt
+	}
+	return res, nil
+}
+
+// Tally is what the result page tells about a finished attempt beyond
+// its row: right answers, and the time really used.
+type Tally struct {
+	Right int `json:"right"` // questions answered right
+	// UsedMS is the time used on the questions actually served (a
+	// question never served — after giving up, or once the attempt's own
+	// time ran out — took none), where Attempt.TimeMS, which ranks, counts
+	// the full limit for each.
+	UsedMS int64 `json:"used_ms"`
+}
+
+// TallyOf counts the tally of attempt id.
+func (s *Service) TallyOf(ctx context.Context, id int64) (Tally, error) {
+	var t Tally
+	if err := s.DB.QueryRow(ctx, `SELECT count(*) FILTER (WHERE a.correct),
+		coalesce(sum(a.elapsed_ms) FILTER (WHERE s.served_at IS NOT NULL), 0)
+		FROM campaign_answers a JOIN campaign_attempt_questions s ON s.attempt_id = a.attempt_id AND s.seq = a.seq
+		WHERE a.attempt_id = $1`, id).Scan(&t.Right, &t.UsedMS); err != nil {
+		return t, fmt.Errorf("campaign: tally: %w", err)
+	}
+	return t, nil
+}

@@ -29,6 +29,7 @@ func (s *Server) campaignRoutes(api fiber.Router) {
 	api.Get("/campaigns/:id/leaderboard", s.getLeaderboard)
 	api.Get("/attempts/:id", s.requireLogin, s.currentAttempt)
 	api.Post("/attempts/:id/answers", s.requireLogin, s.answerAttempt)
+	api.Get("/attempts/:id/answers/:seq", s.requireLogin, s.lockedAnswer)
 	api.Post("/attempts/:id/finish", s.requireLogin, s.finishAttempt)
 	api.Post("/attempts/:id/signals", s.requireLogin, s.signalAttempt)
 	api.Post("/attempts/:id/seen", s.requireLogin, s.seenAttempt)
@@ -150,6 +151,25 @@ func (s *Server) answerAttempt(c *fiber.Ctx) error {
 	return c.JSON(res)
 }
 
+// lockedAnswer is GET /attempts/:id/answers/:seq: the result of a locked
+// question (answered or timed out) with the right answer and the
+// explanation; 409 while the question is still open.
+func (s *Server) lockedAnswer(c *fiber.Ctx) error {
+	a, id, err := actorAndParam(c, "id")
+	if err != nil {
+		return err
+	}
+	seq, err := paramID(c, "seq")
+	if err != nil {
+		return err
+	}
+	res, err := s.campaigns.Locked(c.UserContext(), a, id, int(seq))
+	if err != nil {
+		return err
+	}
+	return c.JSON(res)
+}
+
 func (s *Server) finishAttempt(c *fiber.Ctx) error {
 	a, id, err := actorAndParam(c, "id")
 	if err != nil {
@@ -201,11 +221,38 @@ func (s *Server) signalAttempt(c *fiber.Ctx) error {
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// attemptResultView is a finished attempt with its campaign and ranks.
+// attemptResultView is a finished attempt with its campaign and ranks,
+// how many questions were answered right, the score that passes and what
+// the player may do next.
 type attemptResultView struct {
-	Attempt  campaign.Attempt  `json:"attempt"`
-	Campaign campaign.Campaign `json:"campaign"`
-	Ranks    leaderboard.Ranks `json:"ranks"`
+	Attempt   campaign.Attempt  `json:"attempt"`
+	Campaign  campaign.Campaign `json:"campaign"`
+	Ranks     leaderboard.Ranks `json:"ranks"`
+	Tally     campaign.Tally    `json:"tally"`      // right answers of Attempt.Questions, time really used
+	PassScore int               `json:"pass_score"` // the least score that passes (Rules.PassMark of MaxScore)
+	// Again: "now" (another attempt may start now; Left of them, -1
+	// unlimited), "tomorrow" (today's are used: more from NextAt, 00:00
+	// Beijing time) or "none" (all used, or the campaign is over by then).
+	Again  string     `json:"again"`
+	Left   int        `json:"left"`
+	NextAt *time.Time `json:"next_at,omitempty"`
+}
+
+// againOf fills v.Again, v.Left and v.NextAt from the actor's attempts.
+func (s *Server) againOf(c *fiber.Ctx, a kepu.Actor, v *attemptResultView) error {
+	m, err := s.campaigns.MineOf(c.UserContext(), a, v.Campaign)
+	if err != nil {
+		return err
+	}
+	now := s.campaigns.Now()
+	v.Left, v.Again = m.Left(), "none"
+	switch next := campaign.NextDay(now); {
+	case v.Campaign.Open(now) && v.Left != 0:
+		v.Again = "now"
+	case m.LeftToday == 0 && m.LeftTotal != 0 && v.Campaign.Open(next):
+		v.Again, v.NextAt = "tomorrow", &next
+	}
+	return nil
 }
 
 func (s *Server) resultView(c *fiber.Ctx) (attemptResultView, error) {
@@ -221,6 +268,13 @@ func (s *Server) resultView(c *fiber.Ctx) (attemptResultView, error) {
 		return v, kepu.Errorf(kepu.ECONFLICT, "error.campaign_not_finished")
 	}
 	if v.Campaign, err = s.campaigns.Get(c.UserContext(), v.Attempt.CampaignID); err != nil {
+		return v, err
+	}
+	if v.Tally, err = s.campaigns.TallyOf(c.UserContext(), v.Attempt.ID); err != nil {
+		return v, err
+	}
+	v.PassScore = (v.Attempt.MaxScore*v.Campaign.Rules.PassMark + 99) / 100
+	if err := s.againOf(c, a, &v); err != nil {
 		return v, err
 	}
 	if v.Attempt.StaffPractice { // never ranked: no ranks to show

@@ -139,8 +139,8 @@ func (s *Server) attemptResultPage(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, "attempt_result", "campaign.result_title", fiber.Map{
-		"V": v, "TimeUsed": secondsText(v.Attempt.TimeMS), "Assessment": v.Campaign.Kind == "assessment",
-		"Finished": shTime(*v.Attempt.FinishedAt), "Passed": v.Attempt.Passed != nil && *v.Attempt.Passed})
+		"V": v, "TimeUsed": secondsText(v.Tally.UsedMS), "Assessment": v.Campaign.Kind == "assessment",
+		"Finished": shTime(*v.Attempt.FinishedAt), "Passed": v.Attempt.Passed != nil && *v.Attempt.Passed}, "campaign.js")
 }
 
 func (s *Server) attemptReviewPage(c *fiber.Ctx) error {

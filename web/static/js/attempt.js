@@ -169,6 +169,7 @@ function result(r) {
   $('res-explain-box').hidden = !r.explanation;
   $('res-answer').parentElement.hidden = false;
   const next = $('res-next');
+  next.hidden = false;
   if (r.done) q = null; // nothing more to report signals about
   next.textContent = r.done ? t('campaign.see_result') : t('campaign.next');
   if (r.next) countdownNext(next, r.next);
@@ -194,7 +195,10 @@ function countdownNext(button, question) {
   nextTick = setInterval(draw, 500);
 }
 
-function timedOut() {
+// timedOut shows the lesson of a question whose time ran out, as after a
+// wrong answer: the server locks the timeout (once its grace has passed)
+// and only then reveals the right answer and the explanation.
+async function timedOut() {
   if (locked) return;
   lockTiles();
   reader.stop();
@@ -206,6 +210,30 @@ function timedOut() {
   $('res-answer').parentElement.hidden = true;
   $('res-explain-box').hidden = true;
   const next = $('res-next');
+  next.hidden = true;
+  status(t('campaign.timeout_fetching'));
+  const seq = q.seq;
+  for (let i = 0; i < 12; i++) {
+    try {
+      const sent = performance.now();
+      const r = await call('GET', `${base}/answers/${seq}`);
+      got = performance.now();
+      rtt = roundTrip(sent, got);
+      status('');
+      // A question served by this GET is acknowledged like one from load().
+      if (r.next && r.next.seq !== seenSeq) {
+        seenSeq = r.next.seq;
+        seen = api('POST', `${base}/seen`, { seq: seenSeq }).catch(() => {});
+      }
+      result(r);
+      return;
+    } catch (e) {
+      if (e.status !== 409) { status(''); error(e.message); break; }
+      await new Promise(r => setTimeout(r, 700)); // still within its grace: not locked yet
+    }
+  }
+  status('');
+  next.hidden = false;
   next.textContent = t('campaign.next');
   next.onclick = () => load();
   next.focus();
