@@ -799,7 +799,9 @@ func storedResult(ctx context.Context, tx pgx.Tx, att Attempt, seq int) (Result,
 }
 
 // Finish ends the actor's attempt now: questions not yet locked count as
-// timeouts. Finishing a finished attempt returns it unchanged.
+// timeouts, and an attempt with questions left is marked abandoned (given
+// up: with no points it is never ranked). Finishing a finished attempt
+// returns it unchanged.
 func (s *Service) Finish(ctx context.Context, a kepu.Actor, id int64) (Attempt, error) {
 	var att Attempt
 	var finished bool
@@ -813,6 +815,11 @@ func (s *Service) Finish(ctx context.Context, a kepu.Actor, id int64) (Attempt, 
 			return err
 		}
 		finished = true
+		if att.Answered < att.Questions { // given up
+			if _, err := tx.Exec(ctx, `UPDATE campaign_attempts SET abandoned = true WHERE id = $1`, att.ID); err != nil {
+				return fmt.Errorf("campaign: give up: %w", err)
+			}
+		}
 		return s.finish(ctx, tx, &att, c, s.now())
 	})
 	if err == nil && finished {

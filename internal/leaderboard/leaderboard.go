@@ -158,14 +158,17 @@ type standing struct {
 // among the attempts of that board only (best of the attempts made in the
 // district, and so on), and the overall board among all of them. Live
 // updates (Record, one user) and rebuilds (every user) use this one query.
-// Staff-practice attempts never count.
+// Staff-practice attempts never count, nor do attempts given up with no
+// points (abandoned: the question given up on counts only the time it was
+// open, so the attempt would rank above finished ones of 0 points).
 const sqlStandings = `WITH c AS (SELECT starts_at, coalesce(settings->>'counts', 'best') AS counts FROM campaigns WHERE id = $1),
 dist AS (
 	SELECT DISTINCT ON (r.id) r.id AS region_id, d.id AS district FROM regions r JOIN regions d ON d.kind = 'district' AND r.path LIKE d.path || '%'
 	ORDER BY r.id, d.id
 ), f AS (
 	SELECT t.user_id, t.score, t.time_ms, t.finished_at, t.region_id, t.school_id, t.class_id FROM campaign_attempts t
-	WHERE t.campaign_id = $1 AND t.finished_at IS NOT NULL AND NOT t.staff_practice AND ($2 = 0 OR t.user_id = $2)
+	WHERE t.campaign_id = $1 AND t.finished_at IS NOT NULL AND NOT t.staff_practice AND NOT (t.abandoned AND t.score = 0)
+	AND ($2 = 0 OR t.user_id = $2)
 	AND ($3::date IS NULL OR (t.finished_at AT TIME ZONE 'Asia/Shanghai')::date = $3)
 ), g AS (
 	SELECT 'all' AS kind, 0::bigint AS grp, f.user_id, f.score, f.time_ms, f.finished_at FROM f

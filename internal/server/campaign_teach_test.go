@@ -73,7 +73,7 @@ type resultJSON struct {
 		Score     int
 		MaxScore  int `json:"max_score"`
 		Questions int
-		TimeMS          int64 `json:"time_ms"`
+		TimeMS    int64 `json:"time_ms"`
 	}
 	Tally struct {
 		Right  int
