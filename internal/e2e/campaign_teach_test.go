@@ -87,17 +87,6 @@ func waitLesson(b *e2e.Browser, verdict string) {
 
 func campaignPath(id int64) string { return fmt.Sprintf("/campaigns/%d", id) }
 
-// clickTile taps the answer tile whose text contains text.
-func clickTile(t *testing.T, b *e2e.Browser, text string) {
-	t.Helper()
-	clicked := e2e.Get(b, chromedp.Evaluate[bool](fmt.Sprintf(`(() => {
-		const t = [...document.querySelectorAll('#q-tiles .tile')].find(x => x.textContent.includes(%q));
-		if (!t) return false; t.click(); return true })()`, text)))
-	if !clicked {
-		t.Fatalf("no tile %s", text)
-	}
-}
-
 // On a phone, a multiple-choice question with a long stem keeps its
 // submit button on the screen, pinned to the bottom, before any scrolling;
 // a tapped tile keeps its colour (the tap leaves it hovered) and its letter.
