@@ -763,10 +763,14 @@ func (r *contestRun) player(ctx context.Context, i int, src *source) {
 			revealAt.Store(now.UnixNano())
 		case "result":
 			st.Observe("result_after_reveal", now.Sub(time.Unix(0, revealAt.Load())))
-		case "board":
-			var m wsMsg
-			json.Unmarshal(buf, &m)
-			if q := m.Data.Q; q >= 0 && q < len(r.boardAt) {
+		case "board": // every player gets it: read its number, decode only if that fails
+			q, ok := dataQ(buf)
+			if !ok {
+				var m wsMsg
+				json.Unmarshal(buf, &m)
+				q = m.Data.Q
+			}
+			if q >= 0 && q < len(r.boardAt) {
 				r.observeSince(st, "leaderboard", "board", q, now)
 			}
 		case "final":

@@ -193,6 +193,7 @@ type Service struct {
 	cache   *localCache[int64, []Question] // questions by room
 	rooms   *localCache[int64, roomInfo]   // epoch and settings by room
 	pins    *localCache[string, int64]     // room by PIN (checked by join.lua)
+	open    *localCache[int64, openQ]      // open question by room (checked by answer.lua)
 	// answers commits accepted answers to contest_answers, many in one
 	// statement, before the players are told (Answer).
 	answers   *postgres.Group[answerRow]
@@ -212,6 +213,7 @@ func NewService(db *pgxpool.Pool, rc redis.UniversalClient, keys rdb.Keys, o *or
 			Help: "Live contest rooms this instance rebuilt from Postgres after Redis lost them (FLUSHALL, a restart without persistence)."}),
 		scripts: loadScripts(), cache: newLocalCache[int64, []Question](),
 		rooms: newLocalCache[int64, roomInfo](), pins: newLocalCache[string, int64](),
+		open: newLocalCache[int64, openQ](),
 		answers: &postgres.Group[answerRow]{MaxBatch: AnswerBatch, Running: AnswerFlushes, Timeout: AnswerCommitTimeout,
 			Flush: func(ctx context.Context, rows []answerRow) error { return insertAnswers(ctx, db, rows) }},
 		flights: flights{m: map[int64]*flight{}}}

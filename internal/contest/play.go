@@ -359,85 +359,126 @@ const (
 // of the Answer* outcomes; err is for failures of Redis or Postgres.
 //
 // Redis decides whether the answer counts (answer.lua: once per player,
-// while the question is open) and scores it; then the answer is committed
+// while the question is open) and records it with the points Go worked
+// out for it (internal/scoring, one figure per possible streak); then the answer is committed
 // to contest_answers (with other players' answers in one statement: the
 // answers' group commit) and only then does Answer return AnswerOK. If the
 // commit fails Answer returns the error and the player may send the answer
 // again: the retry finds it recorded in Redis (AnswerDuplicate), and the
 // duplicate is returned only once its row is committed too.
 func (s *Service) Answer(ctx context.Context, p Player, q int, choice []int, rttMS int64) (string, error) {
-	return s.answer(ctx, p, q, choice, rttMS, false)
-}
-
-func (s *Service) answer(ctx context.Context, p Player, q int, choice []int, rttMS int64, rebuilt bool) (string, error) {
 	now := s.nowMS()
-	k := s.room(p.Room)
-	pid := strconv.Itoa(p.ID)
-	// One round trip for the open question and the player's streak; the
-	// script below checks the phase again, atomically.
-	pl := s.Redis.Pipeline()
-	hc := pl.HMGet(ctx, k.hash(), "phase", "q", "opened_at", "deadline", "settings")
-	stc := pl.HGet(ctx, k.streak(), pid)
-	if _, err := pl.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return "", fmt.Errorf("contest: answer: %w", err)
-	}
-	r := hc.Val()
-	str := func(i int) string { v, _ := r[i].(string); return v }
-	if str(0) == "" && !rebuilt { // the room is gone from Redis: rebuild it if it is live
-		if err := s.ensure(ctx, p.Room); err != nil {
-			if errors.Is(err, errRoomGone) {
+	// The open question's times come from this instance's memory when it
+	// has them (answer.lua checks them against the room: a stale copy
+	// costs a second try, never a wrong score), so an answer is usually
+	// one round trip to Redis.
+	oq, cached := s.open.get(p.Room)
+	rebuilt := false
+	for try := 0; ; try++ {
+		if try == 4 {
+			return "", fmt.Errorf("contest: answer: room %d keeps changing", p.Room)
+		}
+		if !cached || oq.Q != q {
+			phase, fresh, err := s.readOpen(ctx, p.Room)
+			if err != nil {
+				return "", err
+			}
+			if phase == "" && !rebuilt { // the room is gone from Redis: rebuild it if it is live
+				if err := s.ensure(ctx, p.Room); err != nil {
+					if errors.Is(err, errRoomGone) {
+						return AnswerClosed, nil
+					}
+					return "", err
+				}
+				rebuilt = true
+				continue
+			}
+			if phase != PhaseQuestion || fresh.Q != q {
 				return AnswerClosed, nil
 			}
-			return "", err
+			oq, cached = fresh, false
+			s.open.put(p.Room, oq)
 		}
-		return s.answer(ctx, p, q, choice, rttMS, true)
+		outcome, stale, err := s.answerOpen(ctx, p, oq, choice, rttMS, now)
+		if !stale || outcome == AnswerClosed && !cached {
+			return outcome, err
+		}
+		s.open.drop(p.Room)
+		cached = false
+		oq.Q = -1
 	}
-	if str(0) != PhaseQuestion || str(1) != strconv.Itoa(q) {
-		return AnswerClosed, nil
-	}
-	qs, err := s.roomQuestions(ctx, p.Room)
+}
+
+// openQ is what an answer's points depend on besides the answer itself:
+// which question is open, since when and until when (ms).
+type openQ struct {
+	Q                  int
+	OpenedAt, Deadline int64
+}
+
+// readOpen reads the room's phase and its open question's times.
+func (s *Service) readOpen(ctx context.Context, id int64) (string, openQ, error) {
+	r, err := s.Redis.HMGet(ctx, s.room(id).hash(), "phase", "q", "opened_at", "deadline").Result()
 	if err != nil {
-		return "", err
+		return "", openQ{}, fmt.Errorf("contest: answer: %w", err)
+	}
+	str := func(i int) string { v, _ := r[i].(string); return v }
+	q := -1
+	if v := str(1); v != "" {
+		q = atoi(v)
+	}
+	return str(0), openQ{Q: q, OpenedAt: atoi64(str(2)), Deadline: atoi64(str(3))}, nil
+}
+
+// answerOpen scores and records an answer to oq, the open question as this
+// instance believes it to be. stale says that oq (or the room) is not what
+// Redis has: the caller reads it again and retries.
+func (s *Service) answerOpen(ctx context.Context, p Player, oq openQ, choice []int, rttMS, now int64) (outcome string, stale bool, err error) {
+	k := s.room(p.Room)
+	q := oq.Q
+	qs, err := s.roomQuestions(ctx, p.Room)
+	if errors.Is(err, errRoomGone) {
+		return "", true, nil
+	}
+	if err != nil {
+		return "", false, err
 	}
 	if q < 0 || q >= len(qs) {
-		return AnswerInvalid, nil
+		return AnswerInvalid, false, nil
 	}
 	qq := qs[q]
 	if !validChoice(qq, choice) {
-		return AnswerInvalid, nil
+		return AnswerInvalid, false, nil
 	}
-	var set Settings
-	json.Unmarshal([]byte(str(4)), &set)
-	openedAt, deadline := atoi64(str(2)), atoi64(str(3))
-	elapsed := scoring.CreditedElapsed(now-openedAt, rttMS)
-	limit := deadline - openedAt
-	if elapsed > limit {
-		return AnswerClosed, nil
+	ri, err := s.roomInfo(ctx, p.Room)
+	if errors.Is(err, errRoomGone) {
+		return "", true, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	set := ri.Settings
+	elapsed := scoring.CreditedElapsed(now-oq.OpenedAt, rttMS)
+	limit := oq.Deadline - oq.OpenedAt
+	if elapsed > limit { // late by oq's times (stale if they came from memory)
+		return AnswerClosed, true, nil
 	}
 	sorted := slices.Clone(choice)
 	slices.Sort(sorted)
 	correct := slices.Equal(sorted, qq.Answer)
-	base := set.Points
-	if qq.Practice {
-		base = 0
-	}
-	streak, _ := strconv.Atoi(stc.Val())
-	newStreak := 0
-	switch {
-	case qq.Practice:
-		newStreak = streak
-	case correct:
-		newStreak = streak + 1
-	}
-	points := scoring.ContestPoints(correct, base, elapsed, limit)
-	if correct && set.StreakBonus {
-		points += scoring.StreakBonus(newStreak, base)
-	}
-	rec, _ := json.Marshal(answerRecord{Choice: sorted, Correct: correct, Points: points, MS: elapsed})
-	opts := make([]string, len(sorted))
+	table, rule := pointsByStreak(qq, set, correct, elapsed, limit)
+	// The record as json.Marshal(answerRecord) writes it, with the points
+	// left for the script to fill in.
+	pre := append(make([]byte, 0, 48), `{"c":[`...)
+	opts := make([]byte, 0, 8)
 	for i, c := range sorted {
-		opts[i] = strconv.Itoa(c)
+		if i > 0 {
+			pre, opts = append(pre, ','), append(opts, ',')
+		}
+		pre, opts = strconv.AppendInt(pre, int64(c), 10), strconv.AppendInt(opts, int64(c), 10)
 	}
+	pre = append(strconv.AppendBool(append(pre, `],"ok":`...), correct), `,"pts":`...)
+	post := append(strconv.AppendInt([]byte(`,"ms":`), elapsed, 10), '}')
 	ok := "0"
 	if correct {
 		ok = "1"
@@ -445,48 +486,84 @@ func (s *Service) answer(ctx context.Context, p Player, q int, choice []int, rtt
 	res, err := s.scripts.answer.Run(ctx, s.Redis,
 		[]string{k.hash(), k.seq(), k.events(), k.players(), k.answers(q), k.scores(), k.streak(),
 			k.correct(), k.dist(q), k.flush()},
-		s.Channel(p.Room), EventsKept, p.ID, q, now, string(rec), points, ok, newStreak, strings.Join(opts, ","),
-		FlushEvery.Milliseconds()).Slice()
+		s.Channel(p.Room), EventsKept, p.ID, q, now, pre, table, ok, opts,
+		FlushEvery.Milliseconds(), oq.OpenedAt, oq.Deadline, post, rule).Slice()
 	if err != nil {
-		return "", fmt.Errorf("contest: answer: %w", err)
+		return "", false, fmt.Errorf("contest: answer: %w", err)
 	}
 	code, _ := res[0].(int64)
-	outcome := AnswerOK
-	row := answerRecord{Choice: sorted, Correct: correct, Points: points, MS: elapsed}.row(p.Room, p.ID, q)
+	outcome = AnswerOK
+	var row answerRow
 	switch code {
 	case -1:
-		return AnswerClosed, nil
+		return AnswerClosed, false, nil
 	case -2:
 		// Answered before; the answer may have been refused then because
 		// Postgres failed: make sure its row is there before saying so.
 		outcome = AnswerDuplicate
 		var before answerRecord
 		if v, _ := res[1].(string); json.Unmarshal([]byte(v), &before) != nil {
-			return outcome, nil
+			return outcome, false, nil
 		}
 		row = before.row(p.Room, p.ID, q)
 	case -3:
-		return AnswerNoPlayer, nil
+		return AnswerNoPlayer, false, nil
+	case -4, -5:
+		return "", true, nil
 	default:
+		points, _ := res[4].(int64)
+		row = answerRecord{Choice: sorted, Correct: correct, Points: int(points), MS: elapsed}.row(p.Room, p.ID, q)
 		// The hints for the timer (the due set is not the script's: keys
 		// of one room only): everyone has answered, or a progress update
 		// is due.
-		if len(res) == 4 {
-			answered, _ := res[1].(int64)
-			total, _ := res[2].(int64)
-			if answered >= total {
-				s.Redis.ZAdd(ctx, s.dueKey(), redis.Z{Score: float64(now), Member: k.roundMember()})
-			}
-			if f, _ := res[3].(int64); f == 1 {
-				s.Redis.ZAddLT(ctx, s.dueKey(), redis.Z{Score: float64(now + FlushEvery.Milliseconds()), Member: k.flushMember()})
-			}
+		answered, _ := res[1].(int64)
+		total, _ := res[2].(int64)
+		if answered >= total {
+			s.Redis.ZAdd(ctx, s.dueKey(), redis.Z{Score: float64(now), Member: k.roundMember()})
+		}
+		if f, _ := res[3].(int64); f == 1 {
+			s.Redis.ZAddLT(ctx, s.dueKey(), redis.Z{Score: float64(now + FlushEvery.Milliseconds()), Member: k.flushMember()})
 		}
 	}
 	if err := s.answers.Do(ctx, row); err != nil {
-		return "", fmt.Errorf("contest: answer: %w", err)
+		return "", false, fmt.Errorf("contest: answer: %w", err)
 	}
-	return outcome, nil
+	return outcome, false, nil
 }
+
+// pointsByStreak returns what answer.lua needs to score an answer without
+// knowing the rules: the points for each new streak (comma separated, the
+// i-th for streak i, the last for any longer one) and how the answer
+// changes the player's streak ("inc", "keep" or "reset").
+func pointsByStreak(qq Question, set Settings, correct bool, elapsed, limit int64) (table, rule string) {
+	base := set.Points
+	rule = "reset"
+	switch {
+	case qq.Practice:
+		base, rule = 0, "keep"
+	case correct:
+		rule = "inc"
+	}
+	p := scoring.ContestPoints(correct, base, elapsed, limit)
+	if !correct || !set.StreakBonus || base <= 0 {
+		return strconv.Itoa(p), rule
+	}
+	b := make([]byte, 0, 64)
+	for n := 0; ; n++ {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(p+scoring.StreakBonus(n, base)), 10)
+		// The bonus grows up to a cap (scoring.StreakMax); stop once it
+		// no longer changes.
+		if n >= 2 && scoring.StreakBonus(n+1, base) == scoring.StreakBonus(n, base) || n == maxStreakTable {
+			return string(b), rule
+		}
+	}
+}
+
+// maxStreakTable bounds pointsByStreak's table.
+const maxStreakTable = 100
 
 func validChoice(q Question, c []int) bool {
 	if len(c) == 0 || len(c) > len(q.Options) {

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
+	"reflect"
 	"testing"
 
 	"github.com/kepu/kepu/internal/contest"
@@ -37,4 +40,30 @@ func BenchmarkContestEventSeq(b *testing.B) {
 			b.Fatal("seq")
 		}
 	}
+}
+
+// decodeAnswer's fast path reads what the JSON decoder reads, and accepts
+// nothing the decoder refuses.
+func FuzzDecodeAnswer(f *testing.F) {
+	for _, s := range []string{`{"type":"answer","q":3,"choice":[2]}`, `{"type":"answer","q":0,"choice":[0,3,1]}`,
+		`{"type":"answer","q":01,"choice":[2]}`, `{"type":"answer","q":3,"choice":[]}`, `{"type":"answer","q":3,"choice":[2]} `,
+		`{"type":"answer","q":3,"choice":[2,]}`, `{"type":"answer","q":-1,"choice":[2]}`, `{"type":"answer","q":1e2,"choice":[2]}`,
+		`{"type":"answer","q":3,"choice":[1,2,3,4,5,6,7,8,9,10,11]}`, `{"type":"answer","q":9999999999,"choice":[2]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := decodeAnswer(b)
+		if !ok {
+			return
+		}
+		var m clientMsg
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&m); err != nil || dec.More() || len(m.Choice) > 10 {
+			t.Fatalf("decodeAnswer accepted %q, the decoder refuses it (%v)", b, err)
+		}
+		if !reflect.DeepEqual(fast, m) {
+			t.Fatalf("decodeAnswer(%q) = %+v, the decoder reads %+v", b, fast, m)
+		}
+	})
 }

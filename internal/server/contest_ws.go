@@ -227,6 +227,9 @@ type clientMsg struct {
 }
 
 func decodeClientMsg(b []byte) (clientMsg, error) {
+	if m, ok := decodeAnswer(b); ok {
+		return m, nil
+	}
 	var m clientMsg
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -237,6 +240,57 @@ func decodeClientMsg(b []byte) (clientMsg, error) {
 		return m, errors.New("malformed")
 	}
 	return m, nil
+}
+
+// answerPrefix starts an answer as the play page and the load tool send it.
+var answerPrefix = []byte(`{"type":"answer","q":`)
+
+// decodeAnswer reads an answer in exactly the form the play page sends,
+// {"type":"answer","q":N,"choice":[a,b]}, without reflection (one arrives
+// per player and question). ok is false for anything else, which
+// decodeClientMsg hands to the JSON decoder; what it accepts, the decoder
+// reads the same (FuzzDecodeAnswer).
+func decodeAnswer(b []byte) (m clientMsg, ok bool) {
+	rest, ok := bytes.CutPrefix(b, answerPrefix)
+	if !ok {
+		return m, false
+	}
+	q, rest, ok := cutNat(rest)
+	if !ok {
+		return m, false
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"choice":[`)); !ok {
+		return m, false
+	}
+	choice := make([]int, 0, 2)
+	for {
+		var c int
+		if c, rest, ok = cutNat(rest); !ok || len(choice) == 10 {
+			return m, false
+		}
+		choice = append(choice, c)
+		if len(rest) > 0 && rest[0] == ',' {
+			rest = rest[1:]
+			continue
+		}
+		if string(rest) != "]}" {
+			return m, false
+		}
+		return clientMsg{Type: "answer", Q: q, Choice: choice}, true
+	}
+}
+
+// cutNat reads a JSON number that is a natural number of at most 9 digits
+// (no sign, no leading zero) from the start of b.
+func cutNat(b []byte) (int, []byte, bool) {
+	n, i := 0, 0
+	for ; i < len(b) && i < 10 && b[i] >= '0' && b[i] <= '9'; i++ {
+		n = n*10 + int(b[i]-'0')
+	}
+	if i == 0 || i == 10 || (i > 1 && b[0] == '0') {
+		return 0, b, false
+	}
+	return n, b[i:], true
 }
 
 // ackMsg encodes {"type":"ack","q":Q,"choice":[…]} without reflection.
