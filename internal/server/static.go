@@ -41,6 +41,10 @@ func (s *Server) staticRoutes() {
 		}
 		return c.Next()
 	}, filesystem.New(filesystem.Config{Root: http.FS(sub), Browse: false}))
+	// Browsers ask for /favicon.ico on their own (pages name the SVG icon).
+	s.App.Get("/favicon.ico", func(c *fiber.Ctx) error {
+		return c.Redirect("/static/img/favicon.svg", fiber.StatusMovedPermanently)
+	})
 }
 
 // asset returns the cache-busting URL of a static file.
