@@ -234,6 +234,41 @@ func TestRoundClosedOnce(t *testing.T) {
 	}
 }
 
+// An instance that closed a round reveals it only while it is still
+// closed: when another instance's timer revealed it first and the host
+// has moved on to the board, the late reveal leaves the board alone (it
+// used to take the room back to the reveal, and the host's next from the
+// board answered 409).
+func TestLateRevealLeavesTheBoard(t *testing.T) {
+	s, a, cid := newTestService(t)
+	ctx := context.Background()
+	run, err := s.CreateRun(ctx, a, cid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: "ann"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, from := range []string{"lobby", "question", "reveal"} { // open, close and reveal, board
+		if err := s.Next(ctx, a, run.ID, from); err != nil {
+			t.Fatalf("next from %s: %v", from, err)
+		}
+	}
+	if st := phaseOf(t, s, run.ID); st.Phase != PhaseBoard {
+		t.Fatalf("phase %s, want board", st.Phase)
+	}
+	// The slow instance that closed question 0 reveals now.
+	if err := s.revealClosed(ctx, run.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if st := phaseOf(t, s, run.ID); st.Phase != PhaseBoard {
+		t.Fatalf("after a late reveal: phase %s, want board", st.Phase)
+	}
+	if err := s.Next(ctx, a, run.ID, "board"); err != nil {
+		t.Errorf("next from board: %v", err)
+	}
+}
+
 func TestDrawAndExport(t *testing.T) {
 	s, a, _ := newTestService(t)
 	ctx := context.Background()

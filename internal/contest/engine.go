@@ -152,8 +152,17 @@ func (s *Service) closeRound(ctx context.Context, st *state) error {
 		"phase", PhaseClosed, "due_at", now, "paused", 0); err != nil {
 		return err
 	}
-	next, err := s.load(ctx, st.ID)
-	if err != nil || next == nil {
+	return s.revealClosed(ctx, st.ID, st.Q)
+}
+
+// revealClosed reveals question q of room id once its round is closed,
+// unless the room has moved on meanwhile: another instance's timer may
+// have revealed it already and the host shown the board, and revealing
+// the room as it is then would take the board back to the reveal (the
+// host's next answered 409).
+func (s *Service) revealClosed(ctx context.Context, id int64, q int) error {
+	next, err := s.load(ctx, id)
+	if err != nil || next == nil || next.Phase != PhaseClosed || next.Q != q {
 		return err
 	}
 	return s.reveal(ctx, next)
