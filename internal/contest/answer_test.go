@@ -21,10 +21,7 @@ func TestAnswerTimedAfterResume(t *testing.T) {
 		t.Run(pause.String(), func(t *testing.T) {
 			s, a, cid := newTestService(t)
 			ctx := context.Background()
-			run, err := s.CreateRun(ctx, a, cid)
-			if err != nil {
-				t.Fatal(err)
-			}
+			run := mustRun(t, s, a, cid)
 			ann, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: "ann"})
 			if err != nil {
 				t.Fatal(err)

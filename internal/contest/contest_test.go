@@ -137,13 +137,20 @@ func newTestService(t *testing.T) (*Service, kepu.Actor, int64) {
 }
 
 // Many answers from one player at once: exactly one counts.
-func TestAnswerOnce(t *testing.T) {
-	s, a, cid := newTestService(t)
-	ctx := context.Background()
-	run, err := s.CreateRun(ctx, a, cid)
+// mustRun opens a run (a lobby with a PIN) of contest cid.
+func mustRun(t *testing.T, s *Service, a kepu.Actor, cid int64) Run {
+	t.Helper()
+	run, err := s.CreateRun(context.Background(), a, cid)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return run
+}
+
+func TestAnswerOnce(t *testing.T) {
+	s, a, cid := newTestService(t)
+	ctx := context.Background()
+	run := mustRun(t, s, a, cid)
 	j, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: "ann"})
 	if err != nil {
 		t.Fatal(err)
@@ -190,10 +197,7 @@ func TestAnswerOnce(t *testing.T) {
 func TestRoundClosedOnce(t *testing.T) {
 	s, a, cid := newTestService(t)
 	ctx := context.Background()
-	run, err := s.CreateRun(ctx, a, cid)
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := mustRun(t, s, a, cid)
 	if _, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: "ann"}); err != nil {
 		t.Fatal(err)
 	}
@@ -242,10 +246,7 @@ func TestRoundClosedOnce(t *testing.T) {
 func TestLateRevealLeavesTheBoard(t *testing.T) {
 	s, a, cid := newTestService(t)
 	ctx := context.Background()
-	run, err := s.CreateRun(ctx, a, cid)
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := mustRun(t, s, a, cid)
 	if _, err := s.Join(ctx, JoinInput{PIN: run.PIN, Nickname: "ann"}); err != nil {
 		t.Fatal(err)
 	}
