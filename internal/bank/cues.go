@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/width"
+
+	"github.com/kepu/kepu/internal/kepu"
 )
 
 // Test-wiseness cues: properties of a bank that let someone score without
@@ -32,13 +34,13 @@ const (
 	// Why 0.40: over the 124,750 zh-CN pairs of the shipped bank before
 	// issue 18, 99.99% of pairs were below 0.27 and the two known duplicate
 	// pairs stood apart at 0.61 (earth_space-022 / history_method-047, the
-	// same claim) and 0.49 (health-036 / info_literacy-009, the same 酸碱体质
-	// fact in opposite polarity); the next pair was 0.395 (where Earth's
-	// water is vs. whether fresh water is mostly in rivers: related, not the
-	// same question). Pairs of different questions that share a frame
-	// ("下列哪些做法是正确的？") or a topic stay under 0.36 once the options
-	// and explanation are part of the text. English pairs (units are words)
-	// spread lower still: the highest in that bank was 0.22.
+	// same claim) and 0.47 (health-036 / info_literacy-009, the same 酸碱体质
+	// fact in opposite polarity). The next pair, at 0.40, was a giveaway too
+	// (environment-014's explanation answered environment-015); below it
+	// came related but distinct questions, 0.36 and less. Pairs that share
+	// only a frame ("下列哪些做法是正确的？") or a topic stay low once the
+	// options and explanation are part of the text. English pairs (units
+	// are words) spread lower still: the highest in that bank was 0.22.
 	NearDuplicate = 0.40
 	// LongestMargin is how much longer than every distractor the key of one
 	// imported single-choice question must be for its own warning (file-wide
@@ -168,25 +170,45 @@ func AnalyzeCues(items []CueItem) CueReport {
 	return r
 }
 
-// Failures returns, in English (for tests and logs), every way the report
-// breaks the bank's rules: a length rate above chance by more than
-// MaxLengthCue in a group of at least MinCueItems, a count of correct
-// options held by more than MaxCountShare of at least MinCueItems
-// multiple-choice questions, a near-duplicate pair. None means the bank
-// passes.
-func (r CueReport) Failures() []string {
-	var out []string
+// Kinds of Finding.
+const (
+	FindLongest   = "longest"   // "pick the longest option" beats chance
+	FindShortest  = "shortest"  // "pick the shortest option" beats chance
+	FindCount     = "count"     // one number of correct options is too common
+	FindDuplicate = "duplicate" // two questions are near-duplicates
+)
+
+// Finding is one way a set of questions breaks the cue rules.
+type Finding struct {
+	Kind      string
+	Lang      string
+	Dimension string  // FindLongest, FindShortest
+	Items     int     // the questions Rate is a share of
+	Rate      float64 // the strategy's score, or the count's share
+	Chance    float64 // FindLongest, FindShortest
+	Count     int     // FindCount: the number of correct options
+	Pair      Pair    // FindDuplicate
+}
+
+// Findings returns every way the report breaks the rules: a length rate
+// above chance by more than MaxLengthCue in a group of at least
+// MinCueItems, a number of correct options held by more than MaxCountShare
+// of at least MinCueItems multiple-choice questions, a near-duplicate pair.
+// None means the questions pass.
+func (r CueReport) Findings() []Finding {
+	var out []Finding
 	for _, s := range r.Length {
 		if s.Items < MinCueItems {
 			continue
 		}
-		if s.Longest-s.Chance > MaxLengthCue {
-			out = append(out, fmt.Sprintf("%s %s: the longest option is the key in %.0f%% of %d single-choice questions (chance %.0f%%)",
-				s.Lang, s.Dimension, 100*s.Longest, s.Items, 100*s.Chance))
-		}
-		if s.Shortest-s.Chance > MaxLengthCue {
-			out = append(out, fmt.Sprintf("%s %s: the shortest option is the key in %.0f%% of %d single-choice questions (chance %.0f%%)",
-				s.Lang, s.Dimension, 100*s.Shortest, s.Items, 100*s.Chance))
+		for _, f := range []Finding{
+			{Kind: FindLongest, Rate: s.Longest},
+			{Kind: FindShortest, Rate: s.Shortest},
+		} {
+			if f.Rate-s.Chance > MaxLengthCue {
+				f.Lang, f.Dimension, f.Items, f.Chance = s.Lang, s.Dimension, s.Items, s.Chance
+				out = append(out, f)
+			}
 		}
 	}
 	for _, c := range r.Counts {
@@ -194,13 +216,31 @@ func (r CueReport) Failures() []string {
 			continue
 		}
 		for _, k := range sortedKeys(c.Counts) {
-			if float64(c.Counts[k]) > MaxCountShare*float64(c.Items) {
-				out = append(out, fmt.Sprintf("%s: %d of %d multiple-choice questions have exactly %d correct options", c.Lang, c.Counts[k], c.Items, k))
+			if share := float64(c.Counts[k]) / float64(c.Items); share > MaxCountShare {
+				out = append(out, Finding{Kind: FindCount, Lang: c.Lang, Items: c.Items, Rate: share, Count: k})
 			}
 		}
 	}
 	for _, p := range r.Duplicates {
-		out = append(out, fmt.Sprintf("%s: %s and %s are near-duplicates (similarity %.2f)", p.Lang, p.A, p.B, p.Similarity))
+		out = append(out, Finding{Kind: FindDuplicate, Lang: p.Lang, Pair: p})
+	}
+	return out
+}
+
+// Failures returns the findings in English, for tests and logs.
+func (r CueReport) Failures() []string {
+	var out []string
+	for _, f := range r.Findings() {
+		switch f.Kind {
+		case FindLongest, FindShortest:
+			out = append(out, fmt.Sprintf("%s %s: the %s option is the key in %.0f%% of %d single-choice questions (chance %.0f%%)",
+				f.Lang, f.Dimension, f.Kind, 100*f.Rate, f.Items, 100*f.Chance))
+		case FindCount:
+			out = append(out, fmt.Sprintf("%s: %.0f of %d multiple-choice questions have exactly %d correct options",
+				f.Lang, f.Rate*float64(f.Items), f.Items, f.Count))
+		case FindDuplicate:
+			out = append(out, fmt.Sprintf("%s: %s and %s are near-duplicates (similarity %.2f)", f.Lang, f.Pair.A, f.Pair.B, f.Pair.Similarity))
+		}
 	}
 	return out
 }
@@ -375,6 +415,89 @@ func (x *simIndex) near(sh map[string]struct{}, min float64) []simMatch {
 		if sim >= min {
 			out = append(out, simMatch{item: int(id), sim: sim})
 		}
+	}
+	return out
+}
+
+// CueText is a question already in a bank, as the import's near-duplicate
+// check compares it.
+type CueText struct {
+	ID   int64
+	Item CueItem
+}
+
+// CueWarnings returns the import warnings (never errors) of the rows marked
+// ok, in row order: per row, a key that stands out as the longest option
+// (KeyStandsOut) and the most similar other question of its language — a
+// row earlier in the file or a question of bank — when they are
+// near-duplicates; then, for the file as a whole (Row 0), every length or
+// count rule its ok rows break (CueReport.Findings). Parameters: row,
+// id, similarity (percent), lang and dimension (kepu.Msg labels), rate and
+// chance (percent), count and items.
+func CueWarnings(rows []Row, ok []bool, bank []CueText) []Problem {
+	var out []Problem
+	idx := map[string]*simIndex{}
+	type source struct {
+		id   int64 // a bank question, or 0
+		line int   // a row of the file
+	}
+	sources := map[string][]source{}
+	index := func(lang string, sh map[string]struct{}, src source) {
+		if idx[lang] == nil {
+			idx[lang] = newSimIndex()
+		}
+		idx[lang].add(sh)
+		sources[lang] = append(sources[lang], src)
+	}
+	for _, b := range bank {
+		index(b.Item.Lang, Shingles(b.Item), source{id: b.ID})
+	}
+	var items []CueItem
+	for i, r := range rows {
+		if !ok[i] {
+			continue
+		}
+		in := r.Record.Input
+		it := CueItemOf("", in)
+		items = append(items, it)
+		if KeyStandsOut(in) {
+			out = append(out, Problem{Row: r.Line, Column: "answer", Key: "warning.bank_cue_longest"})
+		}
+		sh := Shingles(it)
+		if x := idx[in.Lang]; x != nil {
+			var best simMatch
+			for _, m := range x.near(sh, NearDuplicate) {
+				if m.sim > best.sim {
+					best = m
+				}
+			}
+			if best.sim > 0 {
+				pct := int(100*best.sim + 0.5)
+				if src := sources[in.Lang][best.item]; src.id != 0 {
+					out = append(out, Problem{Row: r.Line, Column: "stem", Key: "warning.bank_cue_similar_bank",
+						Params: map[string]any{"id": src.id, "similarity": pct}})
+				} else {
+					out = append(out, Problem{Row: r.Line, Column: "stem", Key: "warning.bank_cue_similar_row",
+						Params: map[string]any{"row": src.line, "similarity": pct}})
+				}
+			}
+		}
+		index(in.Lang, sh, source{line: r.Line})
+	}
+	for _, f := range AnalyzeCues(items).Findings() {
+		p := Problem{Params: map[string]any{"lang": kepu.Msg{Key: "bank.lang." + f.Lang}, "items": f.Items, "rate": int(100*f.Rate + 0.5)}}
+		switch f.Kind {
+		case FindLongest, FindShortest:
+			p.Key = "warning.bank_cue_" + f.Kind + "_file"
+			p.Params["dimension"] = kepu.Msg{Key: "bank.dimension." + f.Dimension}
+			p.Params["chance"] = int(100*f.Chance + 0.5)
+		case FindCount:
+			p.Key = "warning.bank_cue_count_file"
+			p.Params["count"] = f.Count
+		default:
+			continue // reported per row above
+		}
+		out = append(out, p)
 	}
 	return out
 }

@@ -201,3 +201,55 @@ func TestKeyStandsOut(t *testing.T) {
 		}
 	}
 }
+
+// Import warnings: per row (a key that stands out, a near-duplicate of an
+// earlier row or of a bank question) and for the file (length and count
+// cues); rows that are not ok get none.
+func TestCueWarnings(t *testing.T) {
+	row := func(line int, in bank.Input) bank.Row { return bank.Row{Line: line, Record: bank.Record{Input: in}} }
+	single := func(stem string, opts []string, key int) bank.Input {
+		return bank.Input{Lang: "zh-CN", Type: bank.TypeSingle, Dimension: bank.DimMethod, Stem: stem, Options: opts, Answer: []int{key}, Explanation: stem}
+	}
+	tf := func(stem, expl string) bank.Input {
+		return bank.Input{Lang: "zh-CN", Type: bank.TypeTrueFalse, Dimension: bank.DimMethod, Stem: stem, Options: []string{"正确", "错误"}, Answer: []int{1}, Explanation: expl}
+	}
+	rows := []bank.Row{
+		row(2, single(han(1, 0, 10), []string{han(1, 1, 2), han(1, 2, 2), han(1, 3, 9)}, 2)),
+		row(3, tf("测量气温时，应把温度计放在阳光直射的地方，这样测得更准确。", "阳光直射会把温度计本身晒热，读数会明显高于真实气温。")),
+		row(4, tf("在户外测量气温时，应该把温度计放在阳光直射的地方，这样读数最准确。", "阳光直射会让温度计本身被晒热，读数高于真实气温。")),
+		row(5, tf("冥王星在2006年被国际天文学联合会重新归类为矮行星。", "国际天文学联合会在2006年给行星下了明确定义，冥王星被归为矮行星。")),
+		row(6, single(han(2, 0, 10), []string{han(2, 1, 2), han(2, 2, 2), han(2, 3, 9)}, 2)), // not ok: no warning
+	}
+	ok := []bool{true, true, true, true, false}
+	existing := []bank.CueText{{ID: 42, Item: bank.CueItem{Lang: "zh-CN", Type: bank.TypeTrueFalse,
+		Stem: "2006年，国际天文学联合会把冥王星重新归类为矮行星。", Explanation: "国际天文学联合会在2006年给行星下了明确的定义，冥王星被归为矮行星。"}}}
+	var got []string
+	for _, w := range bank.CueWarnings(rows, ok, existing) {
+		got = append(got, fmt.Sprintf("%d:%s:%s:%v", w.Row, w.Column, w.Key, w.Params["row"] != nil || w.Params["id"] != nil))
+	}
+	want := []string{"2:answer:warning.bank_cue_longest:false", "4:stem:warning.bank_cue_similar_row:true", "5:stem:warning.bank_cue_similar_bank:true"}
+	if !slices.Equal(got, want) {
+		t.Errorf("warnings: got %q, want %q", got, want)
+	}
+
+	// A file whose keys are the longest options, and whose multiple-choice
+	// questions all have three correct options: one warning each for the file.
+	rows, ok = nil, nil
+	for i := 0; i < bank.MinCueItems; i++ {
+		rows = append(rows, row(i+2, single(han(i, 0, 10), []string{han(i, 1, 4), han(i, 2, 5), han(i, 3, 6)}, 2)))
+		m := bank.Input{Lang: "en", Type: bank.TypeMultiple, Dimension: bank.DimKnowledge, Stem: words(i, 0, 8),
+			Options: []string{words(i, 1, 2), words(i, 2, 2), words(i, 3, 2), words(i, 4, 2)}, Answer: []int{0, 1, 2}, Explanation: words(i, 5, 9)}
+		rows = append(rows, row(i+100, m))
+		ok = append(ok, true, true)
+	}
+	got = nil
+	for _, w := range bank.CueWarnings(rows, ok, nil) {
+		if w.Row == 0 {
+			got = append(got, fmt.Sprintf("%s:%v:%v:%v", w.Key, w.Params["rate"], w.Params["chance"], w.Params["count"]))
+		}
+	}
+	want = []string{"warning.bank_cue_longest_file:100:33:<nil>", "warning.bank_cue_count_file:100:<nil>:3"}
+	if !slices.Equal(got, want) {
+		t.Errorf("file warnings: got %q, want %q", got, want)
+	}
+}

@@ -33,6 +33,9 @@ type Report struct {
 	DryRun   bool      `json:"dry_run"`
 	Mode     string    `json:"mode"`
 	Problems []Problem `json:"problems"`
+	// Warnings point at test-wiseness cues (CueWarnings): they never stop
+	// a row from being imported.
+	Warnings []Problem `json:"warnings"`
 }
 
 // existing is what duplicate checks and links need to know of the bank.
@@ -85,7 +88,7 @@ func problemColumn(e *kepu.Error) string {
 // never silently doubled. en rows link to their zh-CN row by
 // translation_of. Only organizers and admins import.
 func (s *Service) Import(ctx context.Context, a kepu.Actor, rows []Row, opt ImportOptions) (Report, error) {
-	rep := Report{Total: len(rows), DryRun: opt.DryRun, Mode: opt.Mode, Problems: []Problem{}}
+	rep := Report{Total: len(rows), DryRun: opt.DryRun, Mode: opt.Mode, Problems: []Problem{}, Warnings: []Problem{}}
 	if opt.Mode != ImportGood && opt.Mode != ImportAll {
 		return rep, kepu.Invalid("mode", "error.bank_import_mode")
 	}
@@ -117,6 +120,11 @@ func (s *Service) Import(ctx context.Context, a kepu.Actor, rows []Row, opt Impo
 				rep.Valid++
 			}
 		}
+		texts, err := loadCueTexts(ctx, tx, owner)
+		if err != nil {
+			return err
+		}
+		rep.Warnings = append(rep.Warnings, CueWarnings(rows, ok, texts)...)
 		if opt.DryRun || (opt.Mode == ImportAll && rep.Valid < rep.Total) {
 			return nil
 		}
@@ -128,6 +136,23 @@ func (s *Service) Import(ctx context.Context, a kepu.Actor, rows []Row, opt Impo
 		return Report{}, err
 	}
 	return rep, nil
+}
+
+// loadCueTexts returns the current text of every question of the bank
+// that is not retired, for the near-duplicate warnings of an import.
+func loadCueTexts(ctx context.Context, tx pgx.Tx, owner int64) ([]CueText, error) {
+	rows, _ := tx.Query(ctx, `SELECT q.id, q.lang, v.type, v.stem, v.options, v.explanation
+		FROM questions q JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
+		WHERE q.owner_region_id = $1 AND q.status <> 'retired' ORDER BY q.id`, owner)
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (CueText, error) {
+		var t CueText
+		err := row.Scan(&t.ID, &t.Item.Lang, &t.Item.Type, &t.Item.Stem, &t.Item.Options, &t.Item.Explanation)
+		return t, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bank: import: bank texts: %w", err)
+	}
+	return out, nil
 }
 
 func (s *Service) imageIDs(ctx context.Context, tx pgx.Tx, rows []Row) (map[int64]bool, error) {

@@ -153,3 +153,35 @@ func (o *orgSvc) region(t *testing.T, code string) (int64, error) {
 	}
 	return id, err
 }
+
+// Cue warnings never stop an import, and a question already in the bank is
+// compared too.
+func TestImportWarnsAboutCues(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	org := kepu.Actor{Role: kepu.RoleOrganizer, ScopeRegionID: f.district}
+	first := csvHeader +
+		"c1,zh-CN,,single,下列哪一项是光年的正确含义？,一种时间单位,一种速度单位,光在真空中传播一年所经过的距离，是长度单位,,C,光年是光在一年里走过的距离。,earth_space,knowledge,2,,\n" +
+		"c2,zh-CN,,truefalse,测量气温时，应把温度计放在阳光直射的地方，这样测得更准确。,正确,错误,,,B,阳光直射会把温度计本身晒热，读数会明显高于真实气温。,earth_space,method,2,,\n"
+	rows, err := bank.ParseCSV([]byte(first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.svc.Import(ctx, org, rows, bank.ImportOptions{Mode: bank.ImportAll})
+	if err != nil || rep.Imported != 2 || len(rep.Problems) != 0 {
+		t.Fatalf("import: got %+v, %v; want 2 imported, no problems", rep, err)
+	}
+	if len(rep.Warnings) != 1 || rep.Warnings[0].Row != 2 || rep.Warnings[0].Key != "warning.bank_cue_longest" {
+		t.Errorf("warnings: got %+v, want the longest key of row 2", rep.Warnings)
+	}
+	second := csvHeader +
+		"d1,zh-CN,,truefalse,在户外测量气温时，应该把温度计放在阳光直射的地方，这样读数最准确。,正确,错误,,,B,阳光直射会让温度计本身被晒热，读数高于真实气温。,earth_space,application,2,,\n"
+	rows, _ = bank.ParseCSV([]byte(second))
+	rep, err = f.svc.Import(ctx, org, rows, bank.ImportOptions{Mode: bank.ImportAll})
+	if err != nil || rep.Imported != 1 {
+		t.Fatalf("second import: got %+v, %v", rep, err)
+	}
+	if len(rep.Warnings) != 1 || rep.Warnings[0].Key != "warning.bank_cue_similar_bank" || rep.Warnings[0].Params["id"] == nil {
+		t.Errorf("second import warnings: got %+v, want one near-duplicate of the bank", rep.Warnings)
+	}
+}

@@ -243,7 +243,8 @@ func importFormat(c *fiber.Ctx) (string, error) {
 	return "", kepu.Invalid("format", "error.bank_format")
 }
 
-// problemOut is a report problem in the user's language.
+// problemOut is a report problem or warning in the user's language (row 0:
+// the whole file).
 type problemOut struct {
 	Row     int    `json:"row"`
 	Column  string `json:"column"`
@@ -274,12 +275,15 @@ func (s *Server) importQuestions(c *fiber.Ctx) error {
 		return err
 	}
 	lang := langOf(c)
-	problems := make([]problemOut, len(rep.Problems))
-	for i, p := range rep.Problems {
-		problems[i] = problemOut{Row: p.Row, Column: p.Column, Message: s.i18n.T(lang, p.Key, p.Params)}
+	out := func(ps []bank.Problem) []problemOut {
+		o := make([]problemOut, len(ps))
+		for i, p := range ps {
+			o[i] = problemOut{Row: p.Row, Column: p.Column, Message: s.i18n.T(lang, p.Key, p.Params)}
+		}
+		return o
 	}
 	return c.JSON(fiber.Map{"total": rep.Total, "valid": rep.Valid, "imported": rep.Imported,
-		"dry_run": rep.DryRun, "mode": rep.Mode, "problems": problems})
+		"dry_run": rep.DryRun, "mode": rep.Mode, "problems": out(rep.Problems), "warnings": out(rep.Warnings)})
 }
 
 var fileTypes = map[string]string{
