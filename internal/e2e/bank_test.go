@@ -1,8 +1,6 @@
 package e2e_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,10 +21,7 @@ const bankImportCSV = "key,type,stem,option_a,option_b,option_c,answer,explanati
 // numbers, imports the good rows and finds them in the bank.
 func TestBankImportReportsBadRows(t *testing.T) {
 	b := e2e.Start(t)
-	file := filepath.Join(t.TempDir(), "questions.csv")
-	if err := os.WriteFile(file, []byte(bankImportCSV), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := tempFile(t, "questions.csv", bankImportCSV)
 	b.LoginDemo("demo-organizer")
 	b.Visit("/bank")
 	b.WaitText("#bank-status", "共")

@@ -23,10 +23,7 @@ const cueCSV = "key,type,stem,option_a,option_b,option_c,answer,explanation,cate
 // apart from the problems, in both languages, and the rows still import.
 func TestBankImportShowsCueWarnings(t *testing.T) {
 	b := e2e.Start(t)
-	file := filepath.Join(t.TempDir(), "cues.csv")
-	if err := os.WriteFile(file, []byte(cueCSV), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := tempFile(t, "cues.csv", cueCSV)
 	b.LoginDemo("demo-organizer")
 	check := func() []string {
 		b.Do(chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{file}))
@@ -57,4 +54,15 @@ func TestBankImportShowsCueWarnings(t *testing.T) {
 	b.Screenshot("bankcue-import-en-phone")
 	b.Do(chromedp.Click(chromedp.CSS("[data-testid=import-do]")))
 	b.WaitText("[data-testid=report-imported]", "3")
+}
+
+// tempFile writes data to a new file name in a test's temporary folder, for
+// an upload, and returns its path.
+func tempFile(t *testing.T, name, data string) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(file, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
