@@ -147,7 +147,7 @@ func sheetName(s string) string {
 }
 
 // Key is a table cell that names a locale key ("dash.age.u14",
-// "dash.category.health") rather than holding data; the HTTP layer
+// "bank.category.health") rather than holding data; the HTTP layer
 // translates it (Table.Localize). Data never becomes a Key, so a school
 // named like a key stays as typed.
 type Key string

@@ -193,7 +193,7 @@ func ItemTable(items []Item) Table {
 		if it.UpperLower != nil {
 			ul = round3(*it.UpperLower)
 		}
-		t.Rows = append(t.Rows, []any{it.QuestionID, it.Stem, Key("dash.category." + it.Category), it.Answers, round3(it.Facility), pb, ul,
+		t.Rows = append(t.Rows, []any{it.QuestionID, it.Stem, Key("bank.category." + it.Category), it.Answers, round3(it.Facility), pb, ul,
 			round1(it.AvgSeconds), wrongOptions(it.OptionCounts, it.Answer), strings.Join(it.Flags, " ")})
 	}
 	return t

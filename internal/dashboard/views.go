@@ -85,13 +85,15 @@ func (s *Service) timeline(ctx context.Context, c Campaign, sc Scope, unit strin
 	return t, nil
 }
 
-// groupExpr names each breakdown's group: its key and label.
-var groupExpr = map[string]struct{ key, label, join string }{
-	"region":     {"p.region_id::text", "coalesce(g.name, '')", "LEFT JOIN regions g ON g.id = p.region_id"},
-	"school":     {"p.school_id::text", "coalesce(g.name, '')", "LEFT JOIN schools g ON g.id = p.school_id"},
-	"class":      {"p.class_id::text", "coalesce(gs.name || ' ' || g.name, '')", "LEFT JOIN classes g ON g.id = p.class_id LEFT JOIN schools gs ON gs.id = g.school_id"},
-	"age":        {"p.age_band", "p.age_band", ""},
-	"occupation": {"p.occupation", "p.occupation", ""},
+// groupExpr names each breakdown's group: its key and label, and the
+// order of its rows: most participants first, except districts, which
+// come in the city's official order (region_order, migrations/00210).
+var groupExpr = map[string]struct{ key, label, join, order string }{
+	"region":     {"p.region_id::text", "coalesce(g.name, '')", "LEFT JOIN regions g ON g.id = p.region_id", "region_order(min(g.path)), 1"},
+	"school":     {"p.school_id::text", "coalesce(g.name, '')", "LEFT JOIN schools g ON g.id = p.school_id", "3 DESC, 2"},
+	"class":      {"p.class_id::text", "coalesce(gs.name || ' ' || g.name, '')", "LEFT JOIN classes g ON g.id = p.class_id LEFT JOIN schools gs ON gs.id = g.school_id", "3 DESC, 2"},
+	"age":        {"p.age_band", "p.age_band", "", "3 DESC, 2"},
+	"occupation": {"p.occupation", "p.occupation", "", "3 DESC, 2"},
 }
 
 // breakdown groups participants: participants, attempts, average score,
@@ -111,7 +113,7 @@ func (s *Service) breakdown(ctx context.Context, c Campaign, sc Scope, by string
 		count(*) FILTER (WHERE p.tier = 'advanced'), count(*) FILTER (WHERE p.tier = 'literate'),
 		count(*) FILTER (WHERE p.tier = 'basic'), count(*) FILTER (WHERE p.tier = 'low')
 		FROM dash_participants p `+g.join+` WHERE p.campaign_id = $1 AND `+scopeFilter+`
-		GROUP BY 1, 2 ORDER BY 3 DESC, 2 LIMIT 2000`, c.ID, sc.Regions, sc.Classes)
+		GROUP BY 1, 2 ORDER BY `+g.order+` LIMIT 2000`, c.ID, sc.Regions, sc.Classes)
 	var key, label string
 	var n, attempts, finished, passes int64
 	var sumPct float64
@@ -199,7 +201,7 @@ func (s *Service) categories(ctx context.Context, c Campaign, sc Scope, by strin
 	var name string
 	var n, ok int64
 	_, err := pgx.ForEachRow(rows, []any{&name, &n, &ok}, func() error {
-		t.Rows = append(t.Rows, []any{Key("dash." + col + "." + name), n, ok, pct(ok, n)})
+		t.Rows = append(t.Rows, []any{Key("bank." + col + "." + name), n, ok, pct(ok, n)})
 		return nil
 	})
 	if err != nil {
