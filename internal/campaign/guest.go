@@ -28,7 +28,7 @@ func (s *Service) GuestDistricts(ctx context.Context, c Campaign) ([]District, e
 	rows, err := s.DB.Query(ctx, `SELECT r.id, r.name FROM regions r, regions root
 		WHERE root.id = $1 AND r.path LIKE root.path || '%'
 		AND CASE WHEN $2::bigint[] = '{}' THEN r.kind = 'district' ELSE r.id = ANY($2) END
-		ORDER BY r.path, r.sort, r.id`, c.RegionID, nonNil(c.Audience))
+		ORDER BY region_order(r.path), r.id`, c.RegionID, nonNil(c.Audience))
 	if err != nil {
 		return nil, fmt.Errorf("campaign: guest districts: %w", err)
 	}

@@ -57,9 +57,11 @@ type Class struct {
 // Service is the organization service.
 type Service struct{ DB *pgxpool.Pool }
 
-// Regions returns the whole tree in display order.
+// Regions returns the whole tree in display order: the city's official
+// order (regions.sort, migrations/00210_region_order.sql), each district
+// followed by its townships.
 func (s *Service) Regions(ctx context.Context) ([]Region, error) {
-	rows, _ := s.DB.Query(ctx, `SELECT id, coalesce(parent_id, 0), kind, name, code, path FROM regions ORDER BY path, sort, id`)
+	rows, _ := s.DB.Query(ctx, `SELECT id, coalesce(parent_id, 0), kind, name, code, path FROM regions ORDER BY region_order(path), id`)
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Region])
 	if err != nil {
 		return nil, fmt.Errorf("org: regions: %w", err)
@@ -203,7 +205,7 @@ func (s *Service) Schools(ctx context.Context, a kepu.Actor, regionID int64) ([]
 		q += ` AND s.id IN (SELECT school_id FROM classes WHERE teacher_id = $2)`
 		args = append(args, a.UserID)
 	}
-	rows, _ := s.DB.Query(ctx, q+` ORDER BY r.sort, s.name`, args...)
+	rows, _ := s.DB.Query(ctx, q+` ORDER BY region_order(r.path), s.name`, args...)
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[School])
 	if err != nil {
 		return nil, fmt.Errorf("org: schools: %w", err)
