@@ -45,7 +45,7 @@ func (s *Server) joinAsGuest(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.startSession(c, u); err != nil {
+	if err := s.startSession(c, &u); err != nil {
 		return err
 	}
 	return c.Status(fiber.StatusCreated).JSON(u)

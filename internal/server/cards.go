@@ -115,7 +115,7 @@ func (s *Server) cardLogin(c *fiber.Ctx) error {
 	if err := at.succeeded(ctx); err != nil {
 		return err
 	}
-	if err := s.startSessionWith(c, u, in.Token); err != nil {
+	if err := s.startSessionWith(c, &u, in.Token); err != nil {
 		return err
 	}
 	return c.JSON(u)

@@ -36,13 +36,13 @@ func (s *Server) accountRoutes(api fiber.Router) {
 }
 
 // startSession logs the user in: a new session replaces any the client held.
-func (s *Server) startSession(c *fiber.Ctx, u account.User) error {
+func (s *Server) startSession(c *fiber.Ctx, u *account.User) error {
 	return s.startSessionWith(c, u, "")
 }
 
 // startSessionWith is startSession for a login by join card (card: the
 // card's token, "" for none): withdrawing the card ends the session.
-func (s *Server) startSessionWith(c *fiber.Ctx, u account.User, card string) error {
+func (s *Server) startSessionWith(c *fiber.Ctx, u *account.User, card string) error {
 	var sess account.Session
 	var err error
 	if card != "" {
@@ -54,7 +54,32 @@ func (s *Server) startSessionWith(c *fiber.Ctx, u account.User, card string) err
 		return err
 	}
 	s.setCookie(c, sessionCookie, sess.Token, s.cfg.SessionMax, true)
+	if err := s.keepPickedLang(c, u); err != nil {
+		return err
+	}
 	s.setCookie(c, langCookie, u.Lang, 365*24*time.Hour, false)
+	return nil
+}
+
+// keepPickedLang saves the language the visitor chose before logging in
+// (langPickCookie) with the account u now logged in, so that choosing
+// English on the login page survives the login; without such a choice the
+// account's own language stands. The choice is used once, by the first
+// account: a guest (whose language is the browser's anyway) leaves it for
+// the account the guest may log in to later.
+func (s *Server) keepPickedLang(c *fiber.Ctx, u *account.User) error {
+	pick := c.Cookies(langPickCookie)
+	if pick == "" || u.IsGuest() {
+		return nil
+	}
+	s.clearCookie(c, langPickCookie)
+	if pick = i18n.Lang(pick); pick == u.Lang {
+		return nil
+	}
+	if err := s.accounts.SetLang(c.UserContext(), u.ID, pick); err != nil {
+		return err
+	}
+	u.Lang = pick
 	return nil
 }
 
@@ -73,7 +98,7 @@ func (s *Server) register(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := s.startSession(c, u); err != nil {
+	if err := s.startSession(c, &u); err != nil {
 		return err
 	}
 	// The browser that created the account is known to it (login_guard.go).
@@ -120,7 +145,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err := at.succeeded(ctx); err != nil {
 		return err
 	}
-	if err := s.startSession(c, u); err != nil {
+	if err := s.startSession(c, &u); err != nil {
 		return err
 	}
 	return c.JSON(u)
@@ -234,6 +259,7 @@ func (s *Server) deleteMe(c *fiber.Ctx) error {
 func (s *Server) switchLang(c *fiber.Ctx) error {
 	lang := i18n.Lang(c.FormValue("lang"))
 	s.setCookie(c, langCookie, lang, 365*24*time.Hour, false)
+	s.pickLang(c, lang)
 	if u := currentUser(c); u != nil && u.Lang != lang {
 		if err := s.accounts.SetLang(c.UserContext(), u.ID, lang); err != nil {
 			return err
@@ -242,11 +268,24 @@ func (s *Server) switchLang(c *fiber.Ctx) error {
 	return redirectNext(c, c.FormValue("next"))
 }
 
+// pickLang remembers lang, chosen by a visitor with no account logged in
+// (nobody, or a guest), for the next login or registration
+// (keepPickedLang); an account's own choice is saved with it at once.
+func (s *Server) pickLang(c *fiber.Ctx, lang string) {
+	if u := currentUser(c); u != nil && !u.IsGuest() {
+		s.clearCookie(c, langPickCookie)
+		return
+	}
+	s.setCookie(c, langPickCookie, lang, 365*24*time.Hour, true)
+}
+
 // langCookieOnly (GET /lang/:lang, for links from outside) sets only the
 // language cookie of this browser and returns to next: a GET changes no
 // saved state (the account's language changes through switchLang or the
 // profile).
 func (s *Server) langCookieOnly(c *fiber.Ctx) error {
-	s.setCookie(c, langCookie, i18n.Lang(c.Params("lang")), 365*24*time.Hour, false)
+	lang := i18n.Lang(c.Params("lang"))
+	s.setCookie(c, langCookie, lang, 365*24*time.Hour, false)
+	s.pickLang(c, lang)
 	return redirectNext(c, c.Query("next"))
 }

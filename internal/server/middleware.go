@@ -26,8 +26,12 @@ const (
 	sessionCookie = "kepu_session"
 	csrfCookie    = "kepu_csrf"
 	langCookie    = "kepu_lang"
-	csrfHeader    = "X-CSRF-Token"
-	csrfField     = "_csrf" // the token in a form posted without JavaScript
+	// langPickCookie holds a language chosen while no account was logged
+	// in (the login or registration page): the next login or registration
+	// saves it with the account instead of the account's old language.
+	langPickCookie = "kepu_lang_pick"
+	csrfHeader     = "X-CSRF-Token"
+	csrfField      = "_csrf" // the token in a form posted without JavaScript
 )
 
 func toString(v any) string { return fmt.Sprint(v) }
