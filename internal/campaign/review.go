@@ -82,15 +82,22 @@ func (s *Service) History(ctx context.Context, a kepu.Actor) ([]HistoryItem, err
 	defer rows.Close()
 	out := []HistoryItem{}
 	for rows.Next() {
-		var h HistoryItem
-		a := &h.Attempt
-		if err := rows.Scan(&h.Title, &a.ID, &a.CampaignID, &a.UserID, &a.StartedAt, &a.FinishedAt, &a.Score, &a.MaxScore,
-			&a.Passed, &a.Questions, &a.Answered, &a.TimeMS, &a.Tier, &a.CertCode, &a.InProgress, &a.StaffPractice); err != nil {
+		h, err := scanHistory(rows)
+		if err != nil {
 			return nil, fmt.Errorf("campaign: history: %w", err)
 		}
 		out = append(out, h)
 	}
 	return out, rows.Err()
+}
+
+// scanHistory reads c.title, then attemptColsT.
+func scanHistory(row pgx.Row) (HistoryItem, error) {
+	var h HistoryItem
+	a := &h.Attempt
+	err := row.Scan(&h.Title, &a.ID, &a.CampaignID, &a.UserID, &a.StartedAt, &a.FinishedAt, &a.Score, &a.MaxScore,
+		&a.Passed, &a.Questions, &a.Answered, &a.TimeMS, &a.Tier, &a.CertCode, &a.InProgress, &a.StaffPractice)
+	return h, err
 }
 
 // Certificate is what a verification code proves: no personal data beyond

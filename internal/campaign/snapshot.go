@@ -38,7 +38,9 @@ func attemptGroups(ctx context.Context, q pgx.Tx, attemptID int64) (Groups, erro
 // audience: no audience chosen and the region inside the campaign's region
 // (or no region), or the region inside a chosen district, or a chosen
 // school or class.
-func eligible(ctx context.Context, tx pgx.Tx, c Campaign, g Groups) (bool, error) {
+func eligible(ctx context.Context, tx interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, c Campaign, g Groups) (bool, error) {
 	var ok bool
 	err := tx.QueryRow(ctx, `SELECT ($2::bigint[] = '{}' AND $4::bigint[] = '{}' AND $5::bigint[] = '{}'
 			AND ($1 = 0 OR EXISTS (SELECT 1 FROM regions r, regions root

@@ -9,7 +9,7 @@ import (
 
 func (s *Server) pageRoutes() {
 	a := s.App
-	a.Get("/", func(c *fiber.Ctx) error { return s.render(c, "home", "app.name", nil) })
+	a.Get("/", s.homePage)
 	a.Post("/lang", s.csrfMiddleware, s.switchLang)
 	a.Get("/lang/:lang", s.langCookieOnly)
 	a.Get("/login", func(c *fiber.Ctx) error {

@@ -69,6 +69,7 @@ type Server struct {
 	boards    *leaderboard.Service
 	lbHub     *lbHub
 	dashHub   *dashHub
+	portal    portalCache // the home page's public figures (portal.go)
 	live      *realtime.Hub
 	pages     *pages
 	metrics   *metrics
