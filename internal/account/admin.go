@@ -159,7 +159,12 @@ func lockUser(ctx context.Context, tx pgx.Tx, id int64) (User, error) {
 	return u, nil
 }
 
-// SetRole changes a user's role and scope (admins only, never their own).
+// ErrGuestAccount refuses a role change or a password reset of a guest:
+// a guest has no password and stays a guest (409).
+var ErrGuestAccount = kepu.Errorf(kepu.ECONFLICT, "error.organize_guest_account")
+
+// SetRole changes a user's role and scope (admins only, never their own,
+// never a guest's: ErrGuestAccount).
 func (s *Service) SetRole(ctx context.Context, a kepu.Actor, userID int64, ch RoleChange) (User, error) {
 	if err := requireAdmin(a); err != nil {
 		return User{}, err
@@ -189,6 +194,9 @@ func (s *Service) SetRole(ctx context.Context, a kepu.Actor, userID int64, ch Ro
 		old, err := lockUser(ctx, tx, userID)
 		if err != nil {
 			return err
+		}
+		if old.IsGuest() {
+			return ErrGuestAccount
 		}
 		out, err = scanUser(tx.QueryRow(ctx, `UPDATE users u SET role = $2, scope_region_id = nullif($3, 0), updated_at = now()
 			WHERE u.id = $1 RETURNING `+userColumns, userID, string(ch.Role), ch.ScopeRegionID))
@@ -248,12 +256,17 @@ const TempPasswordLen = 10
 
 // ResetPassword gives a user a new random password, ends their sessions and
 // returns the password, which is shown once and never stored in clear
-// (admins only).
+// (admins only; a guest has none: ErrGuestAccount).
 func (s *Service) ResetPassword(ctx context.Context, a kepu.Actor, userID int64) (string, error) {
 	if err := requireAdmin(a); err != nil {
 		return "", err
 	}
-	return s.resetPassword(ctx, a, userID, "user.password_reset", func(pgx.Tx, User) error { return nil })
+	return s.resetPassword(ctx, a, userID, "user.password_reset", func(_ pgx.Tx, u User) error {
+		if u.IsGuest() {
+			return ErrGuestAccount
+		}
+		return nil
+	})
 }
 
 // resetPassword sets a random password after check approves the locked user,

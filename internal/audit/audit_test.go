@@ -29,7 +29,7 @@ func TestRecordAndList(t *testing.T) {
 	if err := tx.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := audit.List(ctx, db.Pool, 0, 10); err != nil || len(got) != 0 {
+	if got, err := audit.List(ctx, db.Pool, audit.Filter{Limit: 10}); err != nil || len(got) != 0 {
 		t.Fatalf("after a rollback: got %+v %v, want no entry", got, err)
 	}
 
@@ -41,7 +41,7 @@ func TestRecordAndList(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	all, err := audit.List(ctx, db.Pool, 0, 0) // 0: the default limit
+	all, err := audit.List(ctx, db.Pool, audit.Filter{}) // 0: the default limit
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,11 +55,11 @@ func TestRecordAndList(t *testing.T) {
 	if last.Action != "system.start" || last.ActorID != 0 || last.ActorName != "" || len(last.Detail) != 0 {
 		t.Errorf("oldest: got %+v, want system.start with no actor and an empty detail", last)
 	}
-	page, err := audit.List(ctx, db.Pool, all[1].ID, 1)
+	page, err := audit.List(ctx, db.Pool, audit.Filter{Before: all[1].ID, Limit: 1})
 	if err != nil || len(page) != 1 || page[0].ID != all[2].ID {
 		t.Errorf("page before %d: got %+v %v, want entry %d only", all[1].ID, page, err, all[2].ID)
 	}
-	if big, err := audit.List(ctx, db.Pool, 0, 10000); err != nil || len(big) != 4 {
+	if big, err := audit.List(ctx, db.Pool, audit.Filter{Limit: 10000}); err != nil || len(big) != 4 {
 		t.Errorf("limit 10000 (clamped): got %d %v, want 4", len(big), err)
 	}
 }

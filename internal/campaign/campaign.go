@@ -21,8 +21,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kepu/kepu/internal/audit"
 	"github.com/kepu/kepu/internal/bank"
 	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/postgres"
 	"github.com/kepu/kepu/internal/scoring"
 )
 
@@ -492,9 +494,17 @@ func (s *Service) Create(ctx context.Context, a kepu.Actor, in Input) (Campaign,
 	if err := s.checkInput(ctx, a, &in); err != nil {
 		return Campaign{}, err
 	}
-	c, err := scanCampaign(s.DB.QueryRow(ctx, `INSERT INTO campaigns (title, description, region_id, kind, starts_at, ends_at,
-		audience, settings, cover_image_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+campaignCols,
-		in.Title, in.Description, in.RegionID, kindOf(in.Rules), in.StartsAt, in.EndsAt, in.Audience, in.Rules, in.CoverImageID, a.UserID))
+	var c Campaign
+	err := postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
+		var err error
+		c, err = scanCampaign(tx.QueryRow(ctx, `INSERT INTO campaigns (title, description, region_id, kind, starts_at, ends_at,
+			audience, settings, cover_image_id, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING `+campaignCols,
+			in.Title, in.Description, in.RegionID, kindOf(in.Rules), in.StartsAt, in.EndsAt, in.Audience, in.Rules, in.CoverImageID, a.UserID))
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, a, "campaign.create", c, nil)
+	})
 	if coverGone(err) {
 		return Campaign{}, errCoverMissing
 	}
@@ -521,10 +531,18 @@ func (s *Service) Update(ctx context.Context, a kepu.Actor, id int64, in Input) 
 	if err := s.checkInput(ctx, a, &in); err != nil {
 		return Campaign{}, err
 	}
-	c, err := scanCampaign(s.DB.QueryRow(ctx, `UPDATE campaigns SET title = $2, description = $3, region_id = $4, kind = $5,
-		starts_at = $6, ends_at = $7, audience = $8, settings = $9, cover_image_id = $10, updated_at = now()
-		WHERE id = $1 AND status IN ('draft', 'paused') RETURNING `+campaignCols,
-		id, in.Title, in.Description, in.RegionID, kindOf(in.Rules), in.StartsAt, in.EndsAt, in.Audience, in.Rules, in.CoverImageID))
+	var c Campaign
+	err = postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
+		var err error
+		c, err = scanCampaign(tx.QueryRow(ctx, `UPDATE campaigns SET title = $2, description = $3, region_id = $4, kind = $5,
+			starts_at = $6, ends_at = $7, audience = $8, settings = $9, cover_image_id = $10, updated_at = now()
+			WHERE id = $1 AND status IN ('draft', 'paused') RETURNING `+campaignCols,
+			id, in.Title, in.Description, in.RegionID, kindOf(in.Rules), in.StartsAt, in.EndsAt, in.Audience, in.Rules, in.CoverImageID))
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, a, "campaign.update", c, nil)
+	})
 	if coverGone(err) {
 		return Campaign{}, errCoverMissing
 	}
@@ -539,6 +557,18 @@ func (s *Service) Update(ctx context.Context, a kepu.Actor, id int64, in Input) 
 	}
 	return c, nil
 }
+
+// record writes the audit entry of an organizer's change to campaign c
+// inside tx (action: campaign.create, campaign.update, campaign.<transition>).
+func (s *Service) record(ctx context.Context, tx pgx.Tx, a kepu.Actor, action string, c Campaign, detail map[string]any) error {
+	if detail == nil {
+		detail = map[string]any{"title": c.Title, "status": c.Status}
+	}
+	return audit.Record(ctx, tx, a.UserID, action, Target(c.ID), detail, a.IP)
+}
+
+// Target names a campaign in the audit log.
+func Target(id int64) string { return fmt.Sprintf("campaign:%d", id) }
 
 // transitions lists, per action, the statuses it may start from and the
 // status it leads to.
@@ -572,12 +602,18 @@ func (s *Service) Transition(ctx context.Context, a kepu.Actor, id int64, action
 			return c, err
 		}
 	}
-	tag, err := s.DB.Exec(ctx, `UPDATE campaigns SET status = $2, updated_at = now() WHERE id = $1 AND status = $3`, id, t.to, c.Status)
+	err = postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE campaigns SET status = $2, updated_at = now() WHERE id = $1 AND status = $3`, id, t.to, c.Status)
+		if err != nil {
+			return fmt.Errorf("campaign: %s %d: %w", action, id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return kepu.Errorf(kepu.ECONFLICT, "error.campaign_bad_transition").With("status", c.Status)
+		}
+		return s.record(ctx, tx, a, "campaign."+action, c, map[string]any{"from": c.Status, "to": t.to})
+	})
 	if err != nil {
-		return c, fmt.Errorf("campaign: %s %d: %w", action, id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return c, kepu.Errorf(kepu.ECONFLICT, "error.campaign_bad_transition").With("status", c.Status)
+		return c, err
 	}
 	return s.Get(ctx, id)
 }

@@ -72,7 +72,7 @@ func (s *Service) ContestView(ctx context.Context, c ContestInfo, name string) (
 		_, err := pgx.ForEachRow(rows, []any{&id, &started, &status, &n, &avgScore, &avgCorrect}, func() error {
 			when := ""
 			if started != nil {
-				when = started.In(kepu.Shanghai).Format("2006-01-02 15:04")
+				when = kepu.FormatTime(*started, kepu.LayoutMinute)
 			}
 			t.Rows = append(t.Rows, []any{id, when, Key("dash.run." + status), n, round1(avgScore), round1(avgCorrect)})
 			return nil

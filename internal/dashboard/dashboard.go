@@ -194,7 +194,7 @@ const scopeFilter = `($2::bigint[] IS NULL OR p.region_id = ANY($2)) AND ($3::bi
 
 // Headline returns the campaign's live numbers within the scope.
 func (s *Service) Headline(ctx context.Context, c Campaign, sc Scope) (Headline, error) {
-	h := Headline{CampaignID: c.ID, Title: c.Title, At: s.now().In(kepu.Shanghai).Format("15:04:05")}
+	h := Headline{CampaignID: c.ID, Title: c.Title, At: kepu.FormatTime(s.now(), kepu.LayoutClock)}
 	var sumPct float64
 	var passes int64
 	err := s.read().QueryRow(ctx, `SELECT count(*), coalesce(sum(attempts), 0), coalesce(sum(finished), 0),
@@ -244,7 +244,7 @@ func (s *Service) Overview(ctx context.Context, a kepu.Actor) ([]Headline, error
 		SELECT c.id, c.title, p.n, p.attempts, p.finished, p.passes, p.sum_pct, coalesce(m.answers, 0)
 		FROM p JOIN campaigns c ON c.id = p.campaign_id LEFT JOIN m ON m.campaign_id = p.campaign_id
 		ORDER BY c.starts_at DESC, c.id DESC LIMIT 100`, s.now(), sc.Regions, sc.Classes)
-	at := s.now().In(kepu.Shanghai).Format("15:04:05")
+	at := kepu.FormatTime(s.now(), kepu.LayoutClock)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Headline, error) {
 		h := Headline{At: at}
 		var passes, last5 int64

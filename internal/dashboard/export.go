@@ -19,7 +19,15 @@ type Table struct {
 	Name    string   `json:"name"`
 	Columns []string `json:"columns"`
 	Rows    [][]any  `json:"rows"`
+	// Percent lists the columns that hold percentages (0–100), set by
+	// Localize; Suppressed the rows of groups smaller than MinGroup, whose
+	// numbers are withheld ("<5") and which charts leave out and explain.
+	Percent    []int `json:"percent,omitempty"`
+	Suppressed []int `json:"suppressed,omitempty"`
 }
+
+// percentColumns are the column keys whose values are percentages.
+var percentColumns = map[string]bool{"dash.col.pass_rate": true, "dash.col.facility": true, "dash.col.took_part_rate": true}
 
 // Neutralize makes a cell safe to open in a spreadsheet: text starting with
 // = + - @ tab or CR would be read as a formula, so it gets a leading
@@ -161,9 +169,12 @@ func KeyText(key Key) string {
 // Localize returns t with its column names and Key cells translated by tr
 // (which reports false for a key it does not know).
 func (t Table) Localize(tr func(key string) (string, bool)) Table {
-	out := Table{Name: t.Name, Columns: make([]string, len(t.Columns)), Rows: make([][]any, len(t.Rows))}
+	out := Table{Name: t.Name, Columns: make([]string, len(t.Columns)), Rows: make([][]any, len(t.Rows)), Suppressed: t.Suppressed}
 	for i, k := range t.Columns {
 		out.Columns[i], _ = tr(k)
+		if percentColumns[k] || strings.HasPrefix(k, "dash.tier.") {
+			out.Percent = append(out.Percent, i)
+		}
 	}
 	for i, r := range t.Rows {
 		row := make([]any, len(r))
@@ -180,4 +191,14 @@ func (t Table) Localize(tr func(key string) (string, bool)) Table {
 		out.Rows[i] = row
 	}
 	return out
+}
+
+// IsPercent reports whether column col holds percentages (after Localize).
+func (t Table) IsPercent(col int) bool {
+	for _, c := range t.Percent {
+		if c == col {
+			return true
+		}
+	}
+	return false
 }

@@ -61,7 +61,7 @@ func (s *Service) timeline(ctx context.Context, c Campaign, sc Scope, unit strin
 		FROM h FULL JOIN n ON n.b = h.b ORDER BY 1`, c.ID, sc.Regions, sc.Classes, unit)
 	layout := "2006-01-02 15:00"
 	if unit == "day" {
-		layout = "2006-01-02"
+		layout = kepu.LayoutDate
 	}
 	var b time.Time
 	var joined, started, finished, answers int64
@@ -76,7 +76,7 @@ func (s *Service) timeline(ctx context.Context, c Campaign, sc Scope, unit strin
 		if end.After(c.StartsAt) && wall.Before(c.EndsAt) {
 			in = 1
 		}
-		t.Rows = append(t.Rows, []any{wall.Format(layout), joined, started, finished, answers, in})
+		t.Rows = append(t.Rows, []any{kepu.FormatTime(wall, layout), joined, started, finished, answers, in})
 		return nil
 	})
 	if err != nil {
@@ -131,6 +131,7 @@ func (s *Service) breakdown(ctx context.Context, c Campaign, sc Scope, by string
 			if c.Assessment {
 				row = append(row, nil, nil, nil, nil)
 			}
+			t.Suppressed = append(t.Suppressed, len(t.Rows))
 			t.Rows = append(t.Rows, row)
 			return nil
 		}
@@ -231,6 +232,7 @@ func (s *Service) roster(ctx context.Context, c Campaign, sc Scope) (Table, erro
 	var pupils, took int64
 	_, err := pgx.ForEachRow(rows, []any{&school, &class, &pupils, &took}, func() error {
 		if !sc.Inside && pupils < MinGroup {
+			t.Suppressed = append(t.Suppressed, len(t.Rows))
 			t.Rows = append(t.Rows, []any{school, class, fmt.Sprintf("<%d", MinGroup), nil, nil})
 			return nil
 		}

@@ -483,3 +483,27 @@ func (s *Service) CheckSchoolViewer(ctx context.Context, a kepu.Actor, schoolID 
 	}
 	return s.CheckRegion(ctx, a, region)
 }
+
+// Names returns the names of the given regions, schools and classes (a
+// class as "school class"), by id; ids that name nothing are left out.
+// It reads only: for pages that name a campaign's audience.
+func (s *Service) Names(ctx context.Context, regions, schools, classes []int64) (map[int64]string, map[int64]string, map[int64]string, error) {
+	out := [3]map[int64]string{{}, {}, {}}
+	queries := [3]string{
+		`SELECT id, name FROM regions WHERE id = ANY($1)`,
+		`SELECT id, name FROM schools WHERE id = ANY($1)`,
+		`SELECT c.id, s.name || ' ' || c.name FROM classes c JOIN schools s ON s.id = c.school_id WHERE c.id = ANY($1)`,
+	}
+	for i, ids := range [3][]int64{regions, schools, classes} {
+		if len(ids) == 0 {
+			continue
+		}
+		rows, _ := s.DB.Query(ctx, queries[i], ids)
+		var id int64
+		var name string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error { out[i][id] = name; return nil }); err != nil {
+			return nil, nil, nil, fmt.Errorf("org: names: %w", err)
+		}
+	}
+	return out[0], out[1], out[2], nil
+}

@@ -36,10 +36,10 @@ func (s *Server) campaignPageRoutes() {
 }
 
 // shTime formats t as Asia/Shanghai wall time for pages.
-func shTime(t time.Time) string { return t.In(kepu.Shanghai).Format("2006-01-02 15:04") }
+func shTime(t time.Time) string { return kepu.FormatTime(t, kepu.LayoutMinute) }
 
 // shDate formats t as an Asia/Shanghai date.
-func shDate(t time.Time) string { return t.In(kepu.Shanghai).Format("2006-01-02") }
+func shDate(t time.Time) string { return kepu.FormatTime(t, kepu.LayoutDate) }
 
 // secondsText is milliseconds as seconds with one decimal.
 func secondsText(ms int64) string { return fmt.Sprintf("%.1f", float64(ms)/1000) }
@@ -50,6 +50,7 @@ type campaignView struct {
 	Phase  string
 	Starts string
 	Ends   string
+	For    string // whom it is for, where a page names it (audienceTexts)
 }
 
 func (s *Server) campaignView(c campaign.Campaign) campaignView {
@@ -85,6 +86,11 @@ func (s *Server) campaignPage(c *fiber.Ctx) error {
 		return err
 	}
 	data := fiber.Map{"C": s.campaignView(camp), "Playable": camp.Open(s.campaigns.Now())}
+	aud, err := s.audienceTexts(c.UserContext(), langOf(c), []campaign.Campaign{camp})
+	if err != nil {
+		return err
+	}
+	data["Audience"] = aud[0]
 	u := currentUser(c)
 	switch {
 	case u != nil && u.IsGuest() && !camp.Rules.Guests:
@@ -269,9 +275,15 @@ func (s *Server) manageCampaignsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	aud, err := s.audienceTexts(c.UserContext(), langOf(c), list)
+	if err != nil {
+		return err
+	}
 	views := make([]campaignView, 0, len(list))
-	for _, x := range list {
-		views = append(views, s.campaignView(x))
+	for i, x := range list {
+		v := s.campaignView(x)
+		v.For = aud[i]
+		views = append(views, v)
 	}
 	return s.render(c, "manage_campaigns", "campaign.manage_title", fiber.Map{"List": views}, "manage_campaigns.js")
 }
@@ -285,6 +297,7 @@ type manageForm struct {
 	Schools       []audSchool
 	PickedSchools []audPick
 	PickedClasses []audPick
+	Audience      string // whom the saved campaign is for, in words
 }
 
 // CoverURL is the saved campaign's cover, "" when it has none.
@@ -317,6 +330,11 @@ func (s *Server) manageCampaignPage(c *fiber.Ctx) error {
 			return err
 		}
 		f.Campaign, title = &camp, "campaign.edit_title"
+		aud, err := s.audienceTexts(c.UserContext(), langOf(c), []campaign.Campaign{camp})
+		if err != nil {
+			return err
+		}
+		f.Audience = aud[0]
 	}
 	if err := s.audiencePicker(c.UserContext(), a, &f, f.Campaign); err != nil {
 		return err

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"strings"
+	"time"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kepu/kepu/internal/account"
@@ -128,32 +131,58 @@ type auditPage struct {
 	Next    int64         `json:"next,omitempty"`
 }
 
-func (s *Server) auditEntries(c *fiber.Ctx) (auditPage, error) {
-	a, err := actor(c)
-	if err != nil {
-		return auditPage{}, err
-	}
-	if !a.IsAdmin() {
-		return auditPage{}, kepu.Forbidden
-	}
+// auditFilter reads the audit log's filters from the query string: actor
+// (part of a username or nickname), action (one of audit.Actions), from and
+// to (Beijing dates, YYYY-MM-DD) and the before cursor.
+func auditFilter(c *fiber.Ctx) (audit.Filter, error) {
 	before, err := queryInt(c, "before", 0)
 	if err != nil {
-		return auditPage{}, err
+		return audit.Filter{}, err
 	}
-	const limit = 50
-	entries, err := audit.List(c.UserContext(), s.db, before, limit)
+	f := audit.Filter{Actor: strings.TrimSpace(c.Query("actor")), Action: c.Query("action"), Before: before}
+	for _, d := range []struct {
+		name string
+		to   *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		v := c.Query(d.name)
+		if v == "" {
+			continue
+		}
+		t, err := time.ParseInLocation(kepu.LayoutDate, v, kepu.Shanghai)
+		if err != nil || t.Year() < 2000 || t.Year() > 9999 {
+			return f, kepu.Invalid(d.name, "error.organize_audit_date")
+		}
+		*d.to = t
+	}
+	return f, f.Check()
+}
+
+func (s *Server) auditEntries(c *fiber.Ctx) (audit.Filter, auditPage, error) {
+	a, err := actor(c)
 	if err != nil {
-		return auditPage{}, err
+		return audit.Filter{}, auditPage{}, err
+	}
+	if !a.IsAdmin() {
+		return audit.Filter{}, auditPage{}, kepu.Forbidden
+	}
+	f, err := auditFilter(c)
+	if err != nil {
+		return f, auditPage{}, err
+	}
+	f.Limit = 50
+	entries, err := audit.List(c.UserContext(), s.db, f)
+	if err != nil {
+		return f, auditPage{}, err
 	}
 	out := auditPage{Entries: append([]audit.Entry{}, entries...)}
-	if len(entries) == limit {
+	if len(entries) == f.Limit {
 		out.Next = entries[len(entries)-1].ID
 	}
-	return out, nil
+	return f, out, nil
 }
 
 func (s *Server) adminAudit(c *fiber.Ctx) error {
-	p, err := s.auditEntries(c)
+	_, p, err := s.auditEntries(c)
 	if err != nil {
 		return err
 	}

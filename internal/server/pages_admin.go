@@ -1,6 +1,8 @@
 package server
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -67,34 +69,92 @@ func (s *Server) adminUsersPage(c *fiber.Ctx) error {
 	return s.render(c, "admin_users", "admin.users_title", d, "admin.js")
 }
 
-// auditRow is one entry of admin_audit.html with its action in words
-// ("admin.action.<action>" in the locale files; the raw action when it has none).
+// auditRow is one entry of admin_audit.html: who did it and what, as a
+// sentence in the page's language (auditSentence).
 type auditRow struct {
 	audit.Entry
-	Label string
+	Sentence string
 }
 
-// auditPageData is what admin_audit.html shows.
+// auditPageData is what admin_audit.html shows: the filter, its error
+// (invalid input: the form says why and no entries are listed), one page of
+// entries and the link to the next.
 type auditPageData struct {
+	Filter  audit.Filter
+	From    string // the filter's dates as the form shows them
+	To      string
+	Actions []string
+	Error   string
 	Entries []auditRow
-	Next    int64
+	NextURL string
 }
 
 func (s *Server) adminAuditPage(c *fiber.Ctx) error {
-	p, err := s.auditEntries(c)
-	if err != nil {
-		return err
-	}
+	f, p, err := s.auditEntries(c)
 	lang := langOf(c)
-	d := auditPageData{Next: p.Next}
-	for _, e := range p.Entries {
-		label := e.Action
-		if key := "admin.action." + e.Action; s.i18n.Has(lang, key) {
-			label = s.i18n.T(lang, key, nil)
+	d := auditPageData{Filter: f, Actions: audit.Actions}
+	if err != nil {
+		var ke *kepu.Error
+		if !errors.As(err, &ke) || ke.Code != kepu.EINVALID {
+			return err
 		}
-		d.Entries = append(d.Entries, auditRow{Entry: e, Label: label})
+		d.Error = s.i18n.T(lang, ke.Key, ke.Params)
+		d.Filter = audit.Filter{Actor: c.Query("actor"), Action: c.Query("action")}
+		d.From, d.To = c.Query("from"), c.Query("to")
+		return s.renderStatus(c, fiber.StatusBadRequest, "admin_audit", "admin.audit_title", d)
+	}
+	if !f.From.IsZero() {
+		d.From = kepu.FormatTime(f.From, kepu.LayoutDate)
+	}
+	if !f.To.IsZero() {
+		d.To = kepu.FormatTime(f.To, kepu.LayoutDate)
+	}
+	for _, e := range p.Entries {
+		d.Entries = append(d.Entries, auditRow{Entry: e, Sentence: s.auditSentence(lang, e)})
+	}
+	if p.Next != 0 {
+		v := url.Values{}
+		for k, x := range map[string]string{"actor": f.Actor, "action": f.Action, "from": d.From, "to": d.To} {
+			if x != "" {
+				v.Set(k, x)
+			}
+		}
+		v.Set("before", strconv.FormatInt(p.Next, 10))
+		d.NextURL = "/admin/audit?" + v.Encode()
 	}
 	return s.render(c, "admin_audit", "admin.audit_title", d)
+}
+
+// auditSentence says what entry e did in lang: the message
+// "organize.audit.<action>" with the target's name and the detail's
+// numbers and roles ("organize.audit.other" naming the action for an
+// action without one).
+func (s *Server) auditSentence(lang string, e audit.Entry) string {
+	target := e.TargetName
+	if target == "" {
+		target = e.Target
+		if _, id, ok := strings.Cut(e.Target, ":"); ok {
+			target = "#" + id
+		}
+	}
+	params := map[string]any{"target": target, "action": e.Action}
+	for _, k := range []string{"count", "from", "to"} {
+		if v, ok := e.Detail[k]; ok {
+			params[k] = fmt.Sprint(v)
+		}
+	}
+	if e.Action == "user.role" {
+		for _, k := range []string{"from", "to"} {
+			if r, ok := e.Detail[k].(string); ok && s.i18n.Has(lang, "role."+r) {
+				params[k] = s.i18n.T(lang, "role."+r, nil)
+			}
+		}
+	}
+	key := "organize.audit." + e.Action
+	if !s.i18n.Has(lang, key) {
+		key = "organize.audit.other"
+	}
+	return s.i18n.T(lang, key, params)
 }
 
 // schoolClasses is one school with the classes the actor may manage.

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -29,6 +30,10 @@ var templateFuncs = template.FuncMap{
 		return template.JS(b), err
 	},
 	"contains": func(list []string, s string) bool { return kepu.Contains(list, s) },
+	// bjtime, bjsecond and isotime format a time in Beijing time (kepu.FormatTime).
+	"bjtime":   func(t time.Time) string { return kepu.FormatTime(t, kepu.LayoutMinute) },
+	"bjsecond": func(t time.Time) string { return kepu.FormatTime(t, kepu.LayoutSecond) },
+	"isotime":  kepu.ISOTime,
 }
 
 func loadPages(_ *i18n.Bundle) (*pages, error) {

@@ -1,6 +1,7 @@
 // bank_edit.js: the question editor. The preview shows the question as a
 // participant will see it and updates as you type; saving makes a new
 // version (old versions stay in the history).
+import { bjLabel } from './time.js';
 import { api, el } from './api.js';
 import { messages, letter, renderQuestion } from './bank_common.js';
 
@@ -137,7 +138,7 @@ async function loadHistory() {
     const r = await api('GET', `/api/v1/bank/questions/${question.id}/versions`);
     $('history').replaceChildren(...r.versions.map((v) => el('li', { 'data-version': v.version },
       el('details', {},
-        el('summary', {}, `${t('version_n', { n: v.version })}${v.version === question.version ? ' · ' + t('history_current') : ''} · ${new Date(v.created_at).toLocaleString()}`),
+        el('summary', {}, `${t('version_n', { n: v.version })}${v.version === question.version ? ' · ' + t('history_current') : ''} · ${bjLabel(v.created_at)}`),
         renderQuestion(t, { ...v, image_url: v.image_id ? '/api/v1/bank/images/' + v.image_id : '' })))));
     if (!r.versions.length) $('history').append(el('li', { class: 'muted', text: t('history_none') }));
   } catch (e) { show(errBox, e.message); }

@@ -30,7 +30,8 @@ async function items(sec) {
   const table = {
     columns: [t('dash.col.question'), t('dash.col.stem'), t('dash.col.answers'), t('dash.col.facility'),
       t('dash.col.point_biserial'), t('dash.col.upper_lower'), t('dash.col.avg_seconds'), t('dash.col.options'), t('dash.col.flags')],
-    rows: list.map((it) => [it.question_id, it.stem, it.answers, it.facility.toFixed(2),
+    percent: [3],
+    rows: list.map((it) => [it.question_id, it.stem, it.answers, Math.round(it.facility * 1000) / 10,
       it.point_biserial === null ? null : it.point_biserial.toFixed(2),
       it.upper_lower === null ? null : it.upper_lower.toFixed(2), it.avg_seconds.toFixed(1),
       it.option_counts.map((n, i) => `${String.fromCharCode(65 + i)}${it.answer.includes(i) ? '✓' : ''}:${n}`).join(' '),

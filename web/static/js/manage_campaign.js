@@ -8,16 +8,16 @@
 import { api, APIError } from './api.js';
 import { audiencePicker } from './audience_picker.js';
 import { messages } from './campaign_msgs.js';
+import { toInput, fromInput } from './time.js';
+import { translator } from './i18n.js';
+import { confirmDialog, noticeNext, showNotice } from './confirm.js';
 
 const t = messages();
+const ot = translator('organize-msgs');
 const $ = (id) => document.getElementById(id);
 const form = $('camp-form');
 const data = JSON.parse($('campaign-data').textContent || 'null');
 const aud = audiencePicker(t);
-const SH = 8 * 3600 * 1000; // Asia/Shanghai has no daylight saving
-
-function toLocal(iso) { return new Date(new Date(iso).getTime() + SH).toISOString().slice(0, 16); }
-function fromLocal(v) { return v ? v + ':00+08:00' : ''; }
 
 function addQuota(q = {}) {
   const row = $('quota-row').content.firstElementChild.cloneNode(true);
@@ -112,8 +112,8 @@ function fill(c) {
   const r = c.rules;
   $('title').value = c.title;
   $('description').value = c.description;
-  $('starts_at').value = toLocal(c.starts_at);
-  $('ends_at').value = toLocal(c.ends_at);
+  $('starts_at').value = toInput(c.starts_at);
+  $('ends_at').value = toInput(c.ends_at);
   for (const b of form.querySelectorAll('input[name=audience]')) b.checked = c.audience.includes(Number(b.value));
   for (const [k, v] of Object.entries(r)) {
     const f = form.elements['rules.' + k];
@@ -128,8 +128,8 @@ function body() {
   return {
     title: $('title').value,
     description: $('description').value,
-    starts_at: fromLocal($('starts_at').value) || null,
-    ends_at: fromLocal($('ends_at').value) || null,
+    starts_at: fromInput($('starts_at').value) || null,
+    ends_at: fromInput($('ends_at').value) || null,
     audience: [...form.querySelectorAll('input[name=audience]:checked')].map(b => Number(b.value)),
     cover_image_id: coverID,
     rules: {
@@ -186,26 +186,44 @@ async function save() {
   return api('POST', '/api/v1/manage/campaigns', body());
 }
 
+// busy disables the form's buttons while a request runs and says so.
+function busy(on) {
+  for (const b of form.querySelectorAll('.actions button')) b.disabled = on;
+  if (on) say(true, ot('organize.saving'));
+}
+
 form.addEventListener('submit', async (ev) => {
   ev.preventDefault();
+  busy(true);
   try {
     const c = await save();
-    if (!data) { location.href = `/manage/campaigns/${c.id}`; return; }
+    if (!data) {
+      noticeNext(ot('organize.done_create', { title: c.title }));
+      location.href = `/manage/campaigns/${c.id}`;
+      return;
+    }
     say(true, t('campaign.saved'));
-  } catch (e) { fault(e); }
+  } catch (e) { fault(e); } finally { busy(false); }
 });
 
 $('publish')?.addEventListener('click', async () => {
+  const title = $('title').value;
+  if (!(await confirmDialog({ title: ot('organize.confirm_publish_title'), body: ot('organize.confirm_publish', { title }),
+    ok: ot('organize.confirm_publish_ok') }))) return;
+  busy(true);
   try {
     await save();
     await api('POST', `/api/v1/manage/campaigns/${data.id}/publish`);
+    noticeNext(ot('organize.done_publish', { title }));
     location.href = '/manage/campaigns';
-  } catch (e) { fault(e); }
+  } catch (e) { busy(false); fault(e); }
 });
+
+showNotice($('ok'));
 
 if (data) fill(data);
 else {
   const now = Date.now();
-  $('starts_at').value = toLocal(new Date(now).toISOString());
-  $('ends_at').value = toLocal(new Date(now + 7 * 86400000).toISOString());
+  $('starts_at').value = toInput(new Date(now).toISOString());
+  $('ends_at').value = toInput(new Date(now + 7 * 86400000).toISOString());
 }
