@@ -126,6 +126,7 @@ func TestCampaignOrganizerPublishesAndTimeout(t *testing.T) {
 		t.Fatalf("quota count after save: got %q, want 90", v)
 	}
 	org.Do(chromedp.Click(chromedp.CSS("[data-testid=form-publish]")))
+	org.Do(chromedp.Click(chromedp.CSS("[data-testid=confirm-ok]"))) // the page's confirm dialog
 	org.WaitText("[data-testid=form-error]", "第 1 条配额（分类：健康与医学，维度：不限，题型：多选题）")
 	if !org.Visible("#quotas .quota-short") {
 		t.Error("the short quota's row is not marked")
@@ -133,8 +134,10 @@ func TestCampaignOrganizerPublishesAndTimeout(t *testing.T) {
 	org.Screenshot("campaign-publish-error-phone")
 	org.Fill("#questions", "2")
 	e2e.Get(org, chromedp.Evaluate[bool](`(() => { document.querySelector('#quotas [data-q=count]').value = '1'; return true })()`))
-	org.ClickNav("[data-testid=form-publish]")
+	org.Do(chromedp.Click(chromedp.CSS("[data-testid=form-publish]")))
+	org.ClickNav("[data-testid=confirm-ok]")
 	org.WaitText("h1", "活动管理")
+	org.WaitText("[data-testid=notice]", "已发布「限时五秒挑战」")
 	org.WaitText("main", "已发布")
 
 	var id int64

@@ -66,7 +66,7 @@ func (s *Server) audienceTexts(ctx context.Context, lang string, camps []campaig
 				}
 			}
 			if len(ns) > 0 {
-				parts = append(parts, t(g.key, "names", strings.Join(ns, sep), "n", len(ns)))
+				parts = append(parts, t(g.key, "names", strings.Join(ns, sep)))
 			}
 		}
 		if len(parts) == 0 { // everything it named is gone

@@ -230,7 +230,7 @@ func TestCampaignNamesItsAudience(t *testing.T) {
 	}
 	zh := fmt.Sprintf("参与范围：%s居民；学校：%s；班级：%s %s。", districtName, schoolName, schoolName, className)
 	orgEN := inEnglish(t, f.inst, f.org)
-	en := fmt.Sprintf("Open to residents of %s; the school %s; the class %s %s.", districtName, schoolName, schoolName, className)
+	en := fmt.Sprintf("Open to residents of %s; schools: %s; classes: %s %s.", districtName, schoolName, schoolName, className)
 	for _, p := range []string{fmt.Sprintf("/campaigns/%d", id), "/manage/campaigns", fmt.Sprintf("/manage/campaigns/%d", id)} {
 		for _, tt := range []struct {
 			c    *apptest.Client
