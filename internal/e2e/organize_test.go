@@ -3,12 +3,16 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/kepu/kepu/internal/campaign"
+	"github.com/kepu/kepu/internal/dashboard"
+	"github.com/kepu/kepu/internal/dashboard/dashtest"
 	"github.com/kepu/kepu/internal/e2e"
 )
 
@@ -100,4 +104,64 @@ func TestOrganizerConfirmsAndAudits(t *testing.T) {
 	b.WaitText("[data-testid=camp-audience]", "Open to everyone in")
 	b.Screenshot("organize-campaign-phone-en")
 	projector(b, "organize-campaign-en")
+}
+
+// An organizer's dashboard explains the district it withholds (fewer than
+// 5 participants) under the chart instead of leaving it out silently,
+// shows shares as percentages (pass rate, the items' 答对率) and counts on
+// whole-number ticks; in Chinese and English, on a phone and a projector.
+func TestDashboardExplainsWithheldGroups(t *testing.T) {
+	b := e2e.Start(t)
+	ctx := context.Background()
+	db := b.Inst.DB.Pool
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	city := b.Inst.Seed.CityID
+	camp, err := dashtest.Campaign(ctx, db, "分组说明", city, false, now.Add(-24*time.Hour), now.Add(24*time.Hour))
+	must(err)
+	_, v1, err := dashtest.Question(ctx, db, city, "水的沸点？", []string{"100℃", "90℃"}, 0, "physics_chemistry", "knowledge")
+	must(err)
+	for i := range 7 {
+		district := "430702" // 武陵区: 5 participants, shown
+		if i >= 5 {
+			district = "430703" // 鼎城区: 2, withheld
+		}
+		uid, err := dashtest.User(ctx, db, "e2e-g"+strconv.Itoa(i), b.Inst.Seed.DistrictIDs[district], 0, 0, "30_39", "worker")
+		must(err)
+		_, err = dashtest.Attempt(ctx, db, camp, uid, now.Add(-time.Duration(2+i)*time.Hour), true,
+			dashtest.Answer{VersionID: v1, Choice: i % 2, Correct: i%2 == 0, MS: 5000})
+		must(err)
+	}
+	_, err = (&dashboard.Refresher{DB: db, CommitLag: -1}).Refresh(ctx)
+	must(err)
+
+	b.Phone()
+	b.LoginDemo("demo-organizer")
+	b.Visit("/dash/campaigns/" + strconv.FormatInt(camp, 10))
+	b.WaitText("[data-testid=table-region]", "鼎城区")
+	b.WaitText("#sec-region [data-testid=suppressed-note]", "鼎城区：参与人数少于 5 人，不予显示。")
+	if got := e2e.Get(b, chromedp.Evaluate[string](`document.querySelector('[data-testid=chart-region]').dataset.drawn`)); got != "1" {
+		t.Errorf("region chart: %s groups drawn, want 1 (鼎城区 withheld)", got)
+	}
+	b.WaitText("[data-testid=table-region] tbody tr:first-child td:nth-child(5)", "%")
+	b.WaitText("[data-testid=table-items] tbody tr:first-child td:nth-child(4)", "57.1%") // 4 of 7 answers right
+	ticks := e2e.Get(b, chromedp.Evaluate[string](`(() => { const c = echarts.getInstanceByDom(document.querySelector('[data-testid=chart-scores]'));
+		return String(c.getOption().yAxis[0].minInterval) })()`))
+	if ticks != "1" {
+		t.Errorf("scores chart (participants): minInterval %s, want 1", ticks)
+	}
+	b.Do(chromedp.ScrollIntoView(chromedp.CSS("#sec-region")))
+	b.Screenshot("organize-dash-withheld-phone-zh")
+	projector(b, "organize-dash-withheld-zh")
+
+	b.ClickNav("[data-testid=lang-switch]")
+	b.WaitText("#sec-region [data-testid=suppressed-note]", "Not shown (鼎城区): fewer than 5 participants.")
+	b.Do(chromedp.ScrollIntoView(chromedp.CSS("#sec-region")))
+	b.Screenshot("organize-dash-withheld-phone-en")
+	projector(b, "organize-dash-withheld-en")
 }

@@ -80,7 +80,7 @@ export function chartOption(kind, t, cols) {
     textStyle: { fontSize: font },
     tooltip: { trigger: 'axis' },
     legend: { top: 0, textStyle: { fontSize: font } },
-    grid: { left: horizontal ? 120 : 50, right: 20, top: 40, bottom: 40, containLabel: true },
+    grid: { left: horizontal ? 120 : 50, right: 20, top: big() || series.length < 3 ? 40 : 64, bottom: 40, containLabel: true },
     xAxis: horizontal ? val : cat,
     yAxis: horizontal ? { ...cat, inverse: true } : val,
     dataZoom: labels.length > 48 ? [{ type: 'slider', bottom: 0 }] : undefined,
