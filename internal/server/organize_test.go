@@ -248,3 +248,38 @@ func TestCampaignNamesItsAudience(t *testing.T) {
 		t.Errorf("a campaign for its whole region: want 参与范围：常德市所有人。")
 	}
 }
+
+// TestContestTimesAreBeijing: the teacher's contest list and the contest
+// report (and so its CSV) show a contest made and run at 23:30 UTC at
+// 07:30 the next day, labelled Beijing time (the list showed the UTC time
+// unlabelled).
+func TestContestTimesAreBeijing(t *testing.T) {
+	inst := apptest.Start(t)
+	ctx := context.Background()
+	hostID, pw := inst.CreateUser("tz-teacher", "teacher")
+	host := inst.Login("tz-teacher", pw)
+	var contest int64
+	if err := inst.DB.Pool.QueryRow(ctx, `INSERT INTO contests (owner_id, title, settings, created_at) VALUES ($1, '夜间挑战', '{}', '2026-01-01 23:30:00+00') RETURNING id`,
+		hostID).Scan(&contest); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inst.DB.Pool.Exec(ctx, `INSERT INTO contest_runs (contest_id, host_id, pin, status, settings, created_at, started_at, ended_at)
+		VALUES ($1, $2, '654321', 'finished', '{}', '2026-01-01 23:30:00+00', '2026-01-01 23:30:00+00', '2026-01-01 23:40:00+00')`, contest, hostID); err != nil {
+		t.Fatal(err)
+	}
+	r := host.Do("GET", "/contests", nil)
+	apptest.Expect(t, r, 200, "contests page")
+	if !strings.Contains(string(r.Body), "2026-01-02 07:30（北京时间）") {
+		t.Errorf("contests page: want 2026-01-02 07:30（北京时间）")
+	}
+	var runs struct {
+		Columns []string `json:"columns"`
+		Rows    [][]any  `json:"rows"`
+	}
+	r = host.Do("GET", fmt.Sprintf("/api/v1/dash/contests/%d/views/runs", contest), nil)
+	apptest.Expect(t, r, 200, "runs view")
+	r.JSON(t, &runs)
+	if len(runs.Rows) != 1 || runs.Rows[0][1] != "2026-01-02 07:30" || runs.Columns[1] != "开始时间（北京时间）" {
+		t.Errorf("runs view: got %v %v, want 2026-01-02 07:30 under 开始时间（北京时间）", runs.Columns, runs.Rows)
+	}
+}
