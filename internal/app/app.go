@@ -23,6 +23,7 @@ import (
 	"github.com/kepu/kepu/internal/dashboard"
 	"github.com/kepu/kepu/internal/i18n"
 	"github.com/kepu/kepu/internal/leaderboard"
+	"github.com/kepu/kepu/internal/literacy"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/postgres"
 	"github.com/kepu/kepu/internal/ratelimit"
@@ -54,6 +55,7 @@ type App struct {
 	// Campaigns and Boards: timed quiz campaigns and their leaderboards.
 	Campaigns *campaign.Service
 	Boards    *leaderboard.Service
+	Literacy  *literacy.Service // the literacy share and the five-year report
 	Server    *server.Server
 
 	stop context.CancelFunc
@@ -101,6 +103,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Contests.ExportUser)
 	a.Dash = &dashboard.Service{DB: a.DB, Reads: a.Reads, Org: a.Org}
 	a.Bank = &bank.Service{DB: a.DB, Org: a.Org}
+	a.Literacy = &literacy.Service{DB: a.DB, Org: a.Org, Dash: a.Dash}
 	a.Campaigns = campaign.NewService(a.DB, a.Org)
 	a.Accounts.Attempts = a.Campaigns // the rule on district changes
 	a.Campaigns.Log = log
@@ -124,6 +127,7 @@ func (a *App) BuildServer() error {
 		Config: a.Config, Log: a.Log, DB: a.DB, Reads: a.Reads, Redis: a.Redis, I18n: a.I18n,
 		Accounts: a.Accounts, Org: a.Org, Limiter: limiter,
 		Contests: a.Contests, Dash: a.Dash, Bank: a.Bank, Campaigns: a.Campaigns, Boards: a.Boards,
+		Literacy: a.Literacy,
 	})
 	if err != nil {
 		return err

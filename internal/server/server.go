@@ -24,6 +24,7 @@ import (
 	"github.com/kepu/kepu/internal/dashboard"
 	"github.com/kepu/kepu/internal/i18n"
 	"github.com/kepu/kepu/internal/leaderboard"
+	"github.com/kepu/kepu/internal/literacy"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/postgres"
 	"github.com/kepu/kepu/internal/ratelimit"
@@ -47,6 +48,7 @@ type Deps struct {
 	// Campaigns and Boards: timed quiz campaigns and their leaderboards.
 	Campaigns *campaign.Service
 	Boards    *leaderboard.Service
+	Literacy  *literacy.Service // the literacy share and the five-year report (literacy.go)
 }
 
 // Server is the HTTP server of one Kepu instance.
@@ -67,6 +69,7 @@ type Server struct {
 	bank      *bank.Service
 	campaigns *campaign.Service
 	boards    *leaderboard.Service
+	literacy  *literacy.Service
 	lbHub     *lbHub
 	dashHub   *dashHub
 	portal    portalCache // the home page's public figures (portal.go)
@@ -92,7 +95,7 @@ func New(d Deps) (*Server, error) {
 		cfg: d.Config, log: d.Log, db: d.DB, reads: d.Reads, redis: d.Redis, i18n: d.I18n,
 		accounts: d.Accounts, org: d.Org, limiter: d.Limiter,
 		contests: d.Contests, dash: d.Dash, bank: d.Bank, campaigns: d.Campaigns, boards: d.Boards,
-		metrics: newMetrics(), shutdown: make(chan struct{}),
+		literacy: d.Literacy, metrics: newMetrics(), shutdown: make(chan struct{}),
 		live: realtime.NewHub(), lbHub: newLBHub(),
 	}
 	s.dashHub = newDashHub(s.metrics.reg)
@@ -199,6 +202,7 @@ func (s *Server) routes() {
 	s.bankRoutes(api)
 	s.campaignRoutes(api)
 	s.campaignSignalRoutes(api)
+	s.literacyRoutes(api)
 
 	s.pageRoutes()
 	a.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
