@@ -33,7 +33,7 @@ Usage:
   kepu serve                       migrate the database, then serve on KEPU_ADDR
   kepu migrate                     apply pending database migrations
   kepu seed [--quiet]              load demo regions, schools, accounts, question bank, campaign
-  kepu seed --participants 100000 --attempts 420000
+  kepu seed --participants 100000 --attempts 420000 [--years 5]
                                    also generate a year of campaign volume (dashboards benchmark)
   kepu seed --ranked 1000000 [--ranked-campaign ID]
                                    also add participants with a finished attempt in one campaign (leaderboard volume)
@@ -113,6 +113,7 @@ func runSeed(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	quiet := fs.Bool("quiet", false, "do not print the demo accounts")
 	participants := fs.Int("participants", 0, "also generate this many participants for dashboard volume (with --attempts)")
 	attempts := fs.Int("attempts", 0, "attempts to generate over a year (with --participants)")
+	years := fs.Int("years", 1, "with --participants: years of annual literacy assessments (1–10), for the five-year report")
 	ranked := fs.Int("ranked", 0, "also add this many participants with a finished attempt in one campaign (leaderboard volume)")
 	rankedCampaign := fs.Int64("ranked-campaign", 0, "the campaign for --ranked (0: create one)")
 	if err := fs.Parse(args); err != nil {
@@ -151,7 +152,10 @@ func runSeed(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	}
 	volume := seed.Volume{DB: a.DB, Orgs: a.Org, Campaigns: a.Campaigns}
 	if *participants > 0 || *attempts > 0 {
-		if err := volume.Load(ctx, *participants, *attempts, stdout); err != nil {
+		if *years < 1 || *years > 10 {
+			return usageError{"--years must be 1–10"}
+		}
+		if err := volume.Load(ctx, *participants, *attempts, *years, stdout); err != nil {
 			return err
 		}
 	}

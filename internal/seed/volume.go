@@ -45,23 +45,28 @@ type GenerateOptions struct {
 	Attempts     int       // attempts over all campaigns
 	Questions    int       // answers per attempt (default 10)
 	End          time.Time // the year ends here (default now)
+	// Years of annual literacy assessments (default 1): with more, each of
+	// the years before End gets its own assessment, and abilities rise a
+	// little every year, faster in some districts than in others, so the
+	// five-year report (internal/literacy) has a trend to show.
+	Years    int
 	Seed         uint64    // random seed (same seed, same data)
 	Progress     func(format string, args ...any)
 }
 
 // GenerateResult is what Generate made.
 type GenerateResult struct {
-	Campaigns []int64 // the twelve monthly quizzes, then the annual assessment
+	Campaigns []int64 // the twelve monthly quizzes, the annual assessment, then the earlier years' assessments (newest first)
 	Users     int
 	Attempts  int
 	Answers   int
 	Took      time.Duration
 }
 
-// Load is `kepu seed --participants N --attempts M`: Generate, then fold
-// everything into the dashboard rollups, printing progress to out.
-func (v Volume) Load(ctx context.Context, participants, attempts int, out io.Writer) error {
-	res, err := v.Generate(ctx, GenerateOptions{Participants: participants, Attempts: attempts, Seed: uint64(time.Now().UnixNano()),
+// Load is `kepu seed --participants N --attempts M [--years Y]`: Generate,
+// then fold everything into the dashboard rollups, printing progress to out.
+func (v Volume) Load(ctx context.Context, participants, attempts, years int, out io.Writer) error {
+	res, err := v.Generate(ctx, GenerateOptions{Participants: participants, Attempts: attempts, Years: years, Seed: uint64(time.Now().UnixNano()),
 		Progress: func(f string, args ...any) { fmt.Fprintf(out, "  "+f+"\n", args...) }})
 	if err != nil {
 		return err
@@ -89,6 +94,9 @@ func (v Volume) Generate(ctx context.Context, o GenerateOptions) (GenerateResult
 	start := time.Now()
 	if o.Questions <= 0 {
 		o.Questions = 10
+	}
+	if o.Years <= 0 {
+		o.Years = 1
 	}
 	if o.End.IsZero() {
 		o.End = time.Now()
@@ -130,6 +138,8 @@ type generator struct {
 	qs        []genQuestion
 	camps     []genCampaign
 	annual    genCampaign
+	annuals   []genCampaign     // this year's assessment, then the earlier years'
+	trend     map[int64]float64 // per district: how much ability grows in a year
 	firstUser int64
 	ability   []float64 // by participant index
 	users     [][]any   // the users rows, by participant index
@@ -161,6 +171,7 @@ type attemptPlan struct {
 	finished bool
 	answered int
 	seed     uint64
+	shift    float64 // added to the participant's ability (earlier years: lower)
 }
 
 // schoolsAndClasses ensures 20 schools of 6 classes in every district.
@@ -285,8 +296,22 @@ func (g *generator) campaigns(ctx context.Context) error {
 	}
 	g.annual = annual
 	g.camps = append(g.camps, annual)
-	for _, c := range g.camps {
+	g.annuals = append(g.annuals, annual)
+	for y := 1; y < g.o.Years; y++ {
+		end := g.o.End.AddDate(-y, 0, 0)
+		c, err := create(fmt.Sprintf("%d 年度公民科学素质测评", end.Year()), "assessment",
+			genCampaign{from: end.AddDate(0, -3, 0), to: end.Add(7 * 24 * time.Hour), assessment: true})
+		if err != nil {
+			return err
+		}
+		g.annuals = append(g.annuals, c)
+	}
+	for _, c := range append(g.camps, g.annuals[1:]...) {
 		g.res.Campaigns = append(g.res.Campaigns, c.id)
+	}
+	g.trend = map[int64]float64{}
+	for _, d := range g.districts {
+		g.trend[d] = 0.03 + 0.12*g.rng.Float64()
 	}
 	return nil
 }
@@ -344,10 +369,15 @@ func (g *generator) planAttempts(context.Context) error {
 	g.plans = make([]attemptPlan, o.Attempts)
 	for k := range g.plans {
 		c := g.camps[g.rng.IntN(len(g.camps))]
+		back := 0 // years before End
 		if g.rng.Float64() < 0.35 {
-			c = g.annual
+			back = g.rng.IntN(len(g.annuals))
+			c = g.annuals[back]
 		}
 		p := attemptPlan{camp: c.id, user: g.rng.IntN(o.Participants), seed: g.rng.Uint64()}
+		if region, ok := g.users[p.user][4].(*int64); ok && region != nil {
+			p.shift = -float64(back) * g.trend[*region]
+		}
 		p.at = randomMoment(g.rng, c.from, minTime(c.to, o.End))
 		p.finished = g.rng.Float64() >= 0.05 && o.End.Sub(p.at) > 30*time.Minute
 		p.answered = o.Questions
@@ -434,7 +464,7 @@ func (g *generator) answer(answers [][]any, id int64, p attemptPlan, order []int
 	t := p.at
 	for j, ms := range answerTimes(p.seed, p.answered) {
 		q := g.qs[order[j]]
-		prob := 1 / (1 + math.Exp(-(1.3*g.ability[p.user] - q.b)))
+		prob := 1 / (1 + math.Exp(-(1.3*(g.ability[p.user]+p.shift) - q.b)))
 		right := r.Float64() < prob
 		if q.broken {
 			right = r.Float64() < 0.9-0.35*prob // stronger players miss it more
@@ -465,7 +495,7 @@ func (g *generator) attemptRow(id int64, p attemptPlan, score int, live bool) []
 		fin = &p.end
 		ok := score*100 >= 60*o.Questions
 		passed = &ok
-		if p.camp == g.annual.id {
+		if g.isAnnual(p.camp) {
 			k := scoring.TierOf(100*float64(score)/float64(o.Questions), scoring.DefaultTiers)
 			tier = &k
 		}
@@ -474,6 +504,15 @@ func (g *generator) attemptRow(id int64, p attemptPlan, score int, live bool) []
 	return []any{id, p.camp, g.firstUser + int64(p.user), p.at, fin, int32(score), int32(o.Questions), passed,
 		tier, live, shanghaiDay(p.at), int32(o.Questions), int32(p.answered), p.end.Sub(p.at).Milliseconds(),
 		u[4], u[5], u[6]}
+}
+
+func (g *generator) isAnnual(id int64) bool {
+	for _, c := range g.annuals {
+		if c.id == id {
+			return true
+		}
+	}
+	return false
 }
 
 // analyze refreshes the planner's statistics of the loaded tables.

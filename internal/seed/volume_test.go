@@ -9,6 +9,7 @@ import (
 
 	"github.com/kepu/kepu/internal/apptest"
 	"github.com/kepu/kepu/internal/campaign"
+	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/seed"
 )
 
@@ -124,5 +125,35 @@ func TestRanked(t *testing.T) {
 	db.QueryRow(ctx, `SELECT count(*) FROM campaign_attempts WHERE campaign_id = $1`, other).Scan(&attempts)
 	if attempts != 5 {
 		t.Errorf("got %d attempts, want 5", attempts)
+	}
+}
+
+// TestGenerateYears: with Years, each earlier year gets its own literacy
+// assessment, and the five-year report has a share for every one of them.
+func TestGenerateYears(t *testing.T) {
+	inst := apptest.Start(t)
+	ctx := context.Background()
+	res, err := volumeOf(inst).Generate(ctx, seed.GenerateOptions{Participants: 80, Attempts: 900, Seed: 3, Years: 3, End: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Campaigns) != 15 {
+		t.Fatalf("got %d campaigns, want 12 quizzes and 3 assessments", len(res.Campaigns))
+	}
+	adminID, _ := inst.CreateUser("gen-report-admin", "admin")
+	rep, err := inst.App.Literacy.FiveYear(ctx, kepu.Actor{UserID: adminID, Role: kepu.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Literacy) != 3 {
+		t.Fatalf("got literacy shares for %d years, want 3", len(rep.Literacy))
+	}
+	for _, y := range rep.Literacy {
+		if y.Share.People == 0 || y.Share.Total.Estimate == nil {
+			t.Errorf("%d: got %+v, want people with an estimate", y.Year, y.Share.Total)
+		}
+	}
+	if rep.TotalAttempts != 900 || len(rep.Missed) == 0 {
+		t.Errorf("got %d attempts, %d missed questions; want 900 and some", rep.TotalAttempts, len(rep.Missed))
 	}
 }
