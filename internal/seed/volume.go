@@ -50,8 +50,8 @@ type GenerateOptions struct {
 	// little every year, faster in some districts than in others, so the
 	// five-year report (internal/literacy) has a trend to show.
 	Years    int
-	Seed         uint64    // random seed (same seed, same data)
-	Progress     func(format string, args ...any)
+	Seed     uint64 // random seed (same seed, same data)
+	Progress func(format string, args ...any)
 }
 
 // GenerateResult is what Generate made.
