@@ -10,7 +10,8 @@
 // person once, and a retake after reading the explanations measures
 // memory of the answers. Literate means the tier the campaign gave that
 // attempt is "literate" or "advanced" (internal/scoring.DefaultTiers:
-// more than 70 of 100 points). Staff-practice attempts never count.
+// more than 70 of 100 points). Staff-practice attempts and attempts given
+// up part-way (campaign_attempts.abandoned) never count.
 //
 // Only organizers (their region subtree) and admins see any of it; groups
 // with fewer than dashboard.MinGroup people are not shown.
@@ -303,7 +304,7 @@ const sqlPeople = `SELECT DISTINCT ON (y, t.user_id) extract(year FROM c.starts_
 	FROM campaign_attempts t JOIN campaigns c ON c.id = t.campaign_id JOIN users u ON u.id = t.user_id
 	LEFT JOIN regions r ON r.id = t.region_id
 	LEFT JOIN regions d ON d.kind = 'district' AND r.path LIKE d.path || '%'
-	WHERE t.campaign_id = ANY($1) AND t.finished_at IS NOT NULL AND NOT t.staff_practice AND t.tier IS NOT NULL
+	WHERE t.campaign_id = ANY($1) AND t.finished_at IS NOT NULL AND NOT t.staff_practice AND NOT t.abandoned AND t.tier IS NOT NULL
 	AND ($2::bigint[] IS NULL OR t.region_id = ANY($2))
 	ORDER BY y, t.user_id, t.finished_at, t.id`
 
