@@ -155,12 +155,17 @@ func (s *Server) literacyTemplate(c *fiber.Ctx) error {
 	return c.Send(buf.Bytes())
 }
 
-func (s *Server) literacyReport(c *fiber.Ctx) error {
+// fiveYear is the actor's five-year report.
+func (s *Server) fiveYear(c *fiber.Ctx) (literacy.Report, error) {
 	a, err := actor(c)
 	if err != nil {
-		return err
+		return literacy.Report{}, err
 	}
-	r, err := s.literacy.FiveYear(c.UserContext(), a)
+	return s.literacy.FiveYear(c.UserContext(), a)
+}
+
+func (s *Server) literacyReport(c *fiber.Ctx) error {
+	r, err := s.fiveYear(c)
 	if err != nil {
 		return err
 	}
@@ -460,11 +465,7 @@ func (s *Server) reportView(c *fiber.Ctx, r literacy.Report) litReportView {
 }
 
 func (s *Server) literacyReportPage(c *fiber.Ctx) error {
-	a, err := actor(c)
-	if err != nil {
-		return err
-	}
-	r, err := s.literacy.FiveYear(c.UserContext(), a)
+	r, err := s.fiveYear(c)
 	if err != nil {
 		return err
 	}

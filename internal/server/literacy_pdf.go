@@ -51,15 +51,11 @@ var pdfSlot = make(chan struct{}, 1)
 const pdfTimeout = 60 * time.Second
 
 func (s *Server) literacyReportPDF(c *fiber.Ctx) error {
-	a, err := actor(c)
-	if err != nil {
-		return err
-	}
 	bin := chromiumPath()
 	if bin == "" {
 		return kepu.Errorf(kepu.EUNAVAILABLE, "error.literacy_pdf_unavailable")
 	}
-	r, err := s.literacy.FiveYear(c.UserContext(), a)
+	r, err := s.fiveYear(c)
 	if err != nil {
 		return err
 	}
