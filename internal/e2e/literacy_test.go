@@ -3,8 +3,6 @@ package e2e_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -71,15 +69,12 @@ func TestLiteracyPages(t *testing.T) {
 	b.WaitText("[data-testid=lit-table]", "不足 5 人，不显示")
 	b.Screenshot("literacy-share-phone-zh")
 
-	dir := t.TempDir()
-	bad := filepath.Join(dir, "bad.csv")
-	must(os.WriteFile(bad, []byte("district,age_band,population\n430702,18_29,1000\n火星区,30_39,5\n430703,elderly,10\n"), 0o644))
-	good := filepath.Join(dir, "good.csv")
+	bad := tempFile(t, "bad.csv", "district,age_band,population\n430702,18_29,1000\n火星区,30_39,5\n430703,elderly,10\n")
 	csv := "district,age_band,occupation,population\n"
 	for i, d := range districts {
 		csv += fmt.Sprintf("%s,18_29,,%d\n%s,30_39,,%d\n%s,50_59,,%d\n", d, 90000+i*5000, d, 120000, d, 150000+i*20000)
 	}
-	must(os.WriteFile(good, []byte(csv), 0o644))
+	good := tempFile(t, "good.csv", csv)
 	b.ClickNav("[data-testid=lit-margins-link]")
 	b.Do(chromedp.SetUploadFiles(chromedp.CSS("#lit-file"), []string{bad}))
 	b.Do(chromedp.Click(chromedp.CSS("[data-testid=lit-check]")))
