@@ -186,7 +186,7 @@ func TestLiteracyShareWeighting(t *testing.T) {
 		t.Errorf("got %d of %d people weighted, want 20 of 23", sh.InWeighting, sh.People)
 	}
 	page = string(org.Do("GET", "/dash/literacy", nil).Body)
-	for _, want := range []string{"已加权", "35.0%", "设计效应", "有效样本量", "未加权比例（仅参与者）：56.5%"} {
+	for _, want := range []string{"已加权", "35.0%", "设计效应", "有效样本量", "未加权比例（仅参与者）：56.5%", "本次没有权重超过上限"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("weighted page lacks %q", want)
 		}
