@@ -52,6 +52,7 @@ type Settings struct {
 	ShowText    bool    `json:"show_text"`    // question text also on phones
 	AutoAdvance bool    `json:"auto_advance"` // reveal and leaderboard advance by themselves
 	LateJoin    bool    `json:"late_join"`    // players may join after the start
+	GetReady    bool    `json:"get_ready"`    // a 3-2-1 countdown (Service.ReadyFor) before each question opens for answers
 }
 
 // SettingsInput is Settings as submitted: pointers tell "absent" (take the
@@ -66,6 +67,7 @@ type SettingsInput struct {
 	ShowText    *bool   `json:"show_text"`
 	AutoAdvance *bool   `json:"auto_advance"`
 	LateJoin    *bool   `json:"late_join"`
+	GetReady    *bool   `json:"get_ready"`
 }
 
 // Settings validates in and fills defaults.
@@ -94,6 +96,7 @@ func (in SettingsInput) Settings() (Settings, error) {
 	set(&s.AutoAdvance, in.AutoAdvance)
 	set(&s.LateJoin, in.LateJoin)
 	set(&s.RosterOnly, in.RosterOnly)
+	set(&s.GetReady, in.GetReady)
 	if s.TeamMode || s.RosterOnly {
 		seen := map[int64]bool{}
 		for _, id := range in.ClassIDs {
@@ -175,6 +178,9 @@ type Service struct {
 	// RevealFor and BoardFor are how long the answer and the leaderboard
 	// show before an auto-advancing contest moves on.
 	RevealFor, BoardFor time.Duration
+	// ReadyFor is the get-ready countdown before a question of a contest
+	// with Settings.GetReady opens for answers (DefaultReady).
+	ReadyFor time.Duration
 	// Grace is how long after the deadline a round stays open for answers
 	// sent in time over a slow network (see docs/fairness.md).
 	Grace time.Duration
@@ -204,7 +210,7 @@ type Service struct {
 // NewService returns a service with default timings.
 func NewService(db *pgxpool.Pool, rc redis.UniversalClient, keys rdb.Keys, o *org.Service) *Service {
 	return &Service{DB: db, Redis: rc, Keys: keys, Org: o, Clock: &Clock{},
-		RoomTTL: 6 * time.Hour, RevealFor: 5 * time.Second, BoardFor: 5 * time.Second,
+		RoomTTL: 6 * time.Hour, RevealFor: 5 * time.Second, BoardFor: 5 * time.Second, ReadyFor: DefaultReady,
 		Grace:      time.Duration(scoring.LatencyCreditMaxMS) * time.Millisecond,
 		MaxPlayers: DefaultMaxPlayers,
 		TickFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "kepu_contest_tick_failures_total",
@@ -218,6 +224,9 @@ func NewService(db *pgxpool.Pool, rc redis.UniversalClient, keys rdb.Keys, o *or
 			Flush: func(ctx context.Context, rows []answerRow) error { return insertAnswers(ctx, db, rows) }},
 		flights: flights{m: map[int64]*flight{}}}
 }
+
+// DefaultReady is the get-ready countdown of NewService: "3, 2, 1".
+const DefaultReady = 3 * time.Second
 
 // The answers' group commit: at most AnswerBatch answers in one INSERT,
 // AnswerFlushes statements in flight at once, each bounded by
@@ -241,23 +250,33 @@ func cleanTitle(s string) (string, error) {
 	return s, nil
 }
 
+// head validates a contest's title and settings as the actor saves them:
+// its teams must be classes the actor may use.
+func (s *Service) head(ctx context.Context, a kepu.Actor, title string, in SettingsInput) (string, Settings, error) {
+	title, err := cleanTitle(title)
+	if err != nil {
+		return "", Settings{}, err
+	}
+	set, err := in.Settings()
+	if err != nil {
+		return "", Settings{}, err
+	}
+	for _, id := range set.ClassIDs {
+		if _, err := s.Org.Class(ctx, a, id); err != nil {
+			return "", Settings{}, kepu.Invalid("class_ids", "error.contest_team_scope")
+		}
+	}
+	return title, set, nil
+}
+
 // Create saves a new contest owned by the actor.
 func (s *Service) Create(ctx context.Context, a kepu.Actor, in NewContest) (Contest, error) {
 	if !CanHost(a) {
 		return Contest{}, kepu.Forbidden
 	}
-	title, err := cleanTitle(in.Title)
+	title, set, err := s.head(ctx, a, in.Title, in.Settings)
 	if err != nil {
 		return Contest{}, err
-	}
-	set, err := in.Settings.Settings()
-	if err != nil {
-		return Contest{}, err
-	}
-	for _, id := range set.ClassIDs {
-		if _, err := s.Org.Class(ctx, a, id); err != nil {
-			return Contest{}, kepu.Invalid("class_ids", "error.contest_team_scope")
-		}
 	}
 	var versions []int64
 	switch {
@@ -358,12 +377,15 @@ func (s *Service) draw(ctx context.Context, d Draw) ([]int64, error) {
 
 // BankQuestion is a published question a host may pick.
 type BankQuestion struct {
-	ID         int64  `json:"id"`
-	Stem       string `json:"stem"`
-	Type       string `json:"type"`
-	Category   string `json:"category"`
-	Dimension  string `json:"dimension"`
-	Difficulty int    `json:"difficulty"`
+	ID          int64    `json:"id"`
+	Stem        string   `json:"stem"`
+	Type        string   `json:"type"`
+	Category    string   `json:"category"`
+	Dimension   string   `json:"dimension"`
+	Difficulty  int      `json:"difficulty"`
+	Options     []string `json:"options"`     // for the picker's preview
+	Answer      []int32  `json:"answer"`      // indexes of the right options (hosts may see them)
+	Explanation string   `json:"explanation"` // shown at the reveal
 }
 
 // SearchBank lists up to 50 published questions in one language (zh-CN by
@@ -375,7 +397,7 @@ func (s *Service) SearchBank(ctx context.Context, a kepu.Actor, text, category s
 	if len(text) > 100 || len(category) > 40 {
 		return nil, kepu.Invalid("q", "error.contest_draw")
 	}
-	rows, _ := s.DB.Query(ctx, `SELECT q.id, v.stem, q.type, q.category, q.dimension, q.difficulty FROM questions q
+	rows, _ := s.DB.Query(ctx, `SELECT q.id, v.stem, q.type, q.category, q.dimension, q.difficulty, v.options, v.answer, v.explanation FROM questions q
 		JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
 		WHERE q.status = 'published' AND NOT q.private AND ($1 = '' OR v.stem ILIKE '%' || $1 || '%')
 		  AND ($2 = '' OR q.category = $2) AND ($3 = 0 OR q.difficulty = $3) AND q.lang = $4
@@ -394,7 +416,7 @@ func (s *Service) List(ctx context.Context, a kepu.Actor) ([]Contest, error) {
 	}
 	rows, _ := s.DB.Query(ctx, `SELECT c.id, c.owner_id, c.title, c.settings, c.created_at,
 		(SELECT count(*) FROM contest_questions q WHERE q.contest_id = c.id)
-		FROM contests c WHERE c.owner_id = $1 OR $2 ORDER BY c.created_at DESC, c.id DESC LIMIT 200`, a.UserID, a.IsAdmin())
+		FROM contests c WHERE (c.owner_id = $1 OR $2) AND c.deleted_at IS NULL ORDER BY c.created_at DESC, c.id DESC LIMIT 200`, a.UserID, a.IsAdmin())
 	var out []Contest
 	var c Contest
 	_, err := pgx.ForEachRow(rows, []any{&c.ID, &c.OwnerID, &c.Title, &c.Settings, &c.CreatedAt, &c.Count}, func() error {
@@ -407,10 +429,11 @@ func (s *Service) List(ctx context.Context, a kepu.Actor) ([]Contest, error) {
 	return out, nil
 }
 
-// Get returns a contest with its questions if the actor owns it.
+// Get returns a contest with its questions if the actor owns it (admins:
+// any); a deleted contest is not found.
 func (s *Service) Get(ctx context.Context, a kepu.Actor, id int64) (Contest, error) {
 	var c Contest
-	err := s.DB.QueryRow(ctx, `SELECT id, owner_id, title, settings, created_at FROM contests WHERE id = $1`, id).
+	err := s.DB.QueryRow(ctx, `SELECT id, owner_id, title, settings, created_at FROM contests WHERE id = $1 AND deleted_at IS NULL`, id).
 		Scan(&c.ID, &c.OwnerID, &c.Title, &c.Settings, &c.CreatedAt)
 	if postgres.IsNotFound(err) {
 		return Contest{}, kepu.NotFound("error.contest_not_found")

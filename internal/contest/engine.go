@@ -110,6 +110,7 @@ type publicQuestion struct {
 	RemainingMS int64    `json:"remaining_ms"`
 	Points      int      `json:"points"`
 	Practice    bool     `json:"practice"`
+	ReadyMS     int64    `json:"ready_ms"` // the get-ready countdown: answers open this long after the event
 }
 
 func (st *state) limitMS() int64 { return int64(st.Settings.TimeLimit) * 1000 }
@@ -135,12 +136,20 @@ func (s *Service) openQuestion(ctx context.Context, st *state, q int) error {
 		points = 0
 	}
 	limit := st.limitMS()
-	deadline := now + limit
+	// With a get-ready countdown the question is shown now but opens for
+	// answers only after it: its time (and the speed bonus) starts then,
+	// and an answer before it is refused (answerOpen).
+	var ready int64
+	if st.Settings.GetReady {
+		ready = s.ReadyFor.Milliseconds()
+	}
+	openedAt := now + ready
+	deadline := openedAt + limit
 	closeAt := deadline + s.Grace.Milliseconds()
 	data := publicQuestion{Q: q, Count: st.NQ, Type: qq.Type, Stem: qq.Stem, Options: qq.Options,
-		DurationMS: limit, RemainingMS: limit, Points: points, Practice: qq.Practice}
+		DurationMS: limit, RemainingMS: ready + limit, Points: points, Practice: qq.Practice, ReadyMS: ready}
 	_, err = s.step(ctx, st.ID, st.Ver, ms(closeAt), "question", data,
-		"phase", PhaseQuestion, "q", q, "answered", 0, "opened_at", now, "deadline", deadline,
+		"phase", PhaseQuestion, "q", q, "answered", 0, "opened_at", openedAt, "deadline", deadline,
 		"close_at", closeAt, "due_at", closeAt, "paused", 0)
 	return err
 }

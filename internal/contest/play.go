@@ -458,6 +458,9 @@ func (s *Service) answerOpen(ctx context.Context, p Player, oq openQ, choice []i
 		return "", false, err
 	}
 	set := ri.Settings
+	if now < oq.OpenedAt { // still in the get-ready countdown (stale if oq came from memory)
+		return AnswerClosed, true, nil
+	}
 	elapsed := scoring.CreditedElapsed(now-oq.OpenedAt, rttMS)
 	limit := oq.Deadline - oq.OpenedAt
 	if elapsed > limit { // late by oq's times (stale if they came from memory)

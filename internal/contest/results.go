@@ -48,19 +48,30 @@ func (s *Service) Results(ctx context.Context, a kepu.Actor, runID int64) (Resul
 		return Results{}, fmt.Errorf("contest: results %d: %w", runID, err)
 	}
 	players := len(r.Ranking)
-	rows, _ = s.DB.Query(ctx, `SELECT cq.position, v.stem,
-		count(a.player_id), count(a.player_id) FILTER (WHERE a.correct), coalesce(avg(a.elapsed_ms), 0)::int
-		FROM contest_runs r JOIN contest_questions cq ON cq.contest_id = r.contest_id
-		JOIN question_versions v ON v.id = cq.question_version_id
-		LEFT JOIN contest_answers a ON a.run_id = r.id AND a.position = cq.position
-		WHERE r.id = $1 GROUP BY cq.position, v.stem ORDER BY cq.position`, runID)
-	r.Questions, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (QuestionStat, error) {
-		var q QuestionStat
-		err := row.Scan(&q.Q, &q.Stem, &q.Answered, &q.Correct, &q.AvgMS)
-		if players > 0 {
-			q.Accuracy = float64(q.Correct) / float64(players)
+	// The questions the run played: its own snapshot, so that a contest
+	// edited or reordered since does not change a played run's results
+	// (runs older than the snapshot: the contest's questions).
+	var played []Question
+	if err := s.DB.QueryRow(ctx, `SELECT coalesce(r.questions, (SELECT jsonb_agg(jsonb_build_object('stem', v.stem) ORDER BY cq.position)
+		FROM contest_questions cq JOIN question_versions v ON v.id = cq.question_version_id WHERE cq.contest_id = r.contest_id), '[]')
+		FROM contest_runs r WHERE r.id = $1`, runID).Scan(&played); err != nil {
+		return Results{}, fmt.Errorf("contest: questions of run %d: %w", runID, err)
+	}
+	r.Questions = make([]QuestionStat, len(played))
+	for i, q := range played {
+		r.Questions[i] = QuestionStat{Q: i, Stem: q.Stem}
+	}
+	rows, _ = s.DB.Query(ctx, `SELECT position, count(*), count(*) FILTER (WHERE correct), avg(elapsed_ms)::int
+		FROM contest_answers WHERE run_id = $1 GROUP BY position`, runID)
+	var pos, answered, correct, avgMS int
+	_, err = pgxForEach(rows, []any{&pos, &answered, &correct, &avgMS}, func() {
+		if pos >= 0 && pos < len(r.Questions) {
+			q := &r.Questions[pos]
+			q.Answered, q.Correct, q.AvgMS = answered, correct, avgMS
+			if players > 0 {
+				q.Accuracy = float64(correct) / float64(players)
+			}
 		}
-		return q, err
 	})
 	if err != nil {
 		return Results{}, fmt.Errorf("contest: question stats %d: %w", runID, err)

@@ -244,7 +244,7 @@ func (s *Service) Info(ctx context.Context, a kepu.Actor, runID int64) (RunInfo,
 	var ri RunInfo
 	var host int64
 	err := s.DB.QueryRow(ctx, `SELECT r.id, r.contest_id, c.title, r.pin, r.status, r.created_at, r.host_id, r.settings,
-		(SELECT count(*) FROM contest_questions q WHERE q.contest_id = r.contest_id),
+		coalesce(jsonb_array_length(r.questions), (SELECT count(*) FROM contest_questions q WHERE q.contest_id = r.contest_id)),
 		(SELECT count(*) FROM contest_players p WHERE p.run_id = r.id)
 		FROM contest_runs r JOIN contests c ON c.id = r.contest_id WHERE r.id = $1`, runID).
 		Scan(&ri.ID, &ri.ContestID, &ri.Title, &ri.PIN, &ri.Status, &ri.CreatedAt, &host, &ri.Settings, &ri.Count, &ri.Players)

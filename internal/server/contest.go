@@ -41,6 +41,9 @@ func (s *Server) contestRoutes(api fiber.Router) {
 	api.Post("/contests", host, s.createContest)
 	api.Get("/contests/bank", host, s.searchContestBank)
 	api.Get("/contests/:id", host, s.getContest)
+	api.Put("/contests/:id", host, s.updateContest)
+	api.Delete("/contests/:id", host, s.deleteContest)
+	api.Post("/contests/:id/duplicate", host, s.duplicateContest)
 	api.Post("/contests/:id/runs", host, s.createRun)
 	api.Get("/contest-runs/:run", host, s.runInfo)
 	api.Post("/contest-runs/:run/next", host, s.nextStep)
@@ -138,6 +141,75 @@ func (s *Server) getContest(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(out)
+}
+
+// updateContest saves an edit of a saved contest (title, settings, the
+// questions in their new order).
+func (s *Server) updateContest(c *fiber.Ctx) error {
+	a, id, err := actorAndParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var in contest.EditContest
+	if err := decodeJSON(c, &in, 16<<10); err != nil {
+		return err
+	}
+	out, err := s.contests.Update(c.UserContext(), a, id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+// duplicateContest saves a copy of a contest for the actor; without a
+// title in the body it is called "copy of …" in the host's language.
+func (s *Server) duplicateContest(c *fiber.Ctx) error {
+	a, id, err := actorAndParam(c, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Title string `json:"title"`
+	}
+	if len(c.Body()) > 0 {
+		if err := decodeJSON(c, &in, 1<<10); err != nil {
+			return err
+		}
+	}
+	if in.Title == "" {
+		orig, err := s.contests.Get(c.UserContext(), a, id)
+		if err != nil {
+			return err
+		}
+		in.Title = copyTitle(s.i18n.T(langOf(c), "present.copy_of", map[string]any{"title": orig.Title}), contest.MaxTitle)
+	}
+	out, err := s.contests.Duplicate(c.UserContext(), a, id, in.Title)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(out)
+}
+
+// copyTitle cuts a copy's title to max characters.
+func copyTitle(t string, max int) string {
+	if r := []rune(t); len(r) > max {
+		return string(r[:max])
+	}
+	return t
+}
+
+// deleteContest removes a contest from the host's list; its runs stay in
+// the history ("runs": how many).
+func (s *Server) deleteContest(c *fiber.Ctx) error {
+	a, id, err := actorAndParam(c, "id")
+	if err != nil {
+		return err
+	}
+	d, err := s.contests.Delete(c.UserContext(), a, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
 }
 
 func (s *Server) createRun(c *fiber.Ctx) error {
