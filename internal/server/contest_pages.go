@@ -28,6 +28,21 @@ func (s *Server) contestPageRoutes(host fiber.Handler) {
 		}
 		return s.render(c, "contest_new", "contest.new_title", contestForm{Classes: classes}, "contest_new.js")
 	})
+	a.Get("/contests/:id/edit", s.requireLogin, host, func(c *fiber.Ctx) error {
+		a, id, err := actorAndParam(c, "id")
+		if err != nil {
+			return err
+		}
+		ct, err := s.contests.Get(c.UserContext(), a, id)
+		if err != nil {
+			return err
+		}
+		classes, err := s.org.Classes(c.UserContext(), a, 0)
+		if err != nil {
+			return err
+		}
+		return s.render(c, "contest_new", "present.edit_title", contestForm{Classes: classes, Contest: &ct}, "contest_new.js")
+	})
 	a.Get("/host/:id", s.requireLogin, host, func(c *fiber.Ctx) error {
 		a, id, err := actorAndParam(c, "id")
 		if err != nil {
@@ -53,7 +68,8 @@ func (s *Server) contestPageRoutes(host fiber.Handler) {
 
 // contestForm is what the new-contest page offers.
 type contestForm struct {
-	Classes []org.Class // the classes a team-mode contest may use
+	Classes []org.Class      // the classes a team-mode contest may use
+	Contest *contest.Contest // the contest edited (nil: a new one)
 }
 
 // Categories and Dimensions are the draw filters.

@@ -92,3 +92,29 @@ export function countdown(el, remainingMs, fmt) {
   const id = setInterval(() => { if (tick() === 0) clearInterval(id); }, 200);
   return () => clearInterval(id);
 }
+
+// readyMs is the get-ready time left of a question (docs/realtime.md: the
+// server counts remaining_ms to the deadline, the countdown included, and
+// the answer time is duration_ms).
+export const readyMs = (remainingMs, durationMs) => Math.max(0, remainingMs - durationMs);
+
+// startClock runs a question's clock from remainingMs: first the 3-2-1
+// (onReady(n) each second, n = 3, 2, 1), then onOpen() and the answer time
+// shown in timerEl. It returns a stop function.
+export function startClock({ remainingMs, durationMs, timerEl, fmt, onReady, onOpen }) {
+  let stop = () => {};
+  const ready = readyMs(remainingMs, durationMs);
+  const open = () => { onOpen(); stop = countdown(timerEl, remainingMs - ready, fmt); };
+  if (ready <= 0) { open(); return () => stop(); }
+  const end = performance.now() + ready;
+  let shown = 0;
+  const tick = () => {
+    const n = Math.ceil((end - performance.now()) / 1000);
+    if (n <= 0) { clearInterval(id); open(); return; }
+    if (n !== shown) { shown = n; onReady(n); }
+  };
+  const id = setInterval(tick, 100);
+  stop = () => clearInterval(id);
+  tick();
+  return () => stop();
+}

@@ -1,9 +1,12 @@
 // host.js: the projector view of a live contest. The server drives the
 // game; this page shows its events and sends the host's commands.
 import { api, el } from './api.js';
-import { connectLive, messages, SHAPES, countdown } from './contest_live.js';
+import { connectLive, messages, SHAPES, startClock } from './contest_live.js';
+import { translator } from './i18n.js';
+import { sound } from './sound.js';
 
 const t = messages();
+const tp = translator('present-msgs', 'present.');
 const root = document.getElementById('host');
 const run = root.dataset.run;
 const $ = (id) => document.getElementById(id);
@@ -48,14 +51,26 @@ function renderLobby(d) {
 
 function renderQuestion(d, remainingMs) {
   question = d;
-  show('question');
-  $('q-of').textContent = t('question_of', { n: d.q + 1, total: d.count }) + (d.practice ? ' · ' + t('practice_q') : '');
+  const of = t('question_of', { n: d.q + 1, total: d.count }) + (d.practice ? ' · ' + t('practice_q') : '');
+  $('q-of').textContent = of;
+  $('ready-of').textContent = of;
   $('q-stem').textContent = d.stem;
+  $('ready-stem').textContent = d.stem;
   $('q-options').replaceChildren(...d.options.map((o, i) => el('li', { class: 'c' + i },
     el('span', { class: 'shape', 'aria-hidden': 'true', text: SHAPES[i] }), el('span', { text: o }))));
   $('q-count').textContent = '';
+  runClock(remainingMs ?? d.remaining_ms);
+}
+
+// runClock shows the question's 3-2-1 (if any time of it is left), then
+// the question with its time; the server decided both (remaining_ms).
+function runClock(remainingMs) {
   stopTimer();
-  stopTimer = countdown($('q-timer'), remainingMs ?? d.remaining_ms, (n) => t('seconds_left', { n }));
+  stopTimer = startClock({
+    remainingMs, durationMs: question.duration_ms, timerEl: $('q-timer'), fmt: (n) => t('seconds_left', { n }),
+    onReady: (n) => { show('ready'); $('ready-n').textContent = String(n); sound.play('tick'); },
+    onOpen: () => { if (!$('v-ready').hidden) sound.play('go'); show('question'); },
+  });
 }
 
 function renderReveal(d) {
@@ -63,15 +78,19 @@ function renderReveal(d) {
   stopTimer();
   $('r-stem').textContent = d.stem;
   const total = Math.max(1, ...d.dist);
+  // One bar per option, as long as the server's count of the answers
+  // choosing it; the right options are marked with ✓ (not by colour only).
   $('r-dist').replaceChildren(...d.dist.map((n, i) => {
     const right = d.answer.includes(i);
     const bar = el('span', { class: 'bar c' + i });
     bar.style.width = Math.round(100 * n / total) + '%'; // CSSOM, allowed by the CSP
     return el('li', { class: right ? 'right' : '', 'data-testid': right ? 'right-option' : null },
       el('span', { text: `${SHAPES[i]} ${d.options[i]}` + (right ? ' ✓' : ''), title: right ? t('correct_answer') : null }),
-      bar, el('span', { text: String(n) }));
+      el('span', { class: 'bar-track' }, bar), el('span', { class: 'dist-n', 'data-testid': 'dist-count', text: String(n) }));
   }));
+  $('r-summary').textContent = tp('reveal_summary', { correct: d.correct, answered: d.answered, total: d.total });
   $('r-expl').textContent = d.explanation;
+  sound.play('reveal');
 }
 
 function standing(p) {
@@ -106,7 +125,7 @@ function renderPodium(d) {
   empty.hidden = !empty.textContent;
   $('p-podium').hidden = !answered;
   $('p-detail').hidden = !ranking.length;
-  $('p-podium').replaceChildren(...podium.map(p => el('li', { text: `${p.nick} · ${p.score}` })));
+  buildPodium(answered ? podium : []);
   $('p-teams').replaceChildren(...teamsList(d.teams));
   $('p-questions').replaceChildren(...questions.map(q => el('tr', {},
     el('td', { text: String(q.q + 1) }), el('td', { text: q.stem }),
@@ -115,10 +134,25 @@ function renderPodium(d) {
     el('td', { text: String(p.rank) }), el('td', { text: p.nick }), el('td', { text: String(p.score) }), el('td', { text: String(p.correct) }))));
 }
 
+// buildPodium shows the top three on steps (2nd, 1st, 3rd from the
+// left), revealed 3rd → 2nd → 1st.
+let podiumTimers = [];
+function buildPodium(top) {
+  for (const id of podiumTimers) clearTimeout(id);
+  const places = top.map((p, i) => el('li', { class: 'place place-' + (i + 1), 'data-place': String(i + 1), 'data-testid': 'podium-place' },
+    el('span', { class: 'place-nick', text: p.nick }), el('span', { class: 'place-score', text: tp('points', { n: p.score }) }),
+    el('span', { class: 'step', text: String(i + 1) })));
+  $('p-podium').replaceChildren(...places);
+  podiumTimers = [...places].reverse().map((li, k) => setTimeout(() => {
+    li.classList.add('shown');
+    sound.play(li.dataset.place === '1' ? 'win' : 'step');
+  }, 600 + 1200 * k));
+}
+
 function renderView(type, d, remainingMs) {
   switch (type) {
     case 'question': renderQuestion(d, remainingMs); break;
-    case 'closed': stopTimer(); $('q-timer').textContent = t('seconds_left', { n: 0 }); break;
+    case 'closed': stopTimer(); show('question'); $('q-timer').textContent = t('seconds_left', { n: 0 }); break;
     case 'reveal': renderReveal(d); break;
     case 'board': renderBoard(d); break;
     case 'podium': renderPodium(d); break;
@@ -152,13 +186,10 @@ function onMessage(m) {
       break;
     case 'resumed':
       setPaused(false);
-      if (m.data.phase === 'question') stopTimer = countdown($('q-timer'), m.data.remaining_ms, (n) => t('seconds_left', { n }));
+      if (m.data.phase === 'question' && question) runClock(m.data.remaining_ms);
       break;
     case 'clock':
-      if (m.phase === 'question' && question && question.q === m.q && !m.paused) {
-        stopTimer();
-        stopTimer = countdown($('q-timer'), m.remaining_ms, (n) => t('seconds_left', { n }));
-      }
+      if (m.phase === 'question' && question && question.q === m.q && !m.paused) runClock(m.remaining_ms);
       break;
     case 'locked':
       locked = m.data.locked; $('btn-lock').textContent = locked ? t('unlock') : t('lock');
@@ -185,6 +216,36 @@ async function command(action, body, btn) {
 function kick(p) { if (confirm(t('kick_confirm', { name: p.nick }))) command('kick', { player: p.id }); }
 
 $('btn-next').addEventListener('click', () => command('next', { from: phase }, $('btn-next')));
+
+// Presentation: full screen, sound (off until the host turns it on), keys.
+function fullscreen() {
+  if (document.fullscreenElement) document.exitFullscreen?.();
+  else document.documentElement.requestFullscreen?.().catch(() => {});
+}
+$('btn-full').addEventListener('click', fullscreen);
+document.addEventListener('fullscreenchange', () => {
+  $('btn-full').textContent = document.fullscreenElement ? tp('exit_fullscreen') : tp('fullscreen');
+});
+function showSound() {
+  $('btn-sound').textContent = sound.on ? tp('sound_on') : tp('sound_off');
+  $('btn-sound').setAttribute('aria-pressed', String(sound.on));
+}
+$('btn-sound').addEventListener('click', () => { sound.set(!sound.on); showSound(); sound.play('go'); });
+showSound();
+// Space or → moves on, F toggles full screen — not while typing in a
+// field, and space not while a button or link has the focus (it presses
+// that one).
+document.addEventListener('keydown', (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey || e.repeat || e.target.closest?.('input, select, textarea')) return;
+  const onControl = e.target.closest?.('button, a');
+  const go = e.key === 'ArrowRight' || (e.key === ' ' && !onControl);
+  if (go && !$('btn-next').hidden && !$('btn-next').disabled) {
+    e.preventDefault();
+    $('btn-next').click();
+  } else if (e.key === 'f' || e.key === 'F') {
+    fullscreen();
+  }
+});
 $('btn-pause').addEventListener('click', () => command(paused ? 'resume' : 'pause'));
 $('btn-lock').addEventListener('click', () => command(locked ? 'unlock' : 'lock'));
 $('btn-end').addEventListener('click', () => { if (confirm(t('end_confirm'))) command('end'); });

@@ -2,7 +2,7 @@
 // answer tiles, then right or wrong, points, streak and rank. The server
 // owns the clock and the scores; this page only shows them.
 import { el } from './api.js';
-import { connectLive, messages, SHAPES, countdown } from './contest_live.js';
+import { connectLive, messages, SHAPES, startClock } from './contest_live.js';
 import { readAloud } from './speak.js';
 
 const t = messages();
@@ -54,12 +54,46 @@ function renderQuestion(d, remainingMs, mine) {
   }, el('span', { class: 'shape', 'aria-hidden': 'true', text: SHAPES[i] }), el('span', { text: o }))));
   $('q-submit').hidden = !multiple || answered;
   $('q-sent').hidden = !answered;
-  stopTimer();
-  stopTimer = countdown($('q-timer'), remainingMs ?? d.remaining_ms, (n) => t('seconds_left', { n }));
+  runClock(remainingMs ?? d.remaining_ms);
 }
 
+// runClock shows the get-ready countdown the server timed (the tiles
+// appear when it ends: an answer before would be refused), then the
+// question's time.
+let getReady = false;
+function runClock(remainingMs) {
+  stopTimer();
+  stopTimer = startClock({
+    remainingMs, durationMs: current.duration_ms, timerEl: $('q-timer'), fmt: (n) => t('seconds_left', { n }),
+    onReady: (n) => { getReady = true; setReady(true); $('q-ready-n').textContent = String(n); },
+    onOpen: () => { getReady = false; setReady(false); },
+  });
+}
+function setReady(on) {
+  $('q-ready').hidden = !on;
+  $('q-tiles').hidden = on;
+  $('q-timer').hidden = on;
+  if (on) $('q-submit').hidden = true;
+  else $('q-submit').hidden = current.type !== 'multiple' || answered;
+}
+
+// Keys 1–n pick an option on a phone or laptop with a keyboard; Enter
+// sends a multiple-choice answer.
+document.addEventListener('keydown', (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey || !current || getReady || $('v-question').hidden) return;
+  if (e.target.closest?.('input, select, textarea')) return;
+  const i = NUMBERS.indexOf(e.key);
+  if (i >= 0 && i < current.options.length) {
+    e.preventDefault();
+    pick(i, current.type === 'multiple');
+  } else if (e.key === 'Enter' && current.type === 'multiple' && !answered && !e.target.closest?.('button')) {
+    e.preventDefault();
+    send();
+  }
+});
+
 function pick(i, multiple) {
-  if (answered || !current) return;
+  if (answered || !current || getReady) return;
   if (multiple) {
     chosen = chosen.includes(i) ? chosen.filter(x => x !== i) : [...chosen, i];
     for (const b of $('q-tiles').children) b.setAttribute('aria-pressed', chosen.includes(Number(b.dataset.option)) ? 'true' : 'false');
@@ -115,10 +149,7 @@ function onMessage(m) {
       break;
     case 'clock':
       setMe(m.me);
-      if (m.phase === 'question' && current && current.q === m.q && !m.paused) {
-        stopTimer();
-        stopTimer = countdown($('q-timer'), m.remaining_ms, (n) => t('seconds_left', { n }));
-      }
+      if (m.phase === 'question' && current && current.q === m.q && !m.paused) runClock(m.remaining_ms);
       break;
     case 'question': $('paused').hidden = true; renderQuestion(m.data); break;
     case 'ack': answered = true; break;
@@ -134,13 +165,13 @@ function onMessage(m) {
         $('conn').textContent = t('answer_retry');
       }
       break;
-    case 'closed': stopTimer(); for (const b of $('q-tiles').children) b.disabled = true; break;
+    case 'closed': stopTimer(); getReady = false; setReady(false); for (const b of $('q-tiles').children) b.disabled = true; break;
     case 'result': renderResult(m.me); break;
     case 'final': renderFinal(m.me); break;
     case 'paused': $('paused').hidden = false; stopTimer(); break;
     case 'resumed':
       $('paused').hidden = true;
-      if (m.data.phase === 'question') stopTimer = countdown($('q-timer'), m.data.remaining_ms, (n) => t('seconds_left', { n }));
+      if (m.data.phase === 'question' && current) runClock(m.data.remaining_ms);
       break;
   }
 }
