@@ -39,8 +39,8 @@ func TestSavedContestsPage(t *testing.T) {
 		host.WaitText("#picked", "排序题2")
 		// The picker previews a question before it is added.
 		host.Fill("#q", "排序题3")
-		host.Do(chromedp.WaitVisible(chromedp.CSS("#bank [data-testid=preview-question]")))
-		host.Do(chromedp.Click(chromedp.CSS("#bank [data-testid=preview-question]")))
+		host.WaitText("#bank li:first-child", "排序题3")
+		host.Do(chromedp.Click(chromedp.CSS("#bank li:first-child [data-testid=preview-question]")))
 		want := map[string]string{"zh-CN": "答案：◆ 乙", "en": "Answer: ◆ 乙"}[lang]
 		host.WaitText("#bank [data-testid=preview]", want)
 		host.WaitText("#bank [data-testid=preview]", map[string]string{"zh-CN": "单选题", "en": "Single choice"}[lang])
@@ -50,7 +50,7 @@ func TestSavedContestsPage(t *testing.T) {
 		host.Desktop()
 		if lang == "zh-CN" {
 			// Add question 3, move it to the top, save.
-			host.Do(chromedp.Click(chromedp.CSS("#bank [data-testid=add-question]")))
+			host.Do(chromedp.Click(chromedp.CSS("#bank li:first-child [data-testid=add-question]")))
 			host.WaitText("#picked", "排序题3")
 			host.Do(chromedp.Click(chromedp.CSS("#picked li:nth-child(3) [data-move=up]")))
 			host.Do(chromedp.Click(chromedp.CSS("#picked li:nth-child(2) [data-move=up]")))

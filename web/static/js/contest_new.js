@@ -61,7 +61,7 @@ function preview(q) {
 
 function bankItem(q) {
   const li = el('li', {});
-  const box = el('div', { hidden: true });
+  const box = el('div', { class: 'q-preview-box', hidden: true });
   const toggle = el('button', { type: 'button', class: 'small secondary', 'aria-expanded': 'false', 'data-testid': 'preview-question' }, tp('preview'));
   toggle.addEventListener('click', () => {
     const open = box.hidden;
