@@ -99,6 +99,7 @@ func TestHostKicksThenEndsEmptyRoom(t *testing.T) {
 
 	// In English, from the stored results (the room has finished).
 	host.Do(chromedp.EmulateViewport(1920, 1080))
+	host.Visit("/contests") // the projector has no site menu
 	host.ClickNav("[data-testid=lang-switch]")
 	host.Visit(fmt.Sprintf("/host/%d", run))
 	host.WaitText("[data-testid=podium-empty]", "Nobody played in this game")
