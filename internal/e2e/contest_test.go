@@ -39,7 +39,7 @@ func TestLiveContestToPodium(t *testing.T) {
 	}
 	host.WaitText("#picked-count", "3")
 	host.Fill("#time_limit", "30")
-	host.Do(chromedp.Click(chromedp.CSS("[data-testid=save-contest]")))
+	host.ClickNav("[data-testid=save-contest]") // (the new-contest page's h1 says 课堂竞赛 too)
 	host.WaitText("h1", "课堂竞赛")
 	host.Do(chromedp.Click(chromedp.CSS("[data-open-room]")))
 	host.Do(chromedp.WaitVisible(chromedp.CSS("[data-testid=pin]")))
