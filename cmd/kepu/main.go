@@ -5,6 +5,7 @@
 //	kepu seed [flags]           load the demo data (idempotent)
 //	kepu user create [flags]    create or reset an account
 //	kepu leaderboard rebuild [campaign-id]  rebuild campaign leaderboards from Postgres
+//	kepu calibrate [--min-responses N]      fit the items' response model to the answers
 //
 // Configuration comes from KEPU_* environment variables (see README.md).
 package main
@@ -22,6 +23,7 @@ import (
 
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/app"
+	"github.com/kepu/kepu/internal/calibrate"
 	"github.com/kepu/kepu/internal/config"
 	"github.com/kepu/kepu/internal/postgres"
 	"github.com/kepu/kepu/internal/seed"
@@ -41,6 +43,9 @@ Usage:
                                    create an account (or reset it); prints the password when generated
   kepu leaderboard rebuild [campaign-id]
                                    rebuild one campaign's leaderboards in Redis from Postgres (all campaigns without an id)
+  kepu calibrate [--min-responses 200]
+                                   fit the 2PL item response model to the campaign answers and store a new
+                                   calibration run (also done hourly by serve, KEPU_CALIBRATE_EVERY)
 
 Roles: participant, teacher, organizer, admin. Configuration: KEPU_* environment variables (see README.md).
 `
@@ -104,6 +109,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runUserCreate(ctx, cfg, args[1:], stdout)
 	case "leaderboard":
 		return runLeaderboard(ctx, cfg, args, stdout)
+	case "calibrate":
+		return runCalibrate(ctx, cfg, args, stdout)
 	}
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}
 }
@@ -197,6 +204,45 @@ func runLeaderboard(ctx context.Context, cfg config.Config, args []string, stdou
 		return err
 	}
 	fmt.Fprintf(stdout, "Rebuilt the leaderboards of %d campaigns.\n", n)
+	return nil
+}
+
+// runCalibrate runs `kepu calibrate [--min-responses N]`.
+func runCalibrate(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("calibrate", flag.ContinueOnError)
+	minResponses := fs.Int("min-responses", calibrate.DefaultMinResponses, "calibrate only questions with at least this many answers (50–1000000)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 || *minResponses < 50 || *minResponses > 1_000_000 {
+		return usageError{"want: kepu calibrate [--min-responses N], N from 50 to 1000000"}
+	}
+	a, err := app.Open(ctx, cfg, app.NewLogger(cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	a.Calibration.MinResponses = *minResponses
+	run, err := a.Calibration.Calibrate(ctx, "cli")
+	if errors.Is(err, calibrate.ErrNoItems) {
+		fmt.Fprintf(stdout, "No question has %d answers yet; nothing calibrated.\n", *minResponses)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Calibration run %d: %d questions from %d answers of %d people, %d EM iterations (converged: %v).\n",
+		run.ID, run.Items, run.Responses, run.Persons, run.Iterations, run.Converged)
+	flagged, err := a.Calibration.Flagged(ctx, run.ID)
+	if err != nil {
+		return err
+	}
+	if len(flagged) > 0 {
+		fmt.Fprintf(stdout, "%d question(s) to review (misfit, discrimination near zero or negative):\n", len(flagged))
+		for _, p := range flagged {
+			fmt.Fprintf(stdout, "  question %d (version %d): a=%.2f b=%.2f RMSEA=%.3f %v\n", p.QuestionID, p.VersionID, p.A, p.B, p.Fit.RMSEA, p.Flags())
+		}
+	}
 	return nil
 }
 

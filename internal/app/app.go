@@ -17,6 +17,7 @@ import (
 
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/bank"
+	"github.com/kepu/kepu/internal/calibrate"
 	"github.com/kepu/kepu/internal/campaign"
 	"github.com/kepu/kepu/internal/config"
 	"github.com/kepu/kepu/internal/contest"
@@ -56,7 +57,10 @@ type App struct {
 	Campaigns *campaign.Service
 	Boards    *leaderboard.Service
 	Literacy  *literacy.Service // the literacy share and the five-year report
-	Server    *server.Server
+	// Calibration fits the items' response model (kepu calibrate, and
+	// the periodic job Serve runs).
+	Calibration *calibrate.Service
+	Server      *server.Server
 
 	stop context.CancelFunc
 }
@@ -101,7 +105,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Contests.MaxPlayers = cfg.ContestMaxPlayers
 	a.Contests.Log = a.Log
 	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Contests.ExportUser)
-	a.Dash = &dashboard.Service{DB: a.DB, Reads: a.Reads, Org: a.Org}
+	a.Calibration = &calibrate.Service{DB: a.DB, Log: log}
+	a.Dash = &dashboard.Service{DB: a.DB, Reads: a.Reads, Org: a.Org, Calibrated: a.Calibration}
 	a.Bank = &bank.Service{DB: a.DB, Org: a.Org}
 	a.Literacy = &literacy.Service{DB: a.DB, Org: a.Org, Dash: a.Dash}
 	a.Campaigns = campaign.NewService(a.DB, a.Org)
@@ -140,7 +145,7 @@ func (a *App) BuildServer() error {
 // Serve listens on ln (or Config.Addr when nil) until ctx ends or the
 // listener fails. It owns the instance's background work — the session
 // cache's revocation listener, session housekeeping, the contest runner,
-// the dashboard refresher and the server's live subscriptions and push
+// the dashboard refresher, the calibration job and the server's live subscriptions and push
 // loops — which it starts before serving and, at the end, stops and waits
 // for (at most shutdownWait): stop accepting, close websockets with
 // "going away", finish requests in flight, then stop the rest.
@@ -161,6 +166,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	work.Go(func() { a.housekeeping(bg) })
 	work.Go(func() { a.Reads.Run(bg) })
 	work.Go(func() { a.Contests.Run(bg, 100*time.Millisecond, a.Log) })
+	work.Go(func() { (&calibrate.Job{Service: a.Calibration, Every: a.Config.CalibrateEvery}).Run(bg) })
 	work.Go(func() {
 		(&dashboard.Refresher{DB: a.DB, Log: a.Log, OnRefresh: a.Server.DashRefreshed}).Run(bg)
 	})

@@ -47,6 +47,9 @@ type Config struct {
 	// ContestMaxPlayers (KEPU_CONTEST_MAX_PLAYERS) is the most players one
 	// live contest room holds, across all instances.
 	ContestMaxPlayers int
+	// CalibrateEvery (KEPU_CALIBRATE_EVERY) is how often the cluster
+	// recalibrates the items from the answers (internal/calibrate.Job); 0: never.
+	CalibrateEvery time.Duration
 	// Waits (docs/operations.md): RequestTimeout (KEPU_REQUEST_TIMEOUT)
 	// bounds every request, ExportTimeout (KEPU_EXPORT_TIMEOUT) the export
 	// downloads instead; DB holds the pool's own bounds.
@@ -152,6 +155,10 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("KEPU_LOG_LEVEL", "want debug, info, warn or error")
 	}
 	var err error
+	if c.CalibrateEvery, err = time.ParseDuration(get("KEPU_CALIBRATE_EVERY", "1h")); err != nil ||
+		(c.CalibrateEvery != 0 && (c.CalibrateEvery < time.Minute || c.CalibrateEvery > 30*24*time.Hour)) {
+		bad("KEPU_CALIBRATE_EVERY", "want 0 (never) or a duration from 1m to 720h, e.g. 1h")
+	}
 	if c.SessionIdle, err = time.ParseDuration(get("KEPU_SESSION_IDLE", "24h")); err != nil || c.SessionIdle < time.Minute {
 		bad("KEPU_SESSION_IDLE", "want a duration of at least 1m, e.g. 24h")
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kepu/kepu/internal/calibrate"
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/postgres"
@@ -45,6 +46,15 @@ type Service struct {
 	// MinFlagAnswers is how many answers an item needs before it may be
 	// flagged as broken (default MinFlagAnswers).
 	MinFlagAnswers int64
+	// Calibrated, when set, gives the item analysis the latest item
+	// response parameters (internal/calibrate).
+	Calibrated Calibrated
+}
+
+// Calibrated reads the latest calibrated parameters of question versions
+// (internal/calibrate.Service).
+type Calibrated interface {
+	Latest(ctx context.Context, versionIDs []int64) (map[int64]calibrate.Params, error)
 }
 
 func (s *Service) minFlag() int64 {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kepu/kepu/internal/audit"
+	"github.com/kepu/kepu/internal/calibrate"
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/postgres"
 )
@@ -32,6 +33,18 @@ type Item struct {
 	OptionCounts  []int64  `json:"option_counts"`  // how often each option was chosen
 	Flags         []string `json:"flags"`          // FlagNegative, FlagNobody, FlagDistractor
 	Retirable     bool     `json:"retirable"`      // the actor may retire it
+	// IRT holds the latest calibration of this version (nil: not
+	// calibrated yet, fewer than 200 answers in all campaigns).
+	IRT *ItemIRT `json:"irt"`
+}
+
+// ItemIRT is an item's latest 2PL calibration (internal/calibrate): its
+// parameters, fit and flags (calibrate.Flag*), and Retire: the flags
+// suggest retiring it.
+type ItemIRT struct {
+	calibrate.Params
+	Flags  []string `json:"flags"`
+	Retire bool     `json:"retire"`
 }
 
 // Items analyses every question version used in the campaign, flagged
@@ -104,8 +117,44 @@ func (s *Service) Items(ctx context.Context, c Campaign, sc Scope) ([]Item, erro
 		}
 		it.Retirable = it.Status != "retired" && s.canRetire(ctx, sc, owners[it.VersionID])
 	}
-	sort.SliceStable(out, func(i, j int) bool { return len(out[i].Flags) > len(out[j].Flags) })
+	if err := s.calibration(ctx, out); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool { return flagCount(out[i]) > flagCount(out[j]) })
 	return out, nil
+}
+
+func flagCount(it Item) int {
+	n := len(it.Flags)
+	if it.IRT != nil {
+		n += len(it.IRT.Flags)
+	}
+	return n
+}
+
+// calibration fills IRT from the latest calibration.
+func (s *Service) calibration(ctx context.Context, items []Item) error {
+	if s.Calibrated == nil || len(items) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.VersionID
+	}
+	latest, err := s.Calibrated.Latest(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("dashboard: items: %w", err)
+	}
+	for i := range items {
+		if p, ok := latest[items[i].VersionID]; ok {
+			f := p.Flags()
+			if f == nil {
+				f = []string{}
+			}
+			items[i].IRT = &ItemIRT{Params: p, Flags: f, Retire: len(f) > 0}
+		}
+	}
+	return nil
 }
 
 // upperLower fills UpperLower from the per-score cells.
@@ -184,7 +233,8 @@ func (s *Service) Retire(ctx context.Context, a kepu.Actor, c Campaign, sc Scope
 func ItemTable(items []Item) Table {
 	t := Table{Name: "items", Columns: []string{"dash.col.question", "dash.col.stem", "dash.col.category",
 		"dash.col.answers", "dash.col.facility", "dash.col.point_biserial", "dash.col.upper_lower",
-		"dash.col.avg_seconds", "dash.col.wrong_options", "dash.col.flags"}}
+		"dash.col.avg_seconds", "dash.col.wrong_options", "dash.col.flags",
+		"calibrate.col.a", "calibrate.col.b", "calibrate.col.fit_rmsea", "calibrate.col.flags"}}
 	for _, it := range items {
 		var pb, ul any
 		if it.PointBiserial != nil {
@@ -194,7 +244,12 @@ func ItemTable(items []Item) Table {
 			ul = round3(*it.UpperLower)
 		}
 		t.Rows = append(t.Rows, []any{it.QuestionID, it.Stem, Key("bank.category." + it.Category), it.Answers, round3(it.Facility), pb, ul,
-			round1(it.AvgSeconds), wrongOptions(it.OptionCounts, it.Answer), strings.Join(it.Flags, " ")})
+			round1(it.AvgSeconds), wrongOptions(it.OptionCounts, it.Answer), strings.Join(it.Flags, " "),
+			nil, nil, nil, ""})
+		if it.IRT != nil {
+			row := t.Rows[len(t.Rows)-1]
+			row[10], row[11], row[12], row[13] = round3(it.IRT.A), round3(it.IRT.B), round3(it.IRT.Fit.RMSEA), strings.Join(it.IRT.Flags, " ")
+		}
 	}
 	return t
 }
