@@ -112,6 +112,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Campaigns = campaign.NewService(a.DB, a.Org)
 	a.Accounts.Attempts = a.Campaigns // the rule on district changes
 	a.Campaigns.Log = log
+	a.Campaigns.Calibrated = a.Calibration // parallel forms
 	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Campaigns.ExportUser)
 	a.Boards = &leaderboard.Service{DB: a.DB, Redis: a.Redis, Keys: a.Keys, Now: func() time.Time { return a.Campaigns.Now() },
 		TagKey: cfg.SecretKey, Log: log}

@@ -158,7 +158,7 @@ func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (at
 	if err := checkLimits(ctx, tx, c, a.UserID, today); err != nil {
 		return att, false, err
 	}
-	qs, err := drawFor(ctx, tx, c)
+	qs, err := s.drawFor(ctx, tx, c)
 	if err != nil {
 		return att, false, err
 	}
@@ -251,9 +251,22 @@ func checkLimits(ctx context.Context, tx pgx.Tx, c Campaign, userID int64, today
 	return nil
 }
 
-// drawFor draws the attempt's questions; a bank too small for the rules
-// is kepu.ECONFLICT.
-func drawFor(ctx context.Context, tx pgx.Tx, c Campaign) ([]drawn, error) {
+// drawFor draws the attempt's questions — a parallel form when the rules
+// ask for one and the calibration allows (forms.go) —; a bank too small
+// for the rules is kepu.ECONFLICT.
+func (s *Service) drawFor(ctx context.Context, tx pgx.Tx, c Campaign) ([]drawn, error) {
+	if c.Rules.ParallelForms {
+		qs, reason, err := s.parallelDraw(ctx, tx, c.Rules, c.RegionID)
+		if err != nil {
+			return nil, err
+		}
+		if reason == "" {
+			return qs, nil
+		}
+		if s.Log != nil {
+			s.Log.Warn("parallel form: the normal draw instead", "campaign", c.ID, "reason", reason)
+		}
+	}
 	qs, err := draw(ctx, tx, c.Rules, c.RegionID)
 	if err != nil {
 		if kepu.ErrorCode(err) == kepu.EINVALID {

@@ -103,6 +103,9 @@ type Rules struct {
 	Partial      bool           `json:"partial"`           // multiple choice: partial credit
 	PassMark     int            `json:"pass_mark"`         // percent of the maximum that passes
 	Tiers        []scoring.Tier `json:"tiers,omitempty"`   // assessment tiers
+	// ParallelForms: an assessment draws each person a form matched in
+	// test information around the pass mark (forms.go).
+	ParallelForms bool `json:"parallel_forms,omitempty"`
 }
 
 // Campaign is one campaign.
@@ -254,6 +257,8 @@ func (in *Input) Validate() error {
 		return kepu.Invalid("rules.guests", "error.campaign_guests_audience")
 	case r.Pool != "" && r.Pool != PoolPrivate:
 		return kepu.Invalid("rules.pool", "error.campaign_pool")
+	case r.ParallelForms && r.Scoring != scoring.RuleAssessment:
+		return kepu.Invalid("rules.parallel_forms", "calibrate.error.parallel_forms")
 	case len(r.Quotas) > MaxQuotas || len(r.Tiers) > 10:
 		return kepu.Invalid("rules.quotas", "error.campaign_quotas")
 	}
@@ -298,6 +303,8 @@ type Service struct {
 	// committed (leaderboards, live pages); their errors are logged.
 	OnFinish []Finished
 	Log      *slog.Logger
+	// Calibrated gives parallel forms the items' parameters (nil: none).
+	Calibrated Calibrated
 	// Now is the clock every deadline is decided by; tests replace it.
 	Now func() time.Time
 	// Grace is the network-delay credit: an answer arriving up to Grace

@@ -12,9 +12,10 @@ import (
 
 // drawn is one question drawn for an attempt.
 type drawn struct {
-	VersionID int64
-	Dimension string
-	Options   int
+	VersionID  int64
+	QuestionID int64
+	Dimension  string
+	Options    int
 }
 
 // sqlDraw picks up to $6 random current versions of published questions in
@@ -38,14 +39,7 @@ const sqlDraw = `SELECT v.id, v.dimension, jsonb_array_length(v.options), q.id
 // language (Quota.Describe) on its field ("rules.quotas.N", or
 // "rules.questions" for the questions outside the quotas).
 func draw(ctx context.Context, tx pgx.Tx, r Rules, regionID int64) ([]drawn, error) {
-	quotas := append([]Quota(nil), r.Quotas...)
-	rest := r.Questions
-	for _, q := range quotas {
-		rest -= q.Count
-	}
-	if rest > 0 {
-		quotas = append(quotas, Quota{Count: rest})
-	}
+	quotas := r.allQuotas()
 	taken := []int64{}
 	var out []drawn
 	for i, q := range quotas {
@@ -83,6 +77,20 @@ func draw(ctx context.Context, tx pgx.Tx, r Rules, regionID int64) ([]drawn, err
 	}
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out, nil
+}
+
+// allQuotas are the rules' quotas, then one of any question for the
+// rest of r.Questions (when there is a rest).
+func (r Rules) allQuotas() []Quota {
+	quotas := append([]Quota(nil), r.Quotas...)
+	rest := r.Questions
+	for _, q := range quotas {
+		rest -= q.Count
+	}
+	if rest > 0 {
+		quotas = append(quotas, Quota{Count: rest})
+	}
+	return quotas
 }
 
 // shuffle returns a random permutation of n option indexes: position i

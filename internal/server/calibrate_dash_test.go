@@ -33,14 +33,7 @@ func TestDashboardItemsShowCalibration(t *testing.T) {
 	}
 	_, pw := f.inst.CreateUser("irt-admin", "admin")
 	admin := f.inst.Login("irt-admin", pw)
-	var items struct{ Items []dashboard.Item }
-	r := admin.Do("GET", "/api/v1/dash/campaigns/"+dashID(f.campaign)+"/items", nil)
-	apptest.Expect(t, r, 200, "items")
-	r.JSON(t, &items)
-	byQ := map[int64]dashboard.Item{}
-	for _, it := range items.Items {
-		byQ[it.QuestionID] = it
-	}
+	_, byQ := dashItems(t, admin, f.campaign)
 	i1, i2 := byQ[f.q1], byQ[f.q2]
 	if i1.IRT == nil || i1.IRT.RunID != run || !dashNear(i1.IRT.A, 1.3) || !dashNear(i1.IRT.B, -0.4) || len(i1.IRT.Flags) != 0 || i1.IRT.Retire {
 		t.Errorf("Q1: got %+v, want the latest run's a 1.3 b -0.4, no flags", i1.IRT)
@@ -55,12 +48,8 @@ func TestDashboardItemsShowCalibration(t *testing.T) {
 	if _, err := db.Exec(ctx, `DELETE FROM item_parameters WHERE question_version_id = $1`, f.v2); err != nil {
 		t.Fatal(err)
 	}
-	r = admin.Do("GET", "/api/v1/dash/campaigns/"+dashID(f.campaign)+"/items", nil)
-	r.JSON(t, &items)
-	for _, it := range items.Items {
-		if it.QuestionID == f.q2 && it.IRT != nil {
-			t.Errorf("Q2 without a calibration: got %+v, want null", it.IRT)
-		}
+	if _, byQ = dashItems(t, admin, f.campaign); byQ[f.q2].IRT != nil {
+		t.Errorf("Q2 without a calibration: got %+v, want null", byQ[f.q2].IRT)
 	}
 	// The page carries the messages the table uses.
 	page := admin.Do("GET", "/dash/campaigns/"+dashID(f.campaign), nil)
@@ -70,4 +59,19 @@ func TestDashboardItemsShowCalibration(t *testing.T) {
 			t.Errorf("dashboard page: want %q in its messages", want)
 		}
 	}
+}
+
+// dashItems reads a campaign's item analysis as c sees it: the list and
+// the items by question id.
+func dashItems(t *testing.T, c *apptest.Client, campaign int64) ([]dashboard.Item, map[int64]dashboard.Item) {
+	t.Helper()
+	var items struct{ Items []dashboard.Item }
+	r := c.Do("GET", "/api/v1/dash/campaigns/"+dashID(campaign)+"/items", nil)
+	apptest.Expect(t, r, 200, "items")
+	r.JSON(t, &items)
+	byQ := map[int64]dashboard.Item{}
+	for _, it := range items.Items {
+		byQ[it.QuestionID] = it
+	}
+	return items.Items, byQ
 }

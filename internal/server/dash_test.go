@@ -151,14 +151,7 @@ func TestDashboardAggregates(t *testing.T) {
 		t.Errorf("headline: got pass %v avg %v completion %v, want 0.125 43.75 1", h.PassRate, h.AvgScore, h.CompletionRate)
 	}
 
-	var items struct{ Items []dashboard.Item }
-	r = admin.Do("GET", base+"/items", nil)
-	apptest.Expect(t, r, 200, "items")
-	r.JSON(t, &items)
-	byQ := map[int64]dashboard.Item{}
-	for _, it := range items.Items {
-		byQ[it.QuestionID] = it
-	}
+	items, byQ := dashItems(t, admin, f.campaign)
 	i1, i2 := byQ[f.q1], byQ[f.q2]
 	if i1.Answers != 8 || !dashNear(i1.Facility, 5.0/8) || !dashNear(i2.Facility, 2.0/8) {
 		t.Errorf("facility: got %d answers, Q1 %v Q2 %v; want 8, 0.625, 0.25", i1.Answers, i1.Facility, i2.Facility)
@@ -178,8 +171,8 @@ func TestDashboardAggregates(t *testing.T) {
 	if len(i1.Flags) != 0 || !strings.Contains(strings.Join(i2.Flags, ","), dashboard.FlagDistractor) {
 		t.Errorf("flags: got Q1 %v Q2 %v, want none and %s", i1.Flags, i2.Flags, dashboard.FlagDistractor)
 	}
-	if len(items.Items) > 0 && items.Items[0].QuestionID != f.q2 {
-		t.Errorf("flagged items first: got %d first, want %d", items.Items[0].QuestionID, f.q2)
+	if len(items) > 0 && items[0].QuestionID != f.q2 {
+		t.Errorf("flagged items first: got %d first, want %d", items[0].QuestionID, f.q2)
 	}
 
 	// By school, as an organizer sees it: the school's 6 shown with tiers;
