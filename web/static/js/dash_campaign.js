@@ -10,13 +10,13 @@ const id = root.dataset.campaign;
 const base = `/api/v1/dash/campaigns/${id}`;
 const t = messages();
 
-// irtCells: the latest calibration of an item beside the classical figures —
-// "a / b" and what it says (fit, flags), or "not calibrated yet".
-function irtCells(it) {
+// irtCell: the latest calibration of an item beside the classical figures —
+// "a / b" and what it says (fit, flags) — or "not calibrated yet".
+function irtCell(it) {
   const p = it.irt;
-  if (!p) return [null, t('calibrate.none')];
+  if (!p) return t('calibrate.none');
   const said = p.flags.length ? p.flags.map((f) => t(`calibrate.flag.${f}`)).join('；') : t('calibrate.fits');
-  return [`${p.a.toFixed(2)} / ${p.b.toFixed(2)}`, said];
+  return `${p.a.toFixed(2)} / ${p.b.toFixed(2)} · ${said}`;
 }
 
 // suggestion: the retire suggestion of a calibrated item with its link to
@@ -47,13 +47,13 @@ async function items(sec) {
   const table = {
     columns: [t('dash.col.question'), t('dash.col.stem'), t('dash.col.answers'), t('dash.col.facility'),
       t('dash.col.point_biserial'), t('dash.col.upper_lower'), t('dash.col.avg_seconds'), t('dash.col.options'), t('dash.col.flags'),
-      t('calibrate.col.a_b'), t('calibrate.col.irt')],
+      t('calibrate.col.irt')],
     percent: [3],
     rows: list.map((it) => [it.question_id, it.stem, it.answers, Math.round(it.facility * 1000) / 10,
       it.point_biserial === null ? null : it.point_biserial.toFixed(2),
       it.upper_lower === null ? null : it.upper_lower.toFixed(2), it.avg_seconds.toFixed(1),
       it.option_counts.map((n, i) => `${String.fromCharCode(65 + i)}${it.answer.includes(i) ? '✓' : ''}:${n}`).join(' '),
-      it.flags.map((f) => t(`dash.flag.${f}`)).join('；'), ...irtCells(it)]),
+      it.flags.map((f) => t(`dash.flag.${f}`)).join('；'), irtCell(it)]),
   };
   renderTable(sec.querySelector('[data-table]'), table, {
     title: t('dash.col.action'),

@@ -121,7 +121,13 @@ function fill(c) {
     if (f.type === 'checkbox') f.checked = !!v; else f.value = v;
   }
   for (const q of r.quotas || []) addQuota(q);
+  showParallel();
 }
+
+// Parallel forms are offered for assessments only.
+function showParallel() { $('parallel-box').hidden = form.elements['rules.scoring'].value !== 'assessment'; }
+form.elements['rules.scoring'].addEventListener('change', showParallel);
+showParallel();
 
 function body() {
   const num = (n) => parseInt(form.elements['rules.' + n].value || '0', 10);
@@ -139,6 +145,7 @@ function body() {
       counts: form.elements['rules.counts'].value,
       partial: form.elements['rules.partial'].checked,
       guests: form.elements['rules.guests'].checked,
+      parallel_forms: form.elements['rules.scoring'].value === 'assessment' && form.elements['rules.parallel_forms'].checked,
       pool: form.elements['rules.pool'].value,
       questions: num('questions'), time_limit: num('time_limit'), attempt_limit: num('attempt_limit'), per_day: num('per_day'), total: num('total'),
       base: num('base'), bonus: num('bonus'), pass_mark: num('pass_mark'),

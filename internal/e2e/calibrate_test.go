@@ -1,0 +1,107 @@
+package e2e_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kepu/kepu/internal/calibrate/calibtest"
+	"github.com/kepu/kepu/internal/dashboard"
+	"github.com/kepu/kepu/internal/dashboard/dashtest"
+	"github.com/kepu/kepu/internal/e2e"
+	"github.com/kepu/kepu/internal/irt"
+)
+
+// An organizer's item analysis shows the IRT parameters beside the
+// classical ones and suggests retiring a miskeyed question, with a link to
+// it in the bank, in both languages, on a projector and a phone; the
+// campaign form offers parallel forms for assessments only.
+func TestItemCalibrationPages(t *testing.T) {
+	b := e2e.Start(t)
+	ctx := context.Background()
+	db := b.Inst.DB.Pool
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := time.Now()
+	city := b.Inst.Seed.CityID
+	camp, err := dashtest.Campaign(ctx, db, "科学素质测评", city, true, now.Add(-24*time.Hour), now.Add(24*time.Hour))
+	must(err)
+	_, v1, err := dashtest.Question(ctx, db, city, "水的沸点？", []string{"100℃", "90℃", "80℃"}, 0, "physics_chemistry", "knowledge")
+	must(err)
+	q2, v2, err := dashtest.Question(ctx, db, city, "地震时应？", []string{"跳楼", "躲在坚固桌下", "乘电梯"}, 1, "safety", "application")
+	must(err)
+	for i := range 6 {
+		uid, err := dashtest.User(ctx, db, "irt-p"+strconv.Itoa(i), b.Inst.Seed.DistrictIDs["430702"], 0, 0, "30_39", "worker")
+		must(err)
+		_, err = dashtest.Attempt(ctx, db, camp, uid, now.Add(-time.Duration(3+i)*time.Hour), true,
+			dashtest.Answer{VersionID: v1, Choice: i % 2, Correct: i%2 == 0, MS: 5000},
+			dashtest.Answer{VersionID: v2, Choice: 1, Correct: true, MS: 7000})
+		must(err)
+	}
+	_, err = (&dashboard.Refresher{DB: db, CommitLag: -1}).Refresh(ctx)
+	must(err)
+	_, err = calibtest.Store(ctx, db, map[int64]irt.Item{v1: {A: 1.25, B: -0.4}, v2: {A: -0.7, B: 0.9}})
+	must(err)
+
+	b.LoginDemo("demo-organizer")
+	b.Do(chromedp.EmulateViewport(1920, 1080))
+	page := "/dash/campaigns/" + strconv.FormatInt(camp, 10)
+	b.Visit(page + "#sec-items")
+	b.WaitText("[data-testid=table-items]", "建议停用")
+	b.WaitText("[data-testid=table-items]", "1.25 / -0.40 · 拟合良好")
+	b.WaitText("[data-testid=table-items]", "区分度为负")
+	b.WaitText("[data-testid=table-items]", "拟合良好")
+	b.WaitText("[data-testid=irt-explain]", "难度 b")
+	href := e2e.Get(b, chromedp.Evaluate[string](`document.querySelector('[data-testid=irt-retire-`+strconv.FormatInt(q2, 10)+`] a').getAttribute('href')`))
+	if want := "/bank/" + strconv.FormatInt(q2, 10); href != want {
+		t.Errorf("bank link: got %q, want %q", href, want)
+	}
+	shot(t, b, "#sec-items", "calibrate-items-projector-zh")
+	b.Phone()
+	b.Visit(page + "#sec-items")
+	b.WaitText("[data-testid=table-items]", "建议停用")
+	b.Screenshot("calibrate-items-phone-zh")
+
+	b.ClickNav("[data-testid=lang-switch]")
+	b.Visit(page + "#sec-items")
+	b.WaitText("[data-testid=table-items]", "Consider retiring")
+	b.WaitText("[data-testid=table-items]", "Negative discrimination")
+	b.Screenshot("calibrate-items-phone-en")
+	b.Do(chromedp.EmulateViewport(1920, 1080))
+	b.Visit(page + "#sec-items")
+	b.WaitText("[data-testid=table-items]", "Open in the bank")
+	shot(t, b, "#sec-items", "calibrate-items-projector-en")
+
+	// The campaign form: parallel forms only once the scoring is an assessment.
+	b.Visit("/manage/campaigns/new")
+	if b.Visible("[data-testid=parallel-forms]") {
+		t.Error("parallel forms offered for speed scoring")
+	}
+	e2e.Get(b, chromedp.Evaluate[bool](`(() => { const s = document.querySelector('#scoring'); s.value = 'assessment';
+		return s.dispatchEvent(new Event('change')) })()`))
+	if !b.Visible("[data-testid=parallel-forms]") {
+		t.Error("parallel forms not offered for an assessment")
+	}
+	shot(t, b, "#parallel-box", "calibrate-form-projector-en")
+}
+
+// shot saves the full page (Screenshot) and, beside it, the element sel
+// alone as /tmp/kepu-e2e-<name>-part.png, to look at a section of a long page.
+func shot(t *testing.T, b *e2e.Browser, sel, name string) {
+	t.Helper()
+	b.Screenshot(name)
+	png := e2e.Get(b, chromedp.Screenshot(chromedp.CSS(sel)))
+	path := filepath.Join(os.TempDir(), "kepu-e2e-"+name+"-part.png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
