@@ -164,6 +164,9 @@ func (s *Service) parallelDraw(ctx context.Context, tx pgx.Tx, r Rules, regionID
 			break
 		}
 	}
+	if len(best) != r.Questions { // overlapping quotas took each other's candidates
+		return nil, fmt.Sprintf("%d of %d questions from the calibrated candidates", len(best), r.Questions), nil
+	}
 	if bestMiss > FormTolerance && s.Log != nil {
 		s.Log.Warn("parallel form: outside the tolerance", "miss", bestMiss, "tolerance", FormTolerance)
 	}

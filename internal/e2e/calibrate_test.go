@@ -6,13 +6,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/kepu/kepu/internal/calibrate/calibtest"
-	"github.com/kepu/kepu/internal/dashboard"
-	"github.com/kepu/kepu/internal/dashboard/dashtest"
 	"github.com/kepu/kepu/internal/e2e"
 	"github.com/kepu/kepu/internal/irt"
 )
@@ -24,33 +21,10 @@ import (
 func TestItemCalibrationPages(t *testing.T) {
 	b := e2e.Start(t)
 	ctx := context.Background()
-	db := b.Inst.DB.Pool
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	now := time.Now()
-	city := b.Inst.Seed.CityID
-	camp, err := dashtest.Campaign(ctx, db, "科学素质测评", city, true, now.Add(-24*time.Hour), now.Add(24*time.Hour))
-	must(err)
-	_, v1, err := dashtest.Question(ctx, db, city, "水的沸点？", []string{"100℃", "90℃", "80℃"}, 0, "physics_chemistry", "knowledge")
-	must(err)
-	q2, v2, err := dashtest.Question(ctx, db, city, "地震时应？", []string{"跳楼", "躲在坚固桌下", "乘电梯"}, 1, "safety", "application")
-	must(err)
-	for i := range 6 {
-		uid, err := dashtest.User(ctx, db, "irt-p"+strconv.Itoa(i), b.Inst.Seed.DistrictIDs["430702"], 0, 0, "30_39", "worker")
-		must(err)
-		_, err = dashtest.Attempt(ctx, db, camp, uid, now.Add(-time.Duration(3+i)*time.Hour), true,
-			dashtest.Answer{VersionID: v1, Choice: i % 2, Correct: i%2 == 0, MS: 5000},
-			dashtest.Answer{VersionID: v2, Choice: 1, Correct: true, MS: 7000})
-		must(err)
-	}
-	_, err = (&dashboard.Refresher{DB: db, CommitLag: -1}).Refresh(ctx)
-	must(err)
-	_, err = calibtest.Store(ctx, db, map[int64]irt.Item{v1: {A: 1.25, B: -0.4}, v2: {A: -0.7, B: 0.9}})
-	must(err)
+	d := newDashData(t, b, "科学素质测评", 6)
+	camp, q2 := d.campaign, d.q2
+	_, err := calibtest.Store(ctx, b.Inst.DB.Pool, map[int64]irt.Item{d.v1: {A: 1.25, B: -0.4}, d.v2: {A: -0.7, B: 0.9}})
+	d.must(err)
 
 	b.LoginDemo("demo-organizer")
 	b.Do(chromedp.EmulateViewport(1920, 1080))

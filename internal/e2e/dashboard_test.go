@@ -22,31 +22,9 @@ func TestDashboardChartsAndLiveCounter(t *testing.T) {
 	b := e2e.Start(t)
 	ctx := context.Background()
 	db := b.Inst.DB.Pool
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	now := time.Now()
-	city := b.Inst.Seed.CityID
-	camp, err := dashtest.Campaign(ctx, db, "科普周答题", city, true, now.Add(-24*time.Hour), now.Add(24*time.Hour))
-	must(err)
-	_, v1, err := dashtest.Question(ctx, db, city, "水的沸点？", []string{"100℃", "90℃", "80℃"}, 0, "physics_chemistry", "knowledge")
-	must(err)
-	_, v2, err := dashtest.Question(ctx, db, city, "地震时应？", []string{"跳楼", "躲在坚固桌下", "乘电梯"}, 1, "safety", "application")
-	must(err)
-	districts := []string{"430702", "430703", "430725"}
-	for i := range 12 {
-		uid, err := dashtest.User(ctx, db, "e2e-p"+strconv.Itoa(i), b.Inst.Seed.DistrictIDs[districts[i%3]], 0, 0, "30_39", "worker")
-		must(err)
-		_, err = dashtest.Attempt(ctx, db, camp, uid, now.Add(-time.Duration(3+i)*time.Hour), true,
-			dashtest.Answer{VersionID: v1, Choice: i % 2, Correct: i%2 == 0, MS: 5000},
-			dashtest.Answer{VersionID: v2, Choice: 1, Correct: true, MS: 7000})
-		must(err)
-	}
-	_, err = (&dashboard.Refresher{DB: db, CommitLag: -1}).Refresh(ctx)
-	must(err)
+	d := newDashData(t, b, "科普周答题", 12)
+	camp, v1 := d.campaign, d.v1
+	must := d.must
 
 	b.LoginDemo("demo-organizer")
 	b.Desktop()
@@ -104,4 +82,45 @@ func TestDashboardChartsAndLiveCounter(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
+}
+
+// dashData is a campaign with two questions (水的沸点？ half right, 地震时应？
+// all right) answered in n finished attempts spread over three districts,
+// folded into the dashboards.
+type dashData struct {
+	campaign, q1, v1, q2, v2 int64
+	must                     func(error)
+}
+
+func newDashData(t *testing.T, b *e2e.Browser, title string, n int) dashData {
+	t.Helper()
+	ctx := context.Background()
+	db := b.Inst.DB.Pool
+	d := dashData{must: func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}}
+	now := time.Now()
+	city := b.Inst.Seed.CityID
+	var err error
+	d.campaign, err = dashtest.Campaign(ctx, db, title, city, true, now.Add(-24*time.Hour), now.Add(24*time.Hour))
+	d.must(err)
+	d.q1, d.v1, err = dashtest.Question(ctx, db, city, "水的沸点？", []string{"100℃", "90℃", "80℃"}, 0, "physics_chemistry", "knowledge")
+	d.must(err)
+	d.q2, d.v2, err = dashtest.Question(ctx, db, city, "地震时应？", []string{"跳楼", "躲在坚固桌下", "乘电梯"}, 1, "safety", "application")
+	d.must(err)
+	districts := []string{"430702", "430703", "430725"}
+	for i := range n {
+		uid, err := dashtest.User(ctx, db, "e2e-p"+strconv.Itoa(i), b.Inst.Seed.DistrictIDs[districts[i%3]], 0, 0, "30_39", "worker")
+		d.must(err)
+		_, err = dashtest.Attempt(ctx, db, d.campaign, uid, now.Add(-time.Duration(3+i)*time.Hour), true,
+			dashtest.Answer{VersionID: d.v1, Choice: i % 2, Correct: i%2 == 0, MS: 5000},
+			dashtest.Answer{VersionID: d.v2, Choice: 1, Correct: true, MS: 7000})
+		d.must(err)
+	}
+	_, err = (&dashboard.Refresher{DB: db, CommitLag: -1}).Refresh(ctx)
+	d.must(err)
+	return d
 }
