@@ -19,6 +19,11 @@ import (
 var (
 	ruleRegisterIP    = ratelimit.Rule{Name: "register-ip", Burst: 20, Period: time.Hour}
 	rulePasswordCheck = ratelimit.Rule{Name: "password-check", Burst: 5, Period: 15 * time.Minute}
+	// A password recovery (recovery.go) counts against the address and
+	// the username, whether it succeeds or not: with codes of 79 random
+	// bits these only keep the endpoint from being hammered.
+	ruleRecoverIP   = ratelimit.Rule{Name: "recover-ip", Burst: 20, Period: time.Hour}
+	ruleRecoverUser = ratelimit.Rule{Name: "recover-user", Burst: 5, Period: time.Hour}
 )
 
 func (s *Server) accountRoutes(api fiber.Router) {
@@ -27,11 +32,14 @@ func (s *Server) accountRoutes(api fiber.Router) {
 	api.Post("/auth/login", s.login)
 	api.Post("/auth/card", s.cardLogin)
 	api.Post("/auth/logout", s.logout)
+	api.Post("/auth/recover", s.recoverPassword)
 	me := api.Group("/me", s.requireLogin)
 	me.Get("", s.getMe)
 	me.Patch("", s.patchMe)
 	me.Post("/password", s.changePassword)
 	me.Get("/export", s.exportMe)
+	me.Get("/recovery-codes", s.recoveryStatus)
+	me.Post("/recovery-codes", s.newRecoveryCodes)
 	me.Delete("", s.deleteMe)
 }
 
@@ -103,7 +111,19 @@ func (s *Server) register(c *fiber.Ctx) error {
 	}
 	// The browser that created the account is known to it (login_guard.go).
 	s.setCookie(c, deviceCookie, s.issueDevice(c.Cookies(deviceCookie), normalizeLogin(u.Username), s.accounts.Now()), deviceMaxAge, true)
-	return c.Status(fiber.StatusCreated).JSON(u)
+	codes, err := s.accounts.NewRecoveryCodes(c.UserContext(), kepu.Actor{UserID: u.ID, Role: u.Role, IP: c.IP()})
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(fiber.StatusCreated).JSON(registered{User: u, RecoveryCodes: codes})
+}
+
+// registered is the answer to a registration: the account and its
+// recovery codes, shown once.
+type registered struct {
+	account.User
+	RecoveryCodes []string `json:"recovery_codes"`
 }
 
 type loginInput struct {
@@ -235,11 +255,8 @@ func (s *Server) deleteMe(c *fiber.Ctx) error {
 	if in.Password == "" {
 		return kepu.Invalid("password", "error.confirm_delete")
 	}
-	if err := s.limiter.Allow(c.UserContext(), rulePasswordCheck, strconv.FormatInt(u.ID, 10)); err != nil {
+	if err := s.checkOwnPassword(c, u, in.Password); err != nil {
 		return err
-	}
-	if _, err := s.accounts.Authenticate(c.UserContext(), u.Username, in.Password); err != nil {
-		return kepu.Invalid("password", "error.bad_password")
 	}
 	a, err := actor(c)
 	if err != nil {
@@ -288,4 +305,88 @@ func (s *Server) langCookieOnly(c *fiber.Ctx) error {
 	s.setCookie(c, langCookie, lang, 365*24*time.Hour, false)
 	s.pickLang(c, lang)
 	return redirectNext(c, c.Query("next"))
+}
+
+// recoverPassword (POST /api/v1/auth/recover) sets a new password with a
+// recovery code and logs the account in; limited per address and per
+// username (every request counts). The login backoff of the username ends:
+// its owner just proved who they are.
+func (s *Server) recoverPassword(c *fiber.Ctx) error {
+	var in account.Recovery
+	if err := decodeJSON(c, &in, smallBody); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	if err := s.limiter.Allow(ctx, ruleRecoverIP, c.IP()); err != nil {
+		return err
+	}
+	if err := s.limiter.Allow(ctx, ruleRecoverUser, normalizeLogin(in.Username)); err != nil {
+		return err
+	}
+	u, left, err := s.accounts.Recover(ctx, in, c.IP())
+	if err != nil {
+		return err
+	}
+	if err := s.limiter.ResetBackoff(ctx, backoffLogin, normalizeLogin(u.Username)); err != nil {
+		return err
+	}
+	if err := s.startSession(c, u); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"user": u, "remaining": left,
+		"message": s.i18n.T(langOf(c), "accounts.recover_done", map[string]any{"n": left})})
+}
+
+func (s *Server) recoveryStatus(c *fiber.Ctx) error {
+	u := currentUser(c)
+	if u.IsGuest() {
+		return account.ErrGuestNoPassword
+	}
+	st, err := s.accounts.RecoveryStatus(c.UserContext(), u.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(st)
+}
+
+// newRecoveryCodes (POST /api/v1/me/recovery-codes, the password again)
+// replaces the user's recovery codes and returns the new set once: a
+// stolen session alone cannot make codes that take the account over.
+func (s *Server) newRecoveryCodes(c *fiber.Ctx) error {
+	var in deleteInput
+	if err := decodeJSON(c, &in, smallBody); err != nil {
+		return err
+	}
+	u := currentUser(c)
+	if u.IsGuest() {
+		return account.ErrGuestNoPassword
+	}
+	if err := s.checkOwnPassword(c, u, in.Password); err != nil {
+		return err
+	}
+	a, err := actor(c)
+	if err != nil {
+		return err
+	}
+	codes, err := s.accounts.NewRecoveryCodes(c.UserContext(), a)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"recovery_codes": codes})
+}
+
+// checkOwnPassword confirms a logged-in user's password (deletion, new
+// recovery codes) under rulePasswordCheck.
+func (s *Server) checkOwnPassword(c *fiber.Ctx, u *account.User, password string) error {
+	if password == "" {
+		return kepu.Invalid("password", "error.bad_password")
+	}
+	if err := s.limiter.Allow(c.UserContext(), rulePasswordCheck, strconv.FormatInt(u.ID, 10)); err != nil {
+		return err
+	}
+	if _, err := s.accounts.Authenticate(c.UserContext(), u.Username, password); err != nil {
+		return kepu.Invalid("password", "error.bad_password")
+	}
+	return nil
 }

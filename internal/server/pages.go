@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/org"
 )
@@ -24,21 +25,33 @@ func (s *Server) pageRoutes() {
 		if err != nil {
 			return err
 		}
-		return s.render(c, "register", "register.title", profileForm{Regions: regions}, "app.js")
+		return s.render(c, "register", "register.title", profileForm{Regions: regions}, "app.js", "recovery.js")
+	})
+	a.Get("/forgot", func(c *fiber.Ctx) error {
+		return s.render(c, "forgot", "accounts.forgot_title", nil, "app.js", "recovery.js")
 	})
 	a.Get("/profile", s.requireLogin, func(c *fiber.Ctx) error {
 		regions, err := s.districts(c)
 		if err != nil {
 			return err
 		}
-		return s.render(c, "profile", "profile.title", profileForm{Regions: regions}, "app.js")
+		form := profileForm{Regions: regions}
+		if u := currentUser(c); !u.IsGuest() {
+			st, err := s.accounts.RecoveryStatus(c.UserContext(), u.ID)
+			if err != nil {
+				return err
+			}
+			form.Recovery = &st
+		}
+		return s.render(c, "profile", "profile.title", form, "app.js", "recovery.js")
 	})
 	s.adminPageRoutes()
 }
 
 // profileForm is what the register and profile pages show.
 type profileForm struct {
-	Regions []org.Region
+	Regions  []org.Region
+	Recovery *account.RecoveryStatus // the user's recovery codes (nil for a guest)
 }
 
 // AgeBands and Occupations are the choices of the profile form.
