@@ -63,6 +63,9 @@ type Service struct {
 	// open (internal/campaign), for the rule on district changes
 	// (region.go). Nil: no rule.
 	Attempts AttemptChecker
+	// Guests moves a guest's attempts to the account they register or log
+	// in to (MergeGuest; internal/campaign). Nil: nothing is merged.
+	Guests GuestMover
 	// Sessions caches resolved sessions for a few seconds (nil: none).
 	// Every method that ends sessions or changes what SessionUser returns
 	// revokes the user's cached sessions on every instance after it commits.

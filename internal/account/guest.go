@@ -7,7 +7,11 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kepu/kepu/internal/audit"
 	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/postgres"
 )
 
 // Guest is what a visitor gives to take a campaign without an account
@@ -55,3 +59,67 @@ func (s *Service) CreateGuest(ctx context.Context, g Guest, lang string) (User, 
 
 // IsGuest reports whether the user is a guest (no account, no password).
 func (u User) IsGuest() bool { return u.Role == kepu.RoleGuest }
+
+// GuestMover moves what a guest owns in other features to an account,
+// inside the merge's transaction (internal/campaign: attempts, results,
+// certificates). It returns the campaigns whose boards must follow.
+type GuestMover interface {
+	MoveAttempts(ctx context.Context, tx pgx.Tx, from, to int64) ([]int64, error)
+}
+
+// MergeGuest hands the guest guestID's attempts, results and certificates
+// to the account a (a participant who just registered or logged in from
+// the guest's browser), in one transaction with the audit entry
+// "account.guest_merge"; the guest is then disabled and its sessions end.
+// It returns the campaigns whose leaderboards must move the guest's place
+// to the account (leaderboard.MoveUser). A guestID that is not a live
+// guest, or an account that is not a participant, merges nothing (nil, nil).
+func (s *Service) MergeGuest(ctx context.Context, a kepu.Actor, guestID int64) ([]int64, error) {
+	if s.Guests == nil || a.Role != kepu.RoleParticipant || guestID == a.UserID {
+		return nil, nil
+	}
+	var campaigns []int64
+	merged := false
+	err := postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
+		// Both rows in id order, as every other two-user transaction would.
+		var users []User
+		rows, err := tx.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id IN ($1, $2) AND u.deleted_at IS NULL
+			ORDER BY u.id FOR UPDATE`, guestID, a.UserID)
+		if err != nil {
+			return fmt.Errorf("account: merge guest: %w", err)
+		}
+		if users, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (User, error) { return scanUser(r) }); err != nil {
+			return fmt.Errorf("account: merge guest: %w", err)
+		}
+		var g, to User
+		for _, u := range users {
+			if u.ID == guestID {
+				g = u
+			} else {
+				to = u
+			}
+		}
+		if !g.IsGuest() || g.Disabled || to.Role != kepu.RoleParticipant {
+			return nil
+		}
+		if campaigns, err = s.Guests.MoveAttempts(ctx, tx, guestID, a.UserID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE users SET disabled_at = now(), updated_at = now() WHERE id = $1`, guestID); err != nil {
+			return fmt.Errorf("account: merge guest: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, guestID); err != nil {
+			return fmt.Errorf("account: merge guest: end sessions: %w", err)
+		}
+		merged = true
+		return audit.Record(ctx, tx, a.UserID, "account.guest_merge", UserTarget(a.UserID),
+			map[string]any{"guest": guestID, "campaigns": campaigns}, a.IP)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if merged {
+		s.Sessions.RevokeUser(ctx, guestID)
+	}
+	return campaigns, nil
+}

@@ -111,6 +111,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Literacy = &literacy.Service{DB: a.DB, Org: a.Org, Dash: a.Dash}
 	a.Campaigns = campaign.NewService(a.DB, a.Org)
 	a.Accounts.Attempts = a.Campaigns // the rule on district changes
+	a.Accounts.Guests = a.Campaigns   // a guest who registers keeps their attempts
 	a.Campaigns.Log = log
 	a.Campaigns.Calibrated = a.Calibration // parallel forms
 	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Campaigns.ExportUser)

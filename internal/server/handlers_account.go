@@ -102,6 +102,7 @@ func (s *Server) register(c *fiber.Ctx) error {
 	if in.Lang == "" {
 		in.Lang = langOf(c)
 	}
+	guest := currentUser(c)
 	u, err := s.accounts.Register(c.UserContext(), in)
 	if err != nil {
 		return err
@@ -109,6 +110,7 @@ func (s *Server) register(c *fiber.Ctx) error {
 	if err := s.startSession(c, &u); err != nil {
 		return err
 	}
+	s.mergeGuest(c, guest, u)
 	// The browser that created the account is known to it (login_guard.go).
 	s.setCookie(c, deviceCookie, s.issueDevice(c.Cookies(deviceCookie), normalizeLogin(u.Username), s.accounts.Now()), deviceMaxAge, true)
 	codes, err := s.accounts.NewRecoveryCodes(c.UserContext(), kepu.Actor{UserID: u.ID, Role: u.Role, IP: c.IP()})
@@ -165,10 +167,35 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err := at.succeeded(ctx); err != nil {
 		return err
 	}
+	guest := currentUser(c)
 	if err := s.startSession(c, &u); err != nil {
 		return err
 	}
+	s.mergeGuest(c, guest, u)
 	return c.JSON(u)
+}
+
+// mergeGuest hands what the guest prev (the session the browser held
+// before it registered or logged in as u; nil or not a guest: nothing)
+// played to u: attempts, results and certificates in one transaction
+// (account.MergeGuest), then each campaign's leaderboard place. A failure
+// is logged and the login stands: the guest's results stay the guest's,
+// and boards are rebuildable from Postgres.
+func (s *Server) mergeGuest(c *fiber.Ctx, prev *account.User, u account.User) {
+	if prev == nil || !prev.IsGuest() {
+		return
+	}
+	ctx := c.UserContext()
+	campaigns, err := s.accounts.MergeGuest(ctx, kepu.Actor{UserID: u.ID, Role: u.Role, IP: c.IP()}, prev.ID)
+	if err != nil {
+		s.log.Error("merge guest", "request_id", requestID(c), "guest", prev.ID, "user", u.ID, "err", err)
+		return
+	}
+	for _, id := range campaigns {
+		if err := s.boards.MoveUser(ctx, id, prev.ID, u.ID); err != nil {
+			s.log.Error("merge guest: leaderboard", "request_id", requestID(c), "campaign", id, "err", err)
+		}
+	}
 }
 
 func normalizeLogin(s string) string {
@@ -330,7 +357,7 @@ func (s *Server) recoverPassword(c *fiber.Ctx) error {
 	if err := s.limiter.ResetBackoff(ctx, backoffLogin, normalizeLogin(u.Username)); err != nil {
 		return err
 	}
-	if err := s.startSession(c, u); err != nil {
+	if err := s.startSession(c, &u); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"user": u, "remaining": left,
