@@ -158,7 +158,7 @@ func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (at
 	if err := checkLimits(ctx, tx, c, a.UserID, today); err != nil {
 		return att, false, err
 	}
-	qs, err := s.drawFor(ctx, tx, c)
+	qs, err := s.drawFor(ctx, tx, c, a.UserID)
 	if err != nil {
 		return att, false, err
 	}
@@ -251,12 +251,19 @@ func checkLimits(ctx context.Context, tx pgx.Tx, c Campaign, userID int64, today
 	return nil
 }
 
-// drawFor draws the attempt's questions — a parallel form when the rules
-// ask for one and the calibration allows (forms.go) —; a bank too small
-// for the rules is kepu.ECONFLICT.
-func (s *Service) drawFor(ctx context.Context, tx pgx.Tx, c Campaign) ([]drawn, error) {
+// drawFor draws the attempt's questions for user userID — in their language
+// when the campaign is bilingual, a parallel form when the rules ask for one
+// and the calibration allows (forms.go) —; a bank too small for the rules
+// is kepu.ECONFLICT.
+func (s *Service) drawFor(ctx context.Context, tx pgx.Tx, c Campaign, userID int64) ([]drawn, error) {
+	lang := ""
+	if c.Rules.Lang == LangBoth {
+		if err := tx.QueryRow(ctx, `SELECT lang FROM users WHERE id = $1`, userID).Scan(&lang); err != nil {
+			return nil, fmt.Errorf("campaign: start: language: %w", err)
+		}
+	}
 	if c.Rules.ParallelForms {
-		qs, reason, err := s.parallelDraw(ctx, tx, c.Rules, c.RegionID)
+		qs, reason, err := s.parallelDraw(ctx, tx, c.Rules, c.RegionID, lang)
 		if err != nil {
 			return nil, err
 		}
@@ -267,7 +274,7 @@ func (s *Service) drawFor(ctx context.Context, tx pgx.Tx, c Campaign) ([]drawn, 
 			s.Log.Warn("parallel form: the normal draw instead", "campaign", c.ID, "reason", reason)
 		}
 	}
-	qs, err := draw(ctx, tx, c.Rules, c.RegionID)
+	qs, err := draw(ctx, tx, c.Rules, c.RegionID, lang)
 	if err != nil {
 		if kepu.ErrorCode(err) == kepu.EINVALID {
 			return nil, kepu.Errorf(kepu.ECONFLICT, "error.campaign_bank_short")

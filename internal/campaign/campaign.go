@@ -37,6 +37,11 @@ const (
 	StatusArchived  = "archived"
 )
 
+// LangBoth is the question language of a bilingual campaign: each
+// participant gets the questions in their own language where the bank has
+// a translation (draw.go).
+const LangBoth = "both"
+
 // Which attempt counts on the leaderboards.
 const (
 	CountBest   = "best"
@@ -87,7 +92,7 @@ func quotaField(i int) string { return "rules.quotas." + strconv.Itoa(i) }
 type Rules struct {
 	Questions    int            `json:"questions"`         // per attempt
 	Quotas       []Quota        `json:"quotas,omitempty"`  // the rest is drawn from any published question
-	Lang         string         `json:"lang"`              // question language: zh-CN (default) or en
+	Lang         string         `json:"lang"`              // question language: zh-CN (default), en or both (LangBoth, draw.go)
 	TimeLimit    int            `json:"time_limit"`        // seconds per question
 	AttemptLimit int            `json:"attempt_limit"`     // seconds for the whole attempt, 0: none
 	Schools      []int64        `json:"schools,omitempty"` // audience: these schools too (see Campaign.Audience)
@@ -232,7 +237,7 @@ func (in *Input) Validate() error {
 	r := &in.Rules
 	r.Defaults()
 	switch {
-	case r.Lang != "zh-CN" && r.Lang != "en":
+	case r.Lang != "zh-CN" && r.Lang != "en" && r.Lang != LangBoth:
 		return kepu.Invalid("rules.lang", "error.campaign_lang")
 	case r.Questions < 1 || r.Questions > MaxQuestions:
 		return kepu.Invalid("rules.questions", "error.campaign_questions").With("max", MaxQuestions)
@@ -633,6 +638,6 @@ func (s *Service) checkBank(ctx context.Context, r Rules, regionID int64) error 
 		return fmt.Errorf("campaign: check bank: %w", err)
 	}
 	defer tx.Rollback(ctx)
-	_, err = draw(ctx, tx, r, regionID)
+	_, err = draw(ctx, tx, r, regionID, "")
 	return err
 }

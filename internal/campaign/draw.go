@@ -23,9 +23,15 @@ type drawn struct {
 // $4 type), leaving out the questions in $5. $7 false draws from the
 // published bank without its private questions; $7 true only from the
 // private pool: private questions of banks in region $8's subtree (the
-// campaign's region, which its organizers manage).
-const sqlDraw = `SELECT v.id, v.dimension, jsonb_array_length(v.options), q.id
+// campaign's region, which its organizers manage). $9 true serves, for
+// each question drawn, the current version of its published English
+// translation (translation_of) where it has one: the draw of a bilingual
+// campaign for a participant who reads English.
+const sqlDraw = `SELECT coalesce(tv.id, v.id), coalesce(tv.dimension, v.dimension), jsonb_array_length(coalesce(tv.options, v.options)), q.id
 	FROM questions q JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
+	LEFT JOIN LATERAL (SELECT tv.id, tv.dimension, tv.options FROM questions t
+		JOIN question_versions tv ON tv.question_id = t.id AND tv.version = t.current_version
+		WHERE $9 AND t.translation_of = q.id AND t.lang = 'en' AND t.status = 'published') tv ON true
 	WHERE q.status = 'published' AND q.lang = $1
 	AND ($2 = '' OR q.category = $2) AND ($3 = '' OR q.dimension = $3) AND ($4 = '' OR q.type = $4)
 	AND NOT (q.id = ANY($5)) AND q.private = $7
@@ -38,12 +44,16 @@ const sqlDraw = `SELECT v.id, v.dimension, jsonb_array_length(v.options), q.id
 // the bank cannot fill is a kepu.EINVALID error naming it in the reader's
 // language (Quota.Describe) on its field ("rules.quotas.N", or
 // "rules.questions" for the questions outside the quotas).
-func draw(ctx context.Context, tx pgx.Tx, r Rules, regionID int64) ([]drawn, error) {
+//
+// The questions are in the campaign's language r.Lang; for a bilingual
+// campaign (LangBoth) see drawLang: lang is the participant's.
+func draw(ctx context.Context, tx pgx.Tx, r Rules, regionID int64, lang string) ([]drawn, error) {
+	pool, english := r.drawLang(lang)
 	quotas := r.allQuotas()
 	taken := []int64{}
 	var out []drawn
 	for i, q := range quotas {
-		rows, err := tx.Query(ctx, sqlDraw, r.Lang, q.Category, q.Dimension, q.Type, taken, q.Count, r.Pool == PoolPrivate, regionID)
+		rows, err := tx.Query(ctx, sqlDraw, pool, q.Category, q.Dimension, q.Type, taken, q.Count, r.Pool == PoolPrivate, regionID, english)
 		if err != nil {
 			return nil, fmt.Errorf("campaign: draw: %w", err)
 		}
@@ -72,11 +82,24 @@ func draw(ctx context.Context, tx pgx.Tx, r Rules, regionID int64) ([]drawn, err
 				key = "error.campaign_quota_short_private"
 			}
 			return nil, kepu.Invalid(field, key).With("quota", name).
-				With("lang", kepu.Msg{Key: "bank.lang." + r.Lang}).With("have", n).With("want", q.Count)
+				With("lang", kepu.Msg{Key: "bank.lang." + pool}).With("have", n).With("want", q.Count)
 		}
 	}
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return out, nil
+}
+
+// drawLang is the language of the questions drawn for a participant who
+// reads lang, and whether each is served as its English translation. A
+// bilingual campaign (LangBoth) draws from the Chinese originals, so that
+// every participant meets the same questions and publishing checks one
+// pool; a participant who reads English gets each question's published
+// English translation where the bank has one, the original where not.
+func (r Rules) drawLang(lang string) (pool string, english bool) {
+	if r.Lang == LangBoth {
+		return "zh-CN", lang == "en"
+	}
+	return r.Lang, false
 }
 
 // allQuotas are the rules' quotas, then one of any question for the

@@ -22,7 +22,7 @@ func BenchmarkDraw(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		got, err := campaign.Draw(ctx, tx, r, 0)
+		got, err := campaign.Draw(ctx, tx, r, 0, "")
 		tx.Rollback(ctx)
 		if err != nil || len(got) != 20 {
 			b.Fatalf("draw: got %d questions, err %v; want 20", len(got), err)

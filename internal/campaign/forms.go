@@ -86,16 +86,19 @@ type formQuota struct {
 
 // parallelDraw draws a parallel form, or returns a reason ("" when it
 // drew one) for the caller to fall back to the normal draw.
-func (s *Service) parallelDraw(ctx context.Context, tx pgx.Tx, r Rules, regionID int64) ([]drawn, string, error) {
+// lang is the participant's (drawLang): the form is built from the versions
+// served to them, with those versions' calibration.
+func (s *Service) parallelDraw(ctx context.Context, tx pgx.Tx, r Rules, regionID int64, lang string) ([]drawn, string, error) {
 	if s.Calibrated == nil {
 		return nil, "no calibration service", nil
 	}
+	pool, english := r.drawLang(lang)
 	quotas := r.allQuotas()
 	// Candidates of every quota (a question may match several; it is taken once).
 	cands := make([][]drawn, len(quotas))
 	var ids []int64
 	for i, q := range quotas {
-		rows, err := tx.Query(ctx, sqlDraw, r.Lang, q.Category, q.Dimension, q.Type, []int64{}, maxCandidates, r.Pool == PoolPrivate, regionID)
+		rows, err := tx.Query(ctx, sqlDraw, pool, q.Category, q.Dimension, q.Type, []int64{}, maxCandidates, r.Pool == PoolPrivate, regionID, english)
 		if err != nil {
 			return nil, "", fmt.Errorf("campaign: parallel form: %w", err)
 		}

@@ -139,7 +139,8 @@ function body() {
     audience: [...form.querySelectorAll('input[name=audience]:checked')].map(b => Number(b.value)),
     cover_image_id: coverID,
     rules: {
-      ...(data ? data.rules : {}), // what the form does not show (language, tiers) stays as it was
+      ...(data ? data.rules : {}), // what the form does not show (tiers) stays as it was
+      lang: form.elements['rules.lang'].value,
       schools: aud.schools(), classes: aud.classes(),
       scoring: form.elements['rules.scoring'].value,
       counts: form.elements['rules.counts'].value,
