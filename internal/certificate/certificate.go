@@ -29,13 +29,14 @@ type Data struct {
 	Title     string // 科学素质答题证书
 	Lead      string // 兹证明
 	Nickname  string
-	Body      string // 参加「…」，成绩 18 / 20 分，特发此证。
-	Tier      string // 等级：…; empty for campaigns without tiers
-	Date      string // 日期：2026-05-01 (the caller picks the time zone)
-	Code      string // 验证编号：…
-	Issuer    string // 科普答题, under the emblem
-	ScanHint  string // 扫码验证, under the QR code
-	VerifyURL string // the QR code's payload, printed small as well
+	Body      string      // 参加「…」，成绩 18 / 20 分，特发此证。
+	Tier      string      // 等级：…; empty for campaigns without tiers
+	Date      string      // 日期：2026-05-01 (the caller picks the time zone)
+	Code      string      // 验证编号：…
+	Issuer    string      // the issuing organization (常德市科学技术协会), under the emblem or seal
+	Seal      image.Image // the issuer's seal, drawn instead of the emblem; nil: the emblem
+	ScanHint  string      // 扫码验证, under the QR code
+	VerifyURL string      // the QR code's payload, printed small as well
 }
 
 var (
@@ -154,8 +155,16 @@ func Draw(d Data) (*image.RGBA, error) {
 	}
 
 	// Bottom row: emblem and issuer, date and code, QR code.
-	atom(img, gold, 290, 880, 88)
-	if _, err := p.center(d.Issuer, style{size: 28, color: brown, tracking: 4}, 290, 1012); err != nil {
+	if d.Seal != nil {
+		seal(img, d.Seal, 290, 880, 200)
+	} else {
+		atom(img, gold, 290, 880, 88)
+	}
+	issuer, err := p.fit(d.Issuer, style{size: 28, color: brown, tracking: 4}, 420, 16)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.center(d.Issuer, issuer, 290, 1012); err != nil {
 		return nil, err
 	}
 	small := style{size: 30, color: text}

@@ -2,6 +2,7 @@ package certificate
 
 import (
 	"fmt"
+	xdraw "golang.org/x/image/draw"
 	"image"
 	"image/color"
 	"image/draw"
@@ -119,4 +120,19 @@ func qr(img *image.RGBA, payload string, cx, cy, size int) (int, error) {
 		}
 	}
 	return side, nil
+}
+
+// seal draws img scaled to fit a square of size pixels centred on (cx, cy),
+// keeping its proportions, over what is there (a PNG seal's transparency
+// shows the paper).
+func seal(dst *image.RGBA, img image.Image, cx, cy, size int) {
+	b := img.Bounds()
+	w, h := size, size
+	if b.Dx() > b.Dy() {
+		h = size * b.Dy() / b.Dx()
+	} else {
+		w = size * b.Dx() / b.Dy()
+	}
+	r := image.Rect(cx-w/2, cy-h/2, cx-w/2+w, cy-h/2+h)
+	xdraw.CatmullRom.Scale(dst, r, img, b, xdraw.Over, nil)
 }

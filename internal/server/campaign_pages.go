@@ -243,8 +243,13 @@ func (s *Server) certificatePage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "certificate", "campaign.cert_title", fiber.Map{
-		"Cert": cert, "Date": shDate(cert.FinishedAt), "VerifyURL": s.verifyURL(cert.Code), "AttemptID": id}, "campaign.js")
+	issuer, is, err := s.issuerFor(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "certificate", "campaign.cert_image_title", fiber.Map{
+		"Cert": cert, "Date": shDate(cert.FinishedAt), "VerifyURL": s.verifyURL(cert.Code), "AttemptID": id,
+		"Issuer": issuer, "Seal": is}, "campaign.js")
 }
 
 func (s *Server) verifyPage(c *fiber.Ctx) error {
@@ -252,7 +257,12 @@ func (s *Server) verifyPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "certificate_verify", "campaign.verify_title", fiber.Map{"Cert": publicCertificate(cert), "Date": shDate(cert.FinishedAt)})
+	issuer, _, err := s.issuerFor(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, "certificate_verify", "campaign.verify_title", fiber.Map{"Cert": publicCertificate(cert), "Date": shDate(cert.FinishedAt),
+		"Issuer": issuer})
 }
 
 // certificateQR is a PNG QR code of a valid certificate's verification URL.

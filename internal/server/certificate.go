@@ -33,8 +33,12 @@ func (s *Server) certificatePNG(c *fiber.Ctx) error {
 	if err := s.limiter.Allow(c.UserContext(), certImageRule, strconv.FormatInt(a.UserID, 10)); err != nil {
 		return err
 	}
+	d, err := s.certificateData(c, cert)
+	if err != nil {
+		return err
+	}
 	var buf bytes.Buffer
-	if err := certificate.PNG(&buf, s.certificateData(langOf(c), cert)); err != nil {
+	if err := certificate.PNG(&buf, d); err != nil {
 		return fmt.Errorf("server: certificate png %d: %w", id, err)
 	}
 	c.Set(fiber.HeaderContentType, "image/png")
@@ -43,9 +47,14 @@ func (s *Server) certificatePNG(c *fiber.Ctx) error {
 	return c.Send(buf.Bytes())
 }
 
-// certificateData is what the certificate image shows, in lang.
-func (s *Server) certificateData(lang string, cert campaign.Certificate) certificate.Data {
-	t := Page{Lang: lang, bundle: s.i18n}.T
+// certificateData is what the certificate image shows, in the viewer's
+// language, with the issuer's name and seal.
+func (s *Server) certificateData(c *fiber.Ctx, cert campaign.Certificate) (certificate.Data, error) {
+	t := Page{Lang: langOf(c), bundle: s.i18n}.T
+	issuer, is, err := s.issuerFor(c)
+	if err != nil {
+		return certificate.Data{}, err
+	}
 	d := certificate.Data{
 		Title:     t("campaign.cert_image_title"),
 		Lead:      t("campaign.cert_image_lead"),
@@ -53,12 +62,17 @@ func (s *Server) certificateData(lang string, cert campaign.Certificate) certifi
 		Body:      t("campaign.cert_image_body", "campaign", cert.Campaign, "score", cert.Score, "max", cert.MaxScore),
 		Date:      t("campaign.cert_date", "date", shDate(cert.FinishedAt)),
 		Code:      t("campaign.cert_code", "code", cert.Code),
-		Issuer:    t("app.name"),
+		Issuer:    issuer,
 		ScanHint:  t("campaign.cert_image_scan"),
 		VerifyURL: s.verifyURL(cert.Code),
 	}
 	if cert.Tier != "" {
 		d.Tier = t("campaign.cert_image_tier", "tier", t("campaign.tier_"+cert.Tier))
 	}
-	return d
+	if is.HasSeal {
+		if d.Seal, err = s.issuers.SealImage(c.UserContext()); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
 }

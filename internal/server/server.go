@@ -19,6 +19,7 @@ import (
 	"github.com/kepu/kepu/internal/account"
 	"github.com/kepu/kepu/internal/bank"
 	"github.com/kepu/kepu/internal/campaign"
+	"github.com/kepu/kepu/internal/certificate"
 	"github.com/kepu/kepu/internal/config"
 	"github.com/kepu/kepu/internal/contest"
 	"github.com/kepu/kepu/internal/dashboard"
@@ -70,6 +71,7 @@ type Server struct {
 	campaigns *campaign.Service
 	boards    *leaderboard.Service
 	literacy  *literacy.Service
+	issuers   *certificate.Issuers // who issues certificates (cert_issuer.go)
 	lbHub     *lbHub
 	dashHub   *dashHub
 	portal    portalCache // the home page's public figures (portal.go)
@@ -95,7 +97,7 @@ func New(d Deps) (*Server, error) {
 		cfg: d.Config, log: d.Log, db: d.DB, reads: d.Reads, redis: d.Redis, i18n: d.I18n,
 		accounts: d.Accounts, org: d.Org, limiter: d.Limiter,
 		contests: d.Contests, dash: d.Dash, bank: d.Bank, campaigns: d.Campaigns, boards: d.Boards,
-		literacy: d.Literacy, metrics: newMetrics(), shutdown: make(chan struct{}),
+		literacy: d.Literacy, issuers: &certificate.Issuers{DB: d.DB}, metrics: newMetrics(), shutdown: make(chan struct{}),
 		live: realtime.NewHub(), lbHub: newLBHub(),
 	}
 	s.dashHub = newDashHub(s.metrics.reg)
@@ -203,6 +205,7 @@ func (s *Server) routes() {
 	s.campaignRoutes(api)
 	s.campaignSignalRoutes(api)
 	s.literacyRoutes(api)
+	s.certIssuerRoutes(api)
 
 	s.pageRoutes()
 	a.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
