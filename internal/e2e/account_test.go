@@ -32,7 +32,10 @@ func TestRegisterSwitchLanguageLogin(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS("#region_id"), district),
 		chromedp.SetValue(chromedp.CSS("#age_band"), "18_29"),
 	)
-	b.ClickNav(`main form button[type=submit]`)
+	b.Do(chromedp.Click(chromedp.CSS(`main form button[type=submit]`)))
+	// The recovery codes are shown once before going on (recovery.js).
+	b.Do(chromedp.WaitVisible(chromedp.CSS("[data-code-list] li")))
+	b.ClickNav("[data-testid=codes-continue]")
 	b.WaitText("[data-testid=hello]", "你好，小李爱科学！")
 	if got := b.Text("[data-testid=logout]"); got != "退出登录" {
 		t.Errorf("logout button: got %q, want 退出登录", got)
