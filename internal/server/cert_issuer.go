@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"fmt"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -134,29 +133,13 @@ func (s *Server) issuerFor(c *fiber.Ctx) (string, certificate.Issuer, error) {
 // the issuer and a QR code of the campaign page. Who may fetch it and the
 // rate limit are the certificate image's.
 func (s *Server) sharePNG(c *fiber.Ctx) error {
-	a, id, err := actorAndParam(c, "id")
-	if err != nil {
-		return err
-	}
-	cert, err := s.campaigns.AttemptCertificate(c.UserContext(), a, id)
-	if err != nil {
-		return err
-	}
-	if err := s.limiter.Allow(c.UserContext(), certImageRule, strconv.FormatInt(a.UserID, 10)); err != nil {
-		return err
-	}
-	d, err := s.shareData(c, cert)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	if err := certificate.SharePNG(&buf, d); err != nil {
-		return fmt.Errorf("server: share png %d: %w", id, err)
-	}
-	c.Set(fiber.HeaderContentType, "image/png")
-	c.Set(fiber.HeaderCacheControl, "private, no-cache")
-	c.Set(fiber.HeaderContentDisposition, `inline; filename="kepu-share-`+cert.Code+`.png"`)
-	return c.Send(buf.Bytes())
+	return s.certImage(c, "inline", "kepu-share-", func(buf *bytes.Buffer, cert campaign.Certificate) error {
+		d, err := s.shareData(c, cert)
+		if err != nil {
+			return err
+		}
+		return certificate.SharePNG(buf, d)
+	})
 }
 
 // shareData is what the share card shows, in the viewer's language.

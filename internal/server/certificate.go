@@ -22,6 +22,20 @@ var certImageRule = ratelimit.Rule{Name: "cert_image", Burst: 30, Period: time.M
 // owner and for organizers who manage the campaign; 404 for anyone else,
 // as the certificate page answers.
 func (s *Server) certificatePNG(c *fiber.Ctx) error {
+	return s.certImage(c, "attachment", "kepu-certificate-", func(buf *bytes.Buffer, cert campaign.Certificate) error {
+		d, err := s.certificateData(c, cert)
+		if err != nil {
+			return err
+		}
+		return certificate.PNG(buf, d)
+	})
+}
+
+// certImage answers an image drawn (draw) from a passing attempt's
+// certificate: for the attempt's owner and organizers who manage the
+// campaign (404 for anyone else), certImageRule per user, sent as a PNG
+// file named prefix + code (disposition "attachment" or "inline").
+func (s *Server) certImage(c *fiber.Ctx, disposition, prefix string, draw func(*bytes.Buffer, campaign.Certificate) error) error {
 	a, id, err := actorAndParam(c, "id")
 	if err != nil {
 		return err
@@ -33,17 +47,13 @@ func (s *Server) certificatePNG(c *fiber.Ctx) error {
 	if err := s.limiter.Allow(c.UserContext(), certImageRule, strconv.FormatInt(a.UserID, 10)); err != nil {
 		return err
 	}
-	d, err := s.certificateData(c, cert)
-	if err != nil {
-		return err
-	}
 	var buf bytes.Buffer
-	if err := certificate.PNG(&buf, d); err != nil {
-		return fmt.Errorf("server: certificate png %d: %w", id, err)
+	if err := draw(&buf, cert); err != nil {
+		return fmt.Errorf("server: %s%d: %w", prefix, id, err)
 	}
 	c.Set(fiber.HeaderContentType, "image/png")
 	c.Set(fiber.HeaderCacheControl, "private, no-cache")
-	c.Set(fiber.HeaderContentDisposition, `attachment; filename="kepu-certificate-`+cert.Code+`.png"`)
+	c.Set(fiber.HeaderContentDisposition, disposition+`; filename="`+prefix+cert.Code+`.png"`)
 	return c.Send(buf.Bytes())
 }
 
