@@ -2,9 +2,11 @@ package e2e_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/kepu/kepu/internal/apptest"
 	"github.com/kepu/kepu/internal/campaign"
 	"github.com/kepu/kepu/internal/e2e"
 )
@@ -45,4 +47,31 @@ func campaignOf(t *testing.T, b *e2e.Browser, title, description, status string,
 		t.Fatal(err)
 	}
 	return id
+}
+
+// rightChoices returns the shown positions of the right options of every
+// question of attempt att, by seq (from the database).
+func rightChoices(t testing.TB, inst *apptest.Instance, att int64) map[int][]int {
+	t.Helper()
+	rows, err := inst.DB.Pool.Query(context.Background(), `SELECT s.seq, s.perm, v.answer FROM campaign_attempt_questions s
+		JOIN question_versions v ON v.id = s.question_version_id WHERE s.attempt_id = $1`, att)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[int][]int{}
+	for rows.Next() {
+		var seq int
+		var perm, key []int
+		if err := rows.Scan(&seq, &perm, &key); err != nil {
+			t.Fatal(err)
+		}
+		out[seq] = []int{}
+		for pos, o := range perm {
+			if slices.Contains(key, o) {
+				out[seq] = append(out[seq], pos)
+			}
+		}
+	}
+	return out
 }

@@ -106,6 +106,15 @@ func (p Page) T(key string, kv ...any) string {
 	return p.bundle.T(p.Lang, key, params)
 }
 
+// Label is message key followed by the colon of the page's language, for
+// "label: value" text: "用户名：" in Chinese, "Username: " in English.
+func (p Page) Label(key string, kv ...any) string {
+	if p.Lang == "en" {
+		return p.T(key, kv...) + ": "
+	}
+	return p.T(key, kv...) + "："
+}
+
 // Messages returns the messages with prefix as JSON for page scripts.
 func (p Page) Messages(prefixes ...string) map[string]string {
 	out := map[string]string{}

@@ -153,6 +153,9 @@ function addRows(pupils) {
           'data-nickname': p.nickname, text: t('roster.qr_one') }), ' ',
         el('button', { type: 'button', class: 'secondary small', 'data-revoke-card': p.id,
           'data-nickname': p.nickname, hidden: true, text: t('roster.qr_revoke_one') })));
+    // Each cell names its column, for the stacked rows of a phone (table.stack).
+    const heads = [...document.querySelectorAll('#roster-wrap thead th')].map(th => th.textContent);
+    [...tr.children].forEach((td, i) => { td.dataset.label = heads[i]; });
     bindRow(tr);
     body.append(tr);
   }
