@@ -5,7 +5,7 @@ export KEPU_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/kepu?sslmode=disa
 export KEPU_REDIS_URL ?= redis://127.0.0.1:6379/0
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: run test services browser nginx build migrate seed lint bench bench-bigroom unit clean staticcheck
+.PHONY: run test services browser nginx build migrate seed lint bench bench-bigroom unit clean staticcheck screens
 
 ## run: start services, migrate, load demo data and serve on http://127.0.0.1:8080
 run: services build
@@ -82,6 +82,11 @@ bench: services build
 		--users 50 --ramp 2s --think 0 --duration 15s --reference 5s && \
 	$(GO) run ./loadtest leaderboard --url http://$(BENCH_ADDR) --database-url '$(BENCH_DB)' --admin bench-org --admin-password bench-org-pass-123 \
 		--watchers 100 --citizens 5 --stream-for 8s --readers 20 --read-rate 500 --reference 4s --duration 30s
+
+## screens: redraw docs/screens, the README's gallery: each journey on a fresh seeded instance,
+## phone 390×844 and projector 1920×1080, zh-CN and en (internal/e2e/screens_test.go)
+screens: services browser
+	KEPU_SCREENS=$(CURDIR)/docs/screens $(GO) test ./internal/e2e -run '^TestScreens$$' -count=1 -timeout 20m
 
 clean:
 	rm -rf bin

@@ -162,6 +162,12 @@ type crawlKeys struct {
 	Segments   []string `json:"segments"`   // their other segments (earth_space, health, …)
 }
 
+// checkJS is crawlCheckJS for a page in lang.
+func (k crawlKeys) checkJS(lang string) string {
+	b, _ := json.Marshal(k)
+	return fmt.Sprintf(crawlCheckJS, b, lang)
+}
+
 func localeKeys(t *testing.T) crawlKeys {
 	t.Helper()
 	files, err := fs.Glob(web.Locales, "locales/*/*.json")
@@ -209,6 +215,30 @@ type crawlReport struct {
 	Punct       []string `json:"punct"`    // ASCII punctuation in Chinese sentences (zh-CN)
 	Links       []string `json:"links"`    // absolute URLs of the page's links
 	Language    string   `json:"language"` // <html lang>
+}
+
+// problems says what is wrong with the page in lang, if anything.
+func (rep crawlReport) problems(lang string) []string {
+	var out []string
+	if rep.Language != lang {
+		out = append(out, fmt.Sprintf("page language %q, want %q", rep.Language, lang))
+	}
+	if rep.ScrollWidth > rep.ClientWidth+1 {
+		out = append(out, fmt.Sprintf("wider than the phone: scrollWidth %d > clientWidth %d; sticking out: %v", rep.ScrollWidth, rep.ClientWidth, rep.Wide))
+	}
+	if len(rep.Sideways) > 0 {
+		out = append(out, fmt.Sprintf("scrolls sideways on the phone (mark a wide data table data-scroll-x if it must): %v", rep.Sideways))
+	}
+	if len(rep.RawKeys) > 0 {
+		out = append(out, fmt.Sprintf("raw message keys on the page: %q", rep.RawKeys))
+	}
+	if len(rep.Punct) > 0 {
+		out = append(out, fmt.Sprintf("ASCII punctuation in Chinese text: %q", rep.Punct))
+	}
+	if doubledTitle(rep.Title) {
+		out = append(out, fmt.Sprintf("doubled title %q", rep.Title))
+	}
+	return out
 }
 
 // crawlBusyJS counts the page's fetches in flight (installed before any
@@ -350,8 +380,7 @@ func crawl(t *testing.T, b *e2e.Browser, lang string, keys crawlKeys) int {
 	if _, err := chromedp.Call(b.Ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: crawlBusyJS}); err != nil {
 		t.Fatal(err)
 	}
-	keyJSON, _ := json.Marshal(keys)
-	check := fmt.Sprintf(crawlCheckJS, keyJSON, lang)
+	check := keys.checkJS(lang)
 	base, _ := url.Parse(b.Inst.URL)
 
 	home, _ := url.Parse(b.URL("/"))
@@ -383,23 +412,8 @@ func crawl(t *testing.T, b *e2e.Browser, lang string, keys crawlKeys) int {
 			t.Errorf("%s: checking the page: %v", where, err)
 			continue
 		}
-		if rep.Language != lang {
-			t.Errorf("%s: page language %q, want %q", where, rep.Language, lang)
-		}
-		if rep.ScrollWidth > rep.ClientWidth+1 {
-			t.Errorf("%s: wider than the phone: scrollWidth %d > clientWidth %d; sticking out: %v", where, rep.ScrollWidth, rep.ClientWidth, rep.Wide)
-		}
-		if len(rep.Sideways) > 0 {
-			t.Errorf("%s: scrolls sideways on the phone (mark a wide data table data-scroll-x if it must): %v", where, rep.Sideways)
-		}
-		if len(rep.RawKeys) > 0 {
-			t.Errorf("%s: raw message keys on the page: %q", where, rep.RawKeys)
-		}
-		if len(rep.Punct) > 0 {
-			t.Errorf("%s: ASCII punctuation in Chinese text: %q", where, rep.Punct)
-		}
-		if doubledTitle(rep.Title) {
-			t.Errorf("%s: doubled title %q", where, rep.Title)
+		for _, p := range rep.problems(lang) {
+			t.Errorf("%s: %s", where, p)
 		}
 		time.Sleep(50 * time.Millisecond) // the last console messages of the page
 		for _, m := range takeConsole() {
@@ -437,4 +451,34 @@ func doubledTitle(title string) bool {
 		seen[p] = true
 	}
 	return false
+}
+
+// The crawl's checks catch each kind of problem they look for (a page made
+// for the purpose, in Chinese), and pass a page in good order.
+func TestCrawlChecksCatchProblems(t *testing.T) {
+	b := e2e.Start(t)
+	keys := localeKeys(t)
+	check := func(html string) []string {
+		b.Do(chromedp.Navigate("data:text/html;charset=utf-8," + url.PathEscape(`<!doctype html><html lang="zh-CN"><head><meta name="viewport" content="width=device-width, initial-scale=1">`+html)))
+		return e2e.Get(b, chromedp.Evaluate[crawlReport](keys.checkJS("zh-CN"))).problems("zh-CN")
+	}
+	if got := check(`<title>答题活动 · 科普答题</title><body><p>答对 3 题，用时 20 秒。</p><p>Ping: 20 ms, campaign page</p><div style="overflow-x:auto" data-scroll-x><table style="width:900px"><tr><td>宽表</td></tr></table></div>`); len(got) != 0 {
+		t.Errorf("a page in good order: got problems %q", got)
+	}
+	for _, c := range []struct{ html, want string }{
+		{`<title>科普答题 · 科普答题</title><body>`, "doubled title"},
+		{`<title>x</title><body><p>campaign.start</p>`, "raw message keys"},
+		{`<title>x</title><body><p>campaign.no_such_key</p>`, "raw message keys"},
+		{`<title>x</title><body><select><option>health</option></select>`, "raw message keys"},
+		{`<title>x</title><body><p>地球 earth_space 宇宙</p>`, "raw message keys"},
+		{`<title>x</title><body><p>你好,世界</p>`, "ASCII punctuation"},
+		{`<title>x</title><body><p>用户名: demo</p>`, "ASCII punctuation"},
+		{`<title>x</title><body><div style="width:600px">宽</div>`, "wider than the phone"},
+		{`<title>x</title><body><div style="overflow-x:auto"><div style="width:900px">宽</div></div>`, "scrolls sideways"},
+	} {
+		got := check(c.html)
+		if len(got) != 1 || !strings.Contains(got[0], c.want) {
+			t.Errorf("%s: got problems %q, want one: %s", c.html, got, c.want)
+		}
+	}
 }
