@@ -49,7 +49,7 @@ func TestScreens(t *testing.T) {
 		t.Fatal(err)
 	}
 	vol := seed.Volume{DB: inst.DB.Pool, Orgs: inst.App.Org, Campaigns: inst.App.Campaigns}
-	if err := vol.Load(ctx, 400, 2000, io.Discard); err != nil {
+	if err := vol.Load(ctx, 400, 2000, 1, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	s := &screens{t: t, dir: dir, inst: inst}
