@@ -11,10 +11,6 @@ import (
 	"github.com/kepu/kepu/internal/apptest"
 )
 
-// english is the header of a request in English (for a client that has
-// not chosen a language).
-var english = map[string]string{"Accept-Language": "en"}
-
 // inEnglish returns a client that shares c's session and has chosen English.
 func inEnglish(t *testing.T, inst *apptest.Instance, c *apptest.Client) *apptest.Client {
 	t.Helper()
