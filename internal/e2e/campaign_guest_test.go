@@ -26,7 +26,8 @@ func TestCampaignGuestPlaysOnPhone(t *testing.T) {
 	org.Visit(fmt.Sprintf("/manage/campaigns/%d", id))
 	org.WaitText("[data-testid=form-status]", "已暂停")
 	org.Do(chromedp.Focus(chromedp.CSS("[data-testid=guests]")), chromedp.KeyEvent(" "))
-	org.ClickNav("[data-testid=form-publish]")
+	org.Do(chromedp.Click(chromedp.CSS("[data-testid=form-publish]")))
+	org.ClickNav("[data-testid=confirm-ok]") // the page's confirm dialog
 	org.WaitText("main", "已发布")
 	var guests bool
 	if err := db.QueryRow(ctx, `SELECT (settings->>'guests')::bool FROM campaigns WHERE id = $1`, id).Scan(&guests); err != nil || !guests {

@@ -24,7 +24,7 @@ import (
 )
 
 // crawlMaxPages caps the pages one role visits in one language.
-const crawlMaxPages = 30
+const crawlMaxPages = 40
 
 // TestCrawlEveryRole logs in as each role of the demo seed (a visitor
 // without an account, a guest, a citizen, a pupil, a teacher, an organizer

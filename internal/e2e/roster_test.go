@@ -74,7 +74,7 @@ func TestAdminPagesOnPhone(t *testing.T) {
 	b.Do(chromedp.Click(chromedp.CSS(`li[data-user="demo-citizen"] form[data-reset-password] button`)))
 	b.WaitText(`li[data-user="demo-citizen"] .temp-password`, "临时密码")
 	b.Visit("/admin/audit")
-	b.WaitText("[data-testid=audit]", "重置密码")
+	b.WaitText("[data-testid=audit]", "重置了「科学爱好者」的密码")
 	b.Desktop()
 	b.Screenshot("audit-desktop")
 	b.Phone()
