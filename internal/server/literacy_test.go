@@ -223,7 +223,7 @@ func TestLiteracyFiveYearReport(t *testing.T) {
 		t.Errorf("missed questions: got %+v", rep.Missed)
 	}
 	page := string(admin.Do("GET", "/dash/literacy/report", nil).Body)
-	for _, want := range []string{"五年报告", "lit-chart-participation", "lit-report-data", "光年是光在一年中走过的距离", "未加权", "56.5%"} {
+	for _, want := range []string{"五年报告", "lit-chart-participation", "lit-report-data", "光年是光在一年中走过的距离", "未加权", "56.5%", "（北京时间）"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("report page lacks %q", want)
 		}

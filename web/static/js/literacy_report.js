@@ -77,6 +77,8 @@ if (data) {
   window.addEventListener('resize', resize);
   window.addEventListener('beforeprint', resize);
   window.addEventListener('afterprint', resize);
+  // Fires once the print styles apply, so the charts take the printed size.
+  window.matchMedia('print').addEventListener('change', resize);
 }
 
 for (const b of document.querySelectorAll('[data-print]')) b.addEventListener('click', () => window.print());
