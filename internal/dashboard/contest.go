@@ -52,6 +52,41 @@ func (s *Service) Contest(ctx context.Context, a kepu.Actor, id int64) (ContestI
 // ContestViews lists the tables of a contest report.
 var ContestViews = []string{"runs", "players", "questions"}
 
+// sqlContestQuestions is contest $1's per-question report: one row per
+// question version, in the contest's order now, then versions only earlier
+// runs played. An answer counts for the version its run played at that
+// position (the run's snapshot, contest_runs.questions; runs older than
+// the snapshot played the contest's questions), so reordering or editing a
+// contest between runs never mixes two questions' answers. Columns:
+// position (NULL for a version no longer in the contest), stem, key,
+// options, answers, right answers, mean ms, and the chosen options with
+// their counts.
+const sqlContestQuestions = `WITH played AS (
+		SELECT r.id AS run_id, (e.ord - 1)::int AS position, (e.q->>'version_id')::bigint AS version_id
+		FROM contest_runs r CROSS JOIN LATERAL jsonb_array_elements(r.questions) WITH ORDINALITY AS e(q, ord)
+		WHERE r.contest_id = $1 AND jsonb_typeof(r.questions) = 'array'
+		UNION ALL
+		SELECT r.id, cq.position, cq.question_version_id FROM contest_runs r JOIN contest_questions cq ON cq.contest_id = r.contest_id
+		WHERE r.contest_id = $1 AND r.questions IS NULL
+	), ans AS (
+		SELECT p.version_id, a.choice, a.correct, a.elapsed_ms
+		FROM contest_answers a JOIN played p ON p.run_id = a.run_id AND p.position = a.position
+	), items AS (
+		SELECT question_version_id AS version_id, position FROM contest_questions WHERE contest_id = $1
+		UNION ALL
+		SELECT DISTINCT version_id, NULL::int FROM played
+		WHERE version_id NOT IN (SELECT question_version_id FROM contest_questions WHERE contest_id = $1)
+	)
+	SELECT i.position, v.stem, v.answer, jsonb_array_length(v.options),
+		count(a.version_id), count(a.version_id) FILTER (WHERE a.correct), coalesce(avg(a.elapsed_ms), 0),
+		coalesce((SELECT array_agg(n ORDER BY o) FROM (SELECT o, count(*) n FROM ans a2, unnest(a2.choice) o
+			WHERE a2.version_id = i.version_id GROUP BY o) x), '{}')::bigint[],
+		coalesce((SELECT array_agg(DISTINCT o ORDER BY o) FROM ans a2, unnest(a2.choice) o WHERE a2.version_id = i.version_id), '{}')::int[]
+	FROM items i JOIN question_versions v ON v.id = i.version_id
+	LEFT JOIN ans a ON a.version_id = i.version_id
+	GROUP BY i.version_id, i.position, v.stem, v.answer, v.options
+	ORDER BY i.position NULLS LAST, i.version_id`
+
 // ContestView returns one table of the contest report. The players table
 // shows full nicknames: the report is not public (Contest admits only the
 // host, admins and organizers over the host's region), and a teacher needs
@@ -100,16 +135,9 @@ func (s *Service) ContestView(ctx context.Context, c ContestInfo, name string) (
 	case "questions":
 		t := Table{Name: "questions", Columns: []string{"dash.col.position", "dash.col.stem", "dash.col.answers",
 			"dash.col.facility", "dash.col.avg_seconds", "dash.col.wrong_options"}}
-		rows, _ := s.read().Query(ctx, `SELECT q.position, v.stem, v.answer, jsonb_array_length(v.options),
-			count(a.*), count(a.*) FILTER (WHERE a.correct), coalesce(avg(a.elapsed_ms), 0),
-			coalesce((SELECT array_agg(n ORDER BY o) FROM (SELECT o, count(*) n FROM contest_answers a2 JOIN contest_runs r2 ON r2.id = a2.run_id,
-				unnest(a2.choice) o WHERE r2.contest_id = $1 AND a2.position = q.position GROUP BY o) x), '{}')::bigint[],
-			coalesce((SELECT array_agg(o ORDER BY o) FROM (SELECT DISTINCT o FROM contest_answers a2 JOIN contest_runs r2 ON r2.id = a2.run_id,
-				unnest(a2.choice) o WHERE r2.contest_id = $1 AND a2.position = q.position) x), '{}')::int[]
-			FROM contest_questions q JOIN question_versions v ON v.id = q.question_version_id
-			LEFT JOIN (contest_answers a JOIN contest_runs r ON r.id = a.run_id AND r.contest_id = $1) ON a.position = q.position
-			WHERE q.contest_id = $1 GROUP BY q.position, v.stem, v.answer, v.options ORDER BY q.position`, c.ID)
-		var pos, nopt int
+		rows, _ := s.read().Query(ctx, sqlContestQuestions, c.ID)
+		var pos *int
+		var nopt int
 		var stem string
 		var key, opts []int32
 		var n, ok int64
@@ -126,7 +154,11 @@ func (s *Service) ContestView(ctx context.Context, c ContestInfo, name string) (
 			for i, k := range key {
 				keys[i] = int(k)
 			}
-			t.Rows = append(t.Rows, []any{int64(pos + 1), stem, n, pct(ok, n), round1(ms / 1000), wrongOptions(byOpt, keys)})
+			var position any // a question no longer in the contest has none
+			if pos != nil {
+				position = int64(*pos + 1)
+			}
+			t.Rows = append(t.Rows, []any{position, stem, n, pct(ok, n), round1(ms / 1000), wrongOptions(byOpt, keys)})
 			return nil
 		})
 		if err != nil {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -643,4 +644,65 @@ func TestDashboardSocketSurvivesRedisDrop(t *testing.T) {
 	// The instance's own refresher (every 3 s, rows 2 s old) folds it and
 	// announces the refresh; the socket sees the ninth participant.
 	readUntil("after Redis came back", 9)
+}
+
+// A contest reordered between two runs: the per-question report counts
+// each answer for the question its run played at that position (the run's
+// snapshot), not for whatever question sits at that position now.
+func TestDashboardContestQuestionsFollowTheRun(t *testing.T) {
+	inst := apptest.Start(t)
+	ctx := context.Background()
+	db := inst.DB.Pool
+	hostID, hostPW := inst.CreateUser("dash-reorder-host", "teacher")
+	_, v1, err := dashtest.Question(ctx, db, inst.Seed.CityID, "Q1 stem", []string{"A", "B", "C"}, 0, "life", "knowledge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, v2, err := dashtest.Question(ctx, db, inst.Seed.CityID, "Q2 stem", []string{"A", "B", "C"}, 0, "life", "knowledge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var contestID int64
+	if err := db.QueryRow(ctx, `INSERT INTO contests (owner_id, title, settings) VALUES ($1, '顺序调整', '{}') RETURNING id`, hostID).Scan(&contestID); err != nil {
+		t.Fatal(err)
+	}
+	// run plays the versions in order, the contest holding them in that order
+	// at the time; one player answers position 0 with a and position 1 with b.
+	run := func(pin string, versions [2]int64, a, b int) {
+		t.Helper()
+		if _, err := db.Exec(ctx, `DELETE FROM contest_questions WHERE contest_id = $1`, contestID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO contest_questions (contest_id, position, question_version_id) VALUES ($1, 0, $2), ($1, 1, $3)`,
+			contestID, versions[0], versions[1]); err != nil {
+			t.Fatal(err)
+		}
+		var runID int64
+		snapshot := fmt.Sprintf(`[{"version_id": %d}, {"version_id": %d}]`, versions[0], versions[1])
+		if err := db.QueryRow(ctx, `INSERT INTO contest_runs (contest_id, host_id, pin, status, settings, questions, started_at, ended_at)
+			VALUES ($1, $2, $3, 'finished', '{}', $4, now(), now()) RETURNING id`, contestID, hostID, pin, snapshot).Scan(&runID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO contest_players (run_id, player_id, nickname, score, correct, rank) VALUES ($1, 1, '小红', 0, 0, 1)`, runID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO contest_answers (run_id, player_id, position, choice, correct, points, elapsed_ms) VALUES
+			($1, 1, 0, ARRAY[$2::int], $2 = 0, 0, 1000), ($1, 1, 1, ARRAY[$3::int], $3 = 0, 0, 3000)`, runID, a, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run("223451", [2]int64{v1, v2}, 0, 1) // Q1 right, Q2 answered B
+	run("223452", [2]int64{v2, v1}, 0, 2) // reordered: Q2 right, Q1 answered C
+
+	host := inst.Login("dash-reorder-host", hostPW)
+	var q dashboard.Table
+	r := host.Do("GET", "/api/v1/dash/contests/"+dashID(contestID)+"/views/questions", nil)
+	apptest.Expect(t, r, 200, "questions")
+	r.JSON(t, &q)
+	// position, stem, answers, facility %, avg seconds, wrong options: in the
+	// contest's order now (Q2, Q1), each over both runs.
+	want := [][]any{{1.0, "Q2 stem", 2.0, 50.0, 2.0, "B:1 C:0"}, {2.0, "Q1 stem", 2.0, 50.0, 2.0, "B:0 C:1"}}
+	if fmt.Sprint(q.Rows) != fmt.Sprint(want) {
+		t.Errorf("questions after a reorder: got %v, want %v", q.Rows, want)
+	}
 }
