@@ -27,10 +27,10 @@ func TestCampaignPagesCitizenFlow(t *testing.T) {
 		return string(res.Body)
 	}
 	page("/campaigns", 200, "健康科普周", "进行中", fmt.Sprintf(`href="/campaigns/%d"`, f.id))
-	page(fmt.Sprintf("/campaigns/%d", f.id), 200, "开始答题", "每题限时 20 秒", "答题次数不限", `data-start=`)
+	page(fmt.Sprintf("/campaigns/%d", f.id), 200, "<title>健康科普周 · 科普答题</title>", "开始答题", "每题限时 20 秒", "答题次数不限", `data-start=`)
 	id := f.start(t, c)
 	page(fmt.Sprintf("/campaigns/%d", f.id), 200, "继续答题", fmt.Sprintf(`href="/attempts/%d"`, id))
-	body := page(fmt.Sprintf("/attempts/%d", id), 200, "attempt.js", `id="q-timer"`)
+	body := page(fmt.Sprintf("/attempts/%d", id), 200, "<title>健康科普周 · 科普答题</title>", "attempt.js", `id="q-timer"`)
 	keyFree(t, body)
 	// The result page of an unfinished attempt sends the player back to it.
 	if res := c.Do("GET", fmt.Sprintf("/attempts/%d/result", id), nil); res.Status != 303 {
