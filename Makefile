@@ -15,18 +15,18 @@ run: services build
 	@echo "Kepu is starting: open $${KEPU_BASE_URL:-http://$${KEPU_ADDR:-127.0.0.1:8080}}/ (Ctrl-C to stop)"
 	@exec bin/kepu serve
 
-# Packages whose tests exercise goroutines sharing state: run again under -race.
+# Packages whose tests exercise goroutines sharing state: their tests run
+# under -race (only: once is enough), the rest without.
 RACE_PKGS := ./internal/realtime/ ./internal/account/ ./internal/campaign/ ./internal/postgres/ ./internal/contest/ ./internal/leaderboard/ ./internal/ratelimit/
 
 ## test: start services, install the browser and nginx, then vet, staticcheck, go mod tidy -diff,
-## every test (unit, integration, cluster behind nginx, browser), and the concurrent packages under -race
+## every test (unit, integration, cluster behind nginx, browser; the concurrent packages under -race)
 test: services browser nginx staticcheck
 	@test -z "$$(gofmt -l cmd internal web migrations loadtest)" || { echo "gofmt needed:"; gofmt -l cmd internal web migrations loadtest; exit 1; }
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 	$(STATICCHECK) ./...
-	$(GO) test -count=1 -timeout 20m ./...
-	$(GO) test -race -count=1 -timeout 10m $(RACE_PKGS)
+	@scripts/test.sh $(RACE_PKGS)
 
 # staticcheck, pinned, installed into GOPATH/bin when missing.
 STATICCHECK_VERSION := v0.8.2

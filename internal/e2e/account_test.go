@@ -12,6 +12,7 @@ import (
 // A new user registers in Chinese, switches to English, logs out and logs
 // back in, on a phone.
 func TestRegisterSwitchLanguageLogin(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	district := strconv.FormatInt(b.Inst.Seed.DistrictIDs["430703"], 10)
 

@@ -20,6 +20,7 @@ const bankImportCSV = "key,type,stem,option_a,option_b,option_c,answer,explanati
 // An organizer checks a file with two bad rows, sees both with their row
 // numbers, imports the good rows and finds them in the bank.
 func TestBankImportReportsBadRows(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	file := tempFile(t, "questions.csv", bankImportCSV)
 	b.LoginDemo("demo-organizer")
@@ -52,6 +53,7 @@ func TestBankImportReportsBadRows(t *testing.T) {
 // The editor's preview shows the question as a participant sees it, and
 // follows the typing; saving twice leaves two versions in the history.
 func TestBankEditorPreviewAndHistory(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	b.LoginDemo("demo-organizer")
 	b.Visit("/bank/new")

@@ -22,6 +22,7 @@ const cueCSV = "key,type,stem,option_a,option_b,option_c,answer,explanation,cate
 // An organizer checks a file with cues: the report lists them as warnings,
 // apart from the problems, in both languages, and the rows still import.
 func TestBankImportShowsCueWarnings(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	file := tempFile(t, "cues.csv", cueCSV)
 	b.LoginDemo("demo-organizer")

@@ -19,6 +19,7 @@ import (
 // it in the bank, in both languages, on a projector and a phone; the
 // campaign form offers parallel forms for assessments only.
 func TestItemCalibrationPages(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	ctx := context.Background()
 	d := newDashData(t, b, "科学素质测评", 6)

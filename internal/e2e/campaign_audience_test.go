@@ -16,6 +16,7 @@ import (
 // saves both (rules.schools, rules.classes), shows them again when it is
 // opened anew, and removing a chip removes it from the campaign.
 func TestCampaignFormPicksSchoolsAndClasses(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	db := b.Inst.DB.Pool
 	ctx := context.Background()

@@ -50,6 +50,7 @@ func writePNG(t *testing.T, name string, w, h int, noise bool) string {
 // remove button clears the cover. Citizens see the cover on the list and
 // the campaign page, within a phone's width.
 func TestCampaignCoverPhone(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	db := b.Inst.DB.Pool
 	ctx := context.Background()

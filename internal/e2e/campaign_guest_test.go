@@ -16,6 +16,7 @@ import (
 // district, plays the one question and sees the result and their line on
 // the leaderboard; the menu offers to register instead of a profile.
 func TestCampaignGuestPlaysOnPhone(t *testing.T) {
+	t.Parallel()
 	org := e2e.Start(t)
 	inst := org.Inst
 	ctx := context.Background()

@@ -27,6 +27,7 @@ func projector(b *e2e.Browser, name string) {
 // and offers another attempt while one remains today, and once none does
 // it says to come back at 00:00 Beijing time. In Chinese, then English.
 func TestCampaignTimeoutTeachesAndResultSaysWhatNext(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	id := campaignOf(t, b, "限时课堂", "每题五秒", "published", 2, campaign.Rules{Questions: 2, TimeLimit: 5, PerDay: 2})
 	b.LoginDemo("demo-citizen")
@@ -91,6 +92,7 @@ func campaignPath(id int64) string { return fmt.Sprintf("/campaigns/%d", id) }
 // submit button on the screen, pinned to the bottom, before any scrolling;
 // a tapped tile keeps its colour (the tap leaves it hovered) and its letter.
 func TestCampaignMultiSubmitPinnedTilesKeepColour(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	id := campaignOf(t, b, "多选题", "长题干", "published", 1, campaign.Rules{Questions: 1, TimeLimit: 60})
 	if _, err := b.Inst.DB.Pool.Exec(context.Background(), `UPDATE question_versions SET type = 'multiple', answer = '{1,2}',

@@ -19,6 +19,7 @@ import (
 // certificate. A leaderboard page open in a second browser shows the
 // citizen's rank, highlighted, as soon as the attempt finishes.
 func TestCampaignCitizenPlaysAndLeaderboardUpdates(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	inst := b.Inst
 	id := campaignOf(t, b, "手机答题周", "两道题的小活动", "published", 2, campaign.Rules{Questions: 2, TimeLimit: 30, PerDay: 3})
@@ -104,6 +105,7 @@ func TestCampaignCitizenPlaysAndLeaderboardUpdates(t *testing.T) {
 // lets the first question's countdown run out (timeout, next question
 // after the server locks it) and answers the second.
 func TestCampaignOrganizerPublishesAndTimeout(t *testing.T) {
+	t.Parallel()
 	org := e2e.Start(t)
 	inst := org.Inst
 	org.LoginDemo("demo-organizer")

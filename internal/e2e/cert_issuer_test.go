@@ -14,6 +14,7 @@ import (
 // projector, both languages), and an organizer's campaign form offers the
 // question language, whose choice the campaign's rules then state.
 func TestIssuerAndLanguagePages(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	b.LoginDemo("demo-admin")
 	b.Visit("/admin/certificate")

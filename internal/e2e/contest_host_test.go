@@ -52,6 +52,7 @@ func openRoom(t *testing.T, inst *apptest.Instance) int64 {
 // English, on a projector and a phone, with no JavaScript exception (the
 // Browser fails the test on one).
 func TestHostKicksThenEndsEmptyRoom(t *testing.T) {
+	t.Parallel()
 	host := e2e.Start(t)
 	inst := host.Inst
 	run := openRoom(t, inst)

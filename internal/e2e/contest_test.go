@@ -14,6 +14,7 @@ import (
 // A teacher builds a three-question contest from the bank, opens a room,
 // three pupils join on their phones with the PIN and play to the podium.
 func TestLiveContestToPodium(t *testing.T) {
+	t.Parallel()
 	host := e2e.Start(t)
 	inst := host.Inst
 	// Three published questions whose answer is option B.

@@ -35,6 +35,7 @@ const crawlMaxPages = 40
 // the phone, has a doubled title, or, in Chinese, puts ASCII punctuation
 // between Chinese characters (checks in crawlCheckJS).
 func TestCrawlEveryRole(t *testing.T) {
+	t.Parallel()
 	e2e.RequireChromium(t)
 	inst := apptest.Start(t)
 	d := crawlFixture(t, inst)
@@ -456,6 +457,7 @@ func doubledTitle(title string) bool {
 // The crawl's checks catch each kind of problem they look for (a page made
 // for the purpose, in Chinese), and pass a page in good order.
 func TestCrawlChecksCatchProblems(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	keys := localeKeys(t)
 	check := func(html string) []string {

@@ -19,6 +19,7 @@ import (
 // answers (the server's refresher folds the answer; the websocket pushes
 // the new headline).
 func TestDashboardChartsAndLiveCounter(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	ctx := context.Background()
 	db := b.Inst.DB.Pool

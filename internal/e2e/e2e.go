@@ -13,7 +13,7 @@
 //		)
 //		b.WaitText("[data-testid=hello]", "你好")   // CSS selector, expected text
 //		if got := b.Text("h1"); got != "…" { t.Errorf("got %q, want …", got) }
-//		b.Screenshot("something-phone") // /tmp/kepu-e2e-something-phone.png
+//		b.Screenshot("something-phone") // /tmp/kepu-e2e-something-phone.png with KEPU_E2E_SHOTS=1
 //	}
 //
 // chromedp here is v0.23 with the generic API: an action returns its value
@@ -23,10 +23,13 @@
 // anything the helpers lack; run it through b.Timed for a deadline.
 //
 // What the helper takes care of:
-//   - Chromium is started with the flags the team agreed on (headless, no
-//     sandbox, no GPU, no QUIC, no first-run, no background networking,
-//     component updates or sync) and a fresh --user-data-dir per browser, so
-//     tests share no cookies or storage.
+//   - One Chromium per test process is started with the flags the team
+//     agreed on (headless, no sandbox, no GPU, no QUIC, no first-run, no
+//     background networking, component updates or sync); every Browser is a
+//     fresh browser context in it, so tests share no cookies or storage and
+//     can run in parallel (t.Parallel).
+//   - Screenshot writes PNGs only when KEPU_E2E_SHOTS is set; a failing
+//     test's last page is always saved as /tmp/kepu-e2e-failed-<test>.png.
 //   - When Chromium is missing the test is skipped with a message saying how
 //     to install it, but only outside CI: when the CI environment variable is
 //     set (`make test` / .ci/run), a missing browser fails the test.
@@ -51,6 +54,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -108,34 +112,18 @@ func RequireChromium(t testing.TB) {
 	t.Skip(msg)
 }
 
-// New starts a fresh browser (own profile directory) on inst, with a phone
-// viewport. It is closed when the test ends.
+// New opens a fresh browser on inst, with a phone viewport: its own
+// browser context (an incognito-like profile: no cookies, storage or cache
+// shared with any other Browser) in the test process's one Chromium. It is
+// closed when the test ends.
 func New(t testing.TB, inst *apptest.Instance) *Browser {
 	t.Helper()
 	RequireChromium(t)
-	dir, err := os.MkdirTemp("", "kepu-chromium-")
+	root, err := chromium()
 	if err != nil {
-		t.Fatalf("e2e: profile dir: %v", err)
+		t.Fatalf("e2e: %v", err)
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(ChromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("lang", "zh-CN"),
-		chromedp.Flag("accept-lang", "zh-CN,zh"), // a phone set to Chinese, like most users
-		chromedp.UserDataDir(dir),
-		chromedp.WindowSize(PhoneWidth, PhoneHeight),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:], opts...)...)
-	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithLogf(func(string, ...any) {}))
+	ctx, cancelTab := chromedp.NewContext(root, chromedp.WithNewBrowserContext())
 	b := &Browser{Ctx: ctx, Inst: inst, Timeout: 30 * time.Second, t: t}
 	// Console starts the browser and subscribes before any page loads.
 	console := chromedp.Console(ctx)
@@ -157,15 +145,16 @@ func New(t testing.TB, inst *apptest.Instance) *Browser {
 		}
 	}()
 	t.Cleanup(func() {
+		if t.Failed() {
+			b.capture("failed-" + strings.NewReplacer("/", "-", " ", "_").Replace(t.Name()))
+		}
 		cancelTab()
-		cancelAlloc()
 		<-done
 		b.mu.Lock()
 		for _, e := range b.exceptions {
 			t.Errorf("e2e: uncaught JavaScript exception: %s", e)
 		}
 		b.mu.Unlock()
-		os.RemoveAll(dir)
 	})
 	b.Phone()
 	b.PrintMedia(false)
@@ -338,15 +327,105 @@ func (b *Browser) WaitText(sel, want string) {
 	}
 }
 
-// Screenshot saves a full-page PNG as /tmp/kepu-e2e-<name>.png (for a human
-// to look at) and returns its path.
-func (b *Browser) Screenshot(name string) string {
+// ShotsEnv names the environment variable that makes Screenshot write its
+// PNGs: `KEPU_E2E_SHOTS=1 go test ./internal/e2e/ -run TestX` when a human
+// is going to look at the pages. Without it Screenshot does nothing (a
+// full-page PNG of a long page at device scale 2 costs Chromium a good part
+// of a second, and make test takes over a hundred), and only a failing
+// test's last page is saved, as kepu-e2e-failed-<test>.png.
+const ShotsEnv = "KEPU_E2E_SHOTS"
+
+// Screenshot saves a full-page PNG of the page as /tmp/kepu-e2e-<name>.png,
+// for a human to look at, when KEPU_E2E_SHOTS is set (ShotsEnv).
+func (b *Browser) Screenshot(name string) {
 	b.t.Helper()
-	png := Get(b, chromedp.FullScreenshot(100))
+	if os.Getenv(ShotsEnv) == "" {
+		return
+	}
+	b.capture(name)
+}
+
+// capture writes /tmp/kepu-e2e-<name>.png, logging rather than failing when
+// it cannot (it also runs while a failed test ends).
+func (b *Browser) capture(name string) {
+	b.t.Helper()
+	ctx, cancel := b.Timed()
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Logf("e2e: screenshot %s: %v", name, err)
+		return
+	}
 	path := filepath.Join(os.TempDir(), "kepu-e2e-"+name+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
-		b.t.Fatalf("e2e: screenshot: %v", err)
+		b.t.Logf("e2e: screenshot: %v", err)
+		return
 	}
 	b.t.Logf("e2e: screenshot %s", path)
-	return path
+}
+
+// The test process's one Chromium, started by the first Browser: every
+// Browser is a browser context in it (New), which keeps tests as isolated as
+// separate browsers at a fraction of the start-up cost. Shutdown stops it.
+var shared struct {
+	once   sync.Once
+	ctx    context.Context
+	err    error
+	dir    string
+	cancel func()
+}
+
+func chromium() (context.Context, error) {
+	shared.once.Do(func() {
+		dir, err := os.MkdirTemp("", "kepu-chromium-")
+		if err != nil {
+			shared.err = fmt.Errorf("profile dir: %w", err)
+			return
+		}
+		opts := []chromedp.ExecAllocatorOption{
+			chromedp.ExecPath(ChromiumPath),
+			chromedp.Flag("headless", true),
+			chromedp.Flag("no-sandbox", true),
+			chromedp.Flag("disable-gpu", true),
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("no-first-run", true),
+			chromedp.Flag("no-default-browser-check", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-dev-shm-usage", true),
+			chromedp.Flag("lang", "zh-CN"),
+			chromedp.Flag("accept-lang", "zh-CN,zh"), // a phone set to Chinese, like most users
+			chromedp.UserDataDir(dir),
+			chromedp.WindowSize(PhoneWidth, PhoneHeight),
+		}
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:], opts...)...)
+		ctx, cancelBrowser := chromedp.NewContext(actx, chromedp.WithLogf(func(string, ...any) {}))
+		shared.dir, shared.cancel = dir, func() { cancelBrowser(); cancelAlloc() }
+		// The first run starts the browser, bounded: a Chromium that does not
+		// answer fails every browser test instead of hanging the package.
+		started := make(chan error, 1)
+		go func() { started <- chromedp.Do(ctx) }()
+		select {
+		case err = <-started:
+		case <-time.After(60 * time.Second):
+			err = errors.New("no answer in 60s")
+		}
+		if err != nil {
+			shared.cancel()
+			shared.err = fmt.Errorf("starting %s: %w", ChromiumPath, err)
+			return
+		}
+		shared.ctx = ctx
+	})
+	return shared.ctx, shared.err
+}
+
+// Shutdown stops the shared Chromium, if one started; TestMain calls it
+// after the tests.
+func Shutdown() {
+	if shared.cancel != nil {
+		shared.cancel()
+		os.RemoveAll(shared.dir)
+	}
 }

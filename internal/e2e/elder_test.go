@@ -76,6 +76,7 @@ type utterance struct {
 // options are read in English. Without speech synthesis the button is not
 // shown.
 func TestElderModeLargeTextAndReadAloud(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	id := campaignOf(t, b, "长辈模式答题", "大字和朗读", "published", 3, campaign.Rules{Questions: 3, TimeLimit: 120, PerDay: 3})
 	b.LoginDemo("demo-citizen")

@@ -45,6 +45,7 @@ func scanCard(t *testing.T, b *e2e.Browser, n int) string {
 // page logged in, the token gone from the address bar; a replaced card
 // shows a clear message instead.
 func TestJoinCardQRLogin(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	b.LoginDemo("demo-teacher")
 	class := b.Inst.Seed.ClassIDs[0]

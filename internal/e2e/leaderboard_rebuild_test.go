@@ -15,6 +15,7 @@ import (
 // and says the board is being rebuilt, in Chinese and in English; when the
 // lock expires this instance rebuilds and the page is live again.
 func TestLeaderboardPageWhileRebuilding(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	inst := b.Inst
 	ctx := context.Background()

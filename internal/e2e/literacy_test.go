@@ -17,6 +17,7 @@ import (
 // sees the share weighted, then opens the five-year report with its charts;
 // on a phone and a projector, in Chinese and English.
 func TestLiteracyPages(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	ctx := context.Background()
 	db := b.Inst.DB.Pool

@@ -22,6 +22,7 @@ import (
 // then finds the publish in the audit log by actor and action, in words,
 // in Chinese and English, on a phone and a projector.
 func TestOrganizerConfirmsAndAudits(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	ctx := context.Background()
 	id := campaignOf(t, b, "确认对话框活动", "", "draft", 3, campaign.Rules{Questions: 2, TimeLimit: 20})
@@ -111,6 +112,7 @@ func TestOrganizerConfirmsAndAudits(t *testing.T) {
 // shows shares as percentages (pass rate, the items' 答对率) and counts on
 // whole-number ticks; in Chinese and English, on a phone and a projector.
 func TestDashboardExplainsWithheldGroups(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	ctx := context.Background()
 	db := b.Inst.DB.Pool

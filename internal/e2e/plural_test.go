@@ -13,6 +13,7 @@ import (
 // roster's translator), an organizer whose search finds one school reads
 // "1 school" (the campaign pages' translator); more than one is plural.
 func TestEnglishCountsSayOnePupilOneSchool(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	b.LoginDemo("demo-teacher")
 	b.ClickNav("[data-testid=lang-switch]")

@@ -24,6 +24,7 @@ import (
 // by participation; logged in, their streak and last result. Choosing
 // English on the login page survives the login.
 func TestPortalHomePhoneAndProjector(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	ctx, db := context.Background(), b.Inst.DB.Pool
 	id := campaignOf(t, b, "常德市科学素质网络答题周", "", "published", 5, campaign.Rules{Questions: 5, TimeLimit: 20, PerDay: 3})

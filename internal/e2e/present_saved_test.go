@@ -17,6 +17,7 @@ import (
 // contest is edited with its questions reordered, duplicated, and deleted
 // after a confirmation that says its played games stay in the history.
 func TestSavedContestsPage(t *testing.T) {
+	t.Parallel()
 	host := e2e.Start(t)
 	inst := host.Inst
 	var qids []int64

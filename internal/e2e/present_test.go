@@ -87,6 +87,7 @@ var presentWords = map[string]struct{ joined, ready, first string }{
 // the answer counts per option as bars at the reveal, and a podium that
 // builds 3rd → 2nd → 1st.
 func TestProjectorPresentation(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"zh-CN", "en"} {
 		t.Run(lang, func(t *testing.T) { projectorWalk(t, lang) })
 	}

@@ -22,6 +22,7 @@ import (
 // counts the codes left. Their certificate page, in both languages, has
 // the one title, the issuing organization with its seal and the share card.
 func TestRecoveryAndCertificatePhone(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	ctx := context.Background()
 	district := strconv.FormatInt(b.Inst.Seed.DistrictIDs["430703"], 10)

@@ -17,6 +17,7 @@ import (
 // (app.js safeNext) is tested with the same attack strings as the
 // server's.
 func TestLoginNextStaysOnSite(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	pw := b.Inst.DemoPassword("demo-citizen")
 	for _, next := range []string{"/%5Cevil.example", "/%09/evil.example", "/me/history"} {

@@ -12,6 +12,7 @@ import (
 // A teacher opens their class, pastes three names and gets printable join
 // cards whose accounts work; markup in a name stays text.
 func TestTeacherCreatesPupilsWithJoinCards(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	b.LoginDemo("demo-teacher")
 	b.Visit("/org")
@@ -64,6 +65,7 @@ func TestTeacherCreatesPupilsWithJoinCards(t *testing.T) {
 // An admin's pages render on a phone: the user list with its forms and the
 // audit log.
 func TestAdminPagesOnPhone(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	b.LoginDemo("demo-admin")
 	b.Visit("/admin/users?q=demo")
@@ -85,6 +87,7 @@ func TestAdminPagesOnPhone(t *testing.T) {
 
 // An organizer creates a school and a class with its teacher from /org.
 func TestOrganizerCreatesSchoolAndClass(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	b.LoginDemo("demo-organizer")
 	b.Visit("/org")

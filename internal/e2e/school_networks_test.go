@@ -12,6 +12,7 @@ import (
 // An organizer registers a school's public addresses on /org: the form
 // saves them, a bad entry is explained, and the page shows them canonical.
 func TestOrganizerRegistersSchoolNetworks(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	b.LoginDemo("demo-organizer")
 	b.Visit("/org")

@@ -15,6 +15,7 @@ import (
 )
 
 func TestLogoutEndsSessionOnServer(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("alice", "participant")
 	c := inst.Login("alice", pw)
@@ -35,6 +36,7 @@ func registration(inst *apptest.Instance, username, nickname string) map[string]
 }
 
 func TestRegisterLoginLogout(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	c := inst.Client()
 	r := c.Do("POST", "/api/v1/auth/register", registration(inst, "carol", "卡罗尔"))
@@ -62,6 +64,7 @@ func TestRegisterLoginLogout(t *testing.T) {
 }
 
 func TestWrongPassword(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("dave", "participant")
 	for _, tt := range []struct{ lang, username, password, want string }{
@@ -86,6 +89,7 @@ func TestWrongPassword(t *testing.T) {
 // device cookie for it, with the same answer whether the username exists or
 // not. (The clock stands still, so the first second of backoff never ends.)
 func TestLoginLockout(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	inst := apptest.Start(t, apptest.Options{Now: func() time.Time { return now }})
 	_, pw := inst.CreateUser("erin", "participant")
@@ -113,6 +117,7 @@ func TestLoginLockout(t *testing.T) {
 
 // Logging in ends the session the client held before (no session fixation).
 func TestSessionReplacedAtLogin(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, apw := inst.CreateUser("gina", "participant")
 	_, bpw := inst.CreateUser("hank", "participant")
@@ -137,6 +142,7 @@ func TestSessionReplacedAtLogin(t *testing.T) {
 // Sessions live in Postgres: a restarted server, or a second server behind
 // the load balancer, knows them.
 func TestSessionsSurviveRestart(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("ivan", "participant")
 	c := inst.Login("ivan", pw)
@@ -185,6 +191,7 @@ func TestSessionTimeouts(t *testing.T) {
 // X-Forwarded-For is believed only from a trusted proxy: otherwise a client
 // could pick a fresh "address" for every request and escape per-IP limits.
 func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
+	t.Parallel()
 	spend := func(inst *apptest.Instance, xff string, n int) int {
 		c := inst.Client()
 		var last int
@@ -215,6 +222,7 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 
 // Bad input gets a 4xx with a message in the user's language, never a 500.
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("kim", "participant")
 	tooLong := registration(inst, "lena", strings.Repeat("长", 21))
@@ -298,6 +306,7 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 func TestOpsEndpoints(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	c := inst.Client()
 	apptest.Expect(t, c.Do("GET", "/healthz", nil), 200, "healthz")
@@ -326,6 +335,7 @@ func TestOpsEndpoints(t *testing.T) {
 // State-changing API calls need the CSRF token, and an Origin, when sent,
 // must be this site's.
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("lily", "participant")
 	c := inst.Login("lily", pw)
@@ -349,6 +359,7 @@ func TestCSRF(t *testing.T) {
 }
 
 func TestExportAndDeleteAccount(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("mona", "participant")
 	_, apw := inst.CreateUser("root-admin", "admin")

@@ -48,6 +48,7 @@ func lastAudit(t *testing.T, admin *apptest.Client) (action, target string) {
 }
 
 func TestAdminUsers(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	adminID, adminPW := inst.CreateUser("root-admin", "admin")
 	aliceID, alicePW := inst.CreateUser("alice", "participant")
@@ -181,6 +182,7 @@ func TestAdminUsers(t *testing.T) {
 }
 
 func TestClassRoster(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	teacher := inst.Login("demo-teacher", inst.DemoPassword("demo-teacher"))
 	_, adminPW := inst.CreateUser("root-admin", "admin")
@@ -284,6 +286,7 @@ func TestClassRoster(t *testing.T) {
 // TestRoleAndScope checks one forbidden request (403) or more for each role,
 // and that the same request succeeds for a role that may make it.
 func TestRoleAndScope(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	wuling, dingcheng := inst.Seed.DistrictIDs["430702"], inst.Seed.DistrictIDs["430703"]
 	wulingClass, dingchengClass := inst.Seed.ClassIDs[0], inst.Seed.ClassIDs[2]
@@ -360,6 +363,7 @@ func TestRoleAndScope(t *testing.T) {
 }
 
 func TestOrganizerManagesSchoolsAndClasses(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	dingcheng := inst.Seed.DistrictIDs["430703"]
 	_, opw := inst.CreateUser("olga", "organizer", dingcheng)

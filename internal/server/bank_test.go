@@ -33,6 +33,7 @@ type bankQ struct {
 }
 
 func TestBankScopes(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	wuling := inst.Seed.DistrictIDs["430702"]
 	dingcheng := inst.Seed.DistrictIDs["430703"]
@@ -144,6 +145,7 @@ func urlQuery(s string) string {
 }
 
 func TestBankSeededAndAdmin(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	admin := inst.Login("demo-admin", inst.DemoPassword("demo-admin"))
 	var list struct {
@@ -165,6 +167,7 @@ func pngOf(w, h int) []byte {
 }
 
 func TestBankImages(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("org-img", "organizer")
 	o := inst.Login("org-img", pw)
@@ -221,6 +224,7 @@ type importReport struct {
 }
 
 func TestBankImportExportAPI(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("org-a", "organizer", inst.Seed.DistrictIDs["430702"])
 	a := inst.Login("org-a", pw)

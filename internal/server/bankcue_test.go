@@ -10,6 +10,7 @@ import (
 // The import report shows the organizer a warning per item with a cue, in
 // their language, and imports the rows all the same.
 func TestBankImportCueWarnings(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("org-cue", "organizer", inst.Seed.DistrictIDs["430702"])
 	o := inst.Login("org-cue", pw)

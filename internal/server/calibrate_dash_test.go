@@ -17,6 +17,7 @@ import (
 // the classical figures, flags a negative discrimination and a misfit,
 // suggests retiring them, and says "not calibrated" for the rest.
 func TestDashboardItemsShowCalibration(t *testing.T) {
+	t.Parallel()
 	f := newDashFixture(t)
 	ctx := context.Background()
 	db := f.inst.DB.Pool

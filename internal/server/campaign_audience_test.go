@@ -11,6 +11,7 @@ import (
 // class (of another school) admits their members only; a school outside
 // the campaign's region cannot be chosen.
 func TestCampaignAudienceSchoolsAndClasses(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	ctx := context.Background()
 	seed := f.inst.Seed

@@ -83,6 +83,7 @@ func mustLack(t *testing.T, what, body string, bads ...string) {
 // with a localized 400; clearing works; citizens and organizers outside the
 // region cannot set it; deleting the image only drops the cover.
 func TestCampaignCover(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	anon := f.inst.Client()
 	path := fmt.Sprintf("/api/v1/manage/campaigns/%d", f.id)

@@ -14,6 +14,7 @@ import (
 // picker holds their district's schools only; a school outside the
 // campaign's region is refused on its own field.
 func TestCampaignFormAudiencePicker(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	ctx := context.Background()
 	db := f.inst.DB.Pool

@@ -37,6 +37,7 @@ func (f *campaignFixture) publish(t *testing.T, title string, audience []int64, 
 // history, the certificate and a place on the boards by nickname; the
 // nickname is escaped on every page. Nobody can log in as the guest.
 func TestCampaignGuestTakesCampaign(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"guests": true, "questions": 2, "scoring": "flat"})
 	wuling := f.inst.Seed.DistrictIDs["430702"]
 	v := f.inst.Client()
@@ -153,6 +154,7 @@ func TestCampaignGuestTakesCampaign(t *testing.T) {
 // to register or log in; the page tells a guest the same and lets them log
 // in. An organizer cannot allow guests on a campaign only for schools.
 func TestCampaignGuestRefused(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil) // guests not allowed
 	open := f.publish(t, "游客周", nil, map[string]any{"questions": 3, "guests": true})
 	anon := f.inst.Client()
@@ -217,6 +219,7 @@ func TestCampaignGuestRefused(t *testing.T) {
 // open to (required when it names districts); each refusal is a 400 on
 // its field with a localized message.
 func TestCampaignGuestNicknameAndDistrict(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"guests": true})
 	wuling, dingcheng := f.inst.Seed.DistrictIDs["430702"], f.inst.Seed.DistrictIDs["430703"]
 	districts := f.publish(t, "武陵区游客周", []int64{wuling}, map[string]any{"questions": 3, "guests": true})
@@ -272,6 +275,7 @@ func TestCampaignGuestNicknameAndDistrict(t *testing.T) {
 // 10 minutes (refused requests count too); then 429 with Retry-After and
 // no guest is made, while other addresses still may.
 func TestCampaignGuestRateLimit(t *testing.T) {
+	t.Parallel()
 	f := newCampaignOn(t, apptest.Options{Env: map[string]string{"KEPU_TRUSTED_PROXIES": "127.0.0.1"}}, map[string]any{"guests": true})
 	from := func(ip string) map[string]string { return map[string]string{"X-Forwarded-For": ip} }
 	c := f.inst.Client()

@@ -10,6 +10,7 @@ import (
 // (the manage form offers it), and the rules on the campaign page say it,
 // in each language.
 func TestCampaignLangRule(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"lang": "both"})
 	if body := string(f.org.Do("GET", fmt.Sprintf("/manage/campaigns/%d", f.id), nil).Body); !strings.Contains(body, `<option value="both">中英双语（按参与者的语言）</option>`) {
 		t.Errorf("manage form: no bilingual option")

@@ -11,6 +11,7 @@ import (
 // a timeout and the attempt is finished. Speed points still scale with the
 // per-question limit.
 func TestCampaignAttemptTimeLimit(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"attempt_limit": 8})
 	c := f.citizen(t, "erin")
 	id := f.start(t, c)

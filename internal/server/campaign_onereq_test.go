@@ -45,6 +45,7 @@ func postAnswer(t *testing.T, c *apptest.Client, id int64, seq int, choice []int
 // measured, so the latency credit holds without further acknowledgments;
 // the last answer's response says finished, with the result.
 func TestCampaignOneRequestPerQuestion(t *testing.T) {
+	t.Parallel()
 	const n = 6
 	f := newCampaign(t, map[string]any{"questions": n})
 	c := f.citizen(t, "olga")
@@ -119,6 +120,7 @@ func TestCampaignOneRequestPerQuestion(t *testing.T) {
 // The question delivered again by the GET earns latency credit only from
 // its own acknowledgment.
 func TestCampaignReloadKeepsServedQuestion(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"questions": 3})
 	c := f.citizen(t, "pavel")
 	id := f.start(t, c)

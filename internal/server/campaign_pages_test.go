@@ -11,6 +11,7 @@ import (
 // A citizen's pages follow one attempt from the list to the certificate;
 // the public verification page and its QR code show the nickname only.
 func TestCampaignPagesCitizenFlow(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"questions": 2, "scoring": "flat"})
 	c := f.citizen(t, "pagegirl")
 	page := func(path string, want int, wants ...string) string {
@@ -99,6 +100,7 @@ func TestCampaignPagesCitizenFlow(t *testing.T) {
 
 // Organizer pages: the list and form for organizers in scope only.
 func TestCampaignPagesManage(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	res := f.org.Do("GET", "/manage/campaigns", nil)
 	if res.Status != 200 || !strings.Contains(string(res.Body), "健康科普周") || !strings.Contains(string(res.Body), `data-action="pause"`) {

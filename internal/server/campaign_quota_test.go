@@ -12,6 +12,7 @@ import (
 // type labels in the reader's language (never the raw keys), and points at
 // the quota's row; the questions outside the quotas are named as such.
 func TestCampaignShortQuotaNamedInUsersLanguage(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil) // the bank: 6 health/knowledge/single, 3 safety/method/multiple
 	create := func(rules map[string]any) int64 {
 		t.Helper()

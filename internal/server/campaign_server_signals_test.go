@@ -17,6 +17,7 @@ import (
 // from one device — reach the organizer's report (API and page); a person
 // answering at a human pace from the same school address is not listed.
 func TestCampaignServerSignals(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"questions": 6})
 	// Stems are ≈ 42 characters: 2.8 s to read at 15 a second; the "fast"
 	// floor (400 ms + 15 ms a character) is ≈ 1.1 s.

@@ -13,6 +13,7 @@ import (
 // and page, in both languages), the attempt still counts, a clean attempt
 // is not listed, and nobody else may read the report.
 func TestCampaignSignalsReport(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	quick, steady := f.citizen(t, "quick"), f.citizen(t, "steady")
 

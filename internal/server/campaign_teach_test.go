@@ -21,6 +21,7 @@ type lockedResult struct {
 // then locks the timeout and returns the right answer and the explanation,
 // exactly as after a wrong answer, with the next question.
 func TestCampaignTimeoutRevealsLesson(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	c := f.citizen(t, "tina")
 	id := f.start(t, c)
@@ -90,6 +91,7 @@ type resultJSON struct {
 // used it says to come back at 00:00 Beijing time. Giving up shows the time
 // really used, not the full limit of every question never served.
 func TestCampaignResultRightPassAndAgain(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"per_day": 2, "pass_mark": 50})
 	c := f.citizen(t, "rita")
 	id := f.start(t, c)

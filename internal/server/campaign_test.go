@@ -240,6 +240,7 @@ func keyFree(t *testing.T, body string) {
 }
 
 func TestCampaignFullAttempt(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"quotas": []map[string]any{{"category": "safety", "count": 1}}})
 	c := f.citizen(t, "alice")
 	res := c.Do("POST", fmt.Sprintf("/api/v1/campaigns/%d/attempts", f.id), nil)
@@ -328,6 +329,7 @@ func TestCampaignFullAttempt(t *testing.T) {
 }
 
 func TestCampaignDeadlinesAndSeq(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	c := f.citizen(t, "carol")
 	id := f.start(t, c)
@@ -375,6 +377,7 @@ func TestCampaignDeadlinesAndSeq(t *testing.T) {
 }
 
 func TestCampaignDuplicateAnswersCountOnce(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	c := f.citizen(t, "dave")
 	id := f.start(t, c)
@@ -471,6 +474,7 @@ func TestCampaignConcurrentStartsRespectLimits(t *testing.T) {
 }
 
 func TestCampaignPublishValidationAndScope(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	body := map[string]any{"title": "安全月", "starts_at": time.Now().Add(time.Hour), "ends_at": time.Now().Add(48 * time.Hour),
 		"rules": map[string]any{"questions": 5, "quotas": []map[string]any{{"category": "safety", "type": "multiple", "count": 4}}}}
@@ -513,6 +517,7 @@ func TestCampaignPublishValidationAndScope(t *testing.T) {
 }
 
 func TestCampaignCertificate(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"questions": 1, "scoring": "flat"})
 	c := f.citizen(t, "grace")
 	id := f.start(t, c)

@@ -42,6 +42,7 @@ func sealPNG(t *testing.T, n int) []byte {
 // The share card is a phone-sized PNG whose QR code leads to the campaign,
 // for the certificate's owner only, with a minor's nickname masked.
 func TestCertificateIssuer(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"questions": 1, "scoring": "flat"})
 	_, pw := f.inst.CreateUser("root-admin", "admin")
 	admin := f.inst.Login("root-admin", pw)

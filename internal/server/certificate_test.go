@@ -18,6 +18,7 @@ import (
 // QR code leads to the public verification page, for the owner and the
 // organizers of the campaign only, never for a failing or unfinished attempt.
 func TestCertificatePNG(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"questions": 1, "scoring": "assessment"})
 	c := f.citizen(t, "pngwinner")
 	id := f.start(t, c)

@@ -12,6 +12,7 @@ import (
 // One device (cookie) or one account joins at most 2 players into a room;
 // one address joins at most 60 anonymous players a minute into a room.
 func TestContestJoinLimitsPerDevice(t *testing.T) {
+	t.Parallel()
 	f := newContestFixture(t, nil)
 	inst := f.inst
 	run := f.newRun(t)
@@ -57,6 +58,7 @@ func TestContestJoinLimitsPerDevice(t *testing.T) {
 // A roster-only contest admits only logged-in pupils of its classes, under
 // their roster nickname.
 func TestContestRosterOnly(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	admin := inst.Login("demo-admin", inst.DemoPassword("demo-admin"))
 	qids := insertQuestions(t, inst, 1)

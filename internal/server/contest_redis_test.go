@@ -16,6 +16,7 @@ import (
 // restart the subscription comes back by itself, and a player whose socket
 // stayed open gets the next question the host starts.
 func TestContestSurvivesRedisDrop(t *testing.T) {
+	t.Parallel()
 	proxy := testenv.NewRedisProxy(t)
 	f := newContestFixture(t, nil, apptest.Options{Env: map[string]string{"KEPU_REDIS_URL": proxy.RedisURL()}})
 	inst := f.inst
@@ -39,6 +40,7 @@ func TestContestSurvivesRedisDrop(t *testing.T) {
 // that cannot be recorded is answered "unavailable" (the page lets the
 // player tap again). Once Redis is back the same token resumes the game.
 func TestContestHelloDuringRedisOutage(t *testing.T) {
+	t.Parallel()
 	proxy := testenv.NewRedisProxy(t)
 	f := newContestFixture(t, nil, apptest.Options{Env: map[string]string{"KEPU_REDIS_URL": proxy.RedisURL(), "KEPU_REQUEST_TIMEOUT": "2s"}})
 	inst := f.inst
@@ -72,6 +74,7 @@ func TestContestHelloDuringRedisOutage(t *testing.T) {
 // finds her answer; the other player answers, which closes the round (all
 // have answered), the host moves on, and both answers are in Postgres.
 func TestContestRoomRebuiltAfterRedisLoss(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	f := newContestFixture(t, nil)
 	inst := f.inst

@@ -61,6 +61,7 @@ func playOneAnswer(t *testing.T, f *contestFixture) runInfo {
 // leaves the list but its run keeps its history, with the questions as
 // they were played (not as the contest was reordered since).
 func TestSavedContestOperations(t *testing.T) {
+	t.Parallel()
 	f := newContestFixture(t, nil)
 	inst, url := f.inst, fmt.Sprintf("/api/v1/contests/%d", f.contestID)
 	q1, q2, q3 := f.qids[0], f.qids[1], f.qids[2]
@@ -220,6 +221,7 @@ func TestSavedContestOperations(t *testing.T) {
 // times: answers before it ends are refused, the deadline counts from its
 // end, and the reveal carries how many chose each option.
 func TestContestGetReady(t *testing.T) {
+	t.Parallel()
 	f := newContestFixture(t, map[string]any{"get_ready": true})
 	inst := f.inst
 	run := f.newRun(t)

@@ -210,6 +210,7 @@ func (c *wsClient) closeCode() int {
 }
 
 func TestContestJoinRules(t *testing.T) {
+	t.Parallel()
 	f := newContestFixture(t, nil)
 	run := f.newRun(t)
 	inst := f.inst
@@ -251,6 +252,7 @@ func TestContestJoinRules(t *testing.T) {
 }
 
 func TestContestPlayToPodium(t *testing.T) {
+	t.Parallel()
 	f := newContestFixture(t, nil)
 	inst := f.inst
 	run := f.newRun(t)
@@ -386,6 +388,7 @@ func TestContestPlayToPodium(t *testing.T) {
 }
 
 func TestContestRoomSizeFollowsConfig(t *testing.T) {
+	t.Parallel()
 	f := newContestFixture(t, nil, apptest.Options{Env: map[string]string{"KEPU_CONTEST_MAX_PLAYERS": "2"}})
 	run := f.newRun(t)
 	join(t, f.inst, run.PIN, "ann", 201)
@@ -397,6 +400,7 @@ func TestContestRoomSizeFollowsConfig(t *testing.T) {
 }
 
 func TestContestTimeoutAndReconnect(t *testing.T) {
+	t.Parallel()
 	f := newContestFixture(t, map[string]any{"time_limit": 10})
 	inst := f.inst
 	run := f.newRun(t)
@@ -460,6 +464,7 @@ func TestContestTimeoutAndReconnect(t *testing.T) {
 }
 
 func TestContestTwoInstances(t *testing.T) {
+	t.Parallel()
 	f := newContestFixture(t, map[string]any{"auto_advance": true})
 	inst1 := f.inst
 	inst2 := apptest.Start(t, apptest.Options{Shared: inst1})
@@ -494,6 +499,7 @@ func TestContestTwoInstances(t *testing.T) {
 }
 
 func TestContestBadMessages(t *testing.T) {
+	t.Parallel()
 	f := newContestFixture(t, nil)
 	inst := f.inst
 	run := f.newRun(t)
@@ -543,6 +549,7 @@ func TestContestBadMessages(t *testing.T) {
 }
 
 func TestContestPages(t *testing.T) {
+	t.Parallel()
 	f := newContestFixture(t, nil)
 	run := f.newRun(t)
 	for _, p := range []string{"/contests", "/contests/new", fmt.Sprintf("/host/%d", run.ID), "/play", "/play?pin=" + run.PIN, "/play/room"} {
@@ -573,6 +580,7 @@ func TestContestPages(t *testing.T) {
 }
 
 func TestContestPauseAndKick(t *testing.T) {
+	t.Parallel()
 	f := newContestFixture(t, map[string]any{"time_limit": 10})
 	inst := f.inst
 	run := f.newRun(t)
@@ -641,6 +649,7 @@ func TestContestPauseAndKick(t *testing.T) {
 }
 
 func TestContestTeamsAndAccounts(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	admin := inst.Login("demo-admin", inst.DemoPassword("demo-admin"))
 	qids := insertQuestions(t, inst, 1)
@@ -710,6 +719,7 @@ func TestContestTeamsAndAccounts(t *testing.T) {
 // stops: the players reconnect to another instance, catch up, and the
 // round is still closed on time by the instance that remains.
 func TestContestSurvivesInstanceStop(t *testing.T) {
+	t.Parallel()
 	f := newContestFixture(t, nil)
 	inst1 := f.inst
 	inst2 := apptest.Start(t, apptest.Options{Shared: inst1})

@@ -131,6 +131,7 @@ func pointBiserial(scores []float64, right []bool) float64 {
 }
 
 func TestDashboardAggregates(t *testing.T) {
+	t.Parallel()
 	f := newDashFixture(t)
 	adminID, pw := f.inst.CreateUser("dash-admin", "admin")
 	_ = adminID
@@ -228,6 +229,7 @@ func TestDashboardAggregates(t *testing.T) {
 }
 
 func TestDashboardScope(t *testing.T) {
+	t.Parallel()
 	f := newDashFixture(t)
 	base := "/api/v1/dash/campaigns/" + dashID(f.campaign)
 	d2 := f.inst.Seed.DistrictIDs["430703"]
@@ -314,6 +316,7 @@ func TestDashboardScope(t *testing.T) {
 }
 
 func TestDashboardExports(t *testing.T) {
+	t.Parallel()
 	f := newDashFixture(t)
 	city := f.inst.Login(dashUser(f.inst, "dash-exp", "organizer"))
 	base := "/api/v1/dash/campaigns/" + dashID(f.campaign) + "/export/school"
@@ -371,6 +374,7 @@ func dashUser(inst *apptest.Instance, name, role string, scope ...int64) (string
 // A teacher's contest report: runs, per question and per player; other
 // teachers get 403; nicknames are masked unless the host asks for names.
 func TestDashboardContestReport(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	ctx := context.Background()
 	db := inst.DB.Pool
@@ -468,6 +472,7 @@ func TestDashboardContestReport(t *testing.T) {
 // The live headline websocket: pushes the headline to staff in scope,
 // refuses foreign origins and participants before the upgrade.
 func TestDashboardLiveSocket(t *testing.T) {
+	t.Parallel()
 	f := newDashFixture(t)
 	url := "ws" + strings.TrimPrefix(f.inst.URL, "http") + "/ws/dash/" + dashID(f.campaign)
 	org := f.inst.Login(dashUser(f.inst, "dash-live-org", "organizer"))
@@ -553,6 +558,7 @@ func dashCounter(t *testing.T, inst *apptest.Instance, name string) float64 {
 // Two dashboards open on one campaign in one scope: a refresh that folds
 // new rows computes the headline once and pushes it to both.
 func TestDashboardLivePushOncePerRefresh(t *testing.T) {
+	t.Parallel()
 	f := newDashFixture(t)
 	url := "ws" + strings.TrimPrefix(f.inst.URL, "http") + "/ws/dash/" + dashID(f.campaign)
 	org := f.inst.Login(dashUser(f.inst, "dash-push-org", "organizer"))
@@ -610,6 +616,7 @@ func TestDashboardLivePushOncePerRefresh(t *testing.T) {
 // then restored; without a restart the subscription comes back by itself,
 // and an open dashboard is pushed the next participant.
 func TestDashboardSocketSurvivesRedisDrop(t *testing.T) {
+	t.Parallel()
 	proxy := testenv.NewRedisProxy(t)
 	f := newDashFixture(t, apptest.Options{Env: map[string]string{"KEPU_REDIS_URL": proxy.RedisURL()}})
 	url := "ws" + strings.TrimPrefix(f.inst.URL, "http") + "/ws/dash/" + dashID(f.campaign)
@@ -650,6 +657,7 @@ func TestDashboardSocketSurvivesRedisDrop(t *testing.T) {
 // each answer for the question its run played at that position (the run's
 // snapshot), not for whatever question sits at that position now.
 func TestDashboardContestQuestionsFollowTheRun(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	ctx := context.Background()
 	db := inst.DB.Pool

@@ -10,6 +10,7 @@ import (
 // Browsers ask every site for /favicon.ico: Kepu answers with its icon
 // (a redirect to the SVG the pages name), not a 404 in every log.
 func TestFavicon(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	c := inst.Client()
 	r := c.Do("GET", "/favicon.ico", nil)

@@ -29,6 +29,7 @@ func allBoard(t *testing.T, f *campaignFixture) boardPage {
 // the merge is in the audit log. On the old code the attempt stayed the
 // guest's (404 to the new account) and the board kept the guest.
 func TestGuestRegistersAndKeepsResults(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"guests": true, "questions": 2, "scoring": "flat"})
 	ctx := context.Background()
 	v := f.inst.Client()
@@ -79,6 +80,7 @@ func TestGuestRegistersAndKeepsResults(t *testing.T) {
 // the guest's 20 beats the account's 0, and the board shows the account
 // once.
 func TestGuestLogsInBestCounts(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"guests": true, "questions": 2, "scoring": "flat", "counts": "best"})
 	_, pw := f.inst.CreateUser("regular", "participant")
 	acct := f.inst.Login("regular", pw)

@@ -18,6 +18,7 @@ import (
 // holds the pupil's classmates only and updates live when a classmate
 // finishes; the result page shows the class rank.
 func TestLeaderboardClassBoard(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"questions": 1})
 	ctx := context.Background()
 	var classA, classB int64

@@ -11,6 +11,7 @@ import (
 // logged-in callers also their rank and the lines around them, their own
 // line marked; a user off the board gets rank 0 and no lines.
 func TestLeaderboardHTTP(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	type entry struct {
 		Rank     int64

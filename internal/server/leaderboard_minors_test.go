@@ -20,6 +20,7 @@ import (
 // classmates, the class's teacher and organizers in scope. Public boards
 // and the public certificate check show an under-14's nickname masked.
 func TestLeaderboardMinors(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"questions": 1})
 	ctx := context.Background()
 	db := f.inst.DB.Pool
@@ -122,6 +123,7 @@ func TestLeaderboardMinors(t *testing.T) {
 // TestLeaderboardTag: two accounts with the same nickname are told apart
 // on a board by their tags (stable, keyed, 4 hex digits) and districts.
 func TestLeaderboardTag(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"questions": 1})
 	real := f.citizen(t, "realone")
 	fake := f.citizen(t, "fakeone")

@@ -20,6 +20,7 @@ import (
 // attempt is committed, without reloading, and gets nothing while the
 // board is unchanged; a foreign origin is refused.
 func TestLeaderboardWebsocketPushesRank(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	c := f.citizen(t, "carol")
 	url := fmt.Sprintf("ws%s/ws/leaderboard?campaign=%d", strings.TrimPrefix(f.inst.URL, "http"), f.id)
@@ -93,6 +94,7 @@ func boardsLive(t *testing.T, inst *apptest.Instance, id int64) {
 // restored; without any restart the subscription comes back by itself and
 // an open board is pushed the next change.
 func TestLeaderboardWebsocketSurvivesRedisDrop(t *testing.T) {
+	t.Parallel()
 	proxy := testenv.NewRedisProxy(t)
 	f := newCampaignOn(t, apptest.Options{Env: map[string]string{"KEPU_REDIS_URL": proxy.RedisURL()}}, nil)
 	c := f.citizen(t, "dora")
@@ -132,6 +134,7 @@ func TestLeaderboardWebsocketSurvivesRedisDrop(t *testing.T) {
 // comes when the rebuild is done (here: the holder died and its lock
 // expired, so this instance rebuilt).
 func TestLeaderboardWebsocketWhileRebuilding(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	boards := f.inst.App.Boards
 	boards.RebuildWait = 100 * time.Millisecond

@@ -81,6 +81,7 @@ type litShareBody struct {
 }
 
 func TestLiteracyShareAccess(t *testing.T) {
+	t.Parallel()
 	f := newLitFixture(t)
 	path := fmt.Sprintf("/api/v1/literacy/campaigns/%d/share", f.campaign)
 	for _, role := range []string{"participant", "teacher"} {
@@ -116,6 +117,7 @@ func TestLiteracyShareAccess(t *testing.T) {
 }
 
 func TestLiteracyShareWeighting(t *testing.T) {
+	t.Parallel()
 	f := newLitFixture(t)
 	_, pw := f.inst.CreateUser("lit-org", "organizer")
 	org := f.inst.Login("lit-org", pw)

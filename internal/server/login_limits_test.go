@@ -82,6 +82,7 @@ func parallel(n, workers int, f func(i int)) {
 // (The old per-address budget of 120 attempts per 10 minutes refused the
 // 121st.)
 func TestSchoolBehindOneNATLogsIn(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	const n = 2000
 	names, pw := bulkPupils(t, inst, n)
@@ -116,6 +117,7 @@ func TestSchoolBehindOneNATLogsIn(t *testing.T) {
 // A stranger on the school's address who sends many wrong passwords (for
 // other usernames, existing or not) does not stop the pupils there.
 func TestStrangerOnSchoolAddressDoesNotLockOutPupils(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	names, pw := bulkPupils(t, inst, 130)
 	parallel(len(names), 8, func(i int) {
@@ -146,6 +148,7 @@ func TestStrangerOnSchoolAddressDoesNotLockOutPupils(t *testing.T) {
 // cookie of an earlier login. A stolen device cookie has its own small
 // failure budget, and is bound to its username.
 func TestDeviceCookieKeepsOwnerIn(t *testing.T) {
+	t.Parallel()
 	now := time.Now() // the clock stands still: no backoff ends by itself
 	inst := apptest.Start(t, apptest.Options{Now: func() time.Time { return now }})
 	names, pw := bulkPupils(t, inst, 2)
@@ -226,6 +229,7 @@ func TestDeviceCookieKeepsOwnerIn(t *testing.T) {
 // doubles with every further failure, up to 15 minutes, and a success
 // ends it.
 func TestLoginBackoffGrowsAndResets(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -353,6 +357,7 @@ func TestSchoolNetworksBudget(t *testing.T) {
 // Without Redis the login limits cannot be checked: the login answers 503
 // with Retry-After (never 500, and never an unchecked attempt).
 func TestLoginWithoutRedis(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("heidi", "participant")
 	c := inst.Client()
@@ -369,6 +374,7 @@ func TestLoginWithoutRedis(t *testing.T) {
 // budget of 5 per 15 minutes: a stranger's wrong logins do not use it up,
 // and a stolen session cannot guess the password through them.
 func TestPasswordChecksLimited(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("ivan", "participant")
 	owner := inst.Login("ivan", pw)
@@ -394,6 +400,7 @@ func TestPasswordChecksLimited(t *testing.T) {
 // The browser that registers an account gets its device cookie: guesses
 // at the new username do not lock it out there.
 func TestRegistrationIssuesDeviceCookie(t *testing.T) {
+	t.Parallel()
 	now := time.Now() // the clock stands still: the backoff does not end
 	inst := apptest.Start(t, apptest.Options{Now: func() time.Time { return now }})
 	c := inst.Client()

@@ -64,6 +64,7 @@ func documentedRoutes(t *testing.T) map[string]bool {
 // TestOpenAPIMatchesRoutes fails when a route under /api/v1 is registered
 // but not documented in docs/openapi.yaml, or documented but not registered.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
 	doc := documentedRoutes(t)
 	if len(doc) == 0 {
 		t.Fatalf("no operations found under paths: in %s", openapiFile)
@@ -99,6 +100,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 
 // The spec declares OpenAPI 3.1 and the one error shape.
 func TestOpenAPIErrorShape(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile(openapiFile)
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,7 @@ func inEnglish(t *testing.T, inst *apptest.Instance, c *apptest.Client) *apptest
 // on the next day at 07:30 and says it is Beijing time (the old page
 // showed "2026-01-01 23:30:00 UTC").
 func TestAuditTimesAreBeijing(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("tz-admin", "admin")
 	admin := inst.Login("tz-admin", pw)
@@ -67,6 +68,7 @@ type auditEntries struct {
 // action and dates on the server, keeps the filters across pages, and
 // refuses bad filters with a 400 in the user's language.
 func TestAuditOrganizers(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil) // org1 creates and publishes 健康科普周
 	_, pw := f.inst.CreateUser("audit-admin", "admin")
 	admin := f.inst.Login("audit-admin", pw)
@@ -168,6 +170,7 @@ func TestAuditOrganizers(t *testing.T) {
 // TestAdminGuests: an admin is not offered a role change or a password
 // reset for a guest, and the server refuses both with a 409 that says why.
 func TestAdminGuests(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("g-admin", "admin")
 	admin := inst.Login("g-admin", pw)
@@ -206,6 +209,7 @@ func TestAdminGuests(t *testing.T) {
 // and the form name the districts, schools and classes a campaign is for,
 // in both languages; a campaign for no one in particular names its region.
 func TestCampaignNamesItsAudience(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	ctx := context.Background()
 	var district int64
@@ -250,6 +254,7 @@ func TestCampaignNamesItsAudience(t *testing.T) {
 // 07:30 the next day, labelled Beijing time (the list showed the UTC time
 // unlabelled).
 func TestContestTimesAreBeijing(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	ctx := context.Background()
 	hostID, pw := inst.CreateUser("tz-teacher", "teacher")

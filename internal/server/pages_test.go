@@ -14,6 +14,7 @@ import (
 // exist (in both languages: TestLocalesComplete checks that), or the page
 // would show the raw key.
 func TestLiteralMessageKeysExist(t *testing.T) {
+	t.Parallel()
 	b, err := i18n.Load(web.Locales)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 // path, the query or a JSON body — are a 400 with the localized message,
 // never a 500; the largest accepted id names nothing (404).
 func TestNumbersOutOfRange(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	inst := f.inst
 	admin := inst.Login("demo-admin", inst.DemoPassword("demo-admin"))

@@ -45,6 +45,7 @@ func districtNames() []string {
 // official order (seed.Districts), not by id as text ("/1/10/" sorted
 // before "/1/2/" put the development zones first).
 func TestPortalDistrictOrder(t *testing.T) {
+	t.Parallel()
 	f := newDashFixture(t)
 	inst := f.inst
 	want := districtNames()
@@ -116,6 +117,7 @@ func switchLang(t *testing.T, c *apptest.Client, lang string) {
 // login (and is saved with the account); without a choice the account's
 // own language stands.
 func TestPortalLoginLanguage(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("lang-user", "participant")
 	form := func(c *apptest.Client, lang string) { switchLang(t, c, lang) }
@@ -182,6 +184,7 @@ func TestPortalLoginLanguage(t *testing.T) {
 // (bank.category.*, bank.dimension.*) on every page and in every
 // dashboard table, in both languages; /contests/new showed raw codes.
 func TestPortalCategoryNames(t *testing.T) {
+	t.Parallel()
 	b, err := i18n.Load(web.Locales)
 	if err != nil {
 		t.Fatal(err)

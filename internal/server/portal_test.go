@@ -99,6 +99,7 @@ func shown(body string) string {
 // participation (no person named); a participant sees only the campaigns
 // open to them, their streak and their last result. In both languages.
 func TestPortalHome(t *testing.T) {
+	t.Parallel()
 	f := newPortalFixture(t)
 	anon := f.inst.Client()
 	body := string(anon.Do("GET", "/", nil).Body)
@@ -136,6 +137,7 @@ func TestPortalHome(t *testing.T) {
 // TestPortalWithoutRedis: Postgres is the truth of the home page; with
 // Redis away it still shows the campaigns and says what does not work.
 func TestPortalWithoutRedis(t *testing.T) {
+	t.Parallel()
 	proxy := testenv.NewRedisProxy(t)
 	f := newPortalFixture(t, apptest.Options{Env: map[string]string{"KEPU_REDIS_URL": proxy.RedisURL()}})
 	body := string(f.citizen.Do("GET", "/", nil).Body)

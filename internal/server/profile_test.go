@@ -14,6 +14,7 @@ import (
 // TestRefusedProfileChangeIsNotSaved: a change refused for want of a
 // guardian's consent leaves the profile as it was.
 func TestRefusedProfileChangeIsNotSaved(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("pavel", "participant")
 	c := inst.Login("pavel", pw)
@@ -43,6 +44,7 @@ func TestRefusedProfileChangeIsNotSaved(t *testing.T) {
 // TestPupilCannotChangeManagedFields: a roster pupil edits their nickname
 // but not the district and age band their teacher's roster set.
 func TestPupilCannotChangeManagedFields(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	teacher := inst.Login("demo-teacher", inst.DemoPassword("demo-teacher"))
 	r := teacher.Do("POST", fmt.Sprintf("/api/v1/classes/%d/pupils", inst.Seed.ClassIDs[0]), map[string]any{"names": []string{"小明"}})
@@ -110,6 +112,7 @@ func TestPupilCannotChangeManagedFields(t *testing.T) {
 // TestExportHasCampaignAnswers: the data export holds the user's campaign
 // attempts and answers; answer keys only once the attempt is finished.
 func TestExportHasCampaignAnswers(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	c := f.citizen(t, "rosa")
 	id := f.start(t, c)
@@ -175,6 +178,7 @@ func TestExportHasCampaignAnswers(t *testing.T) {
 // TestTeacherListScoped: an organizer sees the teachers of their own
 // region subtree only; an admin sees every teacher.
 func TestTeacherListScoped(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	ctx := context.Background()
 	wuling, dingcheng := inst.Seed.DistrictIDs["430702"], inst.Seed.DistrictIDs["430703"]

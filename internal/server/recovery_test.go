@@ -15,6 +15,7 @@ import (
 // answer in the user's language; making a new set from the profile needs
 // the password and ends the old set; every recovery is in the audit log.
 func TestRecoveryCodes(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	ctx := context.Background()
 	c := inst.Client()
@@ -112,6 +113,7 @@ func TestRecoveryCodes(t *testing.T) {
 // TestRecoveryRateLimit: a username takes at most 5 recoveries an hour,
 // right or wrong; the sixth is 429 even with a good code.
 func TestRecoveryRateLimit(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	c := inst.Client()
 	r := c.Do("POST", "/api/v1/auth/register", registration(inst, "fred", "弗雷德"))
@@ -131,6 +133,7 @@ func TestRecoveryRateLimit(t *testing.T) {
 // TestGuestsHaveNoRecovery: a guest gets no recovery codes, and an admin
 // cannot reset a guest's (non-existent) password.
 func TestGuestsHaveNoRecovery(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"guests": true, "questions": 2, "scoring": "flat"})
 	v := f.inst.Client()
 	res := joinGuest(v, f.id, "游客甲", 0)

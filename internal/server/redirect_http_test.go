@@ -65,6 +65,7 @@ func postForm(t *testing.T, c *apptest.Client, path string, form url.Values, hea
 // TestRedirectTargetsStayOnSite: /lang and /login (logged in) answer every
 // hostile next with a plain redirect to "/", and keep a same-site one.
 func TestRedirectTargetsStayOnSite(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("nina", "participant")
 	anon := inst.Client()
@@ -101,6 +102,7 @@ func TestRedirectTargetsStayOnSite(t *testing.T) {
 // TestLanguageSwitch: the saved language changes only through the
 // CSRF-protected POST /lang; GET /lang/:lang sets only this browser's cookie.
 func TestLanguageSwitch(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	_, pw := inst.CreateUser("omar", "participant")
 	c := inst.Login("omar", pw)

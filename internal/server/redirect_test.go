@@ -5,6 +5,7 @@ import "testing"
 // TestSafeNext: the one check of redirect targets keeps same-site paths and
 // turns everything else into "/".
 func TestSafeNext(t *testing.T) {
+	t.Parallel()
 	long := "/"
 	for len(long) <= maxNext {
 		long += "a"

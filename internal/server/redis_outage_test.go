@@ -14,6 +14,7 @@ import (
 // 503 with Retry-After and a message that says it is temporary, in the
 // user's language, never 500; everything works again once Redis is back.
 func TestRedisOutage(t *testing.T) {
+	t.Parallel()
 	proxy := testenv.NewRedisProxy(t)
 	f := newCampaignOn(t, apptest.Options{Env: map[string]string{"KEPU_REDIS_URL": proxy.RedisURL()}},
 		map[string]any{"questions": 3})

@@ -74,6 +74,7 @@ func attemptJSON(t *testing.T, c *apptest.Client, id int64) map[string]any {
 // never on a board (live or after a rebuild), no rank on the result page,
 // no certificate (403 on the page and the PNG, no button).
 func TestStaffPracticeTeacher(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"questions": 2})
 	_, pw := f.inst.CreateUser("teach1", "teacher")
 	teacher := f.inst.Login("teach1", pw)
@@ -161,6 +162,7 @@ func pngBytes(t *testing.T) []byte {
 // keys) and keeps the organizer to staff practice; publishing checks the
 // pool's size.
 func TestPrivatePool(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"questions": 2})
 	ctx := context.Background()
 	res := f.org.DoRaw("POST", "/api/v1/bank/images", pngBytes(t), "image/png")
