@@ -118,7 +118,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Boards = &leaderboard.Service{DB: a.DB, Redis: a.Redis, Keys: a.Keys, Now: func() time.Time { return a.Campaigns.Now() },
 		TagKey: cfg.SecretKey, Log: log}
 	a.Campaigns.OnFinish = append(a.Campaigns.OnFinish, func(ctx context.Context, t campaign.Attempt) error {
-		if t.StaffPractice { // never ranked (docs/security.md)
+		if t.StaffPractice || t.Practice { // never ranked (docs/security.md, docs/campaigns.md)
 			return nil
 		}
 		return a.Boards.Record(ctx, t.CampaignID, t.UserID)

@@ -110,7 +110,7 @@ func (p Params) Flags() []string {
 // them; grouped by attempt.
 const sqlAnswers = `WITH t AS (
 	SELECT DISTINCT ON (campaign_id, user_id) id FROM campaign_attempts
-	WHERE finished_at IS NOT NULL AND NOT staff_practice AND NOT abandoned
+	WHERE finished_at IS NOT NULL AND NOT staff_practice AND NOT practice AND NOT abandoned
 	ORDER BY campaign_id, user_id, started_at, id
 ), a AS (
 	SELECT a.attempt_id, a.question_version_id AS v, a.correct

@@ -37,6 +37,12 @@ type Attempt struct {
 	// StaffPractice: started by an account that can read the campaign's
 	// answer keys (StaffPractice in staff.go); never ranked or certified.
 	StaffPractice bool `json:"staff_practice"`
+	// Division is the key of the division the attempt is played in
+	// (Rules.Divisions), fixed when it starts; "" without divisions.
+	Division string `json:"division"`
+	// Practice: an attempt of the practice round (练习): never ranked,
+	// certified or counted in the campaign's figures.
+	Practice bool `json:"practice"`
 }
 
 // Finished reports whether the attempt has its result.
@@ -93,16 +99,17 @@ type Result struct {
 type Finished func(ctx context.Context, a Attempt) error
 
 const attemptCols = `id, campaign_id, user_id, started_at, finished_at, score, max_score, passed, questions, answered,
-	time_ms, coalesce(tier, ''), coalesce(cert_code, ''), in_progress, staff_practice`
+	time_ms, coalesce(tier, ''), coalesce(cert_code, ''), in_progress, staff_practice, division, practice`
 
 // attemptColsT is attemptCols qualified by the alias t.
 const attemptColsT = `t.id, t.campaign_id, t.user_id, t.started_at, t.finished_at, t.score, t.max_score, t.passed, t.questions,
-	t.answered, t.time_ms, coalesce(t.tier, ''), coalesce(t.cert_code, ''), t.in_progress, t.staff_practice`
+	t.answered, t.time_ms, coalesce(t.tier, ''), coalesce(t.cert_code, ''), t.in_progress, t.staff_practice,
+	t.division, t.practice`
 
 func scanAttempt(row pgx.Row) (Attempt, error) {
 	var a Attempt
 	err := row.Scan(&a.ID, &a.CampaignID, &a.UserID, &a.StartedAt, &a.FinishedAt, &a.Score, &a.MaxScore, &a.Passed,
-		&a.Questions, &a.Answered, &a.TimeMS, &a.Tier, &a.CertCode, &a.InProgress, &a.StaffPractice)
+		&a.Questions, &a.Answered, &a.TimeMS, &a.Tier, &a.CertCode, &a.InProgress, &a.StaffPractice, &a.Division, &a.Practice)
 	return a, err
 }
 
@@ -125,6 +132,33 @@ func day(t time.Time) time.Time {
 // questions (drawFor) and price them (attemptPoints), then insert the
 // attempt with its snapshot and its questions (insertAttempt).
 func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (att Attempt, resumed bool, err error) {
+	return s.StartWith(ctx, a, campaignID, StartOptions{})
+}
+
+// StartOptions are what a participant may ask of a new attempt.
+type StartOptions struct {
+	Practice bool   `json:"practice"` // an attempt of the practice round
+	Division string `json:"division"` // the chosen division, where the campaign allows a choice
+}
+
+// StartWith is Start with options: a practice attempt (ErrPracticeOff
+// when the campaign has no practice round; at most MaxPracticePerDay a
+// day, outside the attempt limits) or a formal one (ErrPracticeRequired
+// until a practice attempt is finished, where the campaign requires one),
+// in the participant's division (divisionFor; ErrNoDivision when none
+// takes them). A formal start ends a practice attempt in progress (given
+// up); a practice start while a formal attempt is in progress is
+// ErrFormalInProgress.
+func (s *Service) StartWith(ctx context.Context, a kepu.Actor, campaignID int64, opt StartOptions) (att Attempt, resumed bool, err error) {
+	var ended Attempt // a practice attempt the formal one ended
+	defer func() {
+		if err == nil && ended.ID != 0 {
+			s.finished(ctx, ended)
+		}
+	}()
+	if len(opt.Division) > 32 {
+		return att, false, kepu.Invalid("division", "divisions.error.unknown")
+	}
 	c, now, err := s.openFor(ctx, a, campaignID)
 	if err != nil {
 		return att, false, err
@@ -142,6 +176,20 @@ func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (at
 	if err != nil {
 		return att, false, err
 	}
+	if resumed && att.Practice != opt.Practice {
+		if opt.Practice {
+			return att, false, ErrFormalInProgress
+		}
+		// The formal attempt replaces the practice in progress.
+		if att, err = lockAttempt(ctx, tx, a, att.ID); err != nil {
+			return att, false, err
+		}
+		if err := s.giveUp(ctx, tx, &att, c, now); err != nil {
+			return att, false, err
+		}
+		s.hot.forget(att.ID)
+		ended, resumed = att, false
+	}
 	if resumed {
 		// A resumed attempt keeps the snapshot it started with.
 		if g, err = attemptGroups(ctx, tx, att.ID); err != nil {
@@ -155,16 +203,22 @@ func (s *Service) Start(ctx context.Context, a kepu.Actor, campaignID int64) (at
 		return att, true, tx.Commit(ctx)
 	}
 	today := day(now)
-	if err := checkLimits(ctx, tx, c, a.UserID, today); err != nil {
+	if err := checkLimits(ctx, tx, c, a.UserID, today, opt.Practice); err != nil {
 		return att, false, err
 	}
-	qs, err := s.drawFor(ctx, tx, c, a.UserID)
+	division, err := divisionFor(ctx, tx, c, a.UserID, opt.Division)
 	if err != nil {
 		return att, false, err
 	}
-	points, maxScore := attemptPoints(c.Rules, qs)
+	played := c
+	played.Rules = c.Rules.For(division, opt.Practice)
+	qs, err := s.drawFor(ctx, tx, played, a.UserID)
+	if err != nil {
+		return att, false, err
+	}
+	points, maxScore := attemptPoints(played.Rules, qs)
 	att, err = insertAttempt(ctx, tx, newAttempt{campaignID: campaignID, userID: a.UserID, now: now, today: today, groups: g,
-		staff: StaffPractice(a, c), maxScore: maxScore}, qs, points)
+		staff: StaffPractice(a, c), maxScore: maxScore, division: division, practice: opt.Practice}, qs, points)
 	if err != nil {
 		return att, false, err
 	}
@@ -235,12 +289,29 @@ func checkAudience(ctx context.Context, tx pgx.Tx, c Campaign, g Groups) error {
 }
 
 // checkLimits is kepu.ECONFLICT when the user has used up the campaign's
-// attempts in all or today (Asia/Shanghai).
-func checkLimits(ctx context.Context, tx pgx.Tx, c Campaign, userID int64, today time.Time) error {
-	var perDay, total int
-	if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE day = $3), count(*) FROM campaign_attempts
-		WHERE campaign_id = $1 AND user_id = $2`, c.ID, userID, today).Scan(&perDay, &total); err != nil {
+// attempts in all or today (Asia/Shanghai), or, for a formal attempt,
+// has yet to finish the practice the campaign requires. Practice attempts
+// count only against MaxPracticePerDay.
+func checkLimits(ctx context.Context, tx pgx.Tx, c Campaign, userID int64, today time.Time, practice bool) error {
+	var perDay, total, practiceToday int
+	var practiced bool
+	if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE day = $3 AND NOT practice), count(*) FILTER (WHERE NOT practice),
+		count(*) FILTER (WHERE day = $3 AND practice),
+		coalesce(bool_or(practice AND finished_at IS NOT NULL AND NOT abandoned), false) FROM campaign_attempts
+		WHERE campaign_id = $1 AND user_id = $2`, c.ID, userID, today).Scan(&perDay, &total, &practiceToday, &practiced); err != nil {
 		return fmt.Errorf("campaign: start: count: %w", err)
+	}
+	if practice {
+		switch {
+		case !c.Rules.Practice.Enabled:
+			return ErrPracticeOff
+		case practiceToday >= MaxPracticePerDay:
+			return kepu.Errorf(kepu.ECONFLICT, "divisions.error.practice_limit").With("n", MaxPracticePerDay)
+		}
+		return nil
+	}
+	if c.Rules.Practice.Enabled && c.Rules.Practice.Required && !practiced {
+		return ErrPracticeRequired
 	}
 	if c.Rules.Total > 0 && total >= c.Rules.Total {
 		return kepu.Errorf(kepu.ECONFLICT, "error.campaign_limit_total").With("n", c.Rules.Total)
@@ -316,6 +387,8 @@ type newAttempt struct {
 	groups             Groups // the snapshot
 	staff              bool   // staff practice (staff.go)
 	maxScore           int
+	division           string // Rules.Divisions key, "" without divisions
+	practice           bool   // the practice round
 }
 
 // insertAttempt inserts the attempt in progress and its questions (each
@@ -324,9 +397,9 @@ type newAttempt struct {
 func insertAttempt(ctx context.Context, tx pgx.Tx, n newAttempt, qs []drawn, points []int) (Attempt, error) {
 	g := n.groups
 	att, err := scanAttempt(tx.QueryRow(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, day, in_progress,
-		questions, max_score, region_id, school_id, class_id, staff_practice) VALUES ($1, $2, $3, $4, true, $5, $6,
-		nullif($7, 0), nullif($8, 0), nullif($9, 0), $10) RETURNING `+attemptCols,
-		n.campaignID, n.userID, n.now, n.today, len(qs), n.maxScore, g.RegionID, g.SchoolID, g.ClassID, n.staff))
+		questions, max_score, region_id, school_id, class_id, staff_practice, division, practice) VALUES ($1, $2, $3, $4, true, $5, $6,
+		nullif($7, 0), nullif($8, 0), nullif($9, 0), $10, $11, $12) RETURNING `+attemptCols,
+		n.campaignID, n.userID, n.now, n.today, len(qs), n.maxScore, g.RegionID, g.SchoolID, g.ClassID, n.staff, n.division, n.practice))
 	if err != nil {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" {
@@ -835,17 +908,23 @@ func (s *Service) Finish(ctx context.Context, a kepu.Actor, id int64) (Attempt, 
 			return err
 		}
 		finished = true
-		if att.Answered < att.Questions { // given up
-			if _, err := tx.Exec(ctx, `UPDATE campaign_attempts SET abandoned = true WHERE id = $1`, att.ID); err != nil {
-				return fmt.Errorf("campaign: give up: %w", err)
-			}
-		}
-		return s.finish(ctx, tx, &att, c, s.now())
+		return s.giveUp(ctx, tx, &att, c, s.now())
 	})
 	if err == nil && finished {
 		s.finished(ctx, att)
 	}
 	return att, err
+}
+
+// giveUp finishes the locked attempt att now, marked abandoned when it
+// has questions left (given up: with no points it is never ranked).
+func (s *Service) giveUp(ctx context.Context, tx pgx.Tx, att *Attempt, c Campaign, now time.Time) error {
+	if att.Answered < att.Questions {
+		if _, err := tx.Exec(ctx, `UPDATE campaign_attempts SET abandoned = true WHERE id = $1`, att.ID); err != nil {
+			return fmt.Errorf("campaign: give up: %w", err)
+		}
+	}
+	return s.finish(ctx, tx, att, c, now)
 }
 
 // finish locks the remaining questions as timeouts (the served one with the
@@ -870,7 +949,17 @@ func (s *Service) finish(ctx context.Context, tx pgx.Tx, att *Attempt, c Campaig
 	if att.MaxScore > 0 {
 		pct = 100 * float64(att.Score) / float64(att.MaxScore)
 	}
-	passed := pct >= float64(c.Rules.PassMark)
+	passMark := c.Rules.PassMark
+	if len(c.Rules.Divisions) > 0 {
+		// The division's pass mark; read from the row: the answer path's
+		// cached attempt does not carry the division.
+		var division string
+		if err := tx.QueryRow(ctx, `SELECT division FROM campaign_attempts WHERE id = $1`, att.ID).Scan(&division); err != nil {
+			return fmt.Errorf("campaign: finish: %w", err)
+		}
+		passMark = c.Rules.For(division, false).PassMark
+	}
+	passed := pct >= float64(passMark)
 	var tier, code *string
 	if c.Rules.Scoring == scoring.RuleAssessment {
 		t := scoring.TierOf(pct, c.Rules.Tiers)
@@ -883,12 +972,12 @@ func (s *Service) finish(ctx context.Context, tx pgx.Tx, att *Attempt, c Campaig
 	var err error
 	// A certificate keeps the nickname and campaign title of its issue
 	// (cert_nickname, cert_campaign): renaming either later changes nothing.
-	// Staff practice earns no certificate (read from the row: the answer
-	// path's cached attempt does not carry the flag).
+	// Staff practice and the practice round earn no certificate (read from
+	// the row: the answer path's cached attempt does not carry the flags).
 	*att, err = scanAttempt(tx.QueryRow(ctx, `UPDATE campaign_attempts SET finished_at = $2, passed = $3, tier = $4,
-		cert_code = CASE WHEN staff_practice THEN NULL ELSE $5 END, in_progress = false,
-		cert_nickname = CASE WHEN $5::text IS NULL OR staff_practice THEN NULL ELSE (SELECT nickname FROM users WHERE id = user_id) END,
-		cert_campaign = CASE WHEN $5::text IS NULL OR staff_practice THEN NULL ELSE (SELECT title FROM campaigns WHERE id = campaign_id) END
+		cert_code = CASE WHEN staff_practice OR practice THEN NULL ELSE $5 END, in_progress = false,
+		cert_nickname = CASE WHEN $5::text IS NULL OR staff_practice OR practice THEN NULL ELSE (SELECT nickname FROM users WHERE id = user_id) END,
+		cert_campaign = CASE WHEN $5::text IS NULL OR staff_practice OR practice THEN NULL ELSE (SELECT title FROM campaigns WHERE id = campaign_id) END
 		WHERE id = $1 RETURNING `+attemptCols, att.ID, now, passed, tier, code))
 	if err != nil {
 		return fmt.Errorf("campaign: finish: %w", err)

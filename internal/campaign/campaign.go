@@ -111,6 +111,15 @@ type Rules struct {
 	// ParallelForms: an assessment draws each person a form matched in
 	// test information around the pass mark (forms.go).
 	ParallelForms bool `json:"parallel_forms,omitempty"`
+	// Divisions (组别): each with its own board, pass mark and
+	// certificate, perhaps its own questions (division.go). None: one
+	// board for everyone (attempts' division '').
+	Divisions []Division `json:"divisions,omitempty"`
+	// DivisionChoice: a participant picks their division (before their
+	// first formal attempt) instead of taking their profile's.
+	DivisionChoice bool `json:"division_choice,omitempty"`
+	// Practice is the practice round (练习).
+	Practice Practice `json:"practice"`
 }
 
 // Campaign is one campaign.
@@ -271,8 +280,7 @@ func (in *Input) Validate() error {
 	for i, q := range r.Quotas {
 		q.Category, q.Dimension, q.Type = strings.TrimSpace(q.Category), strings.TrimSpace(q.Dimension), strings.TrimSpace(q.Type)
 		r.Quotas[i] = q
-		if q.Count < 1 || (q.Category != "" && !kepu.Contains(bank.Categories, q.Category)) ||
-			(q.Dimension != "" && !kepu.Contains(bank.Dimensions, q.Dimension)) || (q.Type != "" && !kepu.Contains(bank.Types, q.Type)) {
+		if q.check() != nil {
 			return kepu.Invalid(quotaField(i), "error.campaign_quota").With("n", i+1)
 		}
 		sum += q.Count
@@ -285,7 +293,7 @@ func (in *Input) Validate() error {
 			return kepu.Invalid("rules.tiers", "error.campaign_tiers")
 		}
 	}
-	return nil
+	return r.validateDivisions()
 }
 
 func kindOf(r Rules) string {
@@ -610,7 +618,7 @@ func (s *Service) Transition(ctx context.Context, a kepu.Actor, id int64, action
 		return c, kepu.Errorf(kepu.ECONFLICT, "error.campaign_bad_transition").With("status", c.Status)
 	}
 	if action == "publish" {
-		if err := s.checkBank(ctx, c.Rules, c.RegionID); err != nil {
+		if err := s.checkBanks(ctx, c.Rules, c.RegionID); err != nil {
 			return c, err
 		}
 	}
@@ -628,6 +636,26 @@ func (s *Service) Transition(ctx context.Context, a kepu.Actor, id int64, action
 		return c, err
 	}
 	return s.Get(ctx, id)
+}
+
+// checkBanks checks the bank for the rules of every division (the
+// campaign's own without divisions) and of the practice round.
+func (s *Service) checkBanks(ctx context.Context, r Rules, regionID int64) error {
+	keys := []string{""}
+	for _, d := range r.Divisions {
+		keys = append(keys, d.Key)
+	}
+	for _, k := range keys {
+		if err := s.checkBank(ctx, r.For(k, false), regionID); err != nil {
+			return err
+		}
+		if r.Practice.Enabled && r.Practice.Questions > 0 {
+			if err := s.checkBank(ctx, r.For(k, true), regionID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // checkBank draws once without keeping the result (from the private pool

@@ -21,6 +21,9 @@ type Mine struct {
 	LeftToday  int   `json:"left_today"` // -1: unlimited
 	LeftTotal  int   `json:"left_total"` // -1: unlimited
 	InProgress int64 `json:"in_progress"`
+	// PracticeInProgress is the practice attempt to resume (0: none);
+	// practice attempts count in none of the figures above.
+	PracticeInProgress int64 `json:"practice_in_progress"`
 }
 
 // Left is how many attempts the actor may still start now (-1: unlimited).
@@ -37,9 +40,10 @@ func (m Mine) Left() int {
 // MineOf counts the actor's attempts at the campaign against its limits.
 func (s *Service) MineOf(ctx context.Context, a kepu.Actor, c Campaign) (Mine, error) {
 	var m Mine
-	err := s.DB.QueryRow(ctx, `SELECT count(*) FILTER (WHERE day = $3), count(*),
-		coalesce(max(id) FILTER (WHERE in_progress), 0) FROM campaign_attempts WHERE campaign_id = $1 AND user_id = $2`,
-		c.ID, a.UserID, day(s.now())).Scan(&m.Today, &m.Total, &m.InProgress)
+	err := s.DB.QueryRow(ctx, `SELECT count(*) FILTER (WHERE day = $3 AND NOT practice), count(*) FILTER (WHERE NOT practice),
+		coalesce(max(id) FILTER (WHERE in_progress AND NOT practice), 0), coalesce(max(id) FILTER (WHERE in_progress AND practice), 0)
+		FROM campaign_attempts WHERE campaign_id = $1 AND user_id = $2`,
+		c.ID, a.UserID, day(s.now())).Scan(&m.Today, &m.Total, &m.InProgress, &m.PracticeInProgress)
 	if err != nil {
 		return m, fmt.Errorf("campaign: mine: %w", err)
 	}

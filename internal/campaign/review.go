@@ -96,7 +96,8 @@ func scanHistory(row pgx.Row) (HistoryItem, error) {
 	var h HistoryItem
 	a := &h.Attempt
 	err := row.Scan(&h.Title, &a.ID, &a.CampaignID, &a.UserID, &a.StartedAt, &a.FinishedAt, &a.Score, &a.MaxScore,
-		&a.Passed, &a.Questions, &a.Answered, &a.TimeMS, &a.Tier, &a.CertCode, &a.InProgress, &a.StaffPractice)
+		&a.Passed, &a.Questions, &a.Answered, &a.TimeMS, &a.Tier, &a.CertCode, &a.InProgress, &a.StaffPractice,
+		&a.Division, &a.Practice)
 	return h, err
 }
 
@@ -114,6 +115,16 @@ type Certificate struct {
 	// Minor: the holder is under 14; public verification shows the
 	// nickname masked (leaderboard.MaskNickname).
 	Minor bool `json:"-"`
+	// Division names the division the attempt was played in (its name as
+	// the campaign has it now); empty without divisions.
+	Division   string `json:"division,omitempty"`
+	DivisionZh string `json:"division_zh,omitempty"`
+	DivisionEn string `json:"division_en,omitempty"`
+}
+
+// DivisionName is the certificate's division name in lang.
+func (c Certificate) DivisionName(lang string) string {
+	return Division{NameZh: c.DivisionZh, NameEn: c.DivisionEn}.Name(lang)
 }
 
 // CertificateByCode returns the passing result with the code;
@@ -126,10 +137,13 @@ func (s *Service) CertificateByCode(ctx context.Context, code string) (Certifica
 	// The nickname and title as issued; the current ones only for
 	// certificates issued before they were kept.
 	err := s.DB.QueryRow(ctx, `SELECT t.cert_code, coalesce(t.cert_nickname, u.nickname), coalesce(t.cert_campaign, c.title), c.id, t.score, t.max_score, coalesce(t.tier, ''), t.finished_at,
-		coalesce(u.age_band, '') = 'u14'
+		coalesce(u.age_band, '') = 'u14', t.division, coalesce(d->>'name_zh', ''), coalesce(d->>'name_en', '')
 		FROM campaign_attempts t JOIN users u ON u.id = t.user_id JOIN campaigns c ON c.id = t.campaign_id
-		WHERE t.cert_code = $1 AND t.passed AND NOT t.staff_practice AND u.deleted_at IS NULL`, code).
-		Scan(&c.Code, &c.Nickname, &c.Campaign, &c.CampaignID, &c.Score, &c.MaxScore, &c.Tier, &c.FinishedAt, &c.Minor)
+		LEFT JOIN LATERAL (SELECT d FROM jsonb_array_elements(CASE WHEN jsonb_typeof(c.settings->'divisions') = 'array'
+			THEN c.settings->'divisions' ELSE '[]' END) d WHERE d->>'key' = t.division AND t.division <> '' LIMIT 1) dv ON true
+		WHERE t.cert_code = $1 AND t.passed AND NOT t.staff_practice AND NOT t.practice AND u.deleted_at IS NULL`, code).
+		Scan(&c.Code, &c.Nickname, &c.Campaign, &c.CampaignID, &c.Score, &c.MaxScore, &c.Tier, &c.FinishedAt, &c.Minor,
+			&c.Division, &c.DivisionZh, &c.DivisionEn)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, kepu.NotFound("error.campaign_cert_not_found")
 	}

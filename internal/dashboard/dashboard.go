@@ -189,7 +189,19 @@ type Headline struct {
 	PassRate       float64 `json:"pass_rate"`
 	AvgScore       float64 `json:"avg_score"`
 	At             string  `json:"at"`
+	// The practice round (练习), never in the figures above: who
+	// practised, practice attempts begun and finished (in scope by the
+	// attempt's snapshot). Zero in the overview.
+	PracticeParticipants int64 `json:"practice_participants"`
+	PracticeAttempts     int64 `json:"practice_attempts"`
+	PracticeFinished     int64 `json:"practice_finished"`
 }
+
+// sqlPractice counts campaign $1's practice attempts started in scope ($2
+// regions, $3 classes): participants, attempts, finished.
+const sqlPractice = `SELECT count(DISTINCT t.user_id), count(*), count(*) FILTER (WHERE t.finished_at IS NOT NULL)
+	FROM campaign_attempts t WHERE t.campaign_id = $1 AND t.practice AND NOT t.staff_practice
+	AND ($2::bigint[] IS NULL OR t.region_id = ANY($2)) AND ($3::bigint[] IS NULL OR t.class_id = ANY($3))`
 
 func ratio(a, b int64) float64 {
 	if b <= 0 {
@@ -216,6 +228,10 @@ func (s *Service) Headline(ctx context.Context, c Campaign, sc Scope) (Headline,
 	}
 	if err := s.read().QueryRow(ctx, sqlInProgress, c.ID, sc.Regions, sc.Classes).Scan(&h.InProgress); err != nil {
 		return h, fmt.Errorf("dashboard: in progress %d: %w", c.ID, err)
+	}
+	if err := s.read().QueryRow(ctx, sqlPractice, c.ID, sc.Regions, sc.Classes).
+		Scan(&h.PracticeParticipants, &h.PracticeAttempts, &h.PracticeFinished); err != nil {
+		return h, fmt.Errorf("dashboard: practice %d: %w", c.ID, err)
 	}
 	var last5 int64
 	if err := s.read().QueryRow(ctx, `SELECT coalesce(sum(answers), 0) FROM dash_minute
@@ -271,7 +287,7 @@ func (s *Service) Overview(ctx context.Context, a kepu.Actor) ([]Headline, error
 	}
 	// In scope by where each attempt started (its snapshot), as the rollups count it.
 	rows, _ = s.read().Query(ctx, `SELECT t.campaign_id, count(*) FROM campaign_attempts t
-		WHERE t.in_progress AND t.finished_at IS NULL AND NOT t.staff_practice
+		WHERE t.in_progress AND t.finished_at IS NULL AND NOT t.staff_practice AND NOT t.practice
 		AND ($1::bigint[] IS NULL OR t.region_id = ANY($1)) AND ($2::bigint[] IS NULL OR t.class_id = ANY($2))
 		GROUP BY 1`, sc.Regions, sc.Classes)
 	open := map[int64]int64{}

@@ -15,7 +15,7 @@ const srcAttempts = `SELECT t.id, t.campaign_id, t.user_id, t.started_at, t.fini
 	CASE WHEN t.finished_at IS NULL THEN NULL ELSE 100.0 * t.score / greatest(t.max_score, 1) END AS pct,
 	coalesce(t.passed, false) AS passed, t.tier,
 	coalesce(t.region_id, 0) AS at_region, coalesce(t.school_id, 0) AS at_school, coalesce(t.class_id, 0) AS at_class
-	FROM campaign_attempts t WHERE NOT t.staff_practice`
+	FROM campaign_attempts t WHERE NOT t.staff_practice AND NOT t.practice`
 
 // srcAnswers yields one row per answer: id, attempt_id, question_version_id,
 // choice (int[]), correct, elapsed_ms and at (when the server accepted it).
@@ -161,5 +161,5 @@ const sqlCampaign = `SELECT c.id, c.title, coalesce(c.region_id, 0), c.kind = 'a
 // sqlInProgress: attempts of campaign $1 running now (in_progress) started
 // in scope ($2 regions, $3 classes: the attempt's snapshot).
 const sqlInProgress = `SELECT count(*) FROM campaign_attempts t
-	WHERE t.campaign_id = $1 AND t.in_progress AND t.finished_at IS NULL AND NOT t.staff_practice
+	WHERE t.campaign_id = $1 AND t.in_progress AND t.finished_at IS NULL AND NOT t.staff_practice AND NOT t.practice
 	AND ($2::bigint[] IS NULL OR t.region_id = ANY($2)) AND ($3::bigint[] IS NULL OR t.class_id = ANY($3))`

@@ -38,23 +38,47 @@ type Board struct {
 	Kind  string // All, District, School or Class
 	ID    int64  // the district, school or class (0 for All)
 	Today bool   // only attempts finished on the current Asia/Shanghai day
+	// Division is the campaign division's key (campaign.Division): in a
+	// campaign with divisions every board is a division's, and an attempt
+	// counts only on its own division's boards. "" without divisions.
+	Division string
 }
 
+// name is the board's part of its key: "all", "d12", "s3", "c7", and for a
+// division "v.<key>." before it ("v.primary.all").
 func (b Board) name() string {
+	base := "all"
 	switch b.Kind {
 	case District:
-		return "d" + strconv.FormatInt(b.ID, 10)
+		base = "d" + strconv.FormatInt(b.ID, 10)
 	case School:
-		return "s" + strconv.FormatInt(b.ID, 10)
+		base = "s" + strconv.FormatInt(b.ID, 10)
 	case Class:
-		return "c" + strconv.FormatInt(b.ID, 10)
+		base = "c" + strconv.FormatInt(b.ID, 10)
 	}
-	return "all"
+	if b.Division != "" {
+		return "v." + b.Division + "." + base
+	}
+	return base
 }
 
 // Valid reports whether the board names something.
 func (b Board) Valid() bool {
-	return b.Kind == All || ((b.Kind == District || b.Kind == School || b.Kind == Class) && b.ID > 0)
+	return validDivision(b.Division) && (b.Kind == All || ((b.Kind == District || b.Kind == School || b.Kind == Class) && b.ID > 0))
+}
+
+// validDivision reports whether key may name a division in a key: ""
+// or 1–32 of a-z, 0-9, _ and - (campaign.Division.Key).
+func validDivision(key string) bool {
+	if len(key) > 32 {
+		return false
+	}
+	for _, r := range key {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' && r != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // Entry is one line of a board: nickname (masked for under-14s on public
@@ -146,7 +170,13 @@ type standing struct {
 	userID                   int64
 	kind                     string // All, District, School or Class
 	group                    int64  // the district, school or class (0 for All)
+	division                 string // the attempts' division ("" without divisions)
 	score, timeMS, reachedMS int64
+}
+
+// board is the board the standing is on.
+func (x standing) board(today bool) Board {
+	return Board{Kind: x.kind, ID: x.group, Today: today, Division: x.division}
 }
 
 // sqlStandings computes standings of campaign $1 (user $2, 0 for all;
@@ -158,37 +188,42 @@ type standing struct {
 // among the attempts of that board only (best of the attempts made in the
 // district, and so on), and the overall board among all of them. Live
 // updates (Record, one user) and rebuilds (every user) use this one query.
-// Staff-practice attempts never count, nor do attempts given up with no
-// points (abandoned: the question given up on counts only the time it was
-// open, so the attempt would rank above finished ones of 0 points).
+// Each division of a campaign has its own boards: an attempt counts only
+// on those of the division it was played in (campaign_attempts.division).
+// Staff-practice and practice-round attempts never count, nor do attempts
+// given up with no points (abandoned: the question given up on counts only
+// the time it was open, so the attempt would rank above finished ones of 0
+// points).
 const sqlStandings = `WITH c AS (SELECT starts_at, coalesce(settings->>'counts', 'best') AS counts FROM campaigns WHERE id = $1),
 dist AS (
 	SELECT DISTINCT ON (r.id) r.id AS region_id, d.id AS district FROM regions r JOIN regions d ON d.kind = 'district' AND r.path LIKE d.path || '%'
 	ORDER BY r.id, d.id
 ), f AS (
-	SELECT t.user_id, t.score, t.time_ms, t.finished_at, t.region_id, t.school_id, t.class_id FROM campaign_attempts t
-	WHERE t.campaign_id = $1 AND t.finished_at IS NOT NULL AND NOT t.staff_practice AND NOT (t.abandoned AND t.score = 0)
+	SELECT t.user_id, t.division, t.score, t.time_ms, t.finished_at, t.region_id, t.school_id, t.class_id FROM campaign_attempts t
+	WHERE t.campaign_id = $1 AND t.finished_at IS NOT NULL AND NOT t.staff_practice AND NOT t.practice
+	AND NOT (t.abandoned AND t.score = 0)
 	AND ($2 = 0 OR t.user_id = $2)
 	AND ($3::date IS NULL OR (t.finished_at AT TIME ZONE 'Asia/Shanghai')::date = $3)
 ), g AS (
-	SELECT 'all' AS kind, 0::bigint AS grp, f.user_id, f.score, f.time_ms, f.finished_at FROM f
-	UNION ALL SELECT 'district', dist.district, f.user_id, f.score, f.time_ms, f.finished_at FROM f JOIN dist ON dist.region_id = f.region_id
-	UNION ALL SELECT 'school', f.school_id, f.user_id, f.score, f.time_ms, f.finished_at FROM f WHERE f.school_id IS NOT NULL
-	UNION ALL SELECT 'class', f.class_id, f.user_id, f.score, f.time_ms, f.finished_at FROM f WHERE f.class_id IS NOT NULL
+	SELECT 'all' AS kind, 0::bigint AS grp, f.division, f.user_id, f.score, f.time_ms, f.finished_at FROM f
+	UNION ALL SELECT 'district', dist.district, f.division, f.user_id, f.score, f.time_ms, f.finished_at FROM f JOIN dist ON dist.region_id = f.region_id
+	UNION ALL SELECT 'school', f.school_id, f.division, f.user_id, f.score, f.time_ms, f.finished_at FROM f WHERE f.school_id IS NOT NULL
+	UNION ALL SELECT 'class', f.class_id, f.division, f.user_id, f.score, f.time_ms, f.finished_at FROM f WHERE f.class_id IS NOT NULL
 ), best AS (
-	SELECT DISTINCT ON (kind, grp, user_id) kind, grp, user_id, score::bigint, time_ms, finished_at FROM g
-	ORDER BY kind, grp, user_id, score DESC, time_ms, finished_at
+	SELECT DISTINCT ON (kind, grp, division, user_id) kind, grp, division, user_id, score::bigint, time_ms, finished_at FROM g
+	ORDER BY kind, grp, division, user_id, score DESC, time_ms, finished_at
 ), latest AS (
-	SELECT DISTINCT ON (kind, grp, user_id) kind, grp, user_id, score::bigint, time_ms, finished_at FROM g
-	ORDER BY kind, grp, user_id, finished_at DESC
+	SELECT DISTINCT ON (kind, grp, division, user_id) kind, grp, division, user_id, score::bigint, time_ms, finished_at FROM g
+	ORDER BY kind, grp, division, user_id, finished_at DESC
 ), total AS (
-	SELECT kind, grp, user_id, sum(score)::bigint, sum(time_ms)::bigint, max(finished_at) FROM g GROUP BY kind, grp, user_id
+	SELECT kind, grp, division, user_id, sum(score)::bigint, sum(time_ms)::bigint, max(finished_at) FROM g
+	GROUP BY kind, grp, division, user_id
 ), pick AS (
 	SELECT * FROM best WHERE (SELECT counts FROM c) NOT IN ('latest', 'sum')
 	UNION ALL SELECT * FROM latest WHERE (SELECT counts FROM c) = 'latest'
 	UNION ALL SELECT * FROM total WHERE (SELECT counts FROM c) = 'sum'
 )
-SELECT p.user_id, p.kind, p.grp,
+SELECT p.user_id, p.kind, p.grp, p.division,
 	p.score, p.time_ms, (extract(epoch FROM p.finished_at - (SELECT starts_at FROM c)) * 1000)::bigint
 FROM pick p JOIN users u ON u.id = p.user_id WHERE u.deleted_at IS NULL`
 
@@ -199,7 +234,7 @@ func (s *Service) standings(ctx context.Context, campaignID, userID int64, day *
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (standing, error) {
 		var x standing
-		err := r.Scan(&x.userID, &x.kind, &x.group, &x.score, &x.timeMS, &x.reachedMS)
+		err := r.Scan(&x.userID, &x.kind, &x.group, &x.division, &x.score, &x.timeMS, &x.reachedMS)
 		return x, err
 	})
 	if err != nil {
@@ -234,7 +269,7 @@ func (x standing) z() redis.Z {
 func (s *Service) add(pipe redis.Pipeliner, ctx context.Context, key func(Board) string, counts string, xs []standing, today bool) {
 	for _, x := range xs {
 		z := x.z()
-		k := key(Board{Kind: x.kind, ID: x.group, Today: today})
+		k := key(x.board(today))
 		if counts == "best" {
 			pipe.ZAddGT(ctx, k, z)
 		} else {
@@ -297,7 +332,7 @@ func (s *Service) record(ctx context.Context, campaignID, userID int64) (bool, e
 			ttl = int(dayTTL.Seconds())
 		}
 		for _, x := range part.xs {
-			keys = append(keys, s.Key(campaignID, Board{Kind: x.kind, ID: x.group, Today: part.today}))
+			keys = append(keys, s.Key(campaignID, x.board(part.today)))
 			args = append(args, strconv.FormatFloat(x.z().Score, 'f', -1, 64), ttl)
 		}
 	}
@@ -384,9 +419,15 @@ func (s *Service) Groups(ctx context.Context, userID int64) (district, school, c
 // AttemptGroups returns the district, school and class an attempt counts
 // in: the participant's when it started (its snapshot).
 func (s *Service) AttemptGroups(ctx context.Context, attemptID int64) (district, school, class int64, err error) {
+	district, school, class, _, err = s.attemptBoards(ctx, attemptID)
+	return
+}
+
+// attemptBoards is AttemptGroups with the attempt's division.
+func (s *Service) attemptBoards(ctx context.Context, attemptID int64) (district, school, class int64, division string, err error) {
 	err = s.DB.QueryRow(ctx, `SELECT coalesce((SELECT d.id FROM regions r JOIN regions d ON d.kind = 'district' AND r.path LIKE d.path || '%'
-		WHERE r.id = t.region_id ORDER BY d.id LIMIT 1), 0), coalesce(t.school_id, 0), coalesce(t.class_id, 0)
-		FROM campaign_attempts t WHERE t.id = $1`, attemptID).Scan(&district, &school, &class)
+		WHERE r.id = t.region_id ORDER BY d.id LIMIT 1), 0), coalesce(t.school_id, 0), coalesce(t.class_id, 0), t.division
+		FROM campaign_attempts t WHERE t.id = $1`, attemptID).Scan(&district, &school, &class, &division)
 	if err != nil {
 		err = fmt.Errorf("leaderboard: attempt groups: %w", err)
 	}
@@ -402,18 +443,19 @@ type Ranks struct {
 }
 
 // RanksOf returns the user's all-time ranks on the campaign's boards that
-// the attempt counts on (its district, school and class at start).
+// the attempt counts on (its district, school and class at start, in its
+// division).
 func (s *Service) RanksOf(ctx context.Context, campaignID, userID, attemptID int64) (Ranks, error) {
 	var r Ranks
-	d, sc, cl, err := s.AttemptGroups(ctx, attemptID)
+	d, sc, cl, v, err := s.attemptBoards(ctx, attemptID)
 	if err != nil {
 		return r, err
 	}
 	for _, x := range []struct {
 		b   Board
 		dst *int64
-	}{{Board{Kind: All}, &r.Overall}, {Board{Kind: District, ID: d}, &r.District},
-		{Board{Kind: School, ID: sc}, &r.School}, {Board{Kind: Class, ID: cl}, &r.Class}} {
+	}{{Board{Kind: All, Division: v}, &r.Overall}, {Board{Kind: District, ID: d, Division: v}, &r.District},
+		{Board{Kind: School, ID: sc, Division: v}, &r.School}, {Board{Kind: Class, ID: cl, Division: v}, &r.Class}} {
 		if !x.b.Valid() {
 			continue
 		}

@@ -32,7 +32,7 @@ func (s *Service) MoveUser(ctx context.Context, campaignID, from, to int64) erro
 	pipe := s.Redis.TxPipeline() // every key carries the campaign's hash tag: one slot
 	for _, x := range xs {
 		for _, d := range days {
-			pipe.ZRem(ctx, s.Keys.Board(campaignID, Board{Kind: x.kind, ID: x.group}.name(), d), member)
+			pipe.ZRem(ctx, s.Keys.Board(campaignID, x.board(false).name(), d), member)
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {

@@ -150,7 +150,7 @@ func (s *Service) FiveYear(ctx context.Context, a kepu.Actor) (Report, error) {
 }
 
 func (s *Service) participation(ctx context.Context, r *Report, scope []int64, from, to time.Time) error {
-	const where = `WHERE NOT t.staff_practice AND t.started_at >= $1 AND t.started_at < $2 AND ($3::bigint[] IS NULL OR t.region_id = ANY($3))`
+	const where = `WHERE NOT t.staff_practice AND NOT t.practice AND t.started_at >= $1 AND t.started_at < $2 AND ($3::bigint[] IS NULL OR t.region_id = ANY($3))`
 	rows, _ := s.DB.Query(ctx, `SELECT extract(year FROM t.started_at AT TIME ZONE 'Asia/Shanghai')::int, count(*), count(DISTINCT t.user_id)
 		FROM campaign_attempts t `+where+` GROUP BY 1`, from, to, scope)
 	got := map[int]YearCount{}
@@ -179,7 +179,7 @@ func (s *Service) districtAges(ctx context.Context, r *Report, districts []Distr
 		FROM campaign_attempts t JOIN users u ON u.id = t.user_id
 		LEFT JOIN regions g ON g.id = t.region_id
 		LEFT JOIN regions d ON d.kind = 'district' AND g.path LIKE d.path || '%'
-		WHERE NOT t.staff_practice AND t.started_at >= $1 AND t.started_at < $2 AND ($3::bigint[] IS NULL OR t.region_id = ANY($3))
+		WHERE NOT t.staff_practice AND NOT t.practice AND t.started_at >= $1 AND t.started_at < $2 AND ($3::bigint[] IS NULL OR t.region_id = ANY($3))
 		GROUP BY 1, 2`, from, to, scope)
 	counts := map[int64]map[string]int64{}
 	var d int64
@@ -273,7 +273,7 @@ func (s *Service) missed(ctx context.Context, campaigns, scope []int64) ([]Misse
 	rows, _ := s.DB.Query(ctx, `WITH x AS (
 			SELECT a.question_version_id AS v, count(*) AS n, count(*) FILTER (WHERE NOT a.correct) AS wrong
 			FROM campaign_answers a JOIN campaign_attempts t ON t.id = a.attempt_id
-			WHERE t.campaign_id = ANY($1) AND NOT t.staff_practice AND ($2::bigint[] IS NULL OR t.region_id = ANY($2))
+			WHERE t.campaign_id = ANY($1) AND NOT t.staff_practice AND NOT t.practice AND ($2::bigint[] IS NULL OR t.region_id = ANY($2))
 			GROUP BY 1 HAVING count(*) >= $3
 			ORDER BY count(*) FILTER (WHERE NOT a.correct)::float8 / count(*) DESC, 1 LIMIT 10)
 		SELECT x.v, v.stem, v.options, v.answer, v.explanation, v.category, x.n, x.wrong

@@ -304,7 +304,7 @@ const sqlPeople = `SELECT DISTINCT ON (y, t.user_id) extract(year FROM c.starts_
 	FROM campaign_attempts t JOIN campaigns c ON c.id = t.campaign_id JOIN users u ON u.id = t.user_id
 	LEFT JOIN regions r ON r.id = t.region_id
 	LEFT JOIN regions d ON d.kind = 'district' AND r.path LIKE d.path || '%'
-	WHERE t.campaign_id = ANY($1) AND t.finished_at IS NOT NULL AND NOT t.staff_practice AND NOT t.abandoned AND t.tier IS NOT NULL
+	WHERE t.campaign_id = ANY($1) AND t.finished_at IS NOT NULL AND NOT t.staff_practice AND NOT t.practice AND NOT t.abandoned AND t.tier IS NOT NULL
 	AND ($2::bigint[] IS NULL OR t.region_id = ANY($2))
 	ORDER BY y, t.user_id, t.finished_at, t.id`
 

@@ -94,7 +94,13 @@ func (s *Server) startAttempt(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	att, resumed, err := s.campaigns.Start(c.UserContext(), a, id)
+	var opt campaign.StartOptions
+	if len(c.Body()) > 0 {
+		if err := decodeJSON(c, &opt, 1<<10); err != nil {
+			return err
+		}
+	}
+	att, resumed, err := s.campaigns.StartWith(c.UserContext(), a, id, opt)
 	if err != nil {
 		return err
 	}
@@ -229,7 +235,11 @@ type attemptResultView struct {
 	Campaign  campaign.Campaign `json:"campaign"`
 	Ranks     leaderboard.Ranks `json:"ranks"`
 	Tally     campaign.Tally    `json:"tally"`      // right answers of Attempt.Questions, time really used
-	PassScore int               `json:"pass_score"` // the least score that passes (Rules.PassMark of MaxScore)
+	PassScore int               `json:"pass_score"` // the least score that passes (PassMark of MaxScore)
+	PassMark  int               `json:"pass_mark"`  // percent: the attempt's division's (Rules.For)
+	// Division is the name of the attempt's division in the reader's
+	// language ("" without divisions).
+	Division string `json:"division,omitempty"`
 	// Again: "now" (another attempt may start now; Left of them, -1
 	// unlimited), "tomorrow" (today's are used: more from NextAt, 00:00
 	// Beijing time) or "none" (all used, or the campaign is over by then).
@@ -273,11 +283,15 @@ func (s *Server) resultView(c *fiber.Ctx) (attemptResultView, error) {
 	if v.Tally, err = s.campaigns.TallyOf(c.UserContext(), v.Attempt.ID); err != nil {
 		return v, err
 	}
-	v.PassScore = (v.Attempt.MaxScore*v.Campaign.Rules.PassMark + 99) / 100
+	v.PassMark = v.Campaign.Rules.For(v.Attempt.Division, false).PassMark
+	v.PassScore = (v.Attempt.MaxScore*v.PassMark + 99) / 100
+	if d, ok := v.Campaign.Rules.DivisionOf(v.Attempt.Division); ok {
+		v.Division = d.Name(langOf(c))
+	}
 	if err := s.againOf(c, a, &v); err != nil {
 		return v, err
 	}
-	if v.Attempt.StaffPractice { // never ranked: no ranks to show
+	if v.Attempt.StaffPractice || v.Attempt.Practice { // never ranked: no ranks to show
 		return v, nil
 	}
 	if v.Ranks, err = s.boards.RanksOf(c.UserContext(), v.Attempt.CampaignID, a.UserID, v.Attempt.ID); err != nil {
@@ -335,10 +349,17 @@ func publicCertificate(cert campaign.Certificate) campaign.Certificate {
 	return cert
 }
 
-// boardQuery reads ?board=all|district|school|class&id=&period=all|today.
+// boardQuery reads ?board=all|district|school|class&id=&period=all|today
+// and, in a campaign with divisions, &division=key (the viewer's own
+// division when absent, else the first one).
 // A user's own district/school/class is used when id is 0.
-func (s *Server) boardQuery(c *fiber.Ctx) (leaderboard.Board, error) {
+func (s *Server) boardQuery(c *fiber.Ctx, camp campaign.Campaign) (leaderboard.Board, error) {
 	b := leaderboard.Board{Kind: c.Query("board", leaderboard.All), Today: c.Query("period") == "today"}
+	division, err := s.boardDivision(c, camp)
+	if err != nil {
+		return b, err
+	}
+	b.Division = division
 	if p := c.Query("period", "all"); p != "all" && p != "today" {
 		return b, kepu.Invalid("period", "error.campaign_board")
 	}
@@ -360,6 +381,31 @@ func (s *Server) boardQuery(c *fiber.Ctx) (leaderboard.Board, error) {
 		return b, kepu.Invalid("board", "error.campaign_board")
 	}
 	return b, nil
+}
+
+// boardDivision is the division of ?division= for camp: "" without
+// divisions, else the named one (kepu.EINVALID for an unknown key), the
+// viewer's own or the first.
+func (s *Server) boardDivision(c *fiber.Ctx, camp campaign.Campaign) (string, error) {
+	if len(camp.Rules.Divisions) == 0 {
+		return "", nil
+	}
+	if key := c.Query("division"); key != "" {
+		if _, ok := camp.Rules.DivisionOf(key); !ok {
+			return "", kepu.Invalid("division", "divisions.error.unknown")
+		}
+		return key, nil
+	}
+	if u := currentUser(c); u != nil {
+		pl, err := s.campaigns.PlacementOf(c.UserContext(), u.Actor(), camp)
+		if err != nil {
+			return "", err
+		}
+		if pl.Key != "" {
+			return pl.Key, nil
+		}
+	}
+	return camp.Rules.Divisions[0].Key, nil
 }
 
 // errBoardPrivate refuses a class or school board to an outsider.
@@ -394,10 +440,11 @@ func (s *Server) getLeaderboard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.campaigns.Listed(c.UserContext(), id); err != nil {
+	camp, err := s.campaigns.Listed(c.UserContext(), id)
+	if err != nil {
 		return err
 	}
-	b, err := s.boardQuery(c)
+	b, err := s.boardQuery(c, camp)
 	if err != nil {
 		return err
 	}

@@ -106,6 +106,14 @@ func (s *Server) campaignPage(c *fiber.Ctx) error {
 		}
 		data["Mine"] = mine
 		data["StaffPractice"] = campaign.StaffPractice(a, camp)
+		pl, err := s.campaigns.PlacementOf(c.UserContext(), a, camp)
+		if err != nil {
+			return err
+		}
+		data["Placement"] = pl
+		if d, ok := camp.Rules.DivisionOf(pl.Key); ok {
+			data["DivisionName"] = d.Name(langOf(c))
+		}
 	case camp.Rules.Guests:
 		ds, err := s.campaigns.GuestDistricts(c.UserContext(), camp)
 		if err != nil {
@@ -132,7 +140,11 @@ func (s *Server) attemptPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "attempt", "campaign.list_title", fiber.Map{"Attempt": att, "C": s.campaignView(camp)}, "attempt.js")
+	data := fiber.Map{"Attempt": att, "C": s.campaignView(camp)}
+	if d, ok := camp.Rules.DivisionOf(att.Division); ok {
+		data["Division"] = d.Name(langOf(c))
+	}
+	return s.render(c, "attempt", "campaign.list_title", data, "attempt.js")
 }
 
 func (s *Server) attemptResultPage(c *fiber.Ctx) error {
@@ -146,7 +158,8 @@ func (s *Server) attemptResultPage(c *fiber.Ctx) error {
 	}
 	return s.render(c, "attempt_result", "campaign.result_title", fiber.Map{
 		"V": v, "TimeUsed": secondsText(v.Tally.UsedMS), "Assessment": v.Campaign.Kind == "assessment",
-		"Finished": shTime(*v.Attempt.FinishedAt), "Passed": v.Attempt.Passed != nil && *v.Attempt.Passed}, "campaign.js")
+		"Finished": shTime(*v.Attempt.FinishedAt), "Passed": v.Attempt.Passed != nil && *v.Attempt.Passed,
+		"Now": s.campaigns.Now()}, "campaign.js")
 }
 
 func (s *Server) attemptReviewPage(c *fiber.Ctx) error {
@@ -322,6 +335,10 @@ func (f manageForm) CoverURL() string {
 func (manageForm) Categories() []string { return bank.Categories }
 func (manageForm) Dimensions() []string { return bank.Dimensions }
 func (manageForm) Types() []string      { return bank.Types }
+
+// AgeBands and Occupations are the divisions' membership rules.
+func (manageForm) AgeBands() []string    { return kepu.AgeBands }
+func (manageForm) Occupations() []string { return kepu.Occupations }
 
 func (s *Server) manageCampaignPage(c *fiber.Ctx) error {
 	a, err := actor(c)

@@ -123,10 +123,11 @@ func (s *Server) leaderboardWSRoutes() {
 		if err != nil {
 			return err
 		}
-		if _, err := s.campaigns.Public(c.UserContext(), id); err != nil {
+		camp, err := s.campaigns.Public(c.UserContext(), id)
+		if err != nil {
 			return err
 		}
-		b, err := s.boardQuery(c)
+		b, err := s.boardQuery(c, camp)
 		if err != nil {
 			return err
 		}

@@ -4,17 +4,23 @@
 // certificate's print button.
 import { api } from './api.js';
 
-async function startAttempt(campaign) {
-  const r = await api('POST', `/api/v1/campaigns/${encodeURIComponent(campaign)}/attempts`);
+// startAttempt starts (or resumes) an attempt: a practice one (练习) when
+// practice is set, in the division chosen on the page where the campaign
+// lets participants choose.
+async function startAttempt(campaign, practice) {
+  const body = { practice: !!practice };
+  const chosen = document.getElementById('division');
+  if (chosen) body.division = chosen.value;
+  const r = await api('POST', `/api/v1/campaigns/${encodeURIComponent(campaign)}/attempts`, body);
   location.href = `/attempts/${r.attempt.id}`;
 }
 
 for (const b of document.querySelectorAll('[data-start]')) {
   b.addEventListener('click', async () => {
-    const box = document.querySelector('.camp-actions .form-error');
+    const box = document.querySelector('.camp-actions .form-error:not([data-testid])');
     b.disabled = true;
     try {
-      await startAttempt(b.dataset.start);
+      await startAttempt(b.dataset.start, b.dataset.practice === '1');
     } catch (e) {
       if (box) { box.textContent = e.message; box.hidden = false; }
       b.disabled = false;

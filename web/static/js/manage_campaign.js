@@ -11,6 +11,7 @@ import { messages } from './campaign_msgs.js';
 import { toInput, fromInput } from './time.js';
 import { translator } from './i18n.js';
 import { confirmDialog, noticeNext, showNotice } from './confirm.js';
+import { initDivisions, divisionRules, markDivision } from './manage_divisions.js';
 
 const t = messages();
 const ot = translator('organize-msgs');
@@ -117,7 +118,7 @@ function fill(c) {
   for (const b of form.querySelectorAll('input[name=audience]')) b.checked = c.audience.includes(Number(b.value));
   for (const [k, v] of Object.entries(r)) {
     const f = form.elements['rules.' + k];
-    if (!f) continue;
+    if (!f || typeof v === 'object') continue;
     if (f.type === 'checkbox') f.checked = !!v; else f.value = v;
   }
   for (const q of r.quotas || []) addQuota(q);
@@ -150,6 +151,7 @@ function body() {
       pool: form.elements['rules.pool'].value,
       questions: num('questions'), time_limit: num('time_limit'), attempt_limit: num('attempt_limit'), per_day: num('per_day'), total: num('total'),
       base: num('base'), bonus: num('bonus'), pass_mark: num('pass_mark'),
+      ...divisionRules(),
       quotas: [...$('quotas').querySelectorAll('[data-quota]')].map(row => {
         const q = {};
         for (const f of row.querySelectorAll('[data-q]')) {
@@ -173,8 +175,8 @@ function fault(e) {
   const name = e.field || '';
   const quota = /^rules\.quotas\.(\d+)$/.exec(name);
   markQuota(quota ? Number(quota[1]) : -1);
-  if (quota) return;
-  const boxes = { 'rules.quotas': 'quotas-box', audience: 'audience', 'rules.schools': 'aud-picker', 'rules.classes': 'aud-picker',
+  if (quota || markDivision(name)) return;
+  const boxes = { 'rules.quotas': 'quotas-box', 'rules.divisions': 'divisions-box', 'rules.division_choice': 'divisions-box', audience: 'audience', 'rules.schools': 'aud-picker', 'rules.classes': 'aud-picker',
     cover_image_id: 'cover-box' };
   const f = boxes[name] ? $(boxes[name]) : form.elements[name] || form.elements[name.replace(/^rules\./, '')];
   if (f && f.setAttribute) { f.setAttribute('aria-invalid', 'true'); f.focus?.(); }
@@ -228,6 +230,7 @@ $('publish')?.addEventListener('click', async () => {
 });
 
 showNotice($('ok'));
+initDivisions(data && data.rules);
 
 if (data) fill(data);
 else {
