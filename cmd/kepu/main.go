@@ -6,6 +6,7 @@
 //	kepu user create [flags]    create or reset an account
 //	kepu leaderboard rebuild [campaign-id]  rebuild campaign leaderboards from Postgres
 //	kepu calibrate [--min-responses N]      fit the items' response model to the answers
+//	kepu lottery verify --file F | --url U  recompute a campaign's lottery from its published data
 //
 // Configuration comes from KEPU_* environment variables (see README.md).
 package main
@@ -46,6 +47,9 @@ Usage:
   kepu calibrate [--min-responses 200]
                                    fit the 2PL item response model to the campaign answers and store a new
                                    calibration run (also done hourly by serve, KEPU_CALIBRATE_EVERY)
+  kepu lottery verify --file F | --url U [--commitment HEX]
+                                   recompute a closed campaign's lottery from its published data only (the JSON of
+                                   /api/v1/campaigns/ID/lottery); exits 1 on any mismatch (no database needed)
 
 Roles: participant, teacher, organizer, admin. Configuration: KEPU_* environment variables (see README.md).
 `
@@ -75,6 +79,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if cmd == "help" || cmd == "-h" || cmd == "--help" {
 		fmt.Fprint(stdout, usage)
 		return nil
+	}
+	if cmd == "lottery" { // needs no configuration: anyone may verify
+		return runLottery(ctx, args, stdout)
 	}
 	cfg, err := config.Load(nil)
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/kepu/kepu/internal/literacy"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/postgres"
+	"github.com/kepu/kepu/internal/prize"
 	"github.com/kepu/kepu/internal/ratelimit"
 	"github.com/kepu/kepu/internal/rdb"
 	"github.com/kepu/kepu/internal/server"
@@ -60,7 +61,9 @@ type App struct {
 	// Calibration fits the items' response model (kepu calibrate, and
 	// the periodic job Serve runs).
 	Calibration *calibrate.Service
-	Server      *server.Server
+	// Prizes: campaign prizes, the verifiable lottery and the frozen final board.
+	Prizes *prize.Service
+	Server *server.Server
 
 	stop context.CancelFunc
 }
@@ -123,6 +126,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 		}
 		return a.Boards.Record(ctx, t.CampaignID, t.UserID)
 	})
+	a.Prizes = &prize.Service{DB: a.DB, Campaigns: a.Campaigns, Key: cfg.SecretKey, Log: log,
+		Now: func() time.Time { return a.Campaigns.Now() }}
 	return a, nil
 }
 
@@ -134,7 +139,7 @@ func (a *App) BuildServer() error {
 		Config: a.Config, Log: a.Log, DB: a.DB, Reads: a.Reads, Redis: a.Redis, I18n: a.I18n,
 		Accounts: a.Accounts, Org: a.Org, Limiter: limiter,
 		Contests: a.Contests, Dash: a.Dash, Bank: a.Bank, Campaigns: a.Campaigns, Boards: a.Boards,
-		Literacy: a.Literacy,
+		Literacy: a.Literacy, Prizes: a.Prizes,
 	})
 	if err != nil {
 		return err
@@ -169,6 +174,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	work.Go(func() { a.Reads.Run(bg) })
 	work.Go(func() { a.Contests.Run(bg, 100*time.Millisecond, a.Log) })
 	work.Go(func() { (&calibrate.Job{Service: a.Calibration, Every: a.Config.CalibrateEvery}).Run(bg) })
+	work.Go(func() { (&prize.Job{Service: a.Prizes, Every: time.Minute}).Run(bg) })
 	work.Go(func() {
 		(&dashboard.Refresher{DB: a.DB, Log: a.Log, OnRefresh: a.Server.DashRefreshed}).Run(bg)
 	})

@@ -64,6 +64,7 @@ var Actions = []string{
 	"roster.create", "roster.password_reset", "roster.cards_issue", "roster.cards_revoke",
 	"user.role", "user.disable", "user.enable", "user.password_reset", "account.delete",
 	"question.retire",
+	"prize.define", "prize.commit", "prize.freeze", "prize.award", "prize.draw", "prize.reveal", "prize.claim", "prize.fulfil", "prize.export",
 }
 
 // Limits of a Filter: the longest actor text and the widest date range.

@@ -538,6 +538,7 @@ func (s *Server) transitionCampaign(action string) fiber.Handler {
 		if err != nil {
 			return err
 		}
+		s.afterTransition(c.UserContext(), a, out, action) // prize.go
 		return c.JSON(out)
 	}
 }

@@ -121,6 +121,9 @@ func (s *Server) campaignPage(c *fiber.Ctx) error {
 		}
 		data["GuestDistricts"], data["GuestDistrictRequired"] = ds, len(camp.Audience) > 0
 	}
+	if data["Prizes"], err = s.campaignPrizes(c, camp); err != nil { // prize.go
+		return err
+	}
 	return s.render(c, "campaign", "campaign.list_title", data, "campaign.js")
 }
 

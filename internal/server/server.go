@@ -28,6 +28,7 @@ import (
 	"github.com/kepu/kepu/internal/literacy"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/postgres"
+	"github.com/kepu/kepu/internal/prize"
 	"github.com/kepu/kepu/internal/ratelimit"
 	"github.com/kepu/kepu/internal/realtime"
 )
@@ -50,6 +51,7 @@ type Deps struct {
 	Campaigns *campaign.Service
 	Boards    *leaderboard.Service
 	Literacy  *literacy.Service // the literacy share and the five-year report (literacy.go)
+	Prizes    *prize.Service    // campaign prizes, the lottery and the final board (prize.go)
 }
 
 // Server is the HTTP server of one Kepu instance.
@@ -71,6 +73,7 @@ type Server struct {
 	campaigns *campaign.Service
 	boards    *leaderboard.Service
 	literacy  *literacy.Service
+	prizes    *prize.Service
 	issuers   *certificate.Issuers // who issues certificates (cert_issuer.go)
 	lbHub     *lbHub
 	dashHub   *dashHub
@@ -97,7 +100,7 @@ func New(d Deps) (*Server, error) {
 		cfg: d.Config, log: d.Log, db: d.DB, reads: d.Reads, redis: d.Redis, i18n: d.I18n,
 		accounts: d.Accounts, org: d.Org, limiter: d.Limiter,
 		contests: d.Contests, dash: d.Dash, bank: d.Bank, campaigns: d.Campaigns, boards: d.Boards,
-		literacy: d.Literacy, issuers: &certificate.Issuers{DB: d.DB}, metrics: newMetrics(), shutdown: make(chan struct{}),
+		literacy: d.Literacy, prizes: d.Prizes, issuers: &certificate.Issuers{DB: d.DB}, metrics: newMetrics(), shutdown: make(chan struct{}),
 		live: realtime.NewHub(), lbHub: newLBHub(),
 	}
 	s.dashHub = newDashHub(s.metrics.reg)
@@ -206,6 +209,7 @@ func (s *Server) routes() {
 	s.campaignSignalRoutes(api)
 	s.literacyRoutes(api)
 	s.certIssuerRoutes(api)
+	s.prizeRoutes(api)
 
 	s.pageRoutes()
 	a.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })
