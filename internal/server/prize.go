@@ -254,7 +254,7 @@ func (s *Server) lotteryPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	data := fiber.Map{"C": s.campaignView(camp), "L": l}
+	data := fiber.Map{"C": s.campaignView(camp), "L": l, "APIURL": fmt.Sprintf("%s/api/v1/campaigns/%d/lottery", s.cfg.BaseURL, camp.ID)}
 	if u := currentUser(c); u != nil && l.Drawn {
 		a, err := actor(c)
 		if err != nil {
