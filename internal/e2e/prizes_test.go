@@ -63,6 +63,15 @@ func TestPrizesLotteryOnPhone(t *testing.T) {
 	}
 	var commitment string
 	db.QueryRow(ctx, `SELECT commitment FROM prize_lottery WHERE campaign_id = $1`, id).Scan(&commitment)
+	t.Run("the organizer's prize page", func(t *testing.T) {
+		b.LoginDemo("demo-organizer")
+		b.Visit(fmt.Sprintf("/manage/campaigns/%d/prizes", id))
+		b.Do(chromedp.WaitVisible(chromedp.CSS("[data-prize-row]")))
+		b.Do(chromedp.Click(chromedp.CSS("[data-testid=save-prizes]")))
+		b.WaitText("[data-saved]", "已保存")
+		b.Screenshot("prizes-manage-zh-phone")
+		b.ClickNav("[data-testid=logout]")
+	})
 	b.LoginDemo("demo-citizen")
 
 	t.Run("the commitment before the close", func(t *testing.T) {
@@ -135,9 +144,16 @@ func TestPrizesLotteryOnPhone(t *testing.T) {
 		if addr != "湖南省常德市武陵区朗州路 88 号" {
 			t.Errorf("stored address %q", addr)
 		}
-		if err := inst.App.Prizes.Fulfil(ctx, admin, id, award); err != nil {
-			t.Fatal(err)
-		}
+		// The organizer marks it sent on the prize page.
+		b.ClickNav("[data-testid=logout]")
+		b.LoginDemo("demo-organizer")
+		b.Visit(fmt.Sprintf("/manage/campaigns/%d/prizes", id))
+		b.WaitText(fmt.Sprintf("tr[data-award='%d']", award), "已填写")
+		b.Screenshot("prizes-winners-zh-phone")
+		b.ClickNav(fmt.Sprintf("[data-fulfil='%d']", award))
+		b.WaitText(fmt.Sprintf("tr[data-award='%d']", award), "已删除")
+		b.ClickNav("[data-testid=logout]")
+		b.LoginDemo("demo-citizen")
 		b.Visit("/me/prizes")
 		b.WaitText(sel+"[data-testid=fulfilled]", "收货信息已删除")
 		var n int
