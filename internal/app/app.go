@@ -128,6 +128,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	})
 	a.Prizes = &prize.Service{DB: a.DB, Campaigns: a.Campaigns, Key: cfg.SecretKey, Log: log,
 		Now: func() time.Time { return a.Campaigns.Now() }}
+	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Prizes.ExportUser)
 	return a, nil
 }
 

@@ -99,10 +99,16 @@ func scanAward(r pgx.CollectableRow) (Award, error) {
 
 // Mine returns the actor's prizes, newest first (without their own names).
 func (s *Service) Mine(ctx context.Context, a kepu.Actor) ([]Award, error) {
-	rows, _ := s.DB.Query(ctx, `SELECT `+awardCols+awardFrom+`WHERE w.user_id = $1 ORDER BY w.id DESC LIMIT 200`, a.UserID)
+	return s.ofUser(ctx, a.UserID, "DESC LIMIT 200")
+}
+
+// ofUser returns the user's awards without their names, by id (order: ASC
+// or DESC, and a limit).
+func (s *Service) ofUser(ctx context.Context, userID int64, order string) ([]Award, error) {
+	rows, _ := s.DB.Query(ctx, `SELECT `+awardCols+awardFrom+`WHERE w.user_id = $1 ORDER BY w.id `+order, userID)
 	out, err := pgx.CollectRows(rows, scanAward)
 	if err != nil {
-		return nil, fmt.Errorf("prize: mine: %w", err)
+		return nil, fmt.Errorf("prize: awards of user %d: %w", userID, err)
 	}
 	for i := range out {
 		out[i].Nickname, out[i].Username = "", ""
@@ -284,4 +290,11 @@ func (s *Service) MyEntries(ctx context.Context, a kepu.Actor, campaignID int64)
 		return nil, fmt.Errorf("prize: my entries: %w", err)
 	}
 	return ids, nil
+}
+
+// ExportUser is the user's prizes for their data export (account.Exporters):
+// every award with its delivery details while they are kept.
+func (s *Service) ExportUser(ctx context.Context, userID int64) (string, any, error) {
+	out, err := s.ofUser(ctx, userID, "ASC")
+	return "prizes", out, err
 }
