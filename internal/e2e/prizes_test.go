@@ -36,7 +36,7 @@ func TestPrizesLotteryOnPhone(t *testing.T) {
 	adminID, _ := inst.CreateUser("prize-admin", "admin")
 	admin := kepu.Actor{UserID: adminID, Role: kepu.RoleAdmin}
 	if _, err := inst.App.Prizes.Save(ctx, admin, id, prize.Definition{
-		Prizes: []prize.Prize{{Kind: prize.KindRank, Name: "一等奖", Count: 1}, {Kind: prize.KindLottery, Name: "纪念徽章", Count: 4}},
+		Prizes:      []prize.Prize{{Kind: prize.KindRank, Name: "一等奖", Count: 1}, {Kind: prize.KindLottery, Name: "纪念徽章", Count: 4}},
 		Eligibility: []prize.Eligibility{{Basis: prize.BasisRight, Min: 2, Per: prize.PerPerson}}}); err != nil {
 		t.Fatal(err)
 	}
