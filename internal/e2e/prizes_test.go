@@ -65,7 +65,8 @@ func TestPrizesLotteryOnPhone(t *testing.T) {
 	db.QueryRow(ctx, `SELECT commitment FROM prize_lottery WHERE campaign_id = $1`, id).Scan(&commitment)
 	t.Run("the organizer's prize page", func(t *testing.T) {
 		b.LoginDemo("demo-organizer")
-		b.Visit(fmt.Sprintf("/manage/campaigns/%d/prizes", id))
+		b.Visit(fmt.Sprintf("/manage/campaigns/%d", id))
+		b.ClickNav("[data-testid=prizes-link]")
 		b.Do(chromedp.WaitVisible(chromedp.CSS("[data-prize-row]")))
 		b.Do(chromedp.Click(chromedp.CSS("[data-testid=save-prizes]")))
 		b.WaitText("[data-saved]", "已保存")
