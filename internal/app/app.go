@@ -26,6 +26,7 @@ import (
 	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/literacy"
 	"github.com/kepu/kepu/internal/org"
+	"github.com/kepu/kepu/internal/pk"
 	"github.com/kepu/kepu/internal/postgres"
 	"github.com/kepu/kepu/internal/prize"
 	"github.com/kepu/kepu/internal/ratelimit"
@@ -58,6 +59,7 @@ type App struct {
 	Campaigns *campaign.Service
 	Boards    *leaderboard.Service
 	Literacy  *literacy.Service // the literacy share and the five-year report
+	PK        *pk.Service       // PK battles: matchmaking, matches, the practice bot
 	// Calibration fits the items' response model (kepu calibrate, and
 	// the periodic job Serve runs).
 	Calibration *calibrate.Service
@@ -118,6 +120,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Campaigns.Log = log
 	a.Campaigns.Calibrated = a.Calibration // parallel forms
 	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Campaigns.ExportUser)
+	a.PK = pk.NewService(a.DB, a.Redis, a.Keys)
+	a.PK.Log = log
 	a.Boards = &leaderboard.Service{DB: a.DB, Redis: a.Redis, Keys: a.Keys, Now: func() time.Time { return a.Campaigns.Now() },
 		TagKey: cfg.SecretKey, Log: log}
 	a.Campaigns.OnFinish = append(a.Campaigns.OnFinish, func(ctx context.Context, t campaign.Attempt) error {
@@ -140,7 +144,7 @@ func (a *App) BuildServer() error {
 		Config: a.Config, Log: a.Log, DB: a.DB, Reads: a.Reads, Redis: a.Redis, I18n: a.I18n,
 		Accounts: a.Accounts, Org: a.Org, Limiter: limiter,
 		Contests: a.Contests, Dash: a.Dash, Bank: a.Bank, Campaigns: a.Campaigns, Boards: a.Boards,
-		Literacy: a.Literacy, Prizes: a.Prizes,
+		Literacy: a.Literacy, Prizes: a.Prizes, PK: a.PK,
 	})
 	if err != nil {
 		return err

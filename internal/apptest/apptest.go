@@ -53,6 +53,9 @@ type Options struct {
 	// and of campaigns (question deadlines, days), installed before the
 	// server starts.
 	Now func() time.Time
+	// Setup, when set, changes the services before the server is built
+	// (e.g. shorter PK rounds).
+	Setup func(a *app.App)
 }
 
 // Start runs a fresh instance, seeded with the foundation demo data, and
@@ -120,6 +123,9 @@ func Start(t testing.TB, opts ...Options) *Instance {
 		if _, err := seed.Bank(ctx, a.DB, inst.Seed.CityID); err != nil {
 			t.Fatalf("apptest: seed bank: %v", err)
 		}
+	}
+	if o.Setup != nil {
+		o.Setup(a)
 	}
 	if err := a.BuildServer(); err != nil {
 		t.Fatalf("apptest: build server: %v", err)

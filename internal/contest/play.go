@@ -568,22 +568,7 @@ func pointsByStreak(qq Question, set Settings, correct bool, elapsed, limit int6
 // maxStreakTable bounds pointsByStreak's table.
 const maxStreakTable = 100
 
-func validChoice(q Question, c []int) bool {
-	if len(c) == 0 || len(c) > len(q.Options) {
-		return false
-	}
-	if q.Type != "multiple" && len(c) != 1 {
-		return false
-	}
-	seen := map[int]bool{}
-	for _, x := range c {
-		if x < 0 || x >= len(q.Options) || seen[x] {
-			return false
-		}
-		seen[x] = true
-	}
-	return true
-}
+func validChoice(q Question, c []int) bool { return scoring.ValidChoice(q.Type, len(q.Options), c) }
 
 // Me is a player's own standing.
 type Me struct {

@@ -29,6 +29,11 @@
 //	{p}:ev:dash:refresh                   sharded pub/sub channel: a dashboard refresh folded rows (dashboard sockets)
 //	{p}:ev:session                        sharded pub/sub channel: session cache invalidations (account)
 //	{p}:ev:session:ack:{nonce}            their confirmations (lists, 10 s)
+//	{p}:{pk}:q:{mode}:{lang}              PK matchmaking queue (sorted set: user id by enqueue ms; internal/pk)
+//	{p}:{pk}:lv:{mode}:{lang}             the practice level of each waiter of that queue (hash)
+//	{p}:pk:found:{user}                   the match a claimed waiter was put in (2 min): a lost pub/sub message is not a lost match
+//	{p}:ev:pk:m:{match}                   pub/sub channel poking a match's sockets (an answer, a join) (PSUBSCRIBE {p}:ev:pk:*)
+//	{p}:ev:pk:u:{user}                    pub/sub channel telling a waiter their match
 //
 // The board and room names changed when the hash tags came (issue 13):
 // after that upgrade boards rebuild from Postgres by themselves and rooms
@@ -319,3 +324,27 @@ func (k Keys) SessionChannel() string { return k.Key("ev", "session") }
 
 // SessionAck is the list on which instances confirm the invalidation nonce.
 func (k Keys) SessionAck(nonce string) string { return k.Key("ev", "session", "ack", nonce) }
+
+// PKQueue is the PK matchmaking queue of mode (2 or 4 players) and
+// language: a sorted set of user ids by enqueue time (ms). It and PKLevels
+// share the hash tag {pk}, so claim.lua takes both on a cluster.
+func (k Keys) PKQueue(mode int, lang string) string {
+	return k.Key("{pk}", "q", strconv.Itoa(mode), lang)
+}
+
+// PKLevels is the hash of the practice level of each waiter of PKQueue.
+func (k Keys) PKLevels(mode int, lang string) string {
+	return k.Key("{pk}", "lv", strconv.Itoa(mode), lang)
+}
+
+// PKFound holds the match a claimed waiter was put in.
+func (k Keys) PKFound(userID int64) string { return k.Key("pk", "found", id(userID)) }
+
+// PKMatchChannel pokes the sockets of one PK match on every instance.
+func (k Keys) PKMatchChannel(matchID int64) string { return k.Key("ev", "pk", "m", id(matchID)) }
+
+// PKUserChannel tells a waiting user (on any instance) their match.
+func (k Keys) PKUserChannel(userID int64) string { return k.Key("ev", "pk", "u", id(userID)) }
+
+// PKChannelPattern matches both PK channel families (PSUBSCRIBE).
+func (k Keys) PKChannelPattern() string { return k.Key("ev", "pk", "*") }

@@ -79,3 +79,23 @@ func CreditedElapsed(receivedMS, rttMS int64) int64 {
 	}
 	return e
 }
+
+// ValidChoice reports whether c is an acceptable answer to a question of
+// type typ with options options: at least one option, distinct, in range,
+// and exactly one unless typ is "multiple". Contests and PK battles use it.
+func ValidChoice(typ string, options int, c []int) bool {
+	if len(c) == 0 || len(c) > options {
+		return false
+	}
+	if typ != "multiple" && len(c) != 1 {
+		return false
+	}
+	seen := map[int]bool{}
+	for _, x := range c {
+		if x < 0 || x >= options || seen[x] {
+			return false
+		}
+		seen[x] = true
+	}
+	return true
+}

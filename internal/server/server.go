@@ -27,6 +27,7 @@ import (
 	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/literacy"
 	"github.com/kepu/kepu/internal/org"
+	"github.com/kepu/kepu/internal/pk"
 	"github.com/kepu/kepu/internal/postgres"
 	"github.com/kepu/kepu/internal/prize"
 	"github.com/kepu/kepu/internal/ratelimit"
@@ -52,6 +53,7 @@ type Deps struct {
 	Boards    *leaderboard.Service
 	Literacy  *literacy.Service // the literacy share and the five-year report (literacy.go)
 	Prizes    *prize.Service    // campaign prizes, the lottery and the final board (prize.go)
+	PK        *pk.Service       // PK battles (pk.go, pk_ws.go)
 }
 
 // Server is the HTTP server of one Kepu instance.
@@ -74,6 +76,8 @@ type Server struct {
 	boards    *leaderboard.Service
 	literacy  *literacy.Service
 	prizes    *prize.Service
+	pk        *pk.Service
+	pkDrivers pkDrivers            // this instance's PK match drivers (pk_ws.go)
 	issuers   *certificate.Issuers // who issues certificates (cert_issuer.go)
 	lbHub     *lbHub
 	dashHub   *dashHub
@@ -100,7 +104,7 @@ func New(d Deps) (*Server, error) {
 		cfg: d.Config, log: d.Log, db: d.DB, reads: d.Reads, redis: d.Redis, i18n: d.I18n,
 		accounts: d.Accounts, org: d.Org, limiter: d.Limiter,
 		contests: d.Contests, dash: d.Dash, bank: d.Bank, campaigns: d.Campaigns, boards: d.Boards,
-		literacy: d.Literacy, prizes: d.Prizes, issuers: &certificate.Issuers{DB: d.DB}, metrics: newMetrics(), shutdown: make(chan struct{}),
+		literacy: d.Literacy, prizes: d.Prizes, pk: d.PK, issuers: &certificate.Issuers{DB: d.DB}, metrics: newMetrics(), shutdown: make(chan struct{}),
 		live: realtime.NewHub(), lbHub: newLBHub(),
 	}
 	s.dashHub = newDashHub(s.metrics.reg)
@@ -165,6 +169,7 @@ func (s *Server) Start(ctx context.Context) <-chan struct{} {
 	s.startContestLive(ctx)
 	s.startLeaderboardLive(ctx)
 	s.startDashLive(ctx)
+	s.startPKLive(ctx)
 	done := make(chan struct{})
 	go func() { s.bg.Wait(); close(done) }()
 	return done
@@ -210,6 +215,7 @@ func (s *Server) routes() {
 	s.literacyRoutes(api)
 	s.certIssuerRoutes(api)
 	s.prizeRoutes(api)
+	s.pkRoutes(api)
 
 	s.pageRoutes()
 	a.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

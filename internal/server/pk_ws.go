@@ -1,0 +1,372 @@
+package server
+
+// The PK websocket (GET /ws/pk?mode=2|4 to queue, ?match=ID to play or
+// rejoin). Protocol: docs/realtime.md, "PK battles".
+//
+// A queueing connection polls pk.Service.Wait about once a second (and at
+// once when its user channel says a match was found, by any instance),
+// offers the practice bot after pk.Service.BotAfter, then plays the match
+// on the same socket. A playing connection is on its match's topic of the
+// one realtime.Hub; while an instance has connections of a match, one
+// goroutine of that instance (pkDriver) reads the match from Postgres
+// whenever the clock or a poke (an answer, a join: Redis pub/sub from any
+// instance) changes it and sends each connection its own view.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kepu/kepu/internal/account"
+	"github.com/kepu/kepu/internal/kepu"
+	"github.com/kepu/kepu/internal/pk"
+	"github.com/kepu/kepu/internal/realtime"
+)
+
+const (
+	pkReadLimit = 256
+	pkQueue     = 16
+	pkPollEvery = time.Second
+)
+
+// pkConn is one PK socket.
+type pkConn struct {
+	*realtime.Conn
+	user  *account.User
+	who   pk.Who
+	mode  int
+	match atomic.Int64
+	found chan int64 // a match announced on the user's channel
+	botCh chan struct{}
+}
+
+func pkMatchTopic(id int64) string       { return "pk:m:" + strconv.FormatInt(id, 10) }
+func pkUserTopic(user int64) string      { return "pk:u:" + strconv.FormatInt(user, 10) }
+func itoa64(n int64) string              { return strconv.FormatInt(n, 10) }
+func pkMsg(v any) []byte                 { b, _ := json.Marshal(v); return b }
+func (s *Server) pkCtx() context.Context { return s.pkDrivers.ctx }
+
+// pkDrivers holds this instance's match drivers.
+type pkDrivers struct {
+	ctx context.Context // the background context of Start
+	mu  sync.Mutex
+	m   map[int64]*pkDriver
+}
+
+type pkDriver struct {
+	poke  chan struct{}
+	stop  chan struct{}
+	conns int
+}
+
+func (d *pkDriver) wake() {
+	select {
+	case d.poke <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) pkWSRoutes() {
+	s.App.Get("/ws/pk", func(c *fiber.Ctx) error {
+		if !realtime.IsUpgrade(c) {
+			return fiber.ErrUpgradeRequired
+		}
+		if !s.originAllowed(c.Get(fiber.HeaderOrigin)) {
+			return kepu.Errorf(kepu.EFORBIDDEN, "error.origin")
+		}
+		u, err := pkUser(c)
+		if err != nil {
+			return err
+		}
+		if err := s.limiter.Allow(c.UserContext(), pkWSRule, itoa64(u.ID)); err != nil {
+			return err
+		}
+		pc := &pkConn{user: u, who: pkWho(u), found: make(chan int64, 1), botCh: make(chan struct{}, 1)}
+		if v := c.Query("match"); v != "" {
+			id, err := parseID("match", v)
+			if err != nil {
+				return err
+			}
+			if _, _, err := s.pk.State(c.UserContext(), id, u.ID); err != nil {
+				return err
+			}
+			pc.match.Store(id)
+		} else {
+			mode, err := strconv.Atoi(c.Query("mode"))
+			if err != nil || !pk.ValidMode(mode) {
+				return pk.ErrBadMode
+			}
+			pc.mode = mode
+		}
+		return realtime.Upgrade(c, pkReadLimit, func(ws *realtime.WebSocket) { s.pkWS(ws, pc) })
+	})
+}
+
+// startPKLive subscribes to the PK channels (matches found for users,
+// pokes of matches) of every instance until ctx ends.
+func (s *Server) startPKLive(ctx context.Context) {
+	s.pkDrivers.ctx = ctx
+	prefix := strings.TrimSuffix(s.pk.Keys.PKChannelPattern(), "*")
+	broker := realtime.RedisBroker{Client: s.redis, Log: s.log}
+	done, err := broker.Subscribe(ctx, s.pk.Keys.PKChannelPattern(), func(channel string, msg []byte) {
+		kind, idS, _ := strings.Cut(strings.TrimPrefix(channel, prefix), ":")
+		id, err := strconv.ParseInt(idS, 10, 64)
+		if err != nil {
+			return
+		}
+		switch kind {
+		case "m":
+			s.pkDrivers.mu.Lock()
+			if d := s.pkDrivers.m[id]; d != nil {
+				d.wake()
+			}
+			s.pkDrivers.mu.Unlock()
+		case "u":
+			match, err := strconv.ParseInt(string(msg), 10, 64)
+			if err != nil {
+				return
+			}
+			for _, rc := range s.live.Conns(pkUserTopic(id)) {
+				if pc, ok := rc.Data.(*pkConn); ok {
+					select {
+					case pc.found <- match:
+					default:
+					}
+				}
+			}
+		}
+	})
+	s.bg.Go(func() { <-done })
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("pk pubsub: first subscribe failed, retrying", "err", err)
+	}
+}
+
+// pkWS serves one PK socket until the client goes away.
+func (s *Server) pkWS(ws *realtime.WebSocket, c *pkConn) {
+	c.Conn = realtime.NewConn(ws, pkQueue)
+	c.PingEvery, c.WriteWait = livePingEvery, liveWriteWait
+	c.Data = c
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		if id := c.match.Load(); id != 0 {
+			s.pkDetach(id, c)
+		}
+		c.Release(realtime.CloseNormal, "")
+	}()
+	if s.stopping() {
+		c.Close(realtime.CloseGoingAway, "server stopping")
+		return
+	}
+	c.StartPings()
+	if id := c.match.Load(); id != 0 {
+		s.pkAttach(id, c)
+	} else {
+		wg.Go(func() { s.pkQueueLoop(ctx, c) })
+	}
+	_ = realtime.ReadLoop(ws, livePongWait, nil, func(b []byte) bool { return s.pkMessage(ctx, c, b) })
+}
+
+// pkClientMsg is a message from the client.
+type pkClientMsg struct {
+	T string `json:"t"` // "answer" or "bot"
+	Q int    `json:"q"`
+	C []int  `json:"c"`
+}
+
+func (s *Server) pkMessage(ctx context.Context, c *pkConn, b []byte) bool {
+	var m pkClientMsg
+	if err := json.Unmarshal(b, &m); err != nil || len(m.C) > 8 || m.Q < 0 || m.Q > 19 {
+		c.Close(realtime.CloseBadData, "malformed message")
+		return false
+	}
+	switch m.T {
+	case "bot":
+		select {
+		case c.botCh <- struct{}{}:
+		default:
+		}
+	case "answer":
+		id := c.match.Load()
+		if id == 0 {
+			return true
+		}
+		octx, ocancel := s.op(ctx)
+		ack, err := s.pk.Answer(octx, id, c.user.ID, m.Q, m.C)
+		ocancel()
+		if err != nil {
+			s.pkError(c, err)
+			return true
+		}
+		c.Send(pkMsg(struct {
+			T string `json:"t"`
+			pk.Ack
+		}{"ack", ack}))
+	}
+	return true
+}
+
+// pkError sends the client an error in its user's language.
+func (s *Server) pkError(c *pkConn, err error) {
+	key := "pk.error.busy"
+	var ke *kepu.Error
+	if errors.As(err, &ke) && ke.Key != "" {
+		key = ke.Key
+	} else {
+		s.log.Warn("pk ws", "user", c.user.ID, "err", err)
+	}
+	c.Send(pkMsg(fiber.Map{"t": "error", "message": s.i18n.T(c.who.Lang, key, nil)}))
+}
+
+// pkQueueLoop queues c's user until a match is found (by any instance) or
+// they choose the bot, then moves c to the match.
+func (s *Server) pkQueueLoop(ctx context.Context, c *pkConn) {
+	topic := pkUserTopic(c.user.ID)
+	s.live.Add(topic, c.Conn)
+	defer s.live.Remove(topic, c.Conn)
+	start := time.Now()
+	queued := false
+	defer func() {
+		if queued && c.match.Load() == 0 {
+			lctx, cancel := s.op(context.Background())
+			defer cancel()
+			if _, err := s.pk.Leave(lctx, c.user.ID, c.mode, c.who.Lang); err != nil {
+				s.log.Warn("pk leave", "err", err)
+			}
+		}
+	}()
+	octx, ocancel := s.op(ctx)
+	id, err := s.pk.Active(octx, c.user.ID)
+	ocancel()
+	if err != nil {
+		s.pkError(c, err)
+	}
+	tick := time.NewTicker(pkPollEvery)
+	defer tick.Stop()
+	for id == 0 {
+		octx, ocancel := s.op(ctx)
+		id, err = s.pk.Wait(octx, c.who, c.mode)
+		ocancel()
+		queued = true
+		if err != nil {
+			s.pkError(c, err)
+		}
+		if id != 0 {
+			break
+		}
+		waited := time.Since(start)
+		c.Send(pkMsg(fiber.Map{"t": "waiting", "waited_ms": waited.Milliseconds(), "bot_offer": waited >= s.pk.BotAfter}))
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.Done():
+			return
+		case id = <-c.found:
+			octx, ocancel := s.op(ctx)
+			_, _ = s.pk.Leave(octx, c.user.ID, c.mode, c.who.Lang) // forget PKFound too
+			ocancel()
+		case <-tick.C:
+		case <-c.botCh:
+			if waited < s.pk.BotAfter {
+				continue
+			}
+			octx, ocancel := s.op(ctx)
+			id, err = s.pk.PlayBot(octx, c.who, c.mode)
+			ocancel()
+			if err != nil {
+				s.pkError(c, err)
+				id = 0
+			}
+		}
+	}
+	c.match.Store(id)
+	c.Send(pkMsg(fiber.Map{"t": "matched", "match": id}))
+	s.pkAttach(id, c)
+}
+
+// pkAttach puts c on match id's topic and makes sure this instance drives
+// the match; the driver sends c the state at once.
+func (s *Server) pkAttach(id int64, c *pkConn) {
+	s.live.Add(pkMatchTopic(id), c.Conn)
+	s.pkDrivers.mu.Lock()
+	defer s.pkDrivers.mu.Unlock()
+	if s.pkDrivers.m == nil {
+		s.pkDrivers.m = map[int64]*pkDriver{}
+	}
+	d := s.pkDrivers.m[id]
+	if d == nil {
+		d = &pkDriver{poke: make(chan struct{}, 1), stop: make(chan struct{})}
+		s.pkDrivers.m[id] = d
+		ctx := s.pkCtx()
+		s.bg.Go(func() { s.pkDrive(ctx, id, d) })
+	}
+	d.conns++
+	d.wake()
+}
+
+func (s *Server) pkDetach(id int64, c *pkConn) {
+	s.live.Remove(pkMatchTopic(id), c.Conn)
+	s.pkDrivers.mu.Lock()
+	defer s.pkDrivers.mu.Unlock()
+	if d := s.pkDrivers.m[id]; d != nil {
+		if d.conns--; d.conns == 0 {
+			delete(s.pkDrivers.m, id)
+			close(d.stop)
+		}
+	}
+}
+
+// pkDrive sends match id's state to this instance's connections of it
+// whenever it changes (a poke, or the clock: the next round opening or
+// closing), until the last of them leaves or ctx ends.
+func (s *Server) pkDrive(ctx context.Context, id int64, d *pkDriver) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		var next int64
+		octx, cancel := s.op(ctx)
+		m, err := s.pk.Load(octx, id)
+		if err == nil {
+			err = s.pk.Finish(octx, m)
+		}
+		cancel()
+		if err != nil {
+			s.log.Warn("pk drive", "match", id, "err", err)
+			next = time.Now().Add(time.Second).UnixMilli()
+		} else {
+			now := s.pk.Now().UnixMilli()
+			for _, rc := range s.live.Conns(pkMatchTopic(id)) {
+				if pc, ok := rc.Data.(*pkConn); ok {
+					pc.Send(pkMsg(struct {
+						T string `json:"t"`
+						pk.View
+					}{"state", m.ViewFor(m.SeatOf(pc.user.ID), now)}))
+				}
+			}
+			next = m.NextChange(now)
+		}
+		wait := time.Hour
+		if next != 0 {
+			wait = max(time.Duration(next-s.pk.Now().UnixMilli())*time.Millisecond, 0) + 5*time.Millisecond
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.stop:
+			return
+		case <-d.poke:
+		case <-timer.C:
+		}
+	}
+}
