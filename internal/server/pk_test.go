@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -275,6 +276,14 @@ func TestPKMatchAcrossInstances(t *testing.T) {
 	})
 }
 
+// pkClient is an API client holding session.
+func pkClient(inst *apptest.Instance, session string) *apptest.Client {
+	c := inst.Client()
+	u, _ := url.Parse(inst.URL)
+	c.HTTP.Jar.SetCookies(u, []*http.Cookie{{Name: "kepu_session", Value: session}})
+	return c
+}
+
 // TestPKBotFallback: alone in the queue, a person is offered the practice
 // bot only after the wait, plays it (marked as a bot) and finishes.
 func TestPKBotFallback(t *testing.T) {
@@ -313,6 +322,40 @@ func TestPKBotFallback(t *testing.T) {
 			t.Fatalf("the bot did not answer: %+v", done.Players)
 		}
 	}
+
+	t.Run("invite a friend by link and QR", func(t *testing.T) {
+		host := pkClient(inst, pkSession(t, inst, "pk_host"))
+		friend := pkClient(inst, pkSession(t, inst, "pk_friend"))
+		third := pkClient(inst, pkSession(t, inst, "pk_third"))
+		r := host.Do("POST", "/api/v1/pk/invites", nil)
+		apptest.Expect(t, r, 201, "invite")
+		var inv struct {
+			Match int64
+			Code  string
+			URL   string
+		}
+		r.JSON(t, &inv)
+		page := host.Do("GET", "/pk/match/"+itoa(inv.Match), nil)
+		if page.Status != 200 || !strings.Contains(string(page.Body), inv.URL) || !strings.Contains(string(page.Body), `class="pk-qr"`) {
+			t.Fatalf("the inviter's page lacks the link %s or its QR code (status %d)", inv.URL, page.Status)
+		}
+		apptest.Expect(t, friend.Do("GET", strings.TrimPrefix(inv.URL, inst.URL), nil), 200, "invitation page")
+		apptest.Expect(t, third.Do("GET", "/api/v1/pk/matches/"+itoa(inv.Match), nil), 403, "a stranger reads the match")
+		apptest.Expect(t, friend.Do("POST", "/api/v1/pk/invites/"+inv.Code+"/join", nil), 200, "join")
+		if r := third.Do("POST", "/api/v1/pk/invites/"+inv.Code+"/join", nil); r.Status != 409 || r.ErrorMessage() == "" {
+			t.Fatalf("a third person joins: %d %s, want 409 with a message", r.Status, r.Body)
+		}
+		var v struct {
+			Phase   string
+			Players []struct{ Nick string }
+		}
+		r = friend.Do("GET", "/api/v1/pk/matches/"+itoa(inv.Match), nil)
+		apptest.Expect(t, r, 200, "match state")
+		r.JSON(t, &v)
+		if len(v.Players) != 2 || v.Players[0].Nick != "pk_host" || v.Phase == pk.PhaseWaiting {
+			t.Fatalf("after joining: %+v", v)
+		}
+	})
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
