@@ -91,6 +91,8 @@ type Service struct {
 	Round, Reveal, Ready, Grace, BotAfter time.Duration
 
 	questions sync.Map // question version id -> Question (versions never change)
+	poolMu    sync.Mutex
+	pools     map[string]questionPool // by language: what draw picks from
 }
 
 // NewService returns a service with the default timing.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -28,28 +29,9 @@ func (s *Service) create(ctx context.Context, mode int, lang string, seats []sea
 		return 0, fmt.Errorf("pk: create match: %w", err)
 	}
 	defer tx.Rollback(ctx)
-	rows, err := tx.Query(ctx, `
-		SELECT v.id, v.answer, cardinality(v.answer) FROM questions q
-		JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
-		WHERE q.status = 'published' AND q.lang = $1 AND q.type IN ('single', 'truefalse')
-		ORDER BY random() LIMIT $2`, lang, Questions)
+	versions, err := s.draw(ctx, lang)
 	if err != nil {
-		return 0, fmt.Errorf("pk: draw questions: %w", err)
-	}
-	var versions []int64
-	var keys [][]int
-	var nOpts []int
-	var vid int64
-	var key []int
-	var n int
-	if _, err := pgx.ForEachRow(rows, []any{&vid, &key, &n}, func() error {
-		versions, keys, nOpts = append(versions, vid), append(keys, slices.Clone(key)), append(nOpts, n)
-		return nil
-	}); err != nil {
-		return 0, fmt.Errorf("pk: draw questions: %w", err)
-	}
-	if len(versions) < Questions {
-		return 0, ErrNoBank
+		return 0, err
 	}
 	qs, err := s.versions(ctx, versions)
 	if err != nil {
@@ -105,6 +87,52 @@ func (s *Service) create(ctx context.Context, mode int, lang string, seats []sea
 		return 0, fmt.Errorf("pk: create match: %w", err)
 	}
 	return id, nil
+}
+
+// poolTTL is how long an instance draws from its list of a language's
+// questions before reading it again (a question published meanwhile waits
+// that long; one retired is still drawn that long).
+const poolTTL = time.Minute
+
+type questionPool struct {
+	ids []int64
+	at  time.Time
+}
+
+// draw returns Questions distinct question versions (current versions of
+// published single-answer and true/false questions of lang) at random.
+func (s *Service) draw(ctx context.Context, lang string) ([]int64, error) {
+	s.poolMu.Lock()
+	p := s.pools[lang]
+	s.poolMu.Unlock()
+	if p.at.IsZero() || time.Since(p.at) > poolTTL {
+		rows, err := s.DB.Query(ctx, `
+			SELECT v.id FROM questions q
+			JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
+			WHERE q.status = 'published' AND q.lang = $1 AND q.type IN ('single', 'truefalse')`, lang)
+		if err != nil {
+			return nil, fmt.Errorf("pk: draw questions: %w", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return nil, fmt.Errorf("pk: draw questions: %w", err)
+		}
+		p = questionPool{ids: ids, at: time.Now()}
+		s.poolMu.Lock()
+		if s.pools == nil {
+			s.pools = map[string]questionPool{}
+		}
+		s.pools[lang] = p
+		s.poolMu.Unlock()
+	}
+	if len(p.ids) < Questions {
+		return nil, ErrNoBank
+	}
+	out := make([]int64, 0, Questions)
+	for _, i := range rand.Perm(len(p.ids))[:Questions] {
+		out = append(out, p.ids[i])
+	}
+	return out, nil
 }
 
 // nicks fills in the nickname of each human seat as opponents see it: a
@@ -235,7 +263,6 @@ func (s *Service) Answer(ctx context.Context, id, userID int64, q int, choice []
 	s.Poke(ctx, id)
 	return ack, nil
 }
-
 
 // Poke tells the match's sockets on every instance to look again (best
 // effort: they also look by the clock).

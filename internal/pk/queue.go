@@ -36,23 +36,32 @@ const (
 	claimAnchors  = 16
 	claimScan     = 64
 	foundTTL      = 2 * time.Minute
+	// staleWaiter: a waiter who has not polled this long is gone (their
+	// socket's instance died) and is dropped from the queue.
+	staleWaiter = 5 * time.Second
 )
 
-// Wait puts who in the queue of mode (if not there yet) and tries to form
-// a match. It returns the match who is in (0: still waiting): one found
-// for them by any instance, or the one this call formed.
-func (s *Service) Wait(ctx context.Context, who Who, mode int) (int64, error) {
+// Wait puts who, of practice level level (LevelOf, read once when they
+// start waiting), in the queue of mode (if not there yet) and tries to
+// form a match. It returns the match who is in (0: still waiting): one
+// found for them by any instance, or the one this call formed.
+func (s *Service) Wait(ctx context.Context, who Who, mode, level int) (int64, error) {
 	if !ValidMode(mode) {
 		return 0, ErrBadMode
 	}
 	if id, err := s.found(ctx, who.UserID); err != nil || id != 0 {
 		return id, err
 	}
-	level, err := s.Levels.LevelOf(ctx, who.UserID)
+	return s.claim(ctx, mode, who.Lang, strconv.FormatInt(who.UserID, 10), level, who.UserID)
+}
+
+// LevelOf returns userID's practice level (Levels).
+func (s *Service) LevelOf(ctx context.Context, userID int64) (int, error) {
+	level, err := s.Levels.LevelOf(ctx, userID)
 	if err != nil {
 		return 0, fmt.Errorf("pk: level: %w", err)
 	}
-	return s.claim(ctx, mode, who.Lang, strconv.FormatInt(who.UserID, 10), level, who.UserID)
+	return level, nil
 }
 
 // claim runs claim.lua (adding user unless it is "") and makes the match
@@ -60,7 +69,7 @@ func (s *Service) Wait(ctx context.Context, who Who, mode int) (int64, error) {
 func (s *Service) claim(ctx context.Context, mode int, lang, user string, level int, self int64) (int64, error) {
 	qk, lk := s.Keys.PKQueue(mode, lang), s.Keys.PKLevels(mode, lang)
 	res, err := claimScript.Run(ctx, s.Redis, []string{qk, lk},
-		user, level, s.nowMS(), mode, BandBase, BandPerMinute, claimAnchors, claimScan).StringSlice()
+		user, level, s.nowMS(), mode, BandBase, BandPerMinute, claimAnchors, claimScan, staleWaiter.Milliseconds()).StringSlice()
 	if err != nil {
 		return 0, fmt.Errorf("pk: claim: %w", err)
 	}
@@ -84,7 +93,7 @@ func (s *Service) claim(ctx context.Context, mode int, lang, user string, level 
 		pipe := s.Redis.TxPipeline()
 		pipe.ZAddNX(ctx, qk, back...)
 		for _, st := range seats {
-			pipe.HSet(ctx, lk, strconv.FormatInt(st.who.UserID, 10), st.level)
+			pipe.HSet(ctx, lk, strconv.FormatInt(st.who.UserID, 10), fmt.Sprintf("%d:%d", st.level, s.nowMS()))
 		}
 		if _, perr := pipe.Exec(ctx); perr != nil {
 			s.log().Warn("pk: requeue", "err", perr)

@@ -247,15 +247,21 @@ func (s *Server) pkQueueLoop(ctx context.Context, c *pkConn) {
 	}()
 	octx, ocancel := s.op(ctx)
 	id, err := s.pk.Active(octx, c.user.ID)
+	level := 1
+	if err == nil && id == 0 {
+		level, err = s.pk.LevelOf(octx, c.user.ID)
+	}
 	ocancel()
 	if err != nil {
 		s.pkError(c, err)
+		c.Close(realtime.CloseTryLater, "busy")
+		return
 	}
 	tick := time.NewTicker(pkPollEvery)
 	defer tick.Stop()
 	for id == 0 {
 		octx, ocancel := s.op(ctx)
-		id, err = s.pk.Wait(octx, c.who, c.mode)
+		id, err = s.pk.Wait(octx, c.who, c.mode, level)
 		ocancel()
 		queued = true
 		if err != nil {
