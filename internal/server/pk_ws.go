@@ -41,6 +41,7 @@ type pkConn struct {
 	*realtime.Conn
 	user  *account.User
 	who   pk.Who
+	lang  string // of the page (messages)
 	mode  int
 	match atomic.Int64
 	found chan int64 // a match announced on the user's channel
@@ -88,7 +89,7 @@ func (s *Server) pkWSRoutes() {
 		if err := s.limiter.Allow(c.UserContext(), pkWSRule, itoa64(u.ID)); err != nil {
 			return err
 		}
-		pc := &pkConn{user: u, who: pkWho(u), found: make(chan int64, 1), botCh: make(chan struct{}, 1)}
+		pc := &pkConn{user: u, who: pkWho(u), lang: langOf(c), found: make(chan int64, 1), botCh: make(chan struct{}, 1)}
 		if v := c.Query("match"); v != "" {
 			id, err := parseID("match", v)
 			if err != nil {
@@ -225,7 +226,7 @@ func (s *Server) pkError(c *pkConn, err error) {
 	} else {
 		s.log.Warn("pk ws", "user", c.user.ID, "err", err)
 	}
-	c.Send(pkMsg(fiber.Map{"t": "error", "message": s.i18n.T(c.who.Lang, key, nil)}))
+	c.Send(pkMsg(fiber.Map{"t": "error", "message": s.i18n.T(c.lang, key, nil)}))
 }
 
 // pkQueueLoop queues c's user until a match is found (by any instance) or
