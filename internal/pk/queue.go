@@ -50,7 +50,14 @@ func (s *Service) Wait(ctx context.Context, who Who, mode, level int) (int64, er
 		return 0, ErrBadMode
 	}
 	if id, err := s.found(ctx, who.UserID); err != nil || id != 0 {
-		return id, err
+		if err != nil {
+			return 0, err
+		}
+		// A match announced to an earlier wait that ended first (the
+		// socket closed) may be over by now: only a live one counts.
+		if act, err := s.Active(ctx, who.UserID); err != nil || act == id {
+			return act, err
+		}
 	}
 	return s.claim(ctx, mode, who.Lang, strconv.FormatInt(who.UserID, 10), level, who.UserID)
 }
