@@ -18,6 +18,7 @@ import (
 // play one 1-vs-1 match: each sees the same question, the other's progress
 // live, the answer and explanation after each round, and the result.
 func TestPKDuelTwoPhones(t *testing.T) {
+	t.Parallel()
 	li := e2e.Start(t, apptest.Options{Setup: func(a *app.App) {
 		a.PK.Round, a.PK.Reveal, a.PK.Ready = 8*time.Second, 1500*time.Millisecond, time.Second
 	}})

@@ -157,8 +157,9 @@ func pkKeys(t *testing.T, inst *apptest.Instance, id int64) ([][]int, []string) 
 // on the other instance, answers the rest, and both get the result. Four
 // people over the two instances make one 4-player match.
 func TestPKMatchAcrossInstances(t *testing.T) {
-	a := apptest.Start(t, apptest.Options{Setup: pkFast(4*time.Second, time.Minute)})
-	b := apptest.Start(t, apptest.Options{Shared: a, Setup: pkFast(4*time.Second, time.Minute)})
+	t.Parallel()
+	a := apptest.Start(t, apptest.Options{Setup: pkFast(10*time.Second, time.Minute)})
+	b := apptest.Start(t, apptest.Options{Shared: a, Setup: pkFast(10*time.Second, time.Minute)})
 	c1, c2 := pkSession(t, a, "pk_amy"), pkSession(t, a, "pk_bob")
 	p1 := pkDial(t, a, c1, "mode=2")
 	p1.next("waiting", func(m pkMsg) bool { return m.T == "waiting" })
@@ -287,7 +288,8 @@ func pkClient(inst *apptest.Instance, session string) *apptest.Client {
 // TestPKBotFallback: alone in the queue, a person is offered the practice
 // bot only after the wait, plays it (marked as a bot) and finishes.
 func TestPKBotFallback(t *testing.T) {
-	inst := apptest.Start(t, apptest.Options{Setup: pkFast(1500*time.Millisecond, 600*time.Millisecond)})
+	t.Parallel()
+	inst := apptest.Start(t, apptest.Options{Setup: pkFast(2*time.Second, 600*time.Millisecond)})
 	p := pkDial(t, inst, pkSession(t, inst, "pk_solo"), "mode=2")
 	first := p.next("waiting", func(m pkMsg) bool { return m.T == "waiting" })
 	if first.BotOf {
