@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -68,10 +69,7 @@ func (s *Service) Settle(ctx context.Context, a kepu.Actor, campaignID int64) (b
 	if !s.Ended(c) || c.Status == campaign.StatusDraft {
 		return false, nil
 	}
-	d, err := s.Definition(ctx, c)
-	if err != nil {
-		return false, err
-	}
+	var d Definition
 	settled := false
 	err = postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockSpace, int32(c.ID)); err != nil {
@@ -89,7 +87,7 @@ func (s *Service) Settle(ctx context.Context, a kepu.Actor, campaignID int64) (b
 			}
 		}
 		settled = true
-		// The definitions read before the lock are those of now: Save takes the same lock and refuses once frozen.
+		// Read under the lock: Save takes the same lock and refuses once frozen.
 		if d, err = s.Definition(ctx, c); err != nil {
 			return err
 		}
@@ -197,6 +195,11 @@ func (s *Service) draw(ctx context.Context, tx pgx.Tx, a kepu.Actor, c campaign.
 	var committed time.Time
 	err := tx.QueryRow(ctx, `SELECT seed, commitment, committed_at FROM prize_lottery WHERE campaign_id = $1 AND drawn_at IS NULL FOR UPDATE`, c.ID).
 		Scan(&seed, &commitment, &committed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Never committed (prizes written around Save): a draw now could not be verified; none is made.
+		s.log().Warn("lottery without a commitment: not drawn", "campaign", c.ID)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("prize: draw: the commitment: %w", err)
 	}
@@ -267,8 +270,9 @@ func (s *Service) SettleDue(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Job settles ended campaigns every Every until ctx ends (every instance
-// runs it; the advisory lock and the frozen board's key make one win).
+// Job settles ended campaigns and purges the delivery details of deleted
+// accounts every Every until ctx ends (every instance runs it; the
+// advisory lock and the frozen board's key make one settle win).
 type Job struct {
 	Service *Service
 	Every   time.Duration
@@ -291,5 +295,19 @@ func (j *Job) Run(ctx context.Context) {
 		if _, err := j.Service.SettleDue(ctx); err != nil && ctx.Err() == nil {
 			j.Service.log().Warn("settle campaign prizes", "err", err)
 		}
+		if _, err := j.Service.PurgeDeleted(ctx); err != nil && ctx.Err() == nil {
+			j.Service.log().Warn("purge delivery details of deleted accounts", "err", err)
+		}
 	}
+}
+
+// PurgeDeleted deletes the delivery details of accounts deleted since
+// (their owner asked for their data to go); it returns how many.
+func (s *Service) PurgeDeleted(ctx context.Context) (int64, error) {
+	tag, err := s.DB.Exec(ctx, `DELETE FROM prize_deliveries d USING prize_awards w, users u
+		WHERE d.award_id = w.id AND u.id = w.user_id AND u.deleted_at IS NOT NULL`)
+	if err != nil {
+		return 0, fmt.Errorf("prize: purge deleted: %w", err)
+	}
+	return tag.RowsAffected(), nil
 }

@@ -223,6 +223,18 @@ func TestPrizesLotteryRankAndDelivery(t *testing.T) {
 		}
 	})
 
+	t.Run("a deleted account's delivery details are purged", func(t *testing.T) {
+		var award, user int64
+		db.QueryRow(ctx, `SELECT id, user_id FROM prize_awards WHERE campaign_id = $1 AND fulfilled_at IS NULL ORDER BY id LIMIT 1`, f.id).Scan(&award, &user)
+		if _, err := db.Exec(ctx, `INSERT INTO prize_deliveries (award_id, name, phone, address) VALUES ($1, '王五', '13900000000', '常德市鼎城区某路 1 号')`, award); err != nil {
+			t.Fatal(err)
+		}
+		db.Exec(ctx, `UPDATE users SET deleted_at = now() WHERE id = $1`, user) // as account.Delete leaves it
+		if n, err := f.inst.App.Prizes.PurgeDeleted(ctx); err != nil || n != 1 {
+			t.Errorf("purge: %d, %v; want the one row", n, err)
+		}
+	})
+
 	t.Run("every step is audited", func(t *testing.T) {
 		var actions []string
 		db.QueryRow(ctx, `SELECT array_agg(DISTINCT action) FROM audit_log WHERE action LIKE 'prize.%' AND target = $1`,
