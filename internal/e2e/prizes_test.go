@@ -28,6 +28,7 @@ import (
 // delivery details under 我的奖品, and once the organizer marks the prize
 // sent the page says so and the details are gone.
 func TestPrizesLotteryOnPhone(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	inst := b.Inst
 	ctx := context.Background()
@@ -69,7 +70,7 @@ func TestPrizesLotteryOnPhone(t *testing.T) {
 		b.ClickNav("[data-testid=prizes-link]")
 		b.Do(chromedp.WaitVisible(chromedp.CSS("[data-prize-row]")))
 		b.Do(chromedp.Click(chromedp.CSS("[data-testid=save-prizes]")))
-		b.WaitText("[data-saved]", "已保存")
+		b.Do(chromedp.WaitVisible(chromedp.CSS("[data-saved]")))
 		b.Screenshot("prizes-manage-zh-phone")
 		b.ClickNav("[data-testid=logout]")
 	})
@@ -138,7 +139,7 @@ func TestPrizesLotteryOnPhone(t *testing.T) {
 		b.WaitText(sel+".form-error", "有效的电话号码")
 		b.Fill(sel+"[data-testid=delivery-phone]", "138 0000 0000")
 		b.Do(chromedp.Click(chromedp.CSS(sel + "[data-testid=delivery-save]")))
-		b.WaitText(sel+"[data-saved]", "已保存")
+		b.Do(chromedp.WaitVisible(chromedp.CSS(sel + "[data-saved]"))) // its text is there while hidden
 		b.Screenshot("prizes-mine-zh-phone")
 		var addr string
 		db.QueryRow(ctx, `SELECT address FROM prize_deliveries WHERE award_id = $1`, award).Scan(&addr)

@@ -224,8 +224,15 @@ func (s *Server) putDelivery(c *fiber.Ctx) error {
 // prizeBox is what the campaign page shows of its prizes.
 type prizeBox struct {
 	Def        prize.Definition
-	Commitment string // the lottery's commitment, "" without a lottery
+	Lines      []prizeLine // the prizes with their divisions' names
+	Commitment string      // the lottery's commitment, "" without a lottery
 	Ended      bool
+}
+
+// prizeLine is a prize with the name of its division in the page's language.
+type prizeLine struct {
+	prize.Prize
+	DivisionName string
 }
 
 // campaignPrizes is the campaign page's prize box (nil: no prizes).
@@ -235,6 +242,13 @@ func (s *Server) campaignPrizes(c *fiber.Ctx, camp campaign.Campaign) (*prizeBox
 		return nil, err
 	}
 	box := &prizeBox{Def: d, Ended: s.prizes.Ended(camp)}
+	for _, p := range d.Prizes {
+		l := prizeLine{Prize: p, DivisionName: p.Division}
+		if div, ok := camp.Rules.DivisionOf(p.Division); ok && p.Division != "" {
+			l.DivisionName = div.Name(langOf(c))
+		}
+		box.Lines = append(box.Lines, l)
+	}
 	if d.HasLottery() {
 		l, err := s.prizes.Lottery(c.UserContext(), camp)
 		if err != nil && kepu.ErrorCode(err) != kepu.ENOTFOUND {

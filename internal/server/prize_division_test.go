@@ -17,6 +17,7 @@ import (
 // its own ranks, and its lottery draws among its own eligible entries by its
 // own rule; one person wins at most one lottery prize.
 func TestPrizesPerDivision(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	ctx := context.Background()
 	db := inst.DB.Pool

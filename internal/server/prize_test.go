@@ -28,6 +28,7 @@ type lotteryDoc struct {
 // delivery details, which are deleted when the organizer marks the prize
 // fulfilled; every step is audited.
 func TestPrizesLotteryRankAndDelivery(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, map[string]any{"questions": 3})
 	ctx := context.Background()
 	db := f.inst.DB.Pool
