@@ -23,6 +23,7 @@ import (
 	"github.com/kepu/kepu/internal/contest"
 	"github.com/kepu/kepu/internal/dashboard"
 	"github.com/kepu/kepu/internal/i18n"
+	"github.com/kepu/kepu/internal/invite"
 	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/literacy"
 	"github.com/kepu/kepu/internal/org"
@@ -57,9 +58,11 @@ type App struct {
 	Bank     *bank.Service
 	// Campaigns and Boards: timed quiz campaigns and their leaderboards.
 	Campaigns *campaign.Service
-	Boards    *leaderboard.Service
-	Literacy  *literacy.Service // the literacy share and the five-year report
-	PK        *pk.Service       // PK battles: matchmaking, matches, the practice bot
+	// Invites: invitations, their reach and the online-to-live final.
+	Invites  *invite.Service
+	Boards   *leaderboard.Service
+	Literacy *literacy.Service // the literacy share and the five-year report
+	PK       *pk.Service       // PK battles: matchmaking, matches, the practice bot
 	// Calibration fits the items' response model (kepu calibrate, and
 	// the periodic job Serve runs).
 	Calibration *calibrate.Service
@@ -124,6 +127,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.PK.Log = log
 	a.Boards = &leaderboard.Service{DB: a.DB, Redis: a.Redis, Keys: a.Keys, Now: func() time.Time { return a.Campaigns.Now() },
 		TagKey: cfg.SecretKey, Log: log}
+	a.Invites = &invite.Service{DB: a.DB, Campaigns: a.Campaigns, Contests: a.Contests, Org: a.Org,
+		Now: func() time.Time { return a.Campaigns.Now() }}
+	a.Campaigns.Extra = a.Invites // the invitation reward's extra attempt
+	a.Campaigns.OnFinish = append(a.Campaigns.OnFinish, a.Invites.Finished)
 	a.Campaigns.OnFinish = append(a.Campaigns.OnFinish, func(ctx context.Context, t campaign.Attempt) error {
 		if t.StaffPractice || t.Practice { // never ranked (docs/security.md, docs/campaigns.md)
 			return nil
@@ -143,7 +150,7 @@ func (a *App) BuildServer() error {
 	s, err := server.New(server.Deps{
 		Config: a.Config, Log: a.Log, DB: a.DB, Reads: a.Reads, Redis: a.Redis, I18n: a.I18n,
 		Accounts: a.Accounts, Org: a.Org, Limiter: limiter,
-		Contests: a.Contests, Dash: a.Dash, Bank: a.Bank, Campaigns: a.Campaigns, Boards: a.Boards,
+		Contests: a.Contests, Dash: a.Dash, Bank: a.Bank, Campaigns: a.Campaigns, Boards: a.Boards, Invites: a.Invites,
 		Literacy: a.Literacy, Prizes: a.Prizes, PK: a.PK,
 	})
 	if err != nil {

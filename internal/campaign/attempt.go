@@ -203,7 +203,13 @@ func (s *Service) StartWith(ctx context.Context, a kepu.Actor, campaignID int64,
 		return att, true, tx.Commit(ctx)
 	}
 	today := day(now)
-	if err := checkLimits(ctx, tx, c, a.UserID, today, opt.Practice); err != nil {
+	extra := 0
+	if !opt.Practice && c.Rules.InviteReward && c.Rules.PerDay > 0 && s.Extra != nil {
+		if extra, err = s.Extra.ExtraToday(ctx, tx, c.ID, a.UserID); err != nil {
+			return att, false, fmt.Errorf("campaign: start: extra attempts: %w", err)
+		}
+	}
+	if err := checkLimits(ctx, tx, c, a.UserID, today, opt.Practice, extra); err != nil {
 		return att, false, err
 	}
 	division, err := divisionFor(ctx, tx, c, a.UserID, opt.Division)
@@ -291,8 +297,9 @@ func checkAudience(ctx context.Context, tx pgx.Tx, c Campaign, g Groups) error {
 // checkLimits is kepu.ECONFLICT when the user has used up the campaign's
 // attempts in all or today (Asia/Shanghai), or, for a formal attempt,
 // has yet to finish the practice the campaign requires. Practice attempts
-// count only against MaxPracticePerDay.
-func checkLimits(ctx context.Context, tx pgx.Tx, c Campaign, userID int64, today time.Time, practice bool) error {
+// count only against MaxPracticePerDay; extra attempts are added to the
+// day's formal ones (ExtraAttempts).
+func checkLimits(ctx context.Context, tx pgx.Tx, c Campaign, userID int64, today time.Time, practice bool, extra int) error {
 	var perDay, total, practiceToday int
 	var practiced bool
 	if err := tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE day = $3 AND NOT practice), count(*) FILTER (WHERE NOT practice),
@@ -316,7 +323,7 @@ func checkLimits(ctx context.Context, tx pgx.Tx, c Campaign, userID int64, today
 	if c.Rules.Total > 0 && total >= c.Rules.Total {
 		return kepu.Errorf(kepu.ECONFLICT, "error.campaign_limit_total").With("n", c.Rules.Total)
 	}
-	if c.Rules.PerDay > 0 && perDay >= c.Rules.PerDay {
+	if c.Rules.PerDay > 0 && perDay >= c.Rules.PerDay+extra {
 		return kepu.Errorf(kepu.ECONFLICT, "error.campaign_limit_day").With("n", c.Rules.PerDay)
 	}
 	return nil

@@ -120,6 +120,10 @@ type Rules struct {
 	DivisionChoice bool `json:"division_choice,omitempty"`
 	// Practice is the practice round (练习).
 	Practice Practice `json:"practice"`
+	// InviteReward: a participant who has brought someone to the campaign
+	// (internal/invite) gets one attempt a day more than PerDay. Never
+	// points: scores are untouched (Service.Extra decides).
+	InviteReward bool `json:"invite_reward,omitempty"`
 }
 
 // Campaign is one campaign.
@@ -308,6 +312,12 @@ type Scope interface {
 	CheckRegion(ctx context.Context, a kepu.Actor, regionID int64) error
 }
 
+// ExtraAttempts is how many attempts userID may start today beyond the
+// campaign's PerDay, read inside the Start transaction tx.
+type ExtraAttempts interface {
+	ExtraToday(ctx context.Context, tx pgx.Tx, campaignID, userID int64) (int, error)
+}
+
 // Service runs campaigns and attempts.
 type Service struct {
 	DB    *pgxpool.Pool
@@ -318,6 +328,9 @@ type Service struct {
 	Log      *slog.Logger
 	// Calibrated gives parallel forms the items' parameters (nil: none).
 	Calibrated Calibrated
+	// Extra grants extra attempts a day to a campaign with
+	// Rules.InviteReward (internal/invite; nil: none).
+	Extra ExtraAttempts
 	// Now is the clock every deadline is decided by; tests replace it.
 	Now func() time.Time
 	// Grace is the network-delay credit: an answer arriving up to Grace

@@ -53,6 +53,10 @@ type Settings struct {
 	AutoAdvance bool    `json:"auto_advance"` // reveal and leaderboard advance by themselves
 	LateJoin    bool    `json:"late_join"`    // players may join after the start
 	GetReady    bool    `json:"get_ready"`    // a 3-2-1 countdown (Service.ReadyFor) before each question opens for answers
+	// Invited, when not empty, are the only accounts that may join, under
+	// their own nickname (an online-to-live final, internal/invite). Set
+	// by NewContest.Invited, never by the host's form; an edit keeps it.
+	Invited []int64 `json:"invited,omitempty"`
 }
 
 // SettingsInput is Settings as submitted: pointers tell "absent" (take the
@@ -164,7 +168,13 @@ type NewContest struct {
 	QuestionIDs []int64       `json:"question_ids"`
 	Practice    []int64       `json:"practice_ids"` // of QuestionIDs: scored 0
 	Draw        *Draw         `json:"draw"`
+	// Invited restricts the contest to these accounts (Settings.Invited);
+	// only Go callers set it (at most MaxInvited).
+	Invited []int64 `json:"-"`
 }
+
+// MaxInvited is the most accounts a contest may be restricted to.
+const MaxInvited = 2000
 
 // Service is the contest service. Clock decides every deadline.
 type Service struct {
@@ -278,6 +288,10 @@ func (s *Service) Create(ctx context.Context, a kepu.Actor, in NewContest) (Cont
 	if err != nil {
 		return Contest{}, err
 	}
+	if len(in.Invited) > MaxInvited {
+		return Contest{}, kepu.Invalid("invited", "error.contest_full")
+	}
+	set.Invited = in.Invited
 	var versions []int64
 	switch {
 	case in.Draw != nil && len(in.QuestionIDs) == 0:

@@ -200,6 +200,12 @@ func (s *Service) join(ctx context.Context, id int64, in JoinInput, token string
 		}
 		typed = in.RosterNick // the name the teacher gave the pupil
 	}
+	if len(ri.Settings.Invited) > 0 { // a final: invited accounts only, under their own name
+		if in.UserID == 0 || !slices.Contains(ri.Settings.Invited, in.UserID) {
+			return Joined{}, kepu.Errorf(kepu.EFORBIDDEN, "reach.error.invited_only")
+		}
+		typed = in.RosterNick
+	}
 	nick, err := CleanNick(typed)
 	if err != nil {
 		return Joined{}, err

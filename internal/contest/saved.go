@@ -108,6 +108,10 @@ func (s *Service) Update(ctx context.Context, a kepu.Actor, id int64, in EditCon
 				kept[q] = vs[i]
 			}
 		}
+		// The invited accounts of a final are not the host's to edit.
+		if err := tx.QueryRow(ctx, `SELECT coalesce(settings->'invited', 'null') FROM contests WHERE id = $1`, id).Scan(&set.Invited); err != nil {
+			return err
+		}
 		setJSON, _ := json.Marshal(set)
 		if _, err := tx.Exec(ctx, `UPDATE contests SET title = $2, settings = $3, updated_at = now() WHERE id = $1`,
 			id, title, setJSON); err != nil {

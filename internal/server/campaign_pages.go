@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/kepu/kepu/internal/qr"
 
 	"github.com/kepu/kepu/internal/bank"
 	"github.com/kepu/kepu/internal/campaign"
@@ -91,6 +90,9 @@ func (s *Server) campaignPage(c *fiber.Ctx) error {
 		return err
 	}
 	data["Audience"] = aud[0]
+	if data["Reach"], err = s.campaignReach(c, camp); err != nil {
+		return err
+	}
 	u := currentUser(c)
 	switch {
 	case u != nil && u.IsGuest() && !camp.Rules.Guests:
@@ -287,13 +289,7 @@ func (s *Server) certificateQR(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	png, err := qr.PNG(s.verifyURL(cert.Code), 256)
-	if err != nil {
-		return fmt.Errorf("server: certificate qr: %w", err)
-	}
-	c.Set(fiber.HeaderContentType, "image/png")
-	c.Set(fiber.HeaderCacheControl, "public, max-age=86400")
-	return c.Send(png)
+	return sendQR(c, s.verifyURL(cert.Code), 256)
 }
 
 func (s *Server) manageCampaignsPage(c *fiber.Ctx) error {

@@ -111,6 +111,7 @@ func (s *Server) register(c *fiber.Ctx) error {
 		return err
 	}
 	s.mergeGuest(c, guest, u)
+	s.creditInvite(c, u.ID, true)
 	// The browser that created the account is known to it (login_guard.go).
 	s.setCookie(c, deviceCookie, s.issueDevice(c.Cookies(deviceCookie), normalizeLogin(u.Username), s.accounts.Now()), deviceMaxAge, true)
 	codes, err := s.accounts.NewRecoveryCodes(c.UserContext(), kepu.Actor{UserID: u.ID, Role: u.Role, IP: c.IP()})
@@ -172,6 +173,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 		return err
 	}
 	s.mergeGuest(c, guest, u)
+	s.creditInvite(c, u.ID, false)
 	return c.JSON(u)
 }
 

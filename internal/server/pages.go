@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kepu/kepu/internal/account"
+	"github.com/kepu/kepu/internal/invite"
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/org"
 )
@@ -43,15 +44,22 @@ func (s *Server) pageRoutes() {
 			}
 			form.Recovery = &st
 		}
+		finals, err := s.finalInvitations(c)
+		if err != nil {
+			return err
+		}
+		form.Finals = finals
 		return s.render(c, "profile", "profile.title", form, "app.js", "recovery.js")
 	})
 	s.adminPageRoutes()
+	s.invitePageRoutes()
 }
 
 // profileForm is what the register and profile pages show.
 type profileForm struct {
 	Regions  []org.Region
 	Recovery *account.RecoveryStatus // the user's recovery codes (nil for a guest)
+	Finals   []invite.Invitation     // the finals the user is invited to (internal/invite)
 }
 
 // AgeBands and Occupations are the choices of the profile form.

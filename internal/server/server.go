@@ -24,6 +24,7 @@ import (
 	"github.com/kepu/kepu/internal/contest"
 	"github.com/kepu/kepu/internal/dashboard"
 	"github.com/kepu/kepu/internal/i18n"
+	"github.com/kepu/kepu/internal/invite"
 	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/literacy"
 	"github.com/kepu/kepu/internal/org"
@@ -54,6 +55,7 @@ type Deps struct {
 	Literacy  *literacy.Service // the literacy share and the five-year report (literacy.go)
 	Prizes    *prize.Service    // campaign prizes, the lottery and the final board (prize.go)
 	PK        *pk.Service       // PK battles (pk.go, pk_ws.go)
+	Invites   *invite.Service   // invitations and the online-to-live final (invite.go; nil: none)
 }
 
 // Server is the HTTP server of one Kepu instance.
@@ -77,7 +79,8 @@ type Server struct {
 	literacy  *literacy.Service
 	prizes    *prize.Service
 	pk        *pk.Service
-	pkDrivers pkDrivers            // this instance's PK match drivers (pk_ws.go)
+	pkDrivers pkDrivers // this instance's PK match drivers (pk_ws.go)
+	invites   *invite.Service
 	issuers   *certificate.Issuers // who issues certificates (cert_issuer.go)
 	lbHub     *lbHub
 	dashHub   *dashHub
@@ -104,7 +107,7 @@ func New(d Deps) (*Server, error) {
 		cfg: d.Config, log: d.Log, db: d.DB, reads: d.Reads, redis: d.Redis, i18n: d.I18n,
 		accounts: d.Accounts, org: d.Org, limiter: d.Limiter,
 		contests: d.Contests, dash: d.Dash, bank: d.Bank, campaigns: d.Campaigns, boards: d.Boards,
-		literacy: d.Literacy, prizes: d.Prizes, pk: d.PK, issuers: &certificate.Issuers{DB: d.DB}, metrics: newMetrics(), shutdown: make(chan struct{}),
+		literacy: d.Literacy, prizes: d.Prizes, pk: d.PK, invites: d.Invites, issuers: &certificate.Issuers{DB: d.DB}, metrics: newMetrics(), shutdown: make(chan struct{}),
 		live: realtime.NewHub(), lbHub: newLBHub(),
 	}
 	s.dashHub = newDashHub(s.metrics.reg)
@@ -216,6 +219,7 @@ func (s *Server) routes() {
 	s.certIssuerRoutes(api)
 	s.prizeRoutes(api)
 	s.pkRoutes(api)
+	s.inviteRoutes(api)
 
 	s.pageRoutes()
 	a.Use(func(c *fiber.Ctx) error { return fiber.ErrNotFound })

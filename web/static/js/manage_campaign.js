@@ -147,6 +147,7 @@ function body() {
       counts: form.elements['rules.counts'].value,
       partial: form.elements['rules.partial'].checked,
       guests: form.elements['rules.guests'].checked,
+      invite_reward: form.elements['rules.invite_reward'].checked,
       parallel_forms: form.elements['rules.scoring'].value === 'assessment' && form.elements['rules.parallel_forms'].checked,
       pool: form.elements['rules.pool'].value,
       questions: num('questions'), time_limit: num('time_limit'), attempt_limit: num('attempt_limit'), per_day: num('per_day'), total: num('total'),
