@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kepu/kepu/internal/audit"
 	"github.com/kepu/kepu/internal/campaign"
 	"github.com/kepu/kepu/internal/contest"
 	"github.com/kepu/kepu/internal/kepu"
@@ -93,7 +94,7 @@ func (in *FinalInput) Validate() error {
 // drawn from the published bank, title the campaign's) that only the
 // invited accounts may join, owned by the actor, who hosts it. Errors:
 // kepu.ECONFLICT when the board is not frozen yet or the campaign has a
-// final already.
+// final already. The call is in the audit log (campaign.final).
 func (s *Service) CreateFinal(ctx context.Context, a kepu.Actor, campaignID int64, in FinalInput) (Final, error) {
 	c, err := s.Campaigns.Manage(ctx, a, campaignID)
 	if err != nil {
@@ -156,6 +157,10 @@ func (s *Service) CreateFinal(ctx context.Context, a kepu.Actor, campaignID int6
 	err = postgres.Tx(ctx, s.DB, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `INSERT INTO invite_finals (campaign_id, contest_id, top_n, starts_at, place, created_by)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, c.ID, ct.ID, in.TopN, in.StartsAt.UTC(), in.Place, a.UserID).Scan(&f.ID); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, a.UserID, "campaign.final", campaign.Target(c.ID),
+			map[string]any{"title": c.Title, "count": len(picks), "top_n": in.TopN}, a.IP); err != nil {
 			return err
 		}
 		for _, p := range picks {
