@@ -21,6 +21,7 @@ import (
 // and the podium, named as on the frozen board (a minor masked),
 // then shows on the campaign page.
 func TestLiveFinalOnProjector(t *testing.T) {
+	t.Parallel()
 	host := e2e.Start(t)
 	inst := host.Inst
 	outer := t // the phones live for the whole journey, not one step

@@ -17,6 +17,7 @@ import (
 // joined the room and who was checked in at the door; once the final has
 // ended its podium (names as on the frozen board) is on the campaign page.
 func TestFinalInvitationsAndRoster(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	ctx := context.Background()
 	db := f.inst.DB.Pool

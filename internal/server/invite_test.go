@@ -85,6 +85,7 @@ func reachOf(t *testing.T, c *apptest.Client, id int64) reachJSON {
 // campaign; the reward gives the inviter exactly one extra attempt a day
 // when the campaign enables it and nothing when it does not.
 func TestInviteAttribution(t *testing.T) {
+	t.Parallel()
 	// Sessions outlive the days the test moves through.
 	f := newCampaignOn(t, apptest.Options{Env: map[string]string{"KEPU_SESSION_IDLE": "720h"}}, nil)
 	ctx := context.Background()
