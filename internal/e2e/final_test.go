@@ -131,6 +131,13 @@ func TestLiveFinalOnProjector(t *testing.T) {
 		host.ClickNav("[data-testid=lang-switch]")
 		host.WaitText("[data-testid=final-podium]", "Live final podium")
 		host.Screenshot("final-campaign-podium-en-390")
+		// The organizer's own invitation and the reach report, on a phone.
+		host.Visit(fmt.Sprintf("/campaigns/%d/invite", id))
+		host.Do(chromedp.WaitVisible(chromedp.CSS("[data-testid=invite-qr]")))
+		host.Screenshot("invite-en-390")
+		host.Visit(fmt.Sprintf("/campaigns/%d/reach", id))
+		host.WaitText("[data-testid=reach-totals]", "1")
+		host.Screenshot("reach-en-390")
 		host.Do(chromedp.EmulateViewport(1920, 1080))
 		host.Visit(fmt.Sprintf("/campaigns/%d/final", id))
 		host.Screenshot("final-roster-en-1920")

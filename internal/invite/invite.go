@@ -337,7 +337,7 @@ func (s *Service) Reach(ctx context.Context, a kepu.Actor, campaignID int64) (Re
 			r.Codes, r.Opens, r.Registered, r.Participated = codes, row.Opens, reg, part
 			continue
 		}
-		if people >= dashboard.MinGroup {
+		if people >= dashboard.MinGroup || people == 0 { // nobody brought: nothing to hide
 			row.Registered, row.Participated = &reg, &part
 		}
 		if grouped != 0 {

@@ -279,7 +279,7 @@ func (s *Server) reachPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	schools, err := s.org.Schools(c.UserContext(), a, camp.RegionID)
+	schools, err := s.org.Schools(c.UserContext(), a, 0) // every school in the organizer's scope
 	if err != nil {
 		return err
 	}
