@@ -63,8 +63,8 @@ const DemoTitle = "2026年常德市公民科学素质网络答题（演示）"
 // SeedDemo creates the published demo campaign of regionID once (by title):
 // 20 questions (7 true/false, 7 single, 6 multiple choice), speed scoring,
 // 30 s per question, 3 attempts a day, bilingual (a participant who reads
-// English gets the English translation where one exists), open for a year
-// from now. It returns the campaign id and whether it was created now.
+// English gets the English translation where one exists), a practice round
+// of 5 questions (练习, not required), open for a year from now. It returns the campaign id and whether it was created now.
 func (s *Service) SeedDemo(ctx context.Context, regionID int64) (int64, bool, error) {
 	var id int64
 	err := s.DB.QueryRow(ctx, `SELECT id FROM campaigns WHERE title = $1 ORDER BY id LIMIT 1`, DemoTitle).Scan(&id)
@@ -82,7 +82,8 @@ func (s *Service) SeedDemo(ctx context.Context, regionID int64) (int64, bool, er
 		StartsAt:    now.Add(-time.Hour),
 		EndsAt:      now.AddDate(1, 0, 0),
 		Rules: Rules{Questions: 20, TimeLimit: 30, PerDay: 3, Lang: LangBoth, Scoring: scoring.RuleSpeed, Counts: CountBest, Quotas: []Quota{
-			{Type: bank.TypeTrueFalse, Count: 7}, {Type: bank.TypeSingle, Count: 7}, {Type: bank.TypeMultiple, Count: 6}}},
+			{Type: bank.TypeTrueFalse, Count: 7}, {Type: bank.TypeSingle, Count: 7}, {Type: bank.TypeMultiple, Count: 6}},
+			Practice: Practice{Enabled: true, Questions: 5}},
 	}
 	if err := in.Validate(); err != nil {
 		return 0, false, fmt.Errorf("campaign: seed demo: %w", err)

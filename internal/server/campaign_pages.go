@@ -234,6 +234,9 @@ func (s *Server) leaderboardPage(c *fiber.Ctx) error {
 		}
 		data["District"], data["School"], data["Class"] = d > 0, sc > 0, cl > 0
 	}
+	if data["Division"], err = s.boardDivision(c, camp); err != nil {
+		return err
+	}
 	return s.render(c, "leaderboard", "lb.title", data, "leaderboard.js")
 }
 

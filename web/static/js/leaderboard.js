@@ -16,6 +16,9 @@ const root = $('lb');
 const campaign = root.dataset.campaign;
 let board = 'all';
 let period = 'all';
+// A campaign with divisions: the division whose boards are shown (the
+// viewer's own first); '' without divisions.
+let division = root.dataset.division || '';
 let ws = null;
 const retry = backoff({ base: 500, max: 8000 });
 let gen = 0; // bumps on every switch, so a stale socket's messages are ignored
@@ -29,6 +32,7 @@ function connect(switched) {
   if (ws) { ws.onclose = null; ws.close(); }
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
   const qs = new URLSearchParams({ campaign, board, period });
+  if (division) qs.set('division', division);
   ws = new WebSocket(`${proto}//${location.host}/ws/leaderboard?${qs}`);
   ws.onopen = () => { retry.reset(); $('lb-status').textContent = t('lb.live'); };
   ws.onmessage = (ev) => {
@@ -67,6 +71,13 @@ for (const b of root.querySelectorAll('[data-board]')) {
   b.addEventListener('click', () => {
     board = b.dataset.board;
     for (const x of root.querySelectorAll('[data-board]')) x.setAttribute('aria-selected', x === b ? 'true' : 'false');
+    connect(true);
+  });
+}
+for (const b of root.querySelectorAll('[data-division]')) {
+  b.addEventListener('click', () => {
+    division = b.dataset.division;
+    for (const x of root.querySelectorAll('[data-division]')) x.setAttribute('aria-pressed', x === b ? 'true' : 'false');
     connect(true);
   });
 }
