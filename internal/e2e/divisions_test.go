@@ -31,6 +31,7 @@ func answerRight(t *testing.T, b *e2e.Browser) {
 // right or wrong and the explanation after the question and ends without a
 // rank; then the formal attempt ranks them on their division's board.
 func TestDivisionsPracticeThenFormalOnPhone(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	id := campaignOf(t, b, "分组答题周", "小学组、成人组，先练习再正式答题", "published", 3, campaign.Rules{
 		Questions: 2, TimeLimit: 30, PerDay: 3,

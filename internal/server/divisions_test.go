@@ -79,6 +79,7 @@ func setAgeBand(t *testing.T, f *campaignFixture, user, band string) {
 // attempt, is never ranked (live or rebuilt), never certified, and is left
 // out of the dashboard's campaign figures but shown apart.
 func TestDivisionsAndPractice(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, divisionRules)
 	kid := f.citizen(t, "kid")
 	setAgeBand(t, f, "kid", "u14")
@@ -235,6 +236,7 @@ func mustAttemptID(t *testing.T, body string) int64 {
 // TestDivisionRulesValidated: the campaign form's divisions and practice
 // options are checked, naming the field at fault in the reader's language.
 func TestDivisionRulesValidated(t *testing.T) {
+	t.Parallel()
 	f := newCampaign(t, nil)
 	base := func(rules map[string]any) map[string]any {
 		return map[string]any{"title": "分组测试", "starts_at": f.clock.Now(), "ends_at": f.clock.Now().Add(time.Hour), "rules": rules}
