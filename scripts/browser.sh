@@ -4,7 +4,9 @@
 set -euo pipefail
 pkgs=()
 command -v chromium >/dev/null 2>&1 || pkgs+=(chromium)
-fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || pkgs+=(fonts-noto-cjk)
+# grep reads all of fc-list (with -q it stops early, fc-list dies of SIGPIPE and
+# pipefail reports the fonts missing: apt-get on every run)
+fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || pkgs+=(fonts-noto-cjk)
 if [ ${#pkgs[@]} -gt 0 ]; then
   echo "browser: installing ${pkgs[*]}"
   apt-get update -qq
