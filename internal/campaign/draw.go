@@ -48,31 +48,46 @@ const sqlDraw = `SELECT coalesce(tv.id, v.id), coalesce(tv.dimension, v.dimensio
 // The questions are in the campaign's language r.Lang; for a bilingual
 // campaign (LangBoth) see drawLang: lang is the participant's.
 func draw(ctx context.Context, tx pgx.Tx, r Rules, regionID int64, lang string) ([]drawn, error) {
+	return drawAvoiding(ctx, tx, r, regionID, lang, nil, nil)
+}
+
+// Drawn is one question drawn by DrawAvoiding (QuestionID is the original
+// question's id).
+type Drawn = drawn
+
+// DrawAvoiding is the draw of an attempt under rules r (quotas, language,
+// pool; lang the reader's) for other features (the daily practice,
+// internal/practice): questions in exclude are never drawn, and each quota
+// is filled from the questions outside avoid first, from those in avoid
+// only when the others run short. A quota the bank cannot fill is
+// kepu.EINVALID as for draw.
+func DrawAvoiding(ctx context.Context, tx pgx.Tx, r Rules, lang string, exclude, avoid []int64) ([]Drawn, error) {
+	return drawAvoiding(ctx, tx, r, 0, lang, exclude, avoid)
+}
+
+func drawAvoiding(ctx context.Context, tx pgx.Tx, r Rules, regionID int64, lang string, exclude, avoid []int64) ([]drawn, error) {
 	pool, english := r.drawLang(lang)
 	quotas := r.allQuotas()
-	taken := []int64{}
+	taken := append([]int64{}, exclude...)
 	var out []drawn
 	for i, q := range quotas {
-		rows, err := tx.Query(ctx, sqlDraw, pool, q.Category, q.Dimension, q.Type, taken, q.Count, r.Pool == PoolPrivate, regionID, english)
-		if err != nil {
-			return nil, fmt.Errorf("campaign: draw: %w", err)
-		}
-		n := 0
-		for rows.Next() {
-			var d drawn
-			var qid int64
-			if err := rows.Scan(&d.VersionID, &d.Dimension, &d.Options, &qid); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("campaign: draw: %w", err)
+		var got []drawn
+		for pass, skip := range [][]int64{avoid, nil} {
+			if pass == 1 && (len(avoid) == 0 || len(got) == q.Count) {
+				break
 			}
-			taken = append(taken, qid)
-			out = append(out, d)
-			n++
+			more, err := drawQuota(ctx, tx, sqlDrawArgs{pool, q, append(taken[:len(taken):len(taken)], skip...), q.Count - len(got),
+				r.Pool == PoolPrivate, regionID, english})
+			if err != nil {
+				return nil, err
+			}
+			for _, d := range more {
+				taken = append(taken, d.QuestionID)
+			}
+			got = append(got, more...)
 		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("campaign: draw: %w", err)
-		}
-		if n < q.Count {
+		out = append(out, got...)
+		if n := len(got); n < q.Count {
 			field, name := "rules.questions", q.Describe(0)
 			if i < len(r.Quotas) {
 				field, name = quotaField(i), q.Describe(i+1)
@@ -86,6 +101,38 @@ func draw(ctx context.Context, tx pgx.Tx, r Rules, regionID int64, lang string) 
 		}
 	}
 	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out, nil
+}
+
+// sqlDrawArgs are sqlDraw's parameters for one quota.
+type sqlDrawArgs struct {
+	pool     string
+	q        Quota
+	taken    []int64
+	limit    int
+	private  bool
+	regionID int64
+	english  bool
+}
+
+// drawQuota runs sqlDraw once: up to a.limit questions of quota a.q.
+func drawQuota(ctx context.Context, tx pgx.Tx, a sqlDrawArgs) ([]drawn, error) {
+	rows, err := tx.Query(ctx, sqlDraw, a.pool, a.q.Category, a.q.Dimension, a.q.Type, a.taken, a.limit, a.private, a.regionID, a.english)
+	if err != nil {
+		return nil, fmt.Errorf("campaign: draw: %w", err)
+	}
+	defer rows.Close()
+	var out []drawn
+	for rows.Next() {
+		var d drawn
+		if err := rows.Scan(&d.VersionID, &d.Dimension, &d.Options, &d.QuestionID); err != nil {
+			return nil, fmt.Errorf("campaign: draw: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("campaign: draw: %w", err)
+	}
 	return out, nil
 }
 

@@ -24,6 +24,9 @@
 //	{p}:room:pin:{PIN}                    the run id of a PIN
 //	{p}:room:due                          sorted set of rooms' due timers; a hint, re-seeded from Postgres, and never
 //	                                      in a script with a room's keys
+//	{p}:{pw:W}:{board}                    weekly practice board of the Asia/Shanghai week starting Monday W (YYYYMMDD),
+//	                                      board "d{district}" or "s{school}" (internal/practice/board.go)
+//	{p}:{pw:W}:built                      marker: week W's practice boards were rebuilt from Postgres
 //	{p}:ev:room:{run}                     pub/sub channel of a room's events (PSUBSCRIBE {p}:ev:room:*)
 //	{p}:ev:lb:{campaign}                  pub/sub channel announcing a campaign's board changes (PSUBSCRIBE)
 //	{p}:ev:dash:refresh                   sharded pub/sub channel: a dashboard refresh folded rows (dashboard sockets)
@@ -348,3 +351,17 @@ func (k Keys) PKUserChannel(userID int64) string { return k.Key("ev", "pk", "u",
 
 // PKChannelPattern matches both PK channel families (PSUBSCRIBE).
 func (k Keys) PKChannelPattern() string { return k.Key("ev", "pk", "*") }
+
+// practiceTag is the hash tag of one week's practice boards (one slot).
+func practiceTag(week string) string { return "{pw:" + week + "}" }
+
+// PracticeBoard is the sorted set of one weekly practice board: week is
+// its Monday as YYYYMMDD, board "d{district id}" or "s{school id}".
+func (k Keys) PracticeBoard(week, board string) string { return k.Key(practiceTag(week), board) }
+
+// PracticeBoardsBuilt marks that week's practice boards were rebuilt from
+// Postgres.
+func (k Keys) PracticeBoardsBuilt(week string) string { return k.Key(practiceTag(week), "built") }
+
+// PracticeBoardPattern matches every key of week's practice boards (SCAN).
+func (k Keys) PracticeBoardPattern(week string) string { return k.Key(practiceTag(week), "*") }
