@@ -26,9 +26,11 @@ import (
 	"github.com/kepu/kepu/internal/invite"
 	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/literacy"
+	"github.com/kepu/kepu/internal/notebook"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/pk"
 	"github.com/kepu/kepu/internal/postgres"
+	"github.com/kepu/kepu/internal/practice"
 	"github.com/kepu/kepu/internal/prize"
 	"github.com/kepu/kepu/internal/ratelimit"
 	"github.com/kepu/kepu/internal/rdb"
@@ -68,7 +70,11 @@ type App struct {
 	Calibration *calibrate.Service
 	// Prizes: campaign prizes, the verifiable lottery and the frozen final board.
 	Prizes *prize.Service
-	Server *server.Server
+	// Practice: the daily practice, points, streaks and weekly boards;
+	// Notebook: the wrong-answer notebook. Both on the campaigns' clock.
+	Practice *practice.Service
+	Notebook *notebook.Service
+	Server   *server.Server
 
 	stop context.CancelFunc
 }
@@ -140,6 +146,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Prizes = &prize.Service{DB: a.DB, Campaigns: a.Campaigns, Key: cfg.SecretKey, Log: log,
 		Now: func() time.Time { return a.Campaigns.Now() }}
 	a.Accounts.Exporters = append(a.Accounts.Exporters, a.Prizes.ExportUser)
+	campaignNow := func() time.Time { return a.Campaigns.Now() }
+	a.Notebook = &notebook.Service{DB: a.DB, Now: campaignNow}
+	a.Practice = &practice.Service{DB: a.DB, Notebook: a.Notebook, Now: campaignNow, Log: log,
+		Boards: &practice.Boards{Redis: a.Redis, Keys: a.Keys, Log: log}}
 	return a, nil
 }
 
@@ -151,7 +161,7 @@ func (a *App) BuildServer() error {
 		Config: a.Config, Log: a.Log, DB: a.DB, Reads: a.Reads, Redis: a.Redis, I18n: a.I18n,
 		Accounts: a.Accounts, Org: a.Org, Limiter: limiter,
 		Contests: a.Contests, Dash: a.Dash, Bank: a.Bank, Campaigns: a.Campaigns, Boards: a.Boards, Invites: a.Invites,
-		Literacy: a.Literacy, Prizes: a.Prizes, PK: a.PK,
+		Literacy: a.Literacy, Prizes: a.Prizes, PK: a.PK, Practice: a.Practice, Notebook: a.Notebook,
 	})
 	if err != nil {
 		return err

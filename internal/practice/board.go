@@ -290,3 +290,42 @@ func (s *Service) LastWeek(ctx context.Context, kind string, id, viewer int64) (
 	}
 	return bd, nil
 }
+
+// Weekly is a person's weekly boards: their district's and their
+// school's (when they have one), this week and last week.
+type Weekly struct {
+	Boards []Board `json:"boards"`
+	Last   []Board `json:"last_week"`
+}
+
+// WeeklyOf returns user userID's weekly boards.
+func (s *Service) WeeklyOf(ctx context.Context, userID int64) (Weekly, error) {
+	w := Weekly{Boards: []Board{}, Last: []Board{}}
+	rows, err := s.DB.Query(ctx, `SELECT 'district', d.id, d.name FROM users u JOIN regions r ON r.id = u.region_id
+		JOIN regions d ON d.kind = 'district' AND r.path LIKE d.path || '%' WHERE u.id = $1
+		UNION ALL SELECT 'school', sc.id, sc.name FROM users u JOIN schools sc ON sc.id = u.school_id WHERE u.id = $1`, userID)
+	if err != nil {
+		return w, fmt.Errorf("practice: boards of: %w", err)
+	}
+	var want []Board
+	var b Board
+	if _, err := pgx.ForEachRow(rows, []any{&b.Kind, &b.ID, &b.Name}, func() error {
+		want = append(want, b)
+		return nil
+	}); err != nil {
+		return w, fmt.Errorf("practice: boards of: %w", err)
+	}
+	for _, b := range want {
+		cur, err := s.WeekBoard(ctx, b.Kind, b.ID, userID)
+		if err != nil {
+			return w, err
+		}
+		last, err := s.LastWeek(ctx, b.Kind, b.ID, userID)
+		if err != nil {
+			return w, err
+		}
+		cur.Name, last.Name = b.Name, b.Name
+		w.Boards, w.Last = append(w.Boards, cur), append(w.Last, last)
+	}
+	return w, nil
+}

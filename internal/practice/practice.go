@@ -230,12 +230,9 @@ func scanDay(row pgx.Row) (Day, error) {
 // timeouts and serves the next one; with none left it finishes the day
 // (the finishing points). It returns the day and the question to play.
 func (s *Service) advance(ctx context.Context, tx pgx.Tx, userID int64, day, now time.Time) (Day, *drill.Question, error) {
-	d, err := scanDay(tx.QueryRow(ctx, `SELECT `+dayCols+` FROM practice_days WHERE user_id = $1 AND day = $2 FOR UPDATE`, userID, day))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return d, nil, kepu.NotFound("error.practice_not_found")
-	}
+	d, err := lockDay(ctx, tx, userID, day)
 	if err != nil {
-		return d, nil, fmt.Errorf("practice: day: %w", err)
+		return d, nil, err
 	}
 	for d.Answered < d.Questions {
 		sl, err := loadSlot(ctx, tx, userID, day, d.Answered+1)
@@ -273,6 +270,18 @@ func (s *Service) advance(ctx context.Context, tx pgx.Tx, userID int64, day, now
 		}
 	}
 	return d, nil, nil
+}
+
+// lockDay reads user userID's practice of day FOR UPDATE.
+func lockDay(ctx context.Context, tx pgx.Tx, userID int64, day time.Time) (Day, error) {
+	d, err := scanDay(tx.QueryRow(ctx, `SELECT `+dayCols+` FROM practice_days WHERE user_id = $1 AND day = $2 FOR UPDATE`, userID, day))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, kepu.NotFound("error.practice_not_found")
+	}
+	if err != nil {
+		return d, fmt.Errorf("practice: day: %w", err)
+	}
+	return d, nil
 }
 
 func loadSlot(ctx context.Context, tx pgx.Tx, userID int64, day time.Time, seq int) (slot, error) {
@@ -333,7 +342,7 @@ func (s *Service) Answer(ctx context.Context, a kepu.Actor, dayStr string, seq i
 	now := s.now()
 	var res Result
 	err = pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
-		d, _, err := s.advance(ctx, tx, a.UserID, day, now)
+		d, err := lockDay(ctx, tx, a.UserID, day)
 		if err != nil {
 			return err
 		}
@@ -343,6 +352,9 @@ func (s *Service) Answer(ctx context.Context, a kepu.Actor, dayStr string, seq i
 		sl, err := loadSlot(ctx, tx, a.UserID, day, seq)
 		if err != nil {
 			return err
+		}
+		if sl.servedAt == nil {
+			return kepu.Errorf(kepu.ECONFLICT, "error.practice_wrong_seq").With("seq", d.Answered+1)
 		}
 		it, err := drill.Load(ctx, tx, sl.vid)
 		if err != nil {

@@ -27,9 +27,11 @@ import (
 	"github.com/kepu/kepu/internal/invite"
 	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/literacy"
+	"github.com/kepu/kepu/internal/notebook"
 	"github.com/kepu/kepu/internal/org"
 	"github.com/kepu/kepu/internal/pk"
 	"github.com/kepu/kepu/internal/postgres"
+	"github.com/kepu/kepu/internal/practice"
 	"github.com/kepu/kepu/internal/prize"
 	"github.com/kepu/kepu/internal/ratelimit"
 	"github.com/kepu/kepu/internal/realtime"
@@ -56,6 +58,10 @@ type Deps struct {
 	Prizes    *prize.Service    // campaign prizes, the lottery and the final board (prize.go)
 	PK        *pk.Service       // PK battles (pk.go, pk_ws.go)
 	Invites   *invite.Service   // invitations and the online-to-live final (invite.go; nil: none)
+	// Practice and Notebook: the daily practice, points, streaks, weekly
+	// boards and the wrong-answer notebook (practice.go).
+	Practice *practice.Service
+	Notebook *notebook.Service
 }
 
 // Server is the HTTP server of one Kepu instance.
@@ -81,6 +87,8 @@ type Server struct {
 	pk        *pk.Service
 	pkDrivers pkDrivers // this instance's PK match drivers (pk_ws.go)
 	invites   *invite.Service
+	practice  *practice.Service
+	notebook  *notebook.Service
 	issuers   *certificate.Issuers // who issues certificates (cert_issuer.go)
 	lbHub     *lbHub
 	dashHub   *dashHub
@@ -107,7 +115,7 @@ func New(d Deps) (*Server, error) {
 		cfg: d.Config, log: d.Log, db: d.DB, reads: d.Reads, redis: d.Redis, i18n: d.I18n,
 		accounts: d.Accounts, org: d.Org, limiter: d.Limiter,
 		contests: d.Contests, dash: d.Dash, bank: d.Bank, campaigns: d.Campaigns, boards: d.Boards,
-		literacy: d.Literacy, prizes: d.Prizes, pk: d.PK, invites: d.Invites, issuers: &certificate.Issuers{DB: d.DB}, metrics: newMetrics(), shutdown: make(chan struct{}),
+		literacy: d.Literacy, prizes: d.Prizes, pk: d.PK, invites: d.Invites, practice: d.Practice, notebook: d.Notebook, issuers: &certificate.Issuers{DB: d.DB}, metrics: newMetrics(), shutdown: make(chan struct{}),
 		live: realtime.NewHub(), lbHub: newLBHub(),
 	}
 	s.dashHub = newDashHub(s.metrics.reg)
@@ -216,6 +224,7 @@ func (s *Server) routes() {
 	s.campaignRoutes(api)
 	s.campaignSignalRoutes(api)
 	s.literacyRoutes(api)
+	s.practiceRoutes(api)
 	s.certIssuerRoutes(api)
 	s.prizeRoutes(api)
 	s.pkRoutes(api)
