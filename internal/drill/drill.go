@@ -47,7 +47,7 @@ func Load(ctx context.Context, tx pgx.Tx, versionID int64) (Item, error) {
 		FROM question_versions WHERE id = $1`, versionID).
 		Scan(&it.QuestionID, &it.VersionID, &it.Type, &it.Stem, &opts, &it.Answer, &it.Explanation, &img)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return it, kepu.NotFound("error.practice_not_found")
+		return it, kepu.NotFound("daily.error.practice_not_found")
 	}
 	if err != nil {
 		return it, fmt.Errorf("drill: load %d: %w", versionID, err)
@@ -108,16 +108,17 @@ type Verdict struct {
 
 // Judge checks choice (shown positions under perm) for it served at
 // servedAt and answered at now. A bad choice is kepu.EINVALID; an answer
-// after the deadline plus Grace is a timeout.
+// after the deadline plus Grace, or an empty choice (the page's clock ran
+// out), is a timeout.
 func (it Item) Judge(perm []int, choice []int, servedAt, now time.Time) (Verdict, error) {
 	raw := now.Sub(servedAt)
 	v := Verdict{Choice: []int{}, ElapsedMS: min(max(raw, 0), TimeLimit).Milliseconds()}
-	if raw > TimeLimit+Grace {
+	if raw > TimeLimit+Grace || len(choice) == 0 {
 		v.TimedOut = true
 		return v, nil
 	}
 	bad := kepu.Invalid("choice", "error.campaign_choice")
-	if len(choice) == 0 || len(choice) > len(perm) || (it.Type != "multiple" && len(choice) != 1) {
+	if len(choice) > len(perm) || (it.Type != "multiple" && len(choice) != 1) {
 		return v, bad
 	}
 	seen := map[int]bool{}

@@ -291,7 +291,7 @@ func (s *Service) StartRetry(ctx context.Context, userID, questionID int64) (Ret
 			JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
 			WHERE e.user_id = $1 AND e.question_id = $2 AND e.left_at IS NULL FOR UPDATE OF e`, userID, questionID).Scan(&vid)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return kepu.NotFound("error.notebook_not_found")
+			return kepu.NotFound("daily.error.notebook_not_found")
 		}
 		if err != nil {
 			return fmt.Errorf("notebook: retry: %w", err)
@@ -354,7 +354,7 @@ func (s *Service) AnswerRetry(ctx context.Context, userID, questionID int64, cho
 		err := tx.QueryRow(ctx, `DELETE FROM notebook_retries WHERE user_id = $1 AND question_id = $2
 			RETURNING question_version_id, perm, served_at`, userID, questionID).Scan(&vid, &perm, &served)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return kepu.Errorf(kepu.ECONFLICT, "error.notebook_no_retry")
+			return kepu.Errorf(kepu.ECONFLICT, "daily.error.notebook_no_retry")
 		}
 		if err != nil {
 			return fmt.Errorf("notebook: answer retry: %w", err)

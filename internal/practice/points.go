@@ -50,10 +50,10 @@ type DBTX interface {
 // bad reason, ref or delta (|delta| ≤ 100000).
 func (s *Service) AddPoints(ctx context.Context, db DBTX, userID int64, delta int, reason, ref string) (added bool, err error) {
 	if !reasonRE.MatchString(reason) {
-		return false, kepu.Invalid("reason", "error.practice_points_reason")
+		return false, kepu.Invalid("reason", "daily.error.practice_points_reason")
 	}
 	if len(ref) > 64 || delta < -100000 || delta > 100000 {
-		return false, kepu.Invalid("ref", "error.practice_points_reason")
+		return false, kepu.Invalid("ref", "daily.error.practice_points_reason")
 	}
 	if db == nil {
 		db = s.DB

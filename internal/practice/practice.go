@@ -89,7 +89,7 @@ type Result struct {
 
 func checkActor(a kepu.Actor) error {
 	if a.UserID == 0 || a.Role == kepu.RoleGuest {
-		return kepu.Errorf(kepu.EUNAUTHORIZED, "error.practice_login")
+		return kepu.Errorf(kepu.EUNAUTHORIZED, "daily.error.practice_login")
 	}
 	return nil
 }
@@ -170,7 +170,7 @@ func (s *Service) start(ctx context.Context, tx pgx.Tx, userID int64, day, now t
 	if need := Questions - len(due); need > 0 {
 		drawn, err := campaign.DrawAvoiding(ctx, tx, campaign.Rules{Questions: need, Lang: campaign.LangBoth}, lang, exclude, avoid)
 		if kepu.ErrorCode(err) == kepu.EINVALID {
-			return kepu.Errorf(kepu.ECONFLICT, "error.practice_bank_short")
+			return kepu.Errorf(kepu.ECONFLICT, "daily.error.practice_bank_short")
 		}
 		if err != nil {
 			return err
@@ -276,7 +276,7 @@ func (s *Service) advance(ctx context.Context, tx pgx.Tx, userID int64, day, now
 func lockDay(ctx context.Context, tx pgx.Tx, userID int64, day time.Time) (Day, error) {
 	d, err := scanDay(tx.QueryRow(ctx, `SELECT `+dayCols+` FROM practice_days WHERE user_id = $1 AND day = $2 FOR UPDATE`, userID, day))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return d, kepu.NotFound("error.practice_not_found")
+		return d, kepu.NotFound("daily.error.practice_not_found")
 	}
 	if err != nil {
 		return d, fmt.Errorf("practice: day: %w", err)
@@ -337,7 +337,7 @@ func (s *Service) Answer(ctx context.Context, a kepu.Actor, dayStr string, seq i
 	}
 	day, err := time.Parse(time.DateOnly, dayStr)
 	if err != nil || len(dayStr) != 10 {
-		return Result{}, kepu.Invalid("day", "error.practice_day")
+		return Result{}, kepu.Invalid("day", "daily.error.practice_day")
 	}
 	now := s.now()
 	var res Result
@@ -347,14 +347,14 @@ func (s *Service) Answer(ctx context.Context, a kepu.Actor, dayStr string, seq i
 			return err
 		}
 		if d.Answered >= d.Questions || seq != d.Answered+1 {
-			return kepu.Errorf(kepu.ECONFLICT, "error.practice_wrong_seq").With("seq", d.Answered+1)
+			return kepu.Errorf(kepu.ECONFLICT, "daily.error.practice_wrong_seq").With("seq", d.Answered+1)
 		}
 		sl, err := loadSlot(ctx, tx, a.UserID, day, seq)
 		if err != nil {
 			return err
 		}
 		if sl.servedAt == nil {
-			return kepu.Errorf(kepu.ECONFLICT, "error.practice_wrong_seq").With("seq", d.Answered+1)
+			return kepu.Errorf(kepu.ECONFLICT, "daily.error.practice_wrong_seq").With("seq", d.Answered+1)
 		}
 		it, err := drill.Load(ctx, tx, sl.vid)
 		if err != nil {
