@@ -27,7 +27,7 @@ type Table struct {
 }
 
 // percentColumns are the column keys whose values are percentages.
-var percentColumns = map[string]bool{"dash.col.pass_rate": true, "dash.col.facility": true, "dash.col.took_part_rate": true}
+var percentColumns = map[string]bool{"dash.col.pass_rate": true, "dash.col.facility": true, "dash.col.took_part_rate": true, "daily.dash.right_rate": true}
 
 // Neutralize makes a cell safe to open in a spreadsheet: text starting with
 // = + - @ tab or CR would be read as a formula, so it gets a leading

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kepu/kepu/internal/dashboard"
+	"github.com/kepu/kepu/internal/kepu"
 )
 
 // dashPageRoutes are the dashboard pages. They render the frame; the page
@@ -24,7 +25,11 @@ func (s *Server) dashPageRoutes(staff fiber.Handler) {
 		if err != nil {
 			return err
 		}
-		return s.render(c, "dash", "dash.title", fiber.Map{"Campaigns": list, "Contests": contests})
+		practice, err := s.practiceTables(c, act)
+		if err != nil {
+			return err
+		}
+		return s.render(c, "dash", "dash.title", fiber.Map{"Campaigns": list, "Contests": contests, "Practice": practice})
 	})
 	a.Get("/dash/campaigns/:id", s.requireLogin, staff, func(c *fiber.Ctx) error {
 		_, camp, sc, err := s.dashCampaign(c)
@@ -63,4 +68,22 @@ func (s *Server) dashPageRoutes(staff fiber.Handler) {
 		}
 		return s.render(c, "dash_contest", "dash.contest_title", fiber.Map{"Contest": info, "Views": dashboard.ContestSections}, "dash_contest.js")
 	})
+}
+
+// practiceTables are the daily-practice breakdowns of the dashboard
+// overview (dashboard.Practice), localized.
+func (s *Server) practiceTables(c *fiber.Ctx, act kepu.Actor) ([]dashboard.Table, error) {
+	sc, err := s.dash.ScopeOf(c.UserContext(), act)
+	if err != nil {
+		return nil, err
+	}
+	var out []dashboard.Table
+	for _, by := range dashboard.PracticeViews {
+		t, err := s.dash.Practice(c.UserContext(), sc, by)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s.localize(c, t))
+	}
+	return out, nil
 }
