@@ -92,3 +92,69 @@ func TestNotebookSchedule(t *testing.T) {
 		t.Errorf("notebook at the end: got %+v %v, want only %d in it and 1 left", nb, err, second)
 	}
 }
+
+// Campaign answers reach the notebook only once the campaign has closed:
+// the wrong answer with the choice, the questions given up as timeouts.
+func TestNotebookFromClosedCampaign(t *testing.T) {
+	f := newFixture(t, time.Now())
+	ctx := context.Background()
+	camps := f.inst.App.Campaigns
+	id, _, err := camps.SeedDemo(ctx, f.inst.Seed.CityID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	att, _, err := camps.Start(ctx, f.user, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := camps.Current(ctx, f.user, att.ID)
+	if err != nil || st.Question == nil {
+		t.Fatalf("current: %+v %v", st, err)
+	}
+	var perm, key []int
+	if err := f.inst.DB.Pool.QueryRow(ctx, `SELECT s.perm, v.answer FROM campaign_attempt_questions s
+		JOIN question_versions v ON v.id = s.question_version_id WHERE s.attempt_id = $1 AND s.seq = 1`, att.ID).Scan(&perm, &key); err != nil {
+		t.Fatal(err)
+	}
+	wrong := -1
+	for pos, o := range perm {
+		if o != key[0] && wrong < 0 {
+			wrong = pos
+		}
+	}
+	if _, err := camps.Answer(ctx, f.user, att.ID, 1, []int{wrong}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := camps.Finish(ctx, f.user, att.ID); err != nil {
+		t.Fatal(err)
+	}
+	nb, err := f.nb.List(ctx, f.user.UserID)
+	if err != nil || len(nb.Entries) != 0 {
+		t.Fatalf("campaign open: got %d entries %v, want none yet", len(nb.Entries), err)
+	}
+	if _, err := f.inst.DB.Pool.Exec(ctx, `UPDATE campaigns SET status = 'closed' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	nb, err = f.nb.List(ctx, f.user.UserID)
+	if err != nil || len(nb.Entries) != 20 {
+		t.Fatalf("campaign closed: got %d entries %v, want 20 (1 wrong, 19 given up)", len(nb.Entries), err)
+	}
+	timedOut := 0
+	for _, e := range nb.Entries {
+		if e.Source != notebook.SourceCampaign {
+			t.Errorf("entry source %q, want campaign", e.Source)
+		}
+		if e.TimedOut {
+			timedOut++
+		} else if len(e.Choice) != 1 || e.Choice[0] != perm[wrong] {
+			t.Errorf("the wrong answer: got choice %v, want [%d]", e.Choice, perm[wrong])
+		}
+	}
+	if timedOut != 19 {
+		t.Errorf("timed out: got %d, want 19", timedOut)
+	}
+	// A second sync changes nothing.
+	if again, err := f.nb.List(ctx, f.user.UserID); err != nil || len(again.Entries) != 20 {
+		t.Errorf("second sync: %d entries %v", len(again.Entries), err)
+	}
+}
