@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kepu/kepu/internal/apptest"
+	"github.com/kepu/kepu/internal/drill"
 	"github.com/kepu/kepu/internal/e2e"
 )
 
@@ -23,16 +24,16 @@ func practiceChoice(t *testing.T, inst *apptest.Instance, userID int64, seq int,
 		ORDER BY p.day DESC LIMIT 1`, userID, seq).Scan(&perm, &key); err != nil {
 		t.Fatal(err)
 	}
-	var out []int
-	for pos, o := range perm {
-		if slices.Contains(key, o) == right {
-			out = append(out, pos)
+	shown := drill.Shown(perm, key)
+	if right {
+		return shown
+	}
+	for pos := range perm {
+		if !slices.Contains(shown, pos) {
+			return []int{pos}
 		}
 	}
-	if !right {
-		out = out[:1]
-	}
-	return out
+	return nil
 }
 
 // answerTiles taps the tiles of choice on the question view (and, when
@@ -107,13 +108,7 @@ func TestDailyPracticeAndNotebookRetry(t *testing.T) {
 			JOIN question_versions v ON v.id = r.question_version_id WHERE r.user_id = $1`, uid).Scan(&perm, &key); err != nil {
 			t.Fatal(err)
 		}
-		var right []int
-		for pos, o := range perm {
-			if slices.Contains(key, o) {
-				right = append(right, pos)
-			}
-		}
-		answerTiles(b, right)
+		answerTiles(b, drill.Shown(perm, key))
 		b.WaitText(`[data-testid=verdict]`, "回答正确")
 		b.WaitText(`[data-testid=res-note]`, "下次复习")
 		b.Screenshot("daily-notebook-retry-zh")

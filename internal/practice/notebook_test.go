@@ -55,19 +55,7 @@ func TestNotebookSchedule(t *testing.T) {
 			JOIN question_versions v ON v.id = r.question_version_id WHERE r.user_id = $1`, f.user.UserID).Scan(&perm, &key); err != nil {
 			t.Fatal(err)
 		}
-		var choice []int
-		for pos, o := range perm {
-			in := false
-			for _, k := range key {
-				in = in || k == o
-			}
-			if in == right {
-				choice = append(choice, pos)
-			}
-		}
-		if !right {
-			choice = choice[:1]
-		}
+		choice := shownChoice(perm, key, right)
 		res, err := f.nb.AnswerRetry(ctx, f.user.UserID, qid, choice)
 		if err != nil || res.Correct != right || res.Explanation == "" {
 			t.Fatalf("answer retry %d: %+v %v", qid, res, err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kepu/kepu/internal/apptest"
+	"github.com/kepu/kepu/internal/drill"
 	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/notebook"
 	"github.com/kepu/kepu/internal/practice"
@@ -55,16 +56,22 @@ func (f *fixture) choice(t *testing.T, day string, seq int, right bool) []int {
 		f.user.UserID, day, seq).Scan(&perm, &key); err != nil {
 		t.Fatal(err)
 	}
-	var out []int
-	for pos, o := range perm {
-		if slices.Contains(key, o) == right {
-			out = append(out, pos)
+	return shownChoice(perm, key, right)
+}
+
+// shownChoice is the right answer key in shown positions under perm, or
+// (right false) one wrong position.
+func shownChoice(perm, key []int, right bool) []int {
+	shown := drill.Shown(perm, key)
+	if right {
+		return shown
+	}
+	for pos := range perm {
+		if !slices.Contains(shown, pos) {
+			return []int{pos}
 		}
 	}
-	if !right {
-		out = out[:1]
-	}
-	return out
+	return nil
 }
 
 // playDay plays the user's practice of today: right[i] says whether
