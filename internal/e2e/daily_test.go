@@ -56,6 +56,7 @@ func answerTiles(b *e2e.Browser, choice []int) {
 // is timed and judged; 我的积分 shows where the points came from; the pages
 // fit the phone in Chinese and English.
 func TestDailyPracticeAndNotebookRetry(t *testing.T) {
+	t.Parallel()
 	b := e2e.Start(t)
 	inst := b.Inst
 	uid, pw := inst.CreateUser("daily-citizen", "participant")

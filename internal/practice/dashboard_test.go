@@ -17,6 +17,7 @@ import (
 // days does not count; the weekly district board ranks the week's points
 // with minors' names masked.
 func TestPracticeDashboardAndWeeklyBoard(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	ctx := context.Background()
 	db := inst.DB.Pool

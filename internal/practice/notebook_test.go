@@ -13,6 +13,7 @@ import (
 // days; it leaves at a correct retry a day or more after the previous
 // correct one; a wrong retry starts the schedule again.
 func TestNotebookSchedule(t *testing.T) {
+	t.Parallel()
 	t0 := shanghai(2026, 12, 2, 10, 0)
 	f := newFixture(t, t0)
 	ctx := context.Background()
@@ -84,6 +85,7 @@ func TestNotebookSchedule(t *testing.T) {
 // Campaign answers reach the notebook only once the campaign has closed:
 // the wrong answer with the choice, the questions given up as timeouts.
 func TestNotebookFromClosedCampaign(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, time.Now())
 	ctx := context.Background()
 	camps := f.inst.App.Campaigns

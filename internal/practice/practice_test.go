@@ -116,6 +116,7 @@ func all(b bool) []bool { return []bool{b, b, b, b, b} }
 // right, points in the ledger, the streak across midnight and across a
 // missed day.
 func TestPracticeDailyDrawAndStreak(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, shanghai(2026, 12, 2, 23, 50))
 	ctx := context.Background()
 	st, day1 := f.playDay(t, all(true)...)
@@ -169,6 +170,7 @@ func TestPracticeDailyDrawAndStreak(t *testing.T) {
 // A question answered after its deadline (30 s plus the grace) counts as
 // a timeout, and the key is not sent before the question is locked.
 func TestPracticeServerTiming(t *testing.T) {
+	t.Parallel()
 	start := shanghai(2026, 12, 2, 10, 0)
 	f := newFixture(t, start)
 	ctx := context.Background()
