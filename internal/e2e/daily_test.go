@@ -136,4 +136,15 @@ func TestDailyPracticeAndNotebookRetry(t *testing.T) {
 		b.WaitText(`[data-testid=done-summary]`, "4 of 5 right")
 		noOverflow(t, b, "practice en")
 	})
+
+	t.Run("organizer dashboard", func(t *testing.T) {
+		org := e2e.New(t, inst)
+		org.LoginDemo("demo-organizer")
+		org.Visit("/lang/zh-CN?next=/dash")
+		org.WaitText(`[data-testid=dash-practice]`, "每日一练参与")
+		// One person practised: a group under five shows only "<5".
+		org.WaitText(`[data-testid=dash-practice_age]`, "<5")
+		org.Screenshot("daily-dash-zh")
+		noOverflow(t, org, "dashboard")
+	})
 }
