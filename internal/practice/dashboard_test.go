@@ -111,4 +111,27 @@ func TestPracticeDashboardAndWeeklyBoard(t *testing.T) {
 	if _, err := svc.AddPoints(ctx, nil, kid, 1, "Bad Reason", ""); kepu.ErrorCode(err) != kepu.EINVALID {
 		t.Errorf("bad reason: got %v, want invalid", err)
 	}
+
+	// Over HTTP: visitors are refused, bad input is a 4xx in the reader's
+	// language, and the key never comes with a question.
+	anon := inst.Client()
+	apptest.Expect(t, anon.Do("GET", "/api/v1/practice/today", nil), 401, "visitor")
+	_, pw := inst.CreateUser("http-player", "participant")
+	c := inst.Login("http-player", pw)
+	r := c.Do("GET", "/api/v1/practice/today", nil)
+	apptest.Expect(t, r, 200, "today")
+	var st struct {
+		Day      struct{ Day string } `json:"day"`
+		Question map[string]any       `json:"question"`
+	}
+	r.JSON(t, &st)
+	for _, k := range []string{"answer", "correct_choice", "explanation"} {
+		if _, ok := st.Question[k]; ok {
+			t.Errorf("question carries %q before the answer: %v", k, st.Question)
+		}
+	}
+	apptest.Expect(t, c.Do("POST", "/api/v1/practice/answers", map[string]any{"day": "2026-13-01", "seq": 1, "choice": []int{0}}), 400, "bad day")
+	apptest.Expect(t, c.Do("POST", "/api/v1/practice/answers", map[string]any{"day": st.Day.Day, "seq": 1, "choice": []int{99}}), 400, "bad choice")
+	apptest.Expect(t, c.Do("POST", "/api/v1/practice/answers", map[string]any{"day": st.Day.Day, "seq": 3, "choice": []int{0}}), 409, "wrong seq")
+	apptest.Expect(t, c.Do("POST", "/api/v1/notebook/999999/retry", nil), 404, "retry of a question not in the notebook")
 }
