@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -150,7 +151,27 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error
 	a.Notebook = &notebook.Service{DB: a.DB, Now: campaignNow}
 	a.Practice = &practice.Service{DB: a.DB, Notebook: a.Notebook, Now: campaignNow, Log: log,
 		Boards: &practice.Boards{Redis: a.Redis, Keys: a.Keys, Log: log}}
+	a.PK.Levels = pkLevels{a.Practice} // matchmaking by practice level; match points into the ledger
 	return a, nil
+}
+
+// pkLevels gives PK the practice record: a person's practice level (0–10,
+// from their recent daily-practice answers) as PK's level 1–11, and a
+// finished match's points into the points ledger (reason "pk", once per
+// match and person).
+type pkLevels struct{ p *practice.Service }
+
+func (l pkLevels) LevelOf(ctx context.Context, userID int64) (int, error) {
+	n, err := l.p.Level(ctx, userID)
+	return n + 1, err
+}
+
+func (l pkLevels) AddPoints(ctx context.Context, userID int64, points int, source string, ref int64) error {
+	added, err := l.p.AddPoints(ctx, nil, userID, points, source, strconv.FormatInt(ref, 10))
+	if err == nil && added {
+		l.p.BoardTouch(ctx, userID)
+	}
+	return err
 }
 
 // BuildServer builds the HTTP server on top of the services.

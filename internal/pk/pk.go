@@ -66,7 +66,7 @@ var (
 // Levels is what PK needs from the practice record (the daily-practice
 // lane's points ledger and level): a user's practice level (1 and up),
 // which matchmaking pairs by, and points for a finished match. LocalLevels
-// is a stand-in over PK's own tables.
+// is a fallback over PK's own tables.
 type Levels interface {
 	LevelOf(ctx context.Context, userID int64) (int, error)
 	AddPoints(ctx context.Context, userID int64, points int, source string, ref int64) error
@@ -115,10 +115,11 @@ func (s *Service) log() *slog.Logger {
 	return s.Log
 }
 
-// LocalLevels is the stand-in practice record: a user's level rises by one
-// for every ten questions they answered right in PK (1–10), and points are
-// not kept anywhere else (pk_players.score holds each match's). Swap it
-// for the practice package's ledger at merge time.
+// LocalLevels is the practice record PK falls back on when none is wired
+// (the app wires the daily practice's ledger, internal/app): a user's level
+// rises by one for every ten questions they answered right in PK (1–10),
+// and points are not kept anywhere else (pk_players.score holds each
+// match's).
 type LocalLevels struct{ DB *pgxpool.Pool }
 
 // LevelOf implements Levels.

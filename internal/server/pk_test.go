@@ -257,6 +257,27 @@ func TestPKMatchAcrossInstances(t *testing.T) {
 		}
 	})
 
+	t.Run("match points in the points ledger", func(t *testing.T) {
+		// Each player's score/100 is credited once, as reason pk and the
+		// match's id, where /points shows where points came from (credited
+		// just after the match's result commits: wait for it, bounded).
+		const q = `SELECT count(*), count(*) FILTER (WHERE l.delta = p.score / 100) FROM pk_players p
+			LEFT JOIN points_ledger l ON l.user_id = p.user_id AND l.reason = 'pk' AND l.ref = p.match_id::text
+			WHERE p.match_id = $1 AND p.user_id IS NOT NULL`
+		var players, credited int
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if err := a.App.DB.QueryRow(context.Background(), q, id).Scan(&players, &credited); err != nil {
+				t.Fatal(err)
+			}
+			if credited == 2 {
+				break
+			}
+		}
+		if players != 2 || credited != 2 {
+			t.Errorf("ledger: %d of %d players credited with their match points, want 2 of 2", credited, players)
+		}
+	})
+
 	t.Run("four players over two instances", func(t *testing.T) {
 		var ps []*pkWS
 		for i, inst := range []*apptest.Instance{a, b, a, b} {
