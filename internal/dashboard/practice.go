@@ -94,10 +94,17 @@ func (s *Service) Practice(ctx context.Context, sc Scope, by string) (Table, err
 	return t, nil
 }
 
-// PKCounts is the number of PK battles (#17.4) the users played since the
-// day since (YYYY-MM-DD). THIS IS THE PLACE to count them from the pk
-// lane's pk_matches table once it lands on main; until then it is nil,
-// shown "–".
-func (s *Service) PKCounts(ctx context.Context, users []int64, since string) (any, error) {
-	return nil, nil
+// PKCounts is the number of finished PK battles (internal/pk) that the
+// users played since the Asia/Shanghai day since (YYYY-MM-DD), bots'
+// matches included: one match counts once however many of the users
+// played in it.
+func (s *Service) PKCounts(ctx context.Context, users []int64, since string) (int64, error) {
+	var n int64
+	err := s.read().QueryRow(ctx, `SELECT count(DISTINCT m.id) FROM pk_players p JOIN pk_matches m ON m.id = p.match_id
+		WHERE p.user_id = ANY($1) AND m.status = 'done'
+		AND m.finished_at >= ($2::date::timestamp AT TIME ZONE 'Asia/Shanghai')`, users, since).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("dashboard: pk counts: %w", err)
+	}
+	return n, nil
 }

@@ -46,9 +46,29 @@ func TestPracticeDashboardAndWeeklyBoard(t *testing.T) {
 		}
 		return uid
 	}
+	var bigUsers []int64
 	for i := range 6 {
-		add(fmt.Sprintf("dash-big-%d", i), big, "30_39", today, i < 5)
+		bigUsers = append(bigUsers, add(fmt.Sprintf("dash-big-%d", i), big, "30_39", today, i < 5))
 	}
+	// PK battles: two finished matches between people of the big district
+	// (one match counts once), one still playing, one finished 40 days ago.
+	pkMatch := func(status string, finished time.Time, users ...int64) {
+		var id int64
+		if err := db.QueryRow(ctx, `INSERT INTO pk_matches (mode, lang, status, versions, round_ms, reveal_ms, grace_ms, finished_at)
+			VALUES (2, 'zh-CN', $1, '{}', 10000, 0, 0, $2) RETURNING id`, status, finished).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		for seat, u := range users {
+			if _, err := db.Exec(ctx, `INSERT INTO pk_players (match_id, seat, user_id, nick) VALUES ($1, $2, $3, 'p')`, id, seat, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	now := time.Now()
+	pkMatch("done", now, bigUsers[0], bigUsers[1])
+	pkMatch("done", now, bigUsers[2], bigUsers[0])
+	pkMatch("playing", now, bigUsers[3], bigUsers[4])
+	pkMatch("done", now.AddDate(0, 0, -40), bigUsers[3], bigUsers[4])
 	add("dash-small-1", small, "u14", today, true)
 	add("dash-small-2", small, "u14", today, true)
 	add("dash-old", small, "u14", today.AddDate(0, 0, -40), true) // outside the window
@@ -64,8 +84,8 @@ func TestPracticeDashboardAndWeeklyBoard(t *testing.T) {
 	var bigName, smallName string
 	db.QueryRow(ctx, `SELECT name FROM regions WHERE id = $1`, big).Scan(&bigName)
 	db.QueryRow(ctx, `SELECT name FROM regions WHERE id = $1`, small).Scan(&smallName)
-	if r := got[bigName]; r == nil || r[1] != int64(6) || r[3] != int64(5) || r[4] != 80.0 {
-		t.Errorf("%s: got %v, want 6 people, 5 finished, 80%% right (all rows %v)", bigName, r, tab.Rows)
+	if r := got[bigName]; r == nil || r[1] != int64(6) || r[3] != int64(5) || r[4] != 80.0 || r[5] != int64(2) {
+		t.Errorf("%s: got %v, want 6 people, 5 finished, 80%% right, 2 PK battles (all rows %v)", bigName, r, tab.Rows)
 	}
 	if r := got[smallName]; r == nil || r[1] != "<5" || r[2] != nil || len(tab.Suppressed) != 1 {
 		t.Errorf("%s: got %v, want suppressed <5 (2 people; the 40-day-old one not counted)", smallName, r)
