@@ -28,7 +28,8 @@ func TestLiveFinalOnProjector(t *testing.T) {
 	ctx := context.Background()
 	db := inst.DB.Pool
 	id := campaignOf(t, host, "青少年科普知识竞赛", "线上初赛", campaign.StatusClosed, 2, campaign.Rules{})
-	if _, err := db.Exec(ctx, `INSERT INTO campaign_boards_frozen (campaign_id, entries) VALUES ($1, 3)`, id); err != nil {
+	if _, err := db.Exec(ctx, `INSERT INTO campaign_boards_frozen (campaign_id, entries) VALUES ($1, 3)
+		ON CONFLICT (campaign_id) DO UPDATE SET entries = 3`, /* the prizes job may have frozen it, empty */ id); err != nil {
 		t.Fatal(err)
 	}
 	type player struct{ user, pw, shown string }
@@ -45,7 +46,7 @@ func TestLiveFinalOnProjector(t *testing.T) {
 	host.Do(chromedp.EmulateViewport(1920, 1080))
 	host.LoginDemo("demo-organizer")
 	t.Run("organizer calls the final", func(t *testing.T) {
-		host.Visit(fmt.Sprintf("/campaigns/%d/final", id))
+		host.Visit(fmt.Sprintf("/campaigns/%d/live-final", id))
 		host.Fill("#top_n", "2")
 		e2e.Get(host, chromedp.Evaluate[bool](`(document.getElementById('starts_at').value = '2026-12-20T14:00', true)`))
 		host.Fill("#place", "省科技馆报告厅")
@@ -111,7 +112,7 @@ func TestLiveFinalOnProjector(t *testing.T) {
 	})
 
 	t.Run("roster and campaign page", func(t *testing.T) {
-		host.Visit(fmt.Sprintf("/campaigns/%d/final", id))
+		host.Visit(fmt.Sprintf("/campaigns/%d/live-final", id))
 		roster := host.Text("[data-testid=final-roster]")
 		if strings.Count(roster, "已进入") != 2 {
 			t.Errorf("roster after the final: %q, want both in the room", roster)
@@ -139,7 +140,7 @@ func TestLiveFinalOnProjector(t *testing.T) {
 		host.WaitText("[data-testid=reach-totals]", "1")
 		host.Screenshot("reach-en-390")
 		host.Do(chromedp.EmulateViewport(1920, 1080))
-		host.Visit(fmt.Sprintf("/campaigns/%d/final", id))
+		host.Visit(fmt.Sprintf("/campaigns/%d/live-final", id))
 		host.Screenshot("final-roster-en-1920")
 	})
 }

@@ -33,7 +33,7 @@ func TestPKDuelTwoPhones(t *testing.T) {
 		li.Visit("/")
 		li.ClickNav("[data-testid=pk-entry] a")
 		li.Do(chromedp.Click(chromedp.CSS("[data-testid=pk-start]")))
-		li.WaitText("[data-testid=pk-wait]", "正在寻找")
+		li.WaitText("[data-testid=pk-wait]", "正在匹配") // the heading; the line under it moves on to the seconds waited
 		wang.Visit("/pk")
 		wang.Do(chromedp.Click(chromedp.CSS("[data-testid=pk-start]")))
 		for _, b := range []*e2e.Browser{li, wang} {

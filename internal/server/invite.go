@@ -52,7 +52,7 @@ func (s *Server) invitePageRoutes() {
 	a.Get("/i/:code/qr.png", s.inviteQR)
 	a.Get("/campaigns/:id/invite", s.requireLogin, s.invitePage)
 	a.Get("/campaigns/:id/reach", s.requireLogin, orgOnly, s.reachPage)
-	a.Get("/campaigns/:id/final", s.requireLogin, orgOnly, s.finalPage)
+	a.Get("/campaigns/:id/live-final", s.requireLogin, orgOnly, s.finalPage)
 	a.Get("/finals/:id/join", s.requireLogin, s.joinFinal)
 }
 
