@@ -297,13 +297,17 @@ func (s *Server) finalBoardPage(c *fiber.Ctx) error {
 		Time string
 	}
 	type division struct {
-		Key   string
-		Lines []line
+		Key, Name string // Name: in the reader's language (the key when the rules no longer name it)
+		Lines     []line
 	}
 	var divs []division
 	for _, e := range b.Lines {
 		if len(divs) == 0 || divs[len(divs)-1].Key != e.Division {
-			divs = append(divs, division{Key: e.Division})
+			name := e.Division
+			if d, ok := camp.Rules.DivisionOf(e.Division); ok {
+				name = d.Name(langOf(c))
+			}
+			divs = append(divs, division{Key: e.Division, Name: name})
 		}
 		divs[len(divs)-1].Lines = append(divs[len(divs)-1].Lines, line{e, secondsText(e.TimeMS)})
 	}

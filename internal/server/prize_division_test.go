@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/kepu/kepu/internal/apptest"
@@ -27,7 +28,7 @@ func TestPrizesPerDivision(t *testing.T) {
 	var id int64
 	if err := db.QueryRow(ctx, `INSERT INTO campaigns (title, region_id, status, starts_at, ends_at, settings)
 		VALUES ('分组别', $1, 'published', now() - interval '1 day', now() + interval '1 day',
-		'{"questions": 4, "counts": "best", "divisions": [{"key": "adult"}, {"key": "pupil"}]}') RETURNING id`, inst.Seed.CityID).Scan(&id); err != nil {
+		'{"questions": 4, "counts": "best", "divisions": [{"key": "adult", "name_zh": "成人组", "name_en": "Adults"}, {"key": "pupil", "name_zh": "少儿组", "name_en": "Children"}]}') RETURNING id`, inst.Seed.CityID).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.Save(ctx, admin, id, prize.Definition{Prizes: []prize.Prize{
@@ -94,6 +95,17 @@ func TestPrizesPerDivision(t *testing.T) {
 	want := "[adult#1:div-a2:40 adult#2:div-a1:40 adult#3:div-a3:20 pupil#1:div-k2:30 pupil#2:div-k1:20 pupil#3:div-k3:10]"
 	if fmt.Sprint(got) != want {
 		t.Errorf("final board %v, want %s", got, want)
+	}
+	// The public page heads each division with its name in the reader's language.
+	for lang, names := range map[string][]string{"zh-CN": {"成人组", "少儿组"}, "en": {"Adults", "Children"}} {
+		c := inst.Client()
+		c.Lang = lang
+		page := string(c.Do("GET", fmt.Sprintf("/campaigns/%d/final", id), nil).Body)
+		for _, n := range names {
+			if !strings.Contains(page, `data-testid="final-division">`+n+`<`) {
+				t.Errorf("%s final board page: no division heading %q", lang, n)
+			}
+		}
 	}
 	var awards []string
 	rows, _ := db.Query(ctx, `SELECT p.name, u.username FROM prize_awards w JOIN prizes p ON p.id = w.prize_id JOIN users u ON u.id = w.user_id
