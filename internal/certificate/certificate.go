@@ -31,6 +31,7 @@ type Data struct {
 	Nickname  string
 	Body      string      // 参加「…」，成绩 18 / 20 分，特发此证。
 	Tier      string      // 等级：…; empty for campaigns without tiers
+	Division  string      // 组别：…; empty for campaigns without divisions
 	Date      string      // 日期：2026-05-01 (the caller picks the time zone)
 	Code      string      // 验证编号：…
 	Issuer    string      // the issuing organization (常德市科学技术协会), under the emblem or seal
@@ -138,8 +139,12 @@ func Draw(d Data) (*image.RGBA, error) {
 	// nickname and the bottom row; 0.7 of a line's height is above its baseline.
 	const bandTop, bandBottom = 520.0, 800.0
 	block := lead * float64(len(lines))
-	if d.Tier != "" {
-		block += lead + 12
+	var extra []string // the division and the tier, each a line of its own under the body
+	for _, e := range []string{d.Division, d.Tier} {
+		if e != "" {
+			extra = append(extra, e)
+			block += lead + 12
+		}
 	}
 	y := bandTop + (bandBottom-bandTop-block)/2 + 0.7*lead
 	for _, l := range lines {
@@ -148,10 +153,11 @@ func Draw(d Data) (*image.RGBA, error) {
 		}
 		y += lead
 	}
-	if d.Tier != "" {
-		if _, err := p.center(d.Tier, style{size: 42, color: brown}, cx, y+12); err != nil {
+	for _, e := range extra {
+		if _, err := p.center(e, style{size: 42, color: brown}, cx, y+12); err != nil {
 			return nil, err
 		}
+		y += lead + 12
 	}
 
 	// Bottom row: emblem and issuer, date and code, QR code.

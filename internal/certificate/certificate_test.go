@@ -49,6 +49,41 @@ func TestPNG(t *testing.T) {
 	}
 }
 
+// A campaign's division is a line of its own in the band under the body
+// (brown, like the tier): the body moves up to make room, and the band
+// has more brown ink than without it.
+func TestDivisionLine(t *testing.T) {
+	draw := func(d Data) image.Image {
+		var buf bytes.Buffer
+		if err := PNG(&buf, d); err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	brownInk := func(img image.Image) (n int) {
+		for y := 520; y < 800; y++ {
+			for x := 0; x < Width; x++ {
+				r, g, b, _ := img.At(x, y).RGBA()
+				if r>>8 > 0x70 && r>>8 < 0xA0 && g>>8 > 0x40 && g>>8 < 0x70 && b>>8 < 0x30 {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	d := sample()
+	without := brownInk(draw(d))
+	d.Division = "组别：中学组"
+	with := brownInk(draw(d))
+	if with <= without*3/2 {
+		t.Errorf("brown ink in the band: %d with the division line, %d without; want clearly more", with, without)
+	}
+}
+
 // The QR code in the image decodes to the verification URL.
 func TestQRCodeIsVerifyURL(t *testing.T) {
 	for _, url := range []string{"https://kepu.example.cn/certificates/ABCD2345EFGH", "http://127.0.0.1:8080/certificates/X"} {

@@ -79,6 +79,9 @@ func (s *Server) certificateData(c *fiber.Ctx, cert campaign.Certificate) (certi
 	if cert.Tier != "" {
 		d.Tier = t("campaign.cert_image_tier", "tier", t("campaign.tier_"+cert.Tier))
 	}
+	if cert.Division != "" {
+		d.Division = t("divisions.cert_division", "name", cert.DivisionName(langOf(c)))
+	}
 	if is.HasSeal {
 		if d.Seal, err = s.issuers.SealImage(c.UserContext()); err != nil {
 			return d, err
