@@ -19,6 +19,7 @@ package contest
 // answer, or the timer's sweep of the runs Postgres says are live.
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -91,7 +92,15 @@ type execer interface {
 // answer already there stays as it is (ON CONFLICT DO NOTHING). It is the
 // Flush of the answers' group commit (Service.answers) and what persist
 // uses for the answers still missing at the podium.
+//
+// Rows go in (run, player, question) order: concurrent inserts of the same
+// answers (the group commits of several instances, persist at the podium)
+// then take their key locks in one order and cannot deadlock.
 func insertAnswers(ctx context.Context, db execer, rows []answerRow) error {
+	rows = slices.Clone(rows)
+	slices.SortFunc(rows, func(a, b answerRow) int {
+		return cmp.Or(cmp.Compare(a.Run, b.Run), cmp.Compare(a.Player, b.Player), cmp.Compare(a.Q, b.Q))
+	})
 	n := len(rows)
 	runs, players, qs, points, elapsed := make([]int64, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
 	choices, correct := make([]string, n), make([]bool, n)

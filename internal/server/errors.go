@@ -100,7 +100,8 @@ const (
 // dependencyError turns a failure of Postgres or Redis that no feature
 // coded into a 503 with Retry-After: "busy" when the wait ran out (the
 // request's deadline, statement_timeout, lock_timeout, a full pool),
-// "unavailable" when the server did not answer (refused or dropped
+// or a transaction lost a deadlock or a serialization conflict), "unavailable"
+// when the server did not answer (refused or dropped
 // connection, shutdown). Anything else is nil: a real internal error.
 func dependencyError(err error) *kepu.Error {
 	var pe *pgconn.PgError
@@ -108,7 +109,8 @@ func dependencyError(err error) *kepu.Error {
 	switch {
 	case errors.As(err, &pe):
 		switch {
-		case pe.Code == "57014" || pe.Code == "55P03" || pe.Code == "53300": // query_canceled, lock_not_available, too_many_connections
+		case pe.Code == "57014" || pe.Code == "55P03" || pe.Code == "53300", // query_canceled, lock_not_available, too_many_connections
+			pe.Code == "40P01" || pe.Code == "40001": // deadlock_detected, serialization_failure: the retry succeeds
 			return (&kepu.Error{Code: kepu.EUNAVAILABLE, Key: "error.busy", Err: err}).With("seconds", busyRetry)
 		case strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P"): // connection exception, shutdown
 			return (&kepu.Error{Code: kepu.EUNAVAILABLE, Key: "error.unavailable", Err: err}).With("seconds", unavailableRetry)
