@@ -118,7 +118,7 @@ func TestCampaignScenarioAgainstServer(t *testing.T) {
 func TestLeaderboardScenarioAgainstServer(t *testing.T) {
 	_, args := scenarioServer(t)
 	sum := runJSON(t, append([]string{"leaderboard"}, append(args, "--watchers", "5", "--citizens", "2", "--questions", "2",
-		"--think", "1200ms", "--stream-for", "4s", "--readers", "2", "--read-rate", "50", "--reference", "2s", "--duration", "18s")...))
+		"--think", "1200ms", "--stream-for", "4s", "--readers", "2", "--read-rate", "50", "--reference", "2s", "--duration", "30s")...))
 	if sum.Counters["finishes"] < 2 || sum.Latencies["update_delay"].Count == 0 {
 		t.Errorf("finishes %d, update delays %d: want finishes seen by the watchers", sum.Counters["finishes"], sum.Latencies["update_delay"].Count)
 	}

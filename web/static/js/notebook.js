@@ -5,6 +5,14 @@ import { api, el } from './api.js';
 import { ask, result, show, status, error, t } from './drill.js';
 import { bjLabel } from './time.js';
 
+// Where a notebook question came from: each source's message, named in full.
+const SOURCES = {
+  campaign: 'daily.source.campaign',
+  practice: 'daily.source.practice',
+  contest: 'daily.source.contest',
+  notebook: 'daily.source.notebook',
+};
+
 const LETTERS = 'ABCDEFGH';
 const letters = (xs) => xs.map(i => LETTERS[i]).join('、');
 
@@ -18,7 +26,7 @@ async function load() {
   show('list');
   document.getElementById('nb-summary').textContent = t('daily.notebook.summary', { n: nb.entries.length, due: nb.due, left: nb.left });
   document.getElementById('nb-list').replaceChildren(...nb.entries.map(e => el('li', { class: 'card nb-entry', 'data-testid': 'nb-entry' },
-    el('p', { class: 'muted', text: t('daily.source.' + e.source) + ' · ' + (e.due ? t('daily.notebook.due_now') : t('daily.notebook.due_at', { time: bjLabel(e.due_at) })) }),
+    el('p', { class: 'muted', text: t(SOURCES[e.source] || 'daily.source.practice') + ' · ' + (e.due ? t('daily.notebook.due_now') : t('daily.notebook.due_at', { time: bjLabel(e.due_at) })) }),
     el('p', { class: 'nb-stem', text: e.stem }),
     el('ol', { class: 'nb-options', type: 'A' }, ...e.options.map(o => el('li', { text: o }))),
     el('p', { text: t('daily.notebook.yours') + (e.timed_out || !e.choice.length ? t('daily.notebook.timed_out') : letters(e.choice)) }),
