@@ -20,7 +20,7 @@ run: services build
 RACE_PKGS := ./internal/realtime/ ./internal/account/ ./internal/campaign/ ./internal/postgres/ ./internal/contest/ ./internal/leaderboard/ ./internal/ratelimit/
 
 ## test: start services, install the browser and nginx, then vet, staticcheck, go mod tidy -diff,
-## every test (unit, integration, cluster behind nginx, browser; the concurrent packages under -race)
+## every test once (unit, integration, cluster behind nginx, browser; then the concurrent packages under -race)
 test: services browser nginx staticcheck
 	@test -z "$$(gofmt -l cmd internal web migrations loadtest)" || { echo "gofmt needed:"; gofmt -l cmd internal web migrations loadtest; exit 1; }
 	$(GO) vet ./...
