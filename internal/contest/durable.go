@@ -119,13 +119,14 @@ func insertAnswers(ctx context.Context, db execer, rows []answerRow) error {
 	return nil
 }
 
-// savePlayer writes the row of a player who has just joined room id.
-func (s *Service) savePlayer(ctx context.Context, id int64, p playerRec, device string) error {
-	_, err := s.DB.Exec(ctx, `INSERT INTO contest_players (run_id, player_id, nickname, user_id, class_id, team, token_hash, device)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+// savePlayer writes the row of a player who has just joined room id, able
+// to answer from question fromQ on.
+func (s *Service) savePlayer(ctx context.Context, id int64, p playerRec, device string, fromQ int64) error {
+	_, err := s.DB.Exec(ctx, `INSERT INTO contest_players (run_id, player_id, nickname, user_id, class_id, team, token_hash, device, from_q)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (run_id, player_id) DO UPDATE SET nickname = excluded.nickname, user_id = excluded.user_id,
 			class_id = excluded.class_id, team = excluded.team, token_hash = excluded.token_hash, device = excluded.device`,
-		id, p.ID, p.Nick, nullID(p.UID), nullID(p.Class), p.Team, p.TH, device)
+		id, p.ID, p.Nick, nullID(p.UID), nullID(p.Class), p.Team, p.TH, device, fromQ)
 	if err != nil {
 		return fmt.Errorf("contest: store player of room %d: %w", id, err)
 	}

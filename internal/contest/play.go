@@ -264,7 +264,7 @@ func (s *Service) join(ctx context.Context, id int64, in JoinInput, token string
 	}
 	// The player is durable before they hear they joined: a rebuilt room
 	// knows their token. If Postgres fails, the join is undone.
-	if err := s.savePlayer(ctx, id, p, in.Device); err != nil {
+	if err := s.savePlayer(ctx, id, p, in.Device, r[4]); err != nil {
 		s.unjoin(context.WithoutCancel(ctx), id, p, devs)
 		return Joined{}, err
 	}

@@ -133,10 +133,11 @@ func Record(ctx context.Context, tx pgx.Tx, a Answer) (Outcome, error) {
 // sqlSync copies into user $1's notebook the wrong answers and timeouts
 // of campaigns closed by $2 (status closed or archived, or past their
 // end; staff practice left out) and the wrong answers of finished contest
-// runs they played logged in, one row per question (its latest wrong
-// answer). An answer older than the entry's own wrong answer, or than the
-// time the question left the notebook, changes nothing: running it again
-// is harmless.
+// runs they played logged in, with the questions they let run out there
+// (those played from the one they joined at, contest_players.from_q), one
+// row per question (its latest wrong answer). An answer older than the
+// entry's own wrong answer, or than the time the question left the
+// notebook, changes nothing: running it again is harmless.
 const sqlSync = `WITH wrong AS (
 	SELECT coalesce(q.translation_of, q.id) AS qid, a.question_version_id AS vid, 'campaign' AS source,
 		a.choice, a.timed_out, a.answered_at AS at
@@ -158,6 +159,13 @@ const sqlSync = `WITH wrong AS (
 	) pl ON true
 	JOIN question_versions v ON v.id = pl.vid JOIN questions q ON q.id = v.question_id
 	WHERE p.user_id = $1 AND NOT a.correct
+	UNION ALL
+	SELECT coalesce(q.translation_of, q.id), v.id, 'contest', '{}'::int[], true, coalesce(r.ended_at, r.started_at, r.created_at)
+	FROM contest_players p JOIN contest_runs r ON r.id = p.run_id AND r.status = 'finished' AND jsonb_typeof(r.questions) = 'array'
+	CROSS JOIN LATERAL jsonb_array_elements(r.questions) WITH ORDINALITY AS e(q, ord)
+	JOIN question_versions v ON v.id = (e.q->>'version_id')::bigint JOIN questions q ON q.id = v.question_id
+	WHERE p.user_id = $1 AND p.from_q IS NOT NULL AND e.ord - 1 BETWEEN p.from_q AND r.q
+	AND NOT EXISTS (SELECT 1 FROM contest_answers a WHERE a.run_id = p.run_id AND a.player_id = p.player_id AND a.position = e.ord - 1)
 ), latest AS (
 	SELECT DISTINCT ON (qid) * FROM wrong ORDER BY qid, at DESC
 )

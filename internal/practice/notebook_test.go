@@ -2,9 +2,14 @@ package practice_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/kepu/kepu/internal/contest"
+	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/notebook"
 )
 
@@ -146,5 +151,113 @@ func TestNotebookFromClosedCampaign(t *testing.T) {
 	// A second sync changes nothing.
 	if again, err := f.nb.List(ctx, f.user.UserID); err != nil || len(again.Entries) != 20 {
 		t.Errorf("second sync: %d entries %v", len(again.Entries), err)
+	}
+}
+
+// A finished contest played logged in: the wrong answer and the questions
+// the player let run out reach the notebook (timed out, no choice), the
+// right answer does not; a player who joined late gets only the questions
+// played from the one open when they came in.
+func TestNotebookFromContest(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Now())
+	ctx := context.Background()
+	pool := f.inst.DB.Pool
+	teacherID, _ := f.inst.CreateUser("nb-teacher", "teacher")
+	host := kepu.Actor{UserID: teacherID, Role: kepu.RoleTeacher}
+	lateID, _ := f.inst.CreateUser("nb-late", "participant")
+	rows, err := pool.Query(ctx, `SELECT q.id, v.answer FROM questions q
+		JOIN question_versions v ON v.question_id = q.id AND v.version = q.current_version
+		WHERE q.status = 'published' AND q.type = 'single' AND q.lang = 'zh-CN' ORDER BY q.id LIMIT 3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	var keys [][]int
+	var id int64
+	var key []int
+	if _, err := pgx.ForEachRow(rows, []any{&id, &key}, func() error {
+		ids, keys = append(ids, id), append(keys, slices.Clone(key))
+		return nil
+	}); err != nil || len(ids) != 3 {
+		t.Fatalf("three published questions: %v %v", ids, err)
+	}
+	cs := f.inst.App.Contests
+	tl, late := 30, true
+	c, err := cs.Create(ctx, host, contest.NewContest{Title: "错题本", QuestionIDs: ids,
+		Settings: contest.SettingsInput{TimeLimit: &tl, LateJoin: &late}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := cs.CreateRun(ctx, host, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := cs.Join(ctx, contest.JoinInput{PIN: run.PIN, Nickname: "小明", UserID: f.user.UserID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := contest.Player{Room: run.ID, ID: j.Player, Nick: j.Nickname}
+	next := func(from string) {
+		t.Helper()
+		if err := cs.Next(ctx, host, run.ID, from); err != nil {
+			t.Fatalf("next from %s: %v", from, err)
+		}
+	}
+	answer := func(p contest.Player, q int, choice []int) {
+		t.Helper()
+		if res, err := cs.Answer(ctx, p, q, choice, 0); err != nil || res != contest.AnswerOK {
+			t.Fatalf("answer %d: %q %v", q, res, err)
+		}
+	}
+	wrong := []int{(keys[0][0] + 1) % 2}
+	next("lobby") // question 0: a wrong answer
+	answer(me, 0, wrong)
+	next("question")
+	next("reveal")
+	next("board") // question 1: right; the late player comes in
+	if _, err := cs.Join(ctx, contest.JoinInput{PIN: run.PIN, Nickname: "晚到", UserID: lateID}); err != nil {
+		t.Fatal(err)
+	}
+	answer(me, 1, keys[1])
+	next("question")
+	next("reveal")
+	next("board") // question 2: nobody answers
+	next("question")
+	if err := cs.End(ctx, host, run.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	nb, err := f.nb.List(ctx, f.user.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int64]notebook.Entry{}
+	for _, e := range nb.Entries {
+		got[e.QuestionID] = e
+	}
+	if len(got) != 2 {
+		t.Fatalf("player from the lobby: %d entries %+v, want 2 (question 0 wrong, question 2 timed out)", len(got), nb.Entries)
+	}
+	if e, ok := got[ids[0]]; !ok || e.Source != notebook.SourceContest || e.TimedOut || !slices.Equal(e.Choice, wrong) {
+		t.Errorf("question 0: %+v, want the wrong answer %v from the contest", e, wrong)
+	}
+	if e, ok := got[ids[2]]; !ok || e.Source != notebook.SourceContest || !e.TimedOut || len(e.Choice) != 0 {
+		t.Errorf("question 2: %+v, want timed out in the contest", e)
+	}
+	lnb, err := f.nb.List(ctx, lateID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lq []int64
+	for _, e := range lnb.Entries {
+		if !e.TimedOut {
+			t.Errorf("late player's entry %+v: want timed out", e)
+		}
+		lq = append(lq, e.QuestionID)
+	}
+	slices.Sort(lq)
+	if !slices.Equal(lq, []int64{ids[1], ids[2]}) {
+		t.Errorf("late player (joined at question 1): entries for %v, want %v", lq, ids[1:])
 	}
 }

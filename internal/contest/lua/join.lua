@@ -10,7 +10,8 @@
 --       typed, players per device, teams to balance over (comma-separated;
 --       "" unless "team":-1), then the device/account keys of the joiner
 -- Returns {the new player id, the room's epoch, the team (0: none), flush
--- (1: the caller schedules a lobby update)}, or {-1} room gone (or not
+-- (1: the caller schedules a lobby update), the first question the player
+-- can answer (0 in the lobby; the open question; else the next)}, or {-1} room gone (or not
 -- this PIN's: the instance's memory of the PIN was stale), {-2} locked,
 -- {-3} started (no late join), {-4} nickname taken, {-5} room full, {-6}
 -- this device or account already has its players in the room, {-7} the
@@ -52,4 +53,9 @@ for i = 4, 7 do follow(KEYS[i]) end
 for i = 9, 10 do follow(KEYS[i]) end
 local flush = 0
 if redis.call('SET', KEYS[8], '1', 'NX', 'PX', ARGV[6]) then flush = 1 end
-return {id, tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0'), tonumber(team or '0'), flush}
+local fromq = 0
+if phase ~= 'lobby' then
+  fromq = tonumber(redis.call('HGET', KEYS[1], 'q') or '-1')
+  if phase ~= 'question' then fromq = fromq + 1 end
+end
+return {id, tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0'), tonumber(team or '0'), flush, fromq}
