@@ -154,13 +154,10 @@ func runCampaign(ctx context.Context, env *Env, o campaignOpts) error {
 	r := &campaignRun{env: env, o: o, campaign: o.Campaign}
 	var reference float64
 	if o.Reference > 0 {
-		fmt.Fprintf(env.Out, "reference: %d clients insert single rows (primary key, synchronous commit) for %v …\n", referenceClients, o.Reference)
 		var err error
-		if reference, err = insertReference(ctx, env.DatabaseURL, o.Reference); err != nil {
+		if reference, err = runInsertReference(ctx, env, o.Reference); err != nil {
 			return err
 		}
-		env.Checks["reference_inserts_per_s"] = fmt.Sprintf("%.0f/s (%d clients, single-row INSERT with primary key, synchronous commit, %v)", reference, referenceClients, o.Reference)
-		fmt.Fprintf(env.Out, "reference: %.0f inserts/s\n", reference)
 	}
 	if r.campaign == 0 {
 		id, err := createCampaign(ctx, env, map[string]any{"questions": o.Questions, "time_limit": o.TimeLimit,

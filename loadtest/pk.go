@@ -45,11 +45,12 @@ func init() {
 }
 
 type pkOpts struct {
-	Players int
-	Mode    int
-	Think   time.Duration
-	Ramp    time.Duration
-	Prefix  string
+	Players   int
+	Mode      int
+	Think     time.Duration
+	Ramp      time.Duration
+	Prefix    string
+	Reference time.Duration // first run the raw-insert reference this long (0: none)
 }
 
 func (o pkOpts) validate() error {
@@ -62,6 +63,8 @@ func (o pkOpts) validate() error {
 		return fmt.Errorf("--think %v: want 0 to 8s (a round is 10 s)", o.Think)
 	case o.Ramp < 0 || o.Ramp > 5*time.Minute:
 		return fmt.Errorf("--ramp %v: want 0 to 5m", o.Ramp)
+	case o.Reference < 0 || o.Reference > 10*time.Minute:
+		return fmt.Errorf("--reference %v: want 0 (none) to 10m", o.Reference)
 	}
 	return nil
 }
@@ -73,6 +76,7 @@ func pkFlags(fs *flag.FlagSet) func(context.Context, *Env) error {
 	fs.DurationVar(&o.Think, "think", 1500*time.Millisecond, "mean time before answering an open question")
 	fs.DurationVar(&o.Ramp, "ramp", 5*time.Second, "players join the queue spread over this long")
 	fs.StringVar(&o.Prefix, "prefix", "ltpk", "players' usernames are <prefix>-1 … <prefix>-N")
+	fs.DurationVar(&o.Reference, "reference", 0, "first measure the raw reference this long on --database-url (32 clients inserting single rows, synchronous commit): how loaded this machine's Postgres is, beside the run's figures")
 	return func(ctx context.Context, env *Env) error {
 		if err := o.validate(); err != nil {
 			return err
@@ -117,6 +121,11 @@ type pkRun struct {
 
 func runPK(ctx context.Context, env *Env, o pkOpts) error {
 	st := env.Stats
+	if o.Reference > 0 {
+		if _, err := runInsertReference(ctx, env, o.Reference); err != nil {
+			return err
+		}
+	}
 	set, err := ensureCitizens(ctx, env.DatabaseURL, o.Prefix, o.Players)
 	if err != nil {
 		return err

@@ -24,6 +24,19 @@ import (
 // referenceClients is pgbench's -c of the reference insert run.
 const referenceClients = 32
 
+// runInsertReference runs the insert reference for d before a scenario
+// and reports it (the summary's reference_inserts_per_s).
+func runInsertReference(ctx context.Context, env *Env, d time.Duration) (float64, error) {
+	fmt.Fprintf(env.Out, "reference: %d clients insert single rows (primary key, synchronous commit) for %v …\n", referenceClients, d)
+	reference, err := insertReference(ctx, env.DatabaseURL, d)
+	if err != nil {
+		return 0, err
+	}
+	env.Checks["reference_inserts_per_s"] = fmt.Sprintf("%.0f/s (%d clients, single-row INSERT with primary key, synchronous commit, %v)", reference, referenceClients, d)
+	fmt.Fprintf(env.Out, "reference: %.0f inserts/s\n", reference)
+	return reference, nil
+}
+
 // insertReference runs the single-row insert reference against
 // databaseURL for d and returns the committed inserts a second.
 func insertReference(ctx context.Context, databaseURL string, d time.Duration) (float64, error) {

@@ -20,6 +20,7 @@ func volumeOf(inst *apptest.Instance) seed.Volume {
 // TestGenerate loads a small year through the feature APIs and the bulk
 // COPY and checks that every row landed where the dashboards read it.
 func TestGenerate(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	ctx := context.Background()
 	db := inst.DB.Pool
@@ -72,6 +73,7 @@ func TestGenerate(t *testing.T) {
 // TestGenerateEmptyBank: a bank without questions gets 200 plain published
 // ones through bank.EnsureSeedQuestion, once.
 func TestGenerateEmptyBank(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t, apptest.Options{NoSeed: true})
 	ctx := context.Background()
 	if _, err := seed.Foundation(ctx, inst.DB.Pool, inst.App.Accounts, inst.App.Org); err != nil {
@@ -93,6 +95,7 @@ func TestGenerateEmptyBank(t *testing.T) {
 // TestRanked makes board volume: a published sum-counted campaign and one
 // finished attempt per new participant, none of them today.
 func TestRanked(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	ctx := context.Background()
 	db := inst.DB.Pool
@@ -131,6 +134,7 @@ func TestRanked(t *testing.T) {
 // TestGenerateYears: with Years, each earlier year gets its own literacy
 // assessment, and the five-year report has a share for every one of them.
 func TestGenerateYears(t *testing.T) {
+	t.Parallel()
 	inst := apptest.Start(t)
 	ctx := context.Background()
 	res, err := volumeOf(inst).Generate(ctx, seed.GenerateOptions{Participants: 80, Attempts: 900, Seed: 3, Years: 3, End: time.Now()})
