@@ -81,37 +81,11 @@ func validDivision(key string) bool {
 	return true
 }
 
-// Entry is one line of a board: nickname (masked for under-14s on public
-// boards, see Public), a short stable tag and the district name that tell
-// two equal nicknames apart, rank, score and time. No other personal data.
-type Entry struct {
-	Rank     int64  `json:"rank"`
-	Nickname string `json:"nickname"`
-	Tag      string `json:"tag"`                // 4 hex digits derived from the user id (Service.Tag)
-	District string `json:"district,omitempty"` // the user's district now, "" when none
-	Score    int64  `json:"score"`
-	TimeS    int64  `json:"time_s"` // time used, whole seconds
-	Me       bool   `json:"me,omitempty"`
-	userID   int64
-}
-
 // Public reports whether anyone may read the board: the overall and
 // district boards. Class and school boards are for their members, their
 // teachers and the organizers in charge (the server checks), and only
 // public boards mask the names of under-14s.
 func (b Board) Public() bool { return b.Kind == All || b.Kind == District }
-
-// MaskNickname is how an under-14's nickname shows where the public can
-// read it: its first character and two asterisks ("张小明" → "张**").
-// Pupils' nicknames are often the names their teachers typed; with the
-// tag the masked line stays distinguishable and the pupil still finds
-// their own (highlighted) line.
-func MaskNickname(nick string) string {
-	for _, r := range nick {
-		return string(r) + "**"
-	}
-	return "**"
-}
 
 // Service reads and writes the boards.
 type Service struct {
@@ -130,8 +104,80 @@ type Service struct {
 	// Log receives rebuild failures (nil: slog.Default()).
 	Log *slog.Logger
 
-	reads   readCache    // the HTTP read path's caches (read.go)
-	rebuild rebuildState // this instance's running rebuilds (rebuild.go)
+	state State[int64] // this instance's read caches and running rebuilds (read.go, rebuild.go)
+}
+
+// set is the machinery of the campaign boards: a Set whose families are
+// campaigns, made of sqlStandings (Lines).
+func (s *Service) set() Set[int64] {
+	return Set[int64]{Redis: s.Redis, DB: s.DB, Source: campaignBoards{s}, TagKey: s.TagKey,
+		RebuildWait: s.RebuildWait, Name: "campaign", Log: s.Log, State: &s.state}
+}
+
+// campaignBoards is the Source of the campaign boards.
+type campaignBoards struct{ s *Service }
+
+func (c campaignBoards) Keys(campaignID int64) rdb.BoardFamily {
+	return c.s.Keys.CampaignBoards(campaignID)
+}
+
+// Lines are the campaign's standings (user userID's, 0: everyone's) on its
+// all-time and today boards, under its rule of which attempt counts (best:
+// GT).
+func (c campaignBoards) Lines(ctx context.Context, campaignID, userID int64) (Lines, error) {
+	s := c.s
+	counts, err := s.counts(ctx, campaignID)
+	if err != nil {
+		return Lines{}, err
+	}
+	all, err := s.standings(ctx, campaignID, userID, nil)
+	if err != nil {
+		return Lines{}, err
+	}
+	day, err := s.standings(ctx, campaignID, userID, s.todayDate())
+	if err != nil {
+		return Lines{}, err
+	}
+	ls := Lines{GT: counts == "best", Lines: make([]Line, 0, len(all)+len(day))}
+	for _, part := range []struct {
+		xs    []standing
+		today bool
+		ttl   time.Duration
+	}{{all, false, 0}, {day, true, dayTTL}} {
+		for _, x := range part.xs {
+			ls.Lines = append(ls.Lines, Line{Key: s.Key(campaignID, x.board(part.today)), User: x.userID,
+				Score: x.z().Score, TTL: part.ttl})
+		}
+	}
+	return ls, nil
+}
+
+// Tag is a user's 4-hex-digit tag on boards: the start of an HMAC-SHA256
+// of the id under TagKey. Stable, and the same on every instance; it tells
+// an impostor with a copied nickname apart from the original (one in
+// 65,536 accounts shares a given tag).
+func (s *Service) Tag(userID int64) string { return tag(s.TagKey, userID) }
+
+// Rebuilds returns how many rebuilds this instance ran (took the lock and
+// read Postgres): the metric kepu_leaderboard_rebuilds_total.
+func (s *Service) Rebuilds() int64 { return s.set().Rebuilds() }
+
+// Ensure returns nil when the campaign's boards are built. Otherwise it
+// starts (or joins) the rebuild and waits for it at most RebuildWait:
+// ErrRebuilding when it is still running then.
+func (s *Service) Ensure(ctx context.Context, campaignID int64) error {
+	return s.set().Ensure(ctx, campaignID)
+}
+
+// Rebuild replaces every board of the campaign with standings computed
+// from Postgres (`kepu leaderboard rebuild`), waiting first for a rebuild
+// that runs (bounded by ctx; a dead holder's lock expires within lockTTL).
+// kepu.ENOTFOUND for an unknown campaign.
+func (s *Service) Rebuild(ctx context.Context, campaignID int64) error {
+	if _, err := s.counts(ctx, campaignID); err != nil {
+		return err
+	}
+	return s.set().Rebuild(ctx, campaignID)
 }
 
 func (s *Service) today() string {
@@ -150,10 +196,6 @@ func (s *Service) Key(campaignID int64, b Board) string {
 		period = s.today()
 	}
 	return s.Keys.Board(campaignID, b.name(), period)
-}
-
-func (s *Service) marker(campaignID int64) string {
-	return s.Keys.BoardsBuilt(campaignID)
 }
 
 // Channel is the pub/sub channel announcing changes of a campaign's boards.
@@ -263,84 +305,18 @@ func (x standing) z() redis.Z {
 		Member: strconv.FormatInt(x.userID, 10)}
 }
 
-// add queues the standings' ZADDs into a rebuild's scratch keys (key):
-// best boards with GT (never lower a standing), sum and latest boards as
-// they are.
-func (s *Service) add(pipe redis.Pipeliner, ctx context.Context, key func(Board) string, counts string, xs []standing, today bool) {
-	for _, x := range xs {
-		z := x.z()
-		k := key(x.board(today))
-		if counts == "best" {
-			pipe.ZAddGT(ctx, k, z)
-		} else {
-			pipe.ZAdd(ctx, k, z)
-		}
-		if today {
-			pipe.Expire(ctx, k, dayTTL)
-		}
-	}
-}
-
 func (s *Service) todayDate() *time.Time {
 	d, _ := time.Parse("20060102", s.today())
 	return &d
 }
 
 // Record puts the user's current standing on every board of the campaign
-// they count in and announces the change, in one step (record.lua). Call
+// they count in and announces the change, in one step (Set.Write). Call
 // it after an attempt's finish is committed. It never waits for a rebuild:
 // written while one runs, the standing is written again after its swap;
 // when Redis lost the boards it starts one in the background.
 func (s *Service) Record(ctx context.Context, campaignID, userID int64) error {
-	built, err := s.record(ctx, campaignID, userID)
-	if err != nil {
-		return err
-	}
-	if !built {
-		s.kick(campaignID)
-	}
-	return nil
-}
-
-// record writes the user's standings (record.lua) and reports whether the
-// campaign's boards are built.
-func (s *Service) record(ctx context.Context, campaignID, userID int64) (bool, error) {
-	counts, err := s.counts(ctx, campaignID)
-	if err != nil {
-		return false, err
-	}
-	all, err := s.standings(ctx, campaignID, userID, nil)
-	if err != nil {
-		return false, err
-	}
-	day, err := s.standings(ctx, campaignID, userID, s.todayDate())
-	if err != nil {
-		return false, err
-	}
-	keys := []string{s.marker(campaignID), s.Keys.BoardRebuild(campaignID, "lock"), s.Keys.BoardRebuild(campaignID, "touched")}
-	gt := ""
-	if counts == "best" {
-		gt = "gt"
-	}
-	args := []any{strconv.FormatInt(userID, 10), gt, s.Channel(campaignID), int(rebuildTimeout.Seconds())}
-	for _, part := range []struct {
-		xs    []standing
-		today bool
-	}{{all, false}, {day, true}} {
-		ttl := 0
-		if part.today {
-			ttl = int(dayTTL.Seconds())
-		}
-		for _, x := range part.xs {
-			keys = append(keys, s.Key(campaignID, x.board(part.today)))
-			args = append(args, strconv.FormatFloat(x.z().Score, 'f', -1, 64), ttl)
-		}
-	}
-	built, err := recordScript.Run(ctx, s.Redis, keys, args...).Int()
-	if err != nil {
-		return false, fmt.Errorf("leaderboard: record: %w", err)
-	}
-	return built == 1, nil
+	return s.set().Write(ctx, campaignID, userID)
 }
 
 // RebuildAll rebuilds the boards of every campaign that is not a draft; it
@@ -361,46 +337,18 @@ func (s *Service) RebuildAll(ctx context.Context) (int, error) {
 
 // Top returns the first n entries of a board (me marks the caller's line).
 func (s *Service) Top(ctx context.Context, campaignID int64, b Board, n int, me int64) ([]Entry, error) {
-	if err := s.Ensure(ctx, campaignID); err != nil {
-		return nil, err
-	}
-	return s.rangeOf(ctx, campaignID, b, 0, int64(n-1), me)
-}
-
-func (s *Service) rangeOf(ctx context.Context, campaignID int64, b Board, from, to int64, me int64) ([]Entry, error) {
-	zs, err := s.Redis.ZRevRangeWithScores(ctx, s.Key(campaignID, b), from, to).Result()
-	if err != nil {
-		return nil, fmt.Errorf("leaderboard: range: %w", err)
-	}
-	return s.entries(ctx, zs, from, me, b.Public())
+	return s.set().Top(ctx, campaignID, s.Key(campaignID, b), n, me, b.Public())
 }
 
 // Rank returns the user's 1-based rank on a board, 0 when not on it.
-// (Redis 7.0: ZREVRANK has no WITHSCORE; the score comes with Around.)
 func (s *Service) Rank(ctx context.Context, campaignID int64, b Board, userID int64) (int64, error) {
-	if err := s.Ensure(ctx, campaignID); err != nil {
-		return 0, err
-	}
-	r, err := s.Redis.ZRevRank(ctx, s.Key(campaignID, b), strconv.FormatInt(userID, 10)).Result()
-	if errors.Is(err, redis.Nil) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("leaderboard: rank: %w", err)
-	}
-	return r + 1, nil
+	return s.set().Rank(ctx, campaignID, s.Key(campaignID, b), userID)
 }
 
 // Around returns the user's rank and the entries from k above to k below
 // it (none when the user is not on the board).
 func (s *Service) Around(ctx context.Context, campaignID int64, b Board, userID int64, k int) (int64, []Entry, error) {
-	rank, err := s.Rank(ctx, campaignID, b, userID)
-	if err != nil || rank == 0 {
-		return 0, []Entry{}, err
-	}
-	from := max(rank-1-int64(k), 0)
-	es, err := s.rangeOf(ctx, campaignID, b, from, rank-1+int64(k), userID)
-	return rank, es, err
+	return s.set().Around(ctx, campaignID, s.Key(campaignID, b), userID, k, b.Public())
 }
 
 // Groups returns the district, school and class of the user's current

@@ -1,7 +1,7 @@
 package leaderboard
 
-// The read path of GET /api/v1/campaigns/:id/leaderboard at high request
-// rates. Per request it costs at most one Redis round trip (a Lua script:
+// The read path of every Set, GET /api/v1/campaigns/:id/leaderboard at
+// high request rates the first. Per request it costs at most one Redis round trip (a Lua script:
 // marker check, the caller's rank and the lines around it) and no Postgres
 // query in the common case:
 //
@@ -16,10 +16,7 @@ package leaderboard
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -93,20 +90,10 @@ const sqlNicknames = `SELECT u.id, u.nickname, coalesce(u.age_band, '') = 'u14',
 		WHERE r.id = u.region_id LIMIT 1), '')
 	FROM users u WHERE u.id = ANY($1)`
 
-// Tag is a user's 4-hex-digit tag on boards: the start of an HMAC-SHA256
-// of the id under TagKey. Stable, and the same on every instance; it tells
-// an impostor with a copied nickname apart from the original (one in
-// 65,536 accounts shares a given tag).
-func (s *Service) Tag(userID int64) string {
-	m := hmac.New(sha256.New, append([]byte("kepu:lb:tag:"), s.TagKey...))
-	m.Write(strconv.AppendInt(nil, userID, 10))
-	return hex.EncodeToString(m.Sum(nil)[:2])
-}
-
 // show fills e's name, tag and district from n (masking minors on public
 // boards).
-func (s *Service) show(e *Entry, n nick, public bool) {
-	e.Nickname, e.District, e.Tag = n.name, n.district, s.Tag(e.userID)
+func (s Set[F]) show(e *Entry, n nick, public bool) {
+	e.Nickname, e.District, e.Tag = n.name, n.district, tag(s.TagKey, e.userID)
 	if public && n.minor {
 		e.Nickname = MaskNickname(n.name)
 	}
@@ -127,8 +114,13 @@ type readCache struct {
 // last top this instance read, up to staleTTL old, with "rebuilding":true
 // and no rank; ErrRebuilding when there is none.
 func (s *Service) Page(ctx context.Context, campaignID int64, b Board, n int, me int64) ([]byte, error) {
-	key := s.Key(campaignID, b)
-	top, stale, err := s.cachedTop(ctx, campaignID, key, n, b.Public())
+	return s.set().Page(ctx, campaignID, s.Key(campaignID, b), n, me, b.Public())
+}
+
+// Page is Service.Page for board key of family f of any Set: the cached top
+// n, and for me ≠ 0 the caller's rank and the lines around it.
+func (s Set[F]) Page(ctx context.Context, f F, key string, n int, me int64, public bool) ([]byte, error) {
+	top, stale, err := s.cachedTop(ctx, f, key, n, public)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +134,7 @@ func (s *Service) Page(ctx context.Context, campaignID int64, b Board, n int, me
 		out = append(out, top.json...)
 		return append(out, '}'), nil
 	}
-	rank, around, err := s.around(ctx, campaignID, key, me, 2, b.Public())
+	rank, around, err := s.around(ctx, f, key, me, 2, public)
 	if errors.Is(err, ErrRebuilding) { // the top came from memory
 		out = append(out, top.json...)
 		return append(out, `,"rebuilding":true}`...), nil
@@ -182,53 +174,54 @@ func (s *Service) Page(ctx context.Context, campaignID int64, b Board, n int, me
 // read of a board). When the refresh finds the boards being rebuilt
 // (ErrRebuilding) it returns the last read, if it is younger than
 // staleTTL, with stale set; else ErrRebuilding.
-func (s *Service) cachedTop(ctx context.Context, campaignID int64, key string, n int, public bool) (top topEntry, stale bool, err error) {
+func (s Set[F]) cachedTop(ctx context.Context, f F, key string, n int, public bool) (top topEntry, stale bool, err error) {
 	ck := key + "|" + strconv.Itoa(n)
-	s.reads.mu.Lock()
-	if s.reads.tops == nil {
-		s.reads.tops = map[string]*topEntry{}
+	reads := &s.State.reads
+	reads.mu.Lock()
+	if reads.tops == nil {
+		reads.tops = map[string]*topEntry{}
 	}
-	e := s.reads.tops[ck]
+	e := reads.tops[ck]
 	if e == nil {
-		s.reads.prune()
+		reads.prune()
 		e = &topEntry{}
-		s.reads.tops[ck] = e
+		reads.tops[ck] = e
 	}
 	if e.json != nil && (time.Since(e.at) < topTTL || e.filling != nil) {
 		got := *e
-		s.reads.mu.Unlock()
+		reads.mu.Unlock()
 		return got, false, nil
 	}
-	if f := e.filling; f != nil {
-		s.reads.mu.Unlock()
+	if fl := e.filling; fl != nil {
+		reads.mu.Unlock()
 		select {
-		case <-f.done:
+		case <-fl.done:
 		case <-ctx.Done():
 			return topEntry{}, false, ctx.Err()
 		}
-		if f.err != nil { // the read this request waited for failed: so does this one
-			return topEntry{}, false, f.err
+		if fl.err != nil { // the read this request waited for failed: so does this one
+			return topEntry{}, false, fl.err
 		}
-		return s.cachedTop(ctx, campaignID, key, n, public)
+		return s.cachedTop(ctx, f, key, n, public)
 	}
-	f := &fill{done: make(chan struct{})}
-	e.filling = f
-	s.reads.mu.Unlock()
-	entries, err := s.readTop(ctx, campaignID, key, n, public)
+	fl := &fill{done: make(chan struct{})}
+	e.filling = fl
+	reads.mu.Unlock()
+	entries, err := s.readTop(ctx, f, key, n, public)
 	var j []byte
 	var offsets [][2]int
 	if err == nil {
 		j, offsets, err = encodeTop(entries)
 	}
-	s.reads.mu.Lock()
+	reads.mu.Lock()
 	if err == nil {
 		e.at, e.entries, e.json, e.offsets = time.Now(), entries, j, offsets
 	}
 	e.filling = nil
 	got := *e
-	s.reads.mu.Unlock()
-	f.err = err
-	close(f.done)
+	reads.mu.Unlock()
+	fl.err = err
+	close(fl.done)
 	if errors.Is(err, ErrRebuilding) && got.json != nil && time.Since(got.at) < staleTTL {
 		return got, true, nil
 	}
@@ -260,37 +253,37 @@ func (c *readCache) prune() {
 }
 
 // readTop reads the top n of a board with nicknames, rebuilding the
-// campaign's boards first when Redis lost them.
-func (s *Service) readTop(ctx context.Context, campaignID int64, key string, n int, public bool) ([]Entry, error) {
+// family's boards first when Redis lost them.
+func (s Set[F]) readTop(ctx context.Context, f F, key string, n int, public bool) ([]Entry, error) {
 	pipe := s.Redis.Pipeline()
-	built := pipe.Exists(ctx, s.marker(campaignID))
+	built := pipe.Exists(ctx, s.Source.Keys(f).Built())
 	rng := pipe.ZRevRangeWithScores(ctx, key, 0, int64(n-1))
 	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
 		return nil, fmt.Errorf("leaderboard: top: %w", err)
 	}
 	if built.Val() == 0 {
-		if err := s.Ensure(ctx, campaignID); err != nil {
+		if err := s.Ensure(ctx, f); err != nil {
 			return nil, err
 		}
-		return s.readTop(ctx, campaignID, key, n, public)
+		return s.readTop(ctx, f, key, n, public)
 	}
 	return s.entries(ctx, rng.Val(), 0, 0, public)
 }
 
 // around returns the user's rank on the board at key and the entries from
 // k above to k below it, in one round trip (around.lua).
-func (s *Service) around(ctx context.Context, campaignID int64, key string, userID int64, k int, public bool) (int64, []Entry, error) {
-	res, err := aroundScript.Run(ctx, s.Redis, []string{s.marker(campaignID), key}, strconv.FormatInt(userID, 10), k).Slice()
+func (s Set[F]) around(ctx context.Context, f F, key string, userID int64, k int, public bool) (int64, []Entry, error) {
+	res, err := aroundScript.Run(ctx, s.Redis, []string{s.Source.Keys(f).Built(), key}, strconv.FormatInt(userID, 10), k).Slice()
 	if err != nil {
 		return 0, nil, fmt.Errorf("leaderboard: around: %w", err)
 	}
 	rank, _ := res[0].(int64)
 	switch rank {
 	case -2: // Redis lost the boards
-		if err := s.Ensure(ctx, campaignID); err != nil {
+		if err := s.Ensure(ctx, f); err != nil {
 			return 0, nil, err
 		}
-		return s.around(ctx, campaignID, key, userID, k, public)
+		return s.around(ctx, f, key, userID, k, public)
 	case -1:
 		return 0, []Entry{}, nil
 	}
@@ -313,24 +306,25 @@ func (s *Service) around(ctx context.Context, campaignID int64, key string, user
 // entries turns ZREVRANGE results starting at 0-based rank from into
 // entries with nicknames, tags and districts (cached for nickTTL); public
 // boards mask under-14s' nicknames.
-func (s *Service) entries(ctx context.Context, zs []redis.Z, from int64, me int64, public bool) ([]Entry, error) {
+func (s Set[F]) entries(ctx context.Context, zs []redis.Z, from int64, me int64, public bool) ([]Entry, error) {
+	reads := &s.State.reads
 	out := make([]Entry, 0, len(zs))
 	var missing []int64
 	now := time.Now()
-	s.reads.mu.Lock()
+	reads.mu.Lock()
 	for i, z := range zs {
 		m, _ := z.Member.(string)
 		id, _ := strconv.ParseInt(m, 10, 64)
 		score, ts, _ := scoring.DecodeStanding(z.Score)
 		e := Entry{Rank: from + int64(i) + 1, Score: score, TimeS: ts, Me: id == me && me != 0, userID: id}
-		if nk, ok := s.reads.nicks.Get(id); ok && now.Sub(nk.at) < nickTTL {
+		if nk, ok := reads.nicks.Get(id); ok && now.Sub(nk.at) < nickTTL {
 			s.show(&e, nk, public)
 		} else {
 			missing = append(missing, id)
 		}
 		out = append(out, e)
 	}
-	s.reads.mu.Unlock()
+	reads.mu.Unlock()
 	if len(missing) == 0 {
 		return out, nil
 	}
@@ -345,11 +339,11 @@ func (s *Service) entries(ctx context.Context, zs []redis.Z, from int64, me int6
 	}); err != nil {
 		return nil, fmt.Errorf("leaderboard: nicknames: %w", err)
 	}
-	s.reads.mu.Lock()
+	reads.mu.Lock()
 	for id, n := range names {
-		s.reads.nicks.Put(id, n)
+		reads.nicks.Put(id, n)
 	}
-	s.reads.mu.Unlock()
+	reads.mu.Unlock()
 	for i := range out {
 		if out[i].Tag == "" {
 			s.show(&out[i], names[out[i].userID], public)

@@ -1,13 +1,15 @@
 package leaderboard
 
-// Rebuilding a campaign's boards from Postgres, one rebuild at a time.
+// Rebuilding a family of boards (a campaign's, a week's) from Postgres,
+// one rebuild at a time.
 //
 // After Redis lost the boards (the "built" marker is gone) every reader
 // and writer of any instance notices at once. Only one of them rebuilds:
-// claim.lua takes the campaign's lock ({p}:lbrb:{lb:C}:lock, SET NX PX
-// lockTTL, renewed every lockRenewEvery while the rebuild runs) with a
-// fencing token drawn from {p}:lbrb:{lb:C}:fence. Each instance runs
-// at most one watcher per campaign (kick): it rebuilds when it gets the
+// claim.lua takes the family's lock (rdb.BoardFamily.Rebuild: for a
+// campaign {p}:lbrb:{lb:C}:lock, SET NX PX lockTTL, renewed every
+// lockRenewEvery while the rebuild runs) with a fencing token drawn from
+// {p}:lbrb:{lb:C}:fence. Each instance runs at most one watcher per
+// family (kick): it rebuilds when it gets the
 // lock, else looks again every claimEvery until the marker is back, so a
 // dead holder's lock (not renewed) is taken over within lockTTL. Readers
 // wait for their instance's watcher at most RebuildWait, then are answered
@@ -16,7 +18,7 @@ package leaderboard
 // The rebuild writes scratch keys and swaps them in with swap.lua, which
 // checks that the lock still holds the rebuild's token (a rebuilder that
 // lost it changes nothing). Finishes recorded while the lock is held put
-// their user into {p}:lbrb:{lb:C}:touched (record.lua); the swap
+// their user into the family's touched set (record.lua); the swap
 // returns and empties that set and the rebuild records those users again
 // from Postgres, so no finish written after the rebuild's Postgres read is
 // lost. docs/leaderboards.md "Rebuild".
@@ -27,7 +29,6 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -76,36 +77,30 @@ var (
 var errLostLock = fmt.Errorf("leaderboard: rebuild: lost the lock")
 
 // rebuildState is one instance's running rebuild watchers.
-type rebuildState struct {
+type rebuildState[F comparable] struct {
 	mu        sync.Mutex
-	running   map[int64]chan struct{} // campaign → closed when its watcher ends
-	count     atomic.Int64            // rebuilds this instance ran
-	afterRead func()                  // tests: called after a rebuild's Postgres read
+	running   map[F]chan struct{} // family → closed when its watcher ends
+	count     atomic.Int64        // rebuilds this instance ran
+	afterRead func()              // tests: called after a rebuild's Postgres read
 }
 
 // Rebuilds returns how many rebuilds this instance ran (took the lock and
-// read Postgres): the metric kepu_leaderboard_rebuilds_total.
-func (s *Service) Rebuilds() int64 { return s.rebuild.count.Load() }
+// read Postgres).
+func (s Set[F]) Rebuilds() int64 { return s.State.rebuild.count.Load() }
 
-func (s *Service) log() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.Default()
-}
-
-func (s *Service) rebuildWait() time.Duration {
+func (s Set[F]) rebuildWait() time.Duration {
 	if s.RebuildWait > 0 {
 		return s.RebuildWait
 	}
 	return DefaultRebuildWait
 }
 
-// Ensure returns nil when the campaign's boards are built. Otherwise it
+// Ensure returns nil when family f's boards are built. Otherwise it
 // starts (or joins) the rebuild and waits for it at most RebuildWait:
 // ErrRebuilding when it is still running then.
-func (s *Service) Ensure(ctx context.Context, campaignID int64) error {
-	n, err := s.Redis.Exists(ctx, s.marker(campaignID)).Result()
+func (s Set[F]) Ensure(ctx context.Context, f F) error {
+	marker := s.Source.Keys(f).Built()
+	n, err := s.Redis.Exists(ctx, marker).Result()
 	if err != nil {
 		return fmt.Errorf("leaderboard: marker: %w", err)
 	}
@@ -115,14 +110,14 @@ func (s *Service) Ensure(ctx context.Context, campaignID int64) error {
 	wait := time.NewTimer(s.rebuildWait())
 	defer wait.Stop()
 	select {
-	case <-s.kick(campaignID):
+	case <-s.kick(f):
 	case <-wait.C:
 		return ErrRebuilding
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	// The watcher saw the boards built, or failed (logged): look.
-	if n, err = s.Redis.Exists(ctx, s.marker(campaignID)).Result(); err != nil {
+	if n, err = s.Redis.Exists(ctx, marker).Result(); err != nil {
 		return fmt.Errorf("leaderboard: marker: %w", err)
 	}
 	if n == 0 {
@@ -131,50 +126,50 @@ func (s *Service) Ensure(ctx context.Context, campaignID int64) error {
 	return nil
 }
 
-// kick starts this instance's watcher of the campaign unless one runs; the
+// kick starts this instance's watcher of family f unless one runs; the
 // channel is closed when it ends (boards built, or it failed).
-func (s *Service) kick(campaignID int64) <-chan struct{} {
-	r := &s.rebuild
+func (s Set[F]) kick(f F) <-chan struct{} {
+	r := &s.State.rebuild
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if ch, ok := r.running[campaignID]; ok {
+	if ch, ok := r.running[f]; ok {
 		return ch
 	}
 	if r.running == nil {
-		r.running = map[int64]chan struct{}{}
+		r.running = map[F]chan struct{}{}
 	}
 	ch := make(chan struct{})
-	r.running[campaignID] = ch
+	r.running[f] = ch
 	go func() {
 		defer func() {
 			r.mu.Lock()
-			delete(r.running, campaignID)
+			delete(r.running, f)
 			r.mu.Unlock()
 			close(ch)
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), rebuildTimeout)
 		defer cancel()
-		if err := s.watch(ctx, campaignID); err != nil {
-			s.log().Warn("leaderboard rebuild", "campaign", campaignID, "err", err)
+		if err := s.watch(ctx, f); err != nil {
+			s.log().Warn("leaderboard rebuild", s.Name, f, "err", err)
 		}
 	}()
 	return ch
 }
 
-// watch returns once the campaign's boards are built: it rebuilds them
-// when it can take the lock, else looks again every claimEvery.
-func (s *Service) watch(ctx context.Context, campaignID int64) error {
+// watch returns once family f's boards are built: it rebuilds them when
+// it can take the lock, else looks again every claimEvery.
+func (s Set[F]) watch(ctx context.Context, f F) error {
 	tick := time.NewTicker(claimEvery)
 	defer tick.Stop()
 	for {
-		built, token, err := s.claim(ctx, campaignID, false)
+		built, token, err := s.claim(ctx, f, false)
 		switch {
 		case err != nil:
 			return err
 		case built:
 			return nil
 		case token != "":
-			return s.rebuildHeld(ctx, campaignID, token)
+			return s.rebuildHeld(ctx, f, token)
 		}
 		select {
 		case <-ctx.Done():
@@ -187,15 +182,16 @@ func (s *Service) watch(ctx context.Context, campaignID int64) error {
 // claim runs claim.lua: built when there is nothing to do (never when
 // force), else the token when the caller now holds the lock, "" when
 // another rebuild does.
-func (s *Service) claim(ctx context.Context, campaignID int64, force bool) (built bool, token string, err error) {
+func (s Set[F]) claim(ctx context.Context, f F, force bool) (built bool, token string, err error) {
 	var suffix [8]byte
 	rand.Read(suffix[:])
-	f := "0"
+	forced := "0"
 	if force {
-		f = "1"
+		forced = "1"
 	}
-	res, err := claimScript.Run(ctx, s.Redis, []string{s.marker(campaignID), s.Keys.BoardRebuild(campaignID, "lock"),
-		s.Keys.BoardRebuild(campaignID, "fence")}, hex.EncodeToString(suffix[:]), lockTTL.Milliseconds(), f).Slice()
+	fam := s.Source.Keys(f)
+	res, err := claimScript.Run(ctx, s.Redis, []string{fam.Built(), fam.Rebuild("lock"), fam.Rebuild("fence")},
+		hex.EncodeToString(suffix[:]), lockTTL.Milliseconds(), forced, s.TTL.Milliseconds()).Slice()
 	if err != nil {
 		return false, "", fmt.Errorf("leaderboard: rebuild: claim: %w", err)
 	}
@@ -206,22 +202,19 @@ func (s *Service) claim(ctx context.Context, campaignID int64, force bool) (buil
 	return code == 1, token, nil
 }
 
-// Rebuild replaces every board of the campaign with standings computed
-// from Postgres (`kepu leaderboard rebuild`), waiting first for a rebuild
-// that runs (bounded by ctx; a dead holder's lock expires within lockTTL).
-func (s *Service) Rebuild(ctx context.Context, campaignID int64) error {
-	if _, err := s.counts(ctx, campaignID); err != nil {
-		return err
-	}
+// Rebuild replaces every board of family f with lines computed from
+// Postgres, waiting first for a rebuild that runs (bounded by ctx; a dead
+// holder's lock expires within lockTTL).
+func (s Set[F]) Rebuild(ctx context.Context, f F) error {
 	tick := time.NewTicker(claimEvery)
 	defer tick.Stop()
 	for {
-		_, token, err := s.claim(ctx, campaignID, true)
+		_, token, err := s.claim(ctx, f, true)
 		if err != nil {
 			return err
 		}
 		if token != "" {
-			return s.rebuildHeld(ctx, campaignID, token)
+			return s.rebuildHeld(ctx, f, token)
 		}
 		select {
 		case <-ctx.Done():
@@ -234,9 +227,9 @@ func (s *Service) Rebuild(ctx context.Context, campaignID int64) error {
 // rebuildHeld rebuilds holding the lock (token), renewing it meanwhile,
 // then records again the users written during the rebuild. The lock is
 // released by the swap, or here when the rebuild fails.
-func (s *Service) rebuildHeld(ctx context.Context, campaignID int64, token string) error {
-	s.rebuild.count.Add(1)
-	lock := s.Keys.BoardRebuild(campaignID, "lock")
+func (s Set[F]) rebuildHeld(ctx context.Context, f F, token string) error {
+	s.State.rebuild.count.Add(1)
+	lock := s.Source.Keys(f).Rebuild("lock")
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	renewed := make(chan struct{})
@@ -256,7 +249,7 @@ func (s *Service) rebuildHeld(ctx context.Context, campaignID int64, token strin
 			}
 		}
 	}()
-	touched, err := s.build(ctx, campaignID, token)
+	touched, err := s.build(ctx, f, token)
 	cancel()
 	<-renewed
 	if err != nil {
@@ -271,7 +264,7 @@ func (s *Service) rebuildHeld(ctx context.Context, campaignID int64, token strin
 			continue
 		}
 		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		_, err = s.record(rctx, campaignID, userID)
+		_, err = s.record(rctx, f, userID)
 		rcancel()
 		if err != nil {
 			return fmt.Errorf("leaderboard: rebuild: record user %d again: %w", userID, err)
@@ -280,86 +273,73 @@ func (s *Service) rebuildHeld(ctx context.Context, campaignID int64, token strin
 	return nil
 }
 
-// rebuildChunk is how many standings a rebuild writes per pipeline.
+// rebuildChunk is how many lines a rebuild writes per pipeline.
 const rebuildChunk = 5000
 
-// build computes every standing of the campaign (all time and today)
-// from Postgres and writes the new boards into scratch keys
-// ({p}:lbtmp:{lb:C}:{token}:…, in the boards' slot, an hour's TTL in case the rebuild
-// dies) in pipelines of rebuildChunk standings, so Redis is never blocked
-// for long even with millions of entries; then swap.lua deletes the old
-// keys, renames the scratch keys into place, sets the marker, releases the
-// lock and announces the change, only if token still holds the lock:
-// readers see the old boards or the new ones, never a half-built board. It
-// returns the users written during the rebuild (the touched set).
-func (s *Service) build(ctx context.Context, campaignID int64, token string) ([]string, error) {
-	counts, err := s.counts(ctx, campaignID)
+// build computes every line of family f from Postgres (Source.Lines) and
+// writes the new boards into scratch keys (rdb.BoardFamily.Scratch: for a
+// campaign {p}:lbtmp:{lb:C}:{token}:…, in the boards' slot, an hour's TTL
+// in case the rebuild dies) in pipelines of rebuildChunk lines, so Redis
+// is never blocked for long even with millions of entries; then swap.lua
+// deletes the old keys, renames the scratch keys into place (each with its
+// lines' TTL), sets the marker, releases the lock and announces the
+// change, only if token still holds the lock: readers see the old boards
+// or the new ones, never a half-built board. It returns the users written
+// during the rebuild (the touched set).
+func (s Set[F]) build(ctx context.Context, f F, token string) ([]string, error) {
+	ls, err := s.Source.Lines(ctx, f, 0)
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.standings(ctx, campaignID, 0, nil)
-	if err != nil {
-		return nil, err
+	if s.State.rebuild.afterRead != nil {
+		s.State.rebuild.afterRead()
 	}
-	day, err := s.standings(ctx, campaignID, 0, s.todayDate())
-	if err != nil {
-		return nil, err
-	}
-	if s.rebuild.afterRead != nil {
-		s.rebuild.afterRead()
-	}
+	fam := s.Source.Keys(f)
 	type pair struct {
 		scratch string
-		today   bool
+		ttl     time.Duration
 	}
 	scratch := map[string]pair{} // final key → scratch key
 	var finals, fresh []string
-	key := func(b Board) string {
-		final := s.Key(campaignID, b)
-		p, ok := scratch[final]
-		if !ok {
-			p = pair{s.Keys.BoardScratch(campaignID, token, final), b.Today}
-			scratch[final] = p
-			finals = append(finals, final)
-			fresh = append(fresh, p.scratch)
+	for from := 0; from < len(ls.Lines); from += rebuildChunk {
+		pipe := s.Redis.Pipeline()
+		for _, l := range ls.Lines[from:min(from+rebuildChunk, len(ls.Lines))] {
+			p, ok := scratch[l.Key]
+			if !ok {
+				p = pair{fam.Scratch(token, l.Key), l.TTL}
+				scratch[l.Key] = p
+				finals = append(finals, l.Key)
+				fresh = append(fresh, p.scratch)
+			}
+			z := redis.Z{Score: l.Score, Member: strconv.FormatInt(l.User, 10)}
+			if ls.GT {
+				pipe.ZAddGT(ctx, p.scratch, z)
+			} else {
+				pipe.ZAdd(ctx, p.scratch, z)
+			}
 		}
-		return p.scratch
-	}
-	for _, part := range []struct {
-		xs    []standing
-		today bool
-	}{{all, false}, {day, true}} {
-		for from := 0; from < len(part.xs); from += rebuildChunk {
-			pipe := s.Redis.Pipeline()
-			s.add(pipe, ctx, key, counts, part.xs[from:min(from+rebuildChunk, len(part.xs))], part.today)
-			for _, k := range fresh {
-				pipe.Expire(ctx, k, time.Hour)
-			}
-			fresh = fresh[:0]
-			if _, err := pipe.Exec(ctx); err != nil {
-				return nil, fmt.Errorf("leaderboard: rebuild: %w", err)
-			}
+		for _, k := range fresh {
+			pipe.Expire(ctx, k, time.Hour)
+		}
+		fresh = fresh[:0]
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, fmt.Errorf("leaderboard: rebuild: %w", err)
 		}
 	}
 	var old []string
-	iter := s.Redis.Scan(ctx, 0, s.Keys.BoardPattern(campaignID), 500).Iterator()
+	iter := s.Redis.Scan(ctx, 0, fam.Pattern(), 500).Iterator()
 	for iter.Next(ctx) {
 		old = append(old, iter.Val())
 	}
 	if err := iter.Err(); err != nil {
 		return nil, fmt.Errorf("leaderboard: rebuild: scan: %w", err)
 	}
-	keys := append([]string{s.Keys.BoardRebuild(campaignID, "lock"), s.Keys.BoardRebuild(campaignID, "touched"),
-		s.marker(campaignID)}, old...)
-	args := []any{token, s.Channel(campaignID), len(old), int(dayTTL.Seconds())}
+	keys := append([]string{fam.Rebuild("lock"), fam.Rebuild("touched"), fam.Built()}, old...)
+	args := []any{token, fam.Channel(), len(old), int(s.TTL.Seconds())}
 	for _, final := range finals {
 		p := scratch[final]
 		keys = append(keys, p.scratch, final)
-		if p.today {
-			args = append(args, "1")
-		} else {
-			args = append(args, "0")
-		}
+		args = append(args, int(p.ttl.Seconds()))
 	}
 	res, err := swapScript.Run(ctx, s.Redis, keys, args...).Slice()
 	if err != nil {

@@ -1,8 +1,9 @@
--- record.lua: one user's standings on a campaign's boards, in one step.
+-- record.lua: one user's lines on a family's boards (a campaign's, a
+-- week's), in one step.
 -- KEYS[1] the "built" marker, KEYS[2] the rebuild lock, KEYS[3] the
 -- touched set, KEYS[4 ..] the boards;
 -- ARGV[1] the member (user id), ARGV[2] "gt" under the best rule (ZADD GT:
--- never lower a standing), ARGV[3] the campaign's channel, ARGV[4] the
+-- never lower a standing), ARGV[3] the family's channel ("": none), ARGV[4] the
 -- touched set's TTL (s), then per board its score and TTL (s, 0: none).
 -- While a rebuild holds the lock the user joins the touched set: the
 -- rebuild's swap replaces these boards and then records the user again
@@ -24,5 +25,7 @@ if redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('SADD', KEYS[3], ARGV[1])
   redis.call('EXPIRE', KEYS[3], ARGV[4])
 end
-redis.call('PUBLISH', ARGV[3], 'changed')
+if ARGV[3] ~= '' then
+  redis.call('PUBLISH', ARGV[3], 'changed')
+end
 return redis.call('EXISTS', KEYS[1])

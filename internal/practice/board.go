@@ -12,18 +12,31 @@ import (
 
 	"github.com/kepu/kepu/internal/leaderboard"
 	"github.com/kepu/kepu/internal/rdb"
+	"github.com/kepu/kepu/internal/scoring"
 )
 
 // Boards are the weekly practice boards: per Asia/Shanghai week (Monday
 // to Sunday), the points each person earned that week (points_ledger) in
 // their district ("d{id}") and in their school ("s{id}"), where the points
-// were earned. They are Redis sorted sets (keys: rdb.Keys.PracticeBoard)
-// rebuilt from Postgres when their week's marker is missing; each
-// finished week's top is kept in practice_week_boards (Snapshot).
+// were earned. They run on the campaign leaderboards' machinery
+// (leaderboard.Set): each week is a family of Redis sorted sets
+// (rdb.Keys.PracticeBoards), written per user after points are credited
+// (BoardTouch), rebuilt from Postgres by one instance when Redis lost them
+// while readers wait at most RebuildWait, read with the same tie rule and
+// with under-14s' nicknames masked. A line's score packs the week's points
+// and when the person reached them (scoring.Standing): equal points rank
+// who got there first higher, and the snapshot of a finished week
+// (practice_week_boards, Snapshot) ranks in that same order.
 type Boards struct {
 	Redis redis.UniversalClient
 	Keys  rdb.Keys
 	Log   *slog.Logger
+	// RebuildWait is how long a reader waits for a running rebuild of a
+	// week's boards before reading the board from Postgres instead (0:
+	// leaderboard.DefaultRebuildWait).
+	RebuildWait time.Duration
+
+	state leaderboard.State[string] // this instance's read caches and running rebuilds
 }
 
 // Board kinds of the weekly boards.
@@ -35,19 +48,38 @@ const (
 // BoardSize is how many lines a board shows and a snapshot keeps.
 const BoardSize = 20
 
-// sqlWeekPoints is the week $1 points of user $2 (0: everyone) per
-// board: kind, group id, user, points.
+// boardTTL is how long a week's boards, marker and fencing counter live
+// after their last write: past the week, only its snapshot is read.
+const boardTTL = 15 * 24 * time.Hour
+
+// sqlWeekPoints is the week $1 points of user $2 (0: everyone) per board:
+// kind, group id, user, points and when they were reached (ms from the
+// week's start, Monday 00:00 Asia/Shanghai: the latest credit).
 const sqlWeekPoints = `WITH dist AS (
 	SELECT DISTINCT ON (r.id) r.id AS region_id, d.id AS district FROM regions r
 	JOIN regions d ON d.kind = 'district' AND r.path LIKE d.path || '%' ORDER BY r.id, d.id
 ), l AS (
-	SELECT user_id, delta, region_id, school_id FROM points_ledger WHERE week = $1 AND ($2 = 0 OR user_id = $2)
+	SELECT user_id, delta, at, region_id, school_id FROM points_ledger WHERE week = $1::date AND ($2 = 0 OR user_id = $2)
+), g AS (
+	SELECT 'district' AS kind, dist.district AS grp, l.user_id, l.delta, l.at FROM l JOIN dist ON dist.region_id = l.region_id
+	UNION ALL
+	SELECT 'school', l.school_id, l.user_id, l.delta, l.at FROM l WHERE l.school_id IS NOT NULL
 )
-SELECT 'district' AS kind, dist.district AS grp, l.user_id, sum(l.delta)::bigint AS pts FROM l JOIN dist ON dist.region_id = l.region_id
-GROUP BY dist.district, l.user_id
-UNION ALL
-SELECT 'school', l.school_id, l.user_id, sum(l.delta)::bigint FROM l WHERE l.school_id IS NOT NULL
-GROUP BY l.school_id, l.user_id`
+SELECT kind, grp, user_id, sum(delta)::bigint AS pts,
+	(extract(epoch FROM max(at) - ($1::date::timestamp AT TIME ZONE 'Asia/Shanghai')) * 1000)::bigint AS reached_ms
+FROM g GROUP BY kind, grp, user_id`
+
+// sqlWeekRanks ranks sqlWeekPoints per board in the order of the Redis
+// boards: the packed score (scoring.Standing.Encode: points clamped to
+// 0…StandingScoreMax, then the minute they were reached, earlier first),
+// then, as Redis orders equal scores, the member (user id as text) in
+// reverse byte order. (2097151 is scoring.StandingScoreMax, checked by a
+// test.)
+const sqlWeekRanks = `WITH p AS (` + sqlWeekPoints + `), r AS (
+	SELECT p.*, row_number() OVER (PARTITION BY kind, grp
+		ORDER BY least(greatest(pts, 0), 2097151) DESC, greatest(reached_ms, 0) / 60000, user_id::text COLLATE "C" DESC) AS rank
+	FROM p
+)`
 
 func boardName(kind string, id int64) string {
 	if kind == BoardSchool {
@@ -59,8 +91,8 @@ func boardName(kind string, id int64) string {
 func weekKey(week time.Time) string { return week.Format("20060102") }
 
 type weekRow struct {
-	kind          string
-	grp, user, pt int64
+	kind                     string
+	grp, user, pt, reachedMS int64
 }
 
 func (s *Service) weekPoints(ctx context.Context, week time.Time, userID int64) ([]weekRow, error) {
@@ -70,7 +102,7 @@ func (s *Service) weekPoints(ctx context.Context, week time.Time, userID int64) 
 	}
 	var out []weekRow
 	var r weekRow
-	_, err = pgx.ForEachRow(rows, []any{&r.kind, &r.grp, &r.user, &r.pt}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&r.kind, &r.grp, &r.user, &r.pt, &r.reachedMS}, func() error {
 		out = append(out, r)
 		return nil
 	})
@@ -80,6 +112,39 @@ func (s *Service) weekPoints(ctx context.Context, week time.Time, userID int64) 
 	return out, nil
 }
 
+// set is the weekly boards' machinery: a leaderboard.Set whose families
+// are weeks (their Monday as YYYYMMDD), made of sqlWeekPoints.
+func (s *Service) set() leaderboard.Set[string] {
+	b := s.Boards
+	return leaderboard.Set[string]{Redis: b.Redis, DB: s.DB, Source: weekBoards{s}, RebuildWait: b.RebuildWait,
+		TTL: boardTTL, Name: "week", Log: b.Log, State: &b.state}
+}
+
+// weekBoards is the leaderboard.Source of the weekly boards.
+type weekBoards struct{ s *Service }
+
+func (w weekBoards) Keys(week string) rdb.BoardFamily { return w.s.Boards.Keys.PracticeBoards(week) }
+
+// Lines are week's points per board (user userID's, 0: everyone's) as
+// board lines: a sum can fall (a deduction), so each write sets it.
+func (w weekBoards) Lines(ctx context.Context, week string, userID int64) (leaderboard.Lines, error) {
+	monday, err := time.Parse("20060102", week)
+	if err != nil {
+		return leaderboard.Lines{}, fmt.Errorf("practice: week %q: %w", week, err)
+	}
+	rows, err := w.s.weekPoints(ctx, monday, userID)
+	if err != nil {
+		return leaderboard.Lines{}, err
+	}
+	fam := w.Keys(week)
+	ls := leaderboard.Lines{Lines: make([]leaderboard.Line, 0, len(rows))}
+	for _, r := range rows {
+		ls.Lines = append(ls.Lines, leaderboard.Line{Key: fam.Board(boardName(r.kind, r.grp)), User: r.user,
+			Score: scoring.Standing{Score: r.pt, ReachedMS: r.reachedMS}.Encode(), TTL: boardTTL})
+	}
+	return ls, nil
+}
+
 // BoardTouch writes user userID's points of the current week to the
 // weekly boards (after a commit that credited points). A failure is
 // logged only: the boards are rebuilt from Postgres.
@@ -87,81 +152,19 @@ func (s *Service) BoardTouch(ctx context.Context, userID int64) {
 	if s.Boards == nil {
 		return
 	}
-	if err := s.boardTouch(ctx, userID); err != nil && s.Boards.Log != nil {
+	if err := s.set().Write(ctx, weekKey(WeekOf(s.now())), userID); err != nil && s.Boards.Log != nil {
 		s.Boards.Log.Warn("practice: weekly board", "user", userID, "err", err)
 	}
 }
 
-func (s *Service) boardTouch(ctx context.Context, userID int64) error {
-	week := WeekOf(s.now())
-	if err := s.ensureBuilt(ctx, week); err != nil {
-		return err
-	}
-	rows, err := s.weekPoints(ctx, week, userID)
-	if err != nil {
-		return err
-	}
-	b := s.Boards
-	pipe := b.Redis.Pipeline()
-	for _, r := range rows {
-		key := b.Keys.PracticeBoard(weekKey(week), boardName(r.kind, r.grp))
-		pipe.ZAddArgs(ctx, key, redis.ZAddArgs{GT: true, Members: []redis.Z{{Score: float64(r.pt), Member: r.user}}})
-		pipe.Expire(ctx, key, 15*24*time.Hour)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("practice: weekly board: %w", err)
-	}
-	return nil
-}
-
-// ensureBuilt rebuilds week's boards from Postgres unless its marker is
-// there.
-func (s *Service) ensureBuilt(ctx context.Context, week time.Time) error {
-	b := s.Boards
-	n, err := b.Redis.Exists(ctx, b.Keys.PracticeBoardsBuilt(weekKey(week))).Result()
-	if err != nil {
-		return fmt.Errorf("practice: weekly board: %w", err)
-	}
-	if n == 1 {
-		return nil
-	}
-	return s.RebuildBoards(ctx, week)
-}
-
 // RebuildBoards rebuilds the weekly boards of the week starting on Monday
-// week from points_ledger, then sets the week's marker.
+// week from points_ledger (waiting for a rebuild that runs, bounded by ctx).
 func (s *Service) RebuildBoards(ctx context.Context, week time.Time) error {
-	b := s.Boards
-	rows, err := s.weekPoints(ctx, week, 0)
-	if err != nil {
-		return err
-	}
-	wk := weekKey(week)
-	var old []string
-	iter := b.Redis.Scan(ctx, 0, b.Keys.PracticeBoardPattern(wk), 1000).Iterator()
-	for iter.Next(ctx) {
-		old = append(old, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		return fmt.Errorf("practice: rebuild boards: %w", err)
-	}
-	_, err = b.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		for _, k := range old {
-			p.Del(ctx, k)
-		}
-		for _, r := range rows {
-			key := b.Keys.PracticeBoard(wk, boardName(r.kind, r.grp))
-			p.ZAdd(ctx, key, redis.Z{Score: float64(r.pt), Member: r.user})
-			p.Expire(ctx, key, 15*24*time.Hour)
-		}
-		p.Set(ctx, b.Keys.PracticeBoardsBuilt(wk), "1", 15*24*time.Hour)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("practice: rebuild boards: %w", err)
-	}
-	return nil
+	return s.set().Rebuild(ctx, weekKey(week))
 }
+
+// BoardRebuilds is how many rebuilds of the weekly boards this instance ran.
+func (s *Service) BoardRebuilds() int64 { return s.set().Rebuilds() }
 
 // BoardLine is one line of a weekly board; minors' nicknames are masked
 // (leaderboard.MaskNickname).
@@ -182,31 +185,65 @@ type Board struct {
 }
 
 // WeekBoard returns the top BoardSize of board kind/id of the current
-// week, from Redis (rebuilt first if needed), marking viewer's line.
+// week, marking viewer's line: from Redis (the week's boards rebuilt
+// first when Redis lost them), or from Postgres when Redis fails or the
+// rebuild takes longer than RebuildWait.
 func (s *Service) WeekBoard(ctx context.Context, kind string, id, viewer int64) (Board, error) {
 	week := WeekOf(s.now())
 	bd := Board{Kind: kind, ID: id, Week: week.Format(time.DateOnly), Lines: []BoardLine{}}
 	if s.Boards == nil {
 		return bd, nil
 	}
-	if err := s.ensureBuilt(ctx, week); err != nil {
-		return bd, err
+	wk := weekKey(week)
+	es, err := s.set().Top(ctx, wk, s.Boards.Keys.PracticeBoard(wk, boardName(kind, id)), BoardSize, viewer, true)
+	if err != nil {
+		if ctx.Err() != nil {
+			return bd, err
+		}
+		if s.Boards.Log != nil {
+			s.Boards.Log.Warn("practice: weekly board from Postgres", "err", err)
+		}
+		return s.weekTop(ctx, week, kind, id, viewer)
 	}
-	zs, err := s.Boards.Redis.ZRevRangeWithScores(ctx, s.Boards.Keys.PracticeBoard(weekKey(week), boardName(kind, id)), 0, BoardSize-1).Result()
+	for _, e := range es {
+		bd.Lines = append(bd.Lines, BoardLine{Rank: int(e.Rank), Nickname: e.Nickname, Points: e.Score, Me: e.Me})
+	}
+	return bd, nil
+}
+
+// weekTop is board kind/id of week computed from Postgres: the Redis
+// board's lines in its order (sqlWeekRanks).
+func (s *Service) weekTop(ctx context.Context, week time.Time, kind string, id, viewer int64) (Board, error) {
+	bd := Board{Kind: kind, ID: id, Week: week.Format(time.DateOnly), Lines: []BoardLine{}}
+	rows, err := s.DB.Query(ctx, sqlWeekRanks+` SELECT rank, user_id, pts FROM r WHERE kind = $3 AND grp = $4 AND rank <= $5
+		ORDER BY rank`, week, 0, kind, id, BoardSize)
 	if err != nil {
 		return bd, fmt.Errorf("practice: weekly board: %w", err)
 	}
-	ids := make([]int64, 0, len(zs))
-	for _, z := range zs {
-		n, _ := strconv.ParseInt(fmt.Sprint(z.Member), 10, 64)
-		ids = append(ids, n)
+	return s.lines(ctx, bd, rows, viewer)
+}
+
+// lines fills bd with rows of (rank, user, points) and the nicknames as
+// public boards show them.
+func (s *Service) lines(ctx context.Context, bd Board, rows pgx.Rows, viewer int64) (Board, error) {
+	var ids []int64
+	var l BoardLine
+	var uid int64
+	_, err := pgx.ForEachRow(rows, []any{&l.Rank, &uid, &l.Points}, func() error {
+		ids = append(ids, uid)
+		l.Me = uid == viewer
+		bd.Lines = append(bd.Lines, l)
+		return nil
+	})
+	if err != nil {
+		return bd, fmt.Errorf("practice: board lines: %w", err)
 	}
 	names, err := s.names(ctx, ids)
 	if err != nil {
 		return bd, err
 	}
-	for i, z := range zs {
-		bd.Lines = append(bd.Lines, BoardLine{Rank: i + 1, Nickname: names[ids[i]], Points: int64(z.Score), Me: ids[i] == viewer})
+	for i := range bd.Lines {
+		bd.Lines[i].Nickname = names[ids[i]]
 	}
 	return bd, nil
 }
@@ -235,13 +272,12 @@ func (s *Service) names(ctx context.Context, ids []int64) (map[int64]string, err
 }
 
 // Snapshot keeps the top BoardSize of every board of the week starting
-// on Monday week in practice_week_boards, computed from Postgres; a week
-// already kept is left as it is. It is taken for last week when this
-// week's boards are first read (LastWeek).
+// on Monday week in practice_week_boards, computed from Postgres in the
+// Redis boards' order (sqlWeekRanks); a week already kept is left as it
+// is. It is taken for last week when this week's boards are first read
+// (LastWeek).
 func (s *Service) Snapshot(ctx context.Context, week time.Time) error {
-	_, err := s.DB.Exec(ctx, `WITH p AS (`+sqlWeekPoints+`), r AS (
-		SELECT p.*, row_number() OVER (PARTITION BY kind, grp ORDER BY pts DESC, user_id) AS rank FROM p
-	) INSERT INTO practice_week_boards (week, kind, grp, rank, user_id, points, taken_at)
+	_, err := s.DB.Exec(ctx, sqlWeekRanks+` INSERT INTO practice_week_boards (week, kind, grp, rank, user_id, points, taken_at)
 	SELECT $1, kind, grp, rank, user_id, pts, $3 FROM r WHERE rank <= $4
 	ON CONFLICT DO NOTHING`, week, 0, s.now(), BoardSize)
 	if err != nil {
@@ -269,26 +305,7 @@ func (s *Service) LastWeek(ctx context.Context, kind string, id, viewer int64) (
 	if err != nil {
 		return bd, fmt.Errorf("practice: last week: %w", err)
 	}
-	var ids []int64
-	var l BoardLine
-	var uid int64
-	_, err = pgx.ForEachRow(rows, []any{&l.Rank, &uid, &l.Points}, func() error {
-		ids = append(ids, uid)
-		l.Me = uid == viewer
-		bd.Lines = append(bd.Lines, l)
-		return nil
-	})
-	if err != nil {
-		return bd, fmt.Errorf("practice: last week: %w", err)
-	}
-	names, err := s.names(ctx, ids)
-	if err != nil {
-		return bd, err
-	}
-	for i := range bd.Lines {
-		bd.Lines[i].Nickname = names[ids[i]]
-	}
-	return bd, nil
+	return s.lines(ctx, bd, rows, viewer)
 }
 
 // Weekly is a person's weekly boards: their district's and their

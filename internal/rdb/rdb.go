@@ -4,12 +4,13 @@
 // and several deployments can share one server.
 //
 // Key families (each built by one method below; the packages that own them
-// document what each key holds). A part in braces that starts with "lb:"
-// or "room:" is a literal Redis Cluster hash tag: every key holding the
+// document what each key holds). A part in braces ("{lb:C}", "{pw:W}",
+// "{room:R}", "{pk}") is a literal Redis Cluster hash tag: every key holding the
 // same tag lies in the same slot, so a Lua script or MULTI that takes them
 // together runs on a cluster (where keys of different slots in one script
 // fail with CROSSSLOT). Families without a tag are only ever used one key
-// at a time.
+// at a time. The campaign boards and the weekly practice boards are two
+// families of one shape (BoardFamily), run by internal/leaderboard.Set.
 //
 //	{p}:rl:{name}:{id}                    rate limiter buckets (redis_rate) and backoff hashes (ratelimit.Backoff); one key per script
 //	{p}:{lb:C}:{board}:{period}           leaderboard sorted sets of campaign C (period "all" or YYYYMMDD)
@@ -27,6 +28,8 @@
 //	{p}:{pw:W}:{board}                    weekly practice board of the Asia/Shanghai week starting Monday W (YYYYMMDD),
 //	                                      board "d{district}" or "s{school}" (internal/practice/board.go)
 //	{p}:{pw:W}:built                      marker: week W's practice boards were rebuilt from Postgres
+//	{p}:pwtmp:{pw:W}:{token}:…            scratch boards of a rebuild of week W's boards (like lbtmp)
+//	{p}:pwrb:{pw:W}:lock|fence|touched    the one rebuild of week W's boards (like lbrb)
 //	{p}:ev:room:{run}                     pub/sub channel of a room's events (PSUBSCRIBE {p}:ev:room:*)
 //	{p}:ev:lb:{campaign}                  pub/sub channel announcing a campaign's board changes (PSUBSCRIBE)
 //	{p}:ev:dash:refresh                   sharded pub/sub channel: a dashboard refresh folded rows (dashboard sockets)
@@ -252,6 +255,59 @@ func (k Keys) RateLimit(name, id string) string { return k.Key("rl", name, id) }
 
 func id(n int64) string { return strconv.FormatInt(n, 10) }
 
+// BoardFamily names the keys of one family of boards that are built,
+// rebuilt and announced together (internal/leaderboard.Set): a campaign's
+// boards (CampaignBoards) or one week's practice boards (PracticeBoards).
+// Every key of a family holds its hash tag, so the scripts that take
+// several of them (record, claim, swap) run on a cluster.
+type BoardFamily struct {
+	k                Keys
+	tag              string // "{lb:C}" or "{pw:W}"
+	scratch, rebuild string // the first parts of its scratch boards and rebuild keys
+	channel          string // pub/sub channel announcing changes, "" for none
+}
+
+// CampaignBoards is the family of campaign campaignID's leaderboards:
+// {p}:{lb:C}:…, scratch boards {p}:lbtmp:{lb:C}:…, rebuild keys
+// {p}:lbrb:{lb:C}:…, channel {p}:ev:lb:C.
+func (k Keys) CampaignBoards(campaignID int64) BoardFamily {
+	return BoardFamily{k: k, tag: campaignTag(campaignID), scratch: "lbtmp", rebuild: "lbrb", channel: k.BoardChannel(campaignID)}
+}
+
+// PracticeBoards is the family of the weekly practice boards of the week
+// starting Monday week (YYYYMMDD): {p}:{pw:W}:…, scratch boards
+// {p}:pwtmp:{pw:W}:…, rebuild keys {p}:pwrb:{pw:W}:…; no channel.
+func (k Keys) PracticeBoards(week string) BoardFamily {
+	return BoardFamily{k: k, tag: practiceTag(week), scratch: "pwtmp", rebuild: "pwrb"}
+}
+
+// Board is the sorted set of one board of the family: parts after the tag.
+func (f BoardFamily) Board(parts ...string) string {
+	return f.k.Key(append([]string{f.tag}, parts...)...)
+}
+
+// Built marks that the family's boards were rebuilt from Postgres.
+func (f BoardFamily) Built() string { return f.Board("built") }
+
+// Pattern matches every board of the family and its marker (for SCAN; on a
+// cluster go-redis sends it to the one node holding the tag's slot).
+func (f BoardFamily) Pattern() string { return f.Board("*") }
+
+// Scratch is the scratch copy, during rebuild token, of board (a key
+// returned by Board), in the family's slot and outside Pattern.
+func (f BoardFamily) Scratch(token, board string) string {
+	return f.k.Key(f.scratch, f.tag, token, strings.TrimPrefix(board, f.Board()+":"))
+}
+
+// Rebuild is one key of the family's rebuild lock (part "lock", "fence" or
+// "touched"), in its slot and outside Pattern (a rebuild's swap, which
+// deletes every key Pattern matches, never touches it).
+func (f BoardFamily) Rebuild(part string) string { return f.k.Key(f.rebuild, f.tag, part) }
+
+// Channel is the pub/sub channel announcing the family's changes, "" when
+// nobody listens.
+func (f BoardFamily) Channel() string { return f.channel }
+
 // campaignTag is the hash tag of every key of a campaign's boards and of
 // their rebuild: one slot, so record.lua, claim.lua and swap.lua (which
 // renames scratch boards over the real ones) run on a cluster.
@@ -260,30 +316,23 @@ func campaignTag(campaignID int64) string { return "{lb:" + id(campaignID) + "}"
 // Board is the sorted set of one leaderboard: board is the board's name
 // (e.g. "total", "school:12"), period "all" or the day as YYYYMMDD.
 func (k Keys) Board(campaignID int64, board, period string) string {
-	return k.Key(campaignTag(campaignID), board, period)
+	return k.CampaignBoards(campaignID).Board(board, period)
 }
 
 // BoardsBuilt marks that a campaign's boards were rebuilt from Postgres.
-func (k Keys) BoardsBuilt(campaignID int64) string { return k.Key(campaignTag(campaignID), "built") }
+func (k Keys) BoardsBuilt(campaignID int64) string { return k.CampaignBoards(campaignID).Built() }
 
-// BoardPattern matches every key of a campaign's boards (for SCAN). It
-// holds their hash tag, so on a cluster go-redis sends the SCAN to the one
-// node that has them all.
-func (k Keys) BoardPattern(campaignID int64) string { return k.Key(campaignTag(campaignID), "*") }
+// BoardPattern matches every key of a campaign's boards (for SCAN).
+func (k Keys) BoardPattern(campaignID int64) string { return k.CampaignBoards(campaignID).Pattern() }
 
-// BoardScratch is the scratch copy, during rebuild token, of the board key
-// board (a key returned by Board for the same campaign), in the board's
-// slot and outside BoardPattern.
+// BoardScratch is CampaignBoards(campaignID).Scratch.
 func (k Keys) BoardScratch(campaignID int64, token, board string) string {
-	return k.Key("lbtmp", campaignTag(campaignID), token, strings.TrimPrefix(board, k.Key(campaignTag(campaignID))+":"))
+	return k.CampaignBoards(campaignID).Scratch(token, board)
 }
 
-// BoardRebuild is one key of the rebuild lock of a campaign's boards
-// (part "lock", "fence" or "touched"), in the boards' slot. It lies
-// outside BoardPattern, so a rebuild's swap, which deletes every key
-// BoardPattern matches, never touches it.
+// BoardRebuild is CampaignBoards(campaignID).Rebuild.
 func (k Keys) BoardRebuild(campaignID int64, part string) string {
-	return k.Key("lbrb", campaignTag(campaignID), part)
+	return k.CampaignBoards(campaignID).Rebuild(part)
 }
 
 // BoardChannel is the pub/sub channel announcing changes of a campaign's boards.
@@ -357,11 +406,11 @@ func practiceTag(week string) string { return "{pw:" + week + "}" }
 
 // PracticeBoard is the sorted set of one weekly practice board: week is
 // its Monday as YYYYMMDD, board "d{district id}" or "s{school id}".
-func (k Keys) PracticeBoard(week, board string) string { return k.Key(practiceTag(week), board) }
+func (k Keys) PracticeBoard(week, board string) string { return k.PracticeBoards(week).Board(board) }
 
 // PracticeBoardsBuilt marks that week's practice boards were rebuilt from
 // Postgres.
-func (k Keys) PracticeBoardsBuilt(week string) string { return k.Key(practiceTag(week), "built") }
+func (k Keys) PracticeBoardsBuilt(week string) string { return k.PracticeBoards(week).Built() }
 
 // PracticeBoardPattern matches every key of week's practice boards (SCAN).
-func (k Keys) PracticeBoardPattern(week string) string { return k.Key(practiceTag(week), "*") }
+func (k Keys) PracticeBoardPattern(week string) string { return k.PracticeBoards(week).Pattern() }
