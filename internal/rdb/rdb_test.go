@@ -24,6 +24,9 @@ func TestKeyNames(t *testing.T) {
 		{k.BoardRebuild(7, "touched"), "kepu:lbrb:{lb:7}:touched"},
 		{k.BoardChannel(7), "kepu:ev:lb:7"},
 		{k.BoardChannelPattern(), "kepu:ev:lb:*"},
+		{k.PracticeBoard("20261130", "d3"), "kepu:{pw:20261130}:d3"},
+		{k.PracticeBoards("20261130").Scratch("tok", k.PracticeBoard("20261130", "s5")), "kepu:pwtmp:{pw:20261130}:tok:s5"},
+		{k.PracticeBoards("20261130").Rebuild("fence"), "kepu:pwrb:{pw:20261130}:fence"},
 		{k.Room(42), "kepu:{room:42}"},
 		{k.Room(42, "seq"), "kepu:{room:42}:seq"},
 		{k.Room(42, "ans", "3"), "kepu:{room:42}:ans:3"},
@@ -49,6 +52,9 @@ func TestKeysShareSlot(t *testing.T) {
 		"campaign 7": {k.Board(7, "total", "all"), k.Board(7, "school:12", "20261201"), k.BoardsBuilt(7),
 			k.BoardScratch(7, "9-ab", k.Board(7, "class:3", "all")), k.BoardRebuild(7, "lock"),
 			k.BoardRebuild(7, "fence"), k.BoardRebuild(7, "touched")},
+		"week 20261130": {k.PracticeBoard("20261130", "d3"), k.PracticeBoardsBuilt("20261130"),
+			k.PracticeBoards("20261130").Scratch("9-ab", k.PracticeBoard("20261130", "s5")),
+			k.PracticeBoards("20261130").Rebuild("lock"), k.PracticeBoards("20261130").Rebuild("touched")},
 		"room 42": {k.Room(42), k.Room(42, "seq"), k.Room(42, "events"), k.Room(42, "ans", "3"), k.Room(42, "dist", "11")},
 	}
 	for name, keys := range groups {
