@@ -35,10 +35,17 @@ const (
 // most Wait and then answers ErrBusy, so that a login beyond capacity is
 // told to come back instead of queueing for many seconds.
 type Hasher struct {
-	sem     chan struct{}
-	Wait    time.Duration // the longest Acquire waits for a slot; set before use
-	waiting atomic.Int64  // Acquire calls waiting for a slot
-	avg     atomic.Int64  // moving average of one hash, in nanoseconds
+	sem  chan struct{}
+	Wait time.Duration // the longest Acquire waits for a slot; set before use
+	// Memory (KiB) and Time (passes) are the argon2id cost of new hashes;
+	// NewHasher sets OWASP's minimum (19456 KiB, 2). Verify reads the cost
+	// from the hash itself, so changing them leaves stored hashes valid.
+	// Only tests lower them (internal/apptest): their thousands of logins
+	// spent most of the test servers' CPU hashing and collecting the 19 MiB
+	// each hash allocates.
+	Memory, Time uint32
+	waiting      atomic.Int64 // Acquire calls waiting for a slot
+	avg          atomic.Int64 // moving average of one hash, in nanoseconds
 }
 
 // DefaultHashWait is Hasher.Wait unless configured (KEPU_HASH_WAIT).
@@ -49,7 +56,7 @@ func NewHasher(n int) *Hasher {
 	if n < 1 {
 		n = 1
 	}
-	h := &Hasher{sem: make(chan struct{}, n), Wait: DefaultHashWait}
+	h := &Hasher{sem: make(chan struct{}, n), Wait: DefaultHashWait, Memory: argonMemory, Time: argonTime}
 	h.avg.Store(int64(50 * time.Millisecond))
 	return h
 }
@@ -125,8 +132,8 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("account: salt: %w", err)
 	}
-	key := h.idKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+	key := h.idKey([]byte(password), salt, h.Time, h.Memory, argonThreads, argonKeyLen)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.Memory, h.Time, argonThreads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
@@ -161,7 +168,7 @@ func (h *Hasher) verify(hash, password string) bool {
 			m > 0 && m <= 1<<20 && t > 0 && t <= 10 && p > 0
 	}
 	if !ok {
-		h.idKey([]byte(password), make([]byte, argonSaltLen), argonTime, argonMemory, argonThreads, argonKeyLen)
+		h.idKey([]byte(password), make([]byte, argonSaltLen), h.Time, h.Memory, argonThreads, argonKeyLen)
 		return false
 	}
 	got := h.idKey([]byte(password), salt, t, m, p, uint32(len(want)))

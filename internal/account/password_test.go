@@ -32,3 +32,25 @@ func TestHashVerify(t *testing.T) {
 		}
 	}
 }
+
+// A hash made at a lower cost (as the test servers make them) carries its
+// cost and verifies with a hasher at the default one, and the other way.
+func TestHashCostTravelsWithTheHash(t *testing.T) {
+	ctx := context.Background()
+	cheap, full := NewHasher(1), NewHasher(1)
+	cheap.Memory, cheap.Time = 64, 1
+	hash, err := cheap.Hash(ctx, "pw")
+	if err != nil || !strings.HasPrefix(hash, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Fatalf("cheap hash %q %v: want m=64,t=1", hash, err)
+	}
+	if ok, err := full.Verify(ctx, hash, "pw"); !ok || err != nil {
+		t.Errorf("the default hasher rejects a cheap hash: %v %v", ok, err)
+	}
+	strong, err := full.Hash(ctx, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := cheap.Verify(ctx, strong, "pw"); !ok || err != nil {
+		t.Errorf("a cheap hasher rejects a default hash: %v %v", ok, err)
+	}
+}

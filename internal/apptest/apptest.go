@@ -112,6 +112,7 @@ func Start(t testing.TB, opts ...Options) *Instance {
 		t.Fatalf("apptest: open: %v", err)
 	}
 	inst.App = a
+	cheapHashes(a)
 	if o.Now != nil {
 		a.Accounts.Now = o.Now
 		a.Campaigns.Now = o.Now
@@ -151,6 +152,15 @@ func Start(t testing.TB, opts ...Options) *Instance {
 		}
 	})
 	return inst
+}
+
+// cheapHashes makes the instance's new password hashes cost almost
+// nothing (argon2id with 64 KiB and one pass instead of 19 MiB and two):
+// the suite's logins and accounts otherwise spent most of its servers' CPU
+// hashing. Stored hashes carry their cost, so logins work either way; the
+// real cost is what production and the account package's own tests use.
+func cheapHashes(a *app.App) {
+	a.Accounts.Hasher.Memory, a.Accounts.Hasher.Time = 64, 1
 }
 
 // Stop shuts the server down gracefully (as on SIGTERM) and closes its

@@ -90,6 +90,7 @@ func makeTemplate(name string) (seed.Result, error) {
 	if err != nil {
 		return res, fmt.Errorf("open template instance: %w", err)
 	}
+	cheapHashes(a)
 	defer func() {
 		testenv.DeletePrefix(context.Background(), a.Redis, prefix)
 		a.Close()
