@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -36,7 +37,14 @@ var templateFuncs = template.FuncMap{
 	"isotime":  kepu.ISOTime,
 }
 
-func loadPages(_ *i18n.Bundle) (*pages, error) {
+// loadPages returns the parsed page templates. They are the same for every
+// server of the process (embedded files, fixed functions) and a parsed
+// html/template set is safe for concurrent use, so they are parsed once.
+var loadPages = sync.OnceValues(parsePages)
+
+// parsePages parses the layout and the partials once, then each page into
+// its own clone of them.
+func parsePages() (*pages, error) {
 	layout, err := fs.ReadFile(web.Templates, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("server: layout: %w", err)
@@ -49,6 +57,19 @@ func loadPages(_ *i18n.Bundle) (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
+	base, err := template.New("layout").Funcs(templateFuncs).Parse(string(layout))
+	if err != nil {
+		return nil, fmt.Errorf("server: parse layout: %w", err)
+	}
+	for _, pf := range partials {
+		pb, err := fs.ReadFile(web.Templates, pf)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := base.New(path.Base(pf)).Parse(string(pb)); err != nil {
+			return nil, fmt.Errorf("server: parse %s: %w", pf, err)
+		}
+	}
 	p := &pages{sets: map[string]*template.Template{}}
 	for _, f := range files {
 		name := strings.TrimSuffix(path.Base(f), ".html")
@@ -59,18 +80,9 @@ func loadPages(_ *i18n.Bundle) (*pages, error) {
 		if err != nil {
 			return nil, err
 		}
-		t, err := template.New("layout").Funcs(templateFuncs).Parse(string(layout))
+		t, err := base.Clone()
 		if err != nil {
-			return nil, fmt.Errorf("server: parse layout: %w", err)
-		}
-		for _, pf := range partials {
-			pb, err := fs.ReadFile(web.Templates, pf)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := t.New(path.Base(pf)).Parse(string(pb)); err != nil {
-				return nil, fmt.Errorf("server: parse %s: %w", pf, err)
-			}
+			return nil, fmt.Errorf("server: clone layout for %s: %w", f, err)
 		}
 		if _, err := t.New(name).Parse(string(body)); err != nil {
 			return nil, fmt.Errorf("server: parse %s: %w", f, err)

@@ -120,7 +120,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s.dashHub = newDashHub(s.metrics.reg)
 	var err error
-	if s.pages, err = loadPages(d.I18n); err != nil {
+	if s.pages, err = loadPages(); err != nil {
 		return nil, err
 	}
 	var ws []string
