@@ -3,9 +3,12 @@ package main
 // The pk scenario: --players people tap 「开始匹配」 (the /ws/pk socket of
 // one of the --url instances, round robin, so most matches join people
 // on different instances), are matched, and play their match: each open
-// question is answered after a think time (right or wrong at random), and
-// each answer's acknowledgement (sent by the server after the commit) is
-// timed. A player whose match ends queues again until the run's end.
+// question is answered after a think time (right or wrong at random; never
+// later than a second before the deadline its state gives, and not at all
+// with less left, as a player sent back mid-round to a match an earlier
+// run left open may see it), and each answer's acknowledgement (sent by
+// the server after the commit) is timed. A player whose match ends queues
+// again until the run's end.
 //
 // Figures: match_found (from the socket's first byte to "matched"),
 // answer_ack (send to ack), matches (finished, counted once per match),
@@ -214,8 +217,13 @@ type pkServerMsg struct {
 	Question *struct {
 		Options []string `json:"options"`
 	} `json:"question"`
-	Mine []int `json:"mine"`
+	Mine        []int `json:"mine"`
+	RemainingMS int64 `json:"remaining_ms"`
 }
+
+// pkAnswerMargin is the least time a player leaves between sending an
+// answer and the question's deadline (remaining_ms of its state).
+const pkAnswerMargin = time.Second
 
 // play queues once and plays the match found, until it is done.
 func (r *pkRun) play(ctx context.Context, base, token string) error {
@@ -282,6 +290,16 @@ func (r *pkRun) play(ctx context.Context, base, token string) error {
 				if r.o.Think > 0 {
 					think = r.o.Think/2 + rand.N(r.o.Think)
 				}
+				// A player sent back to a match they left (one an earlier
+				// run left open: the server sends them to it) may see a
+				// question with little time left: a person answers within
+				// it or not at all.
+				left := time.Duration(m.RemainingMS)*time.Millisecond - pkAnswerMargin
+				if left <= 0 {
+					st.Count("questions_seen_too_late", 1)
+					break
+				}
+				think = min(think, left)
 				time.AfterFunc(think, func() {
 					wmu.Lock()
 					defer wmu.Unlock()

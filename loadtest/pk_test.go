@@ -46,3 +46,28 @@ func TestPKScenarioAgainstServer(t *testing.T) {
 		t.Errorf("errors: %v", sum.Errors)
 	}
 }
+
+// A player never thinks past the time a question's state says is left:
+// one sent back mid-round to a match an earlier run left open (the server
+// sends a queueing player to their live match) saw the question with a
+// second or less to go, answered after the whole think time anyway, and
+// was refused "closed". Here every round is shorter than the think time:
+// the answers must still come in time, and no ack may say "closed".
+func TestPKScenarioThinksWithinTheRound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	short := func(a *app.App) {
+		a.PK.Round, a.PK.Reveal, a.PK.Ready = 2*time.Second, 100*time.Millisecond, 100*time.Millisecond
+	}
+	env := map[string]string{"KEPU_LOG_LEVEL": "warn"}
+	a := apptest.Start(t, apptest.Options{Env: env, Setup: short})
+	sum := runJSON(t, []string{"pk", "--url", a.URL, "--database-url", a.DB.URL, "--json",
+		"--players", "2", "--think", "4s", "--ramp", "0s", "--duration", "6s"})
+	if sum.Latencies["answer_ack"].Count < 3 {
+		t.Errorf("answer acks %d, want at least 3", sum.Latencies["answer_ack"].Count)
+	}
+	if len(sum.Errors) != 0 {
+		t.Errorf("errors: %v, want none (every answer sent before its deadline)", sum.Errors)
+	}
+}
