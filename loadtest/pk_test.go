@@ -22,15 +22,8 @@ func TestPKOptsValidate(t *testing.T) {
 // instances), play whole matches, and every acknowledged answer is in
 // Postgres.
 func TestPKScenarioAgainstServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts servers")
-	}
-	fast := func(a *app.App) {
-		a.PK.Round, a.PK.Reveal, a.PK.Ready = 2*time.Second, 100*time.Millisecond, 100*time.Millisecond
-	}
-	env := map[string]string{"KEPU_LOG_LEVEL": "warn"}
-	a := apptest.Start(t, apptest.Options{Env: env, Setup: fast})
-	b := apptest.Start(t, apptest.Options{Env: env, Shared: a, Setup: fast})
+	inst := pkServers(t, 2)
+	a, b := inst[0], inst[1]
 	sum := runJSON(t, []string{"pk", "--url", a.URL + "," + b.URL, "--database-url", a.DB.URL, "--json",
 		"--players", "4", "--think", "50ms", "--ramp", "100ms", "--duration", "5s"})
 	if sum.Counters["matches"] < 2 || sum.Latencies["match_found"].Count < 4 {
@@ -54,14 +47,7 @@ func TestPKScenarioAgainstServer(t *testing.T) {
 // was refused "closed". Here every round is shorter than the think time:
 // the answers must still come in time, and no ack may say "closed".
 func TestPKScenarioThinksWithinTheRound(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts servers")
-	}
-	short := func(a *app.App) {
-		a.PK.Round, a.PK.Reveal, a.PK.Ready = 2*time.Second, 100*time.Millisecond, 100*time.Millisecond
-	}
-	env := map[string]string{"KEPU_LOG_LEVEL": "warn"}
-	a := apptest.Start(t, apptest.Options{Env: env, Setup: short})
+	a := pkServers(t, 1)[0]
 	sum := runJSON(t, []string{"pk", "--url", a.URL, "--database-url", a.DB.URL, "--json",
 		"--players", "2", "--think", "4s", "--ramp", "0s", "--duration", "6s"})
 	if sum.Latencies["answer_ack"].Count < 3 {
@@ -70,4 +56,21 @@ func TestPKScenarioThinksWithinTheRound(t *testing.T) {
 	if len(sum.Errors) != 0 {
 		t.Errorf("errors: %v, want none (every answer sent before its deadline)", sum.Errors)
 	}
+}
+
+// pkServers starts n instances on one database with short PK matches
+// (2 s rounds).
+func pkServers(t *testing.T, n int) []*apptest.Instance {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	fast := func(a *app.App) {
+		a.PK.Round, a.PK.Reveal, a.PK.Ready = 2*time.Second, 100*time.Millisecond, 100*time.Millisecond
+	}
+	env := map[string]string{"KEPU_LOG_LEVEL": "warn"}
+	out := []*apptest.Instance{apptest.Start(t, apptest.Options{Env: env, Setup: fast})}
+	for len(out) < n {
+		out = append(out, apptest.Start(t, apptest.Options{Env: env, Shared: out[0], Setup: fast}))
+	}
+	return out
 }
