@@ -76,6 +76,18 @@ func (m *Match) answer(seat, q int) *Answer {
 	return nil
 }
 
+// Add adds committed answer a (a poke's: PokedAnswer) to m unless m has
+// it already or it fits no seat and question of m; it reports whether m
+// changed. A match kept in memory this way may lack an answer whose poke
+// was lost: read it again (Load) before deciding anything by it.
+func (m *Match) Add(a Answer) bool {
+	if a.Seat < 0 || a.Seat >= len(m.Players) || a.Q < 0 || a.Q >= len(m.Questions) || m.answer(a.Seat, a.Q) != nil {
+		return false
+	}
+	m.Answers = append(m.Answers, a)
+	return true
+}
+
 // Load reads match id (ErrNotFound) in one round trip.
 func (s *Service) Load(ctx context.Context, id int64) (*Match, error) {
 	b := &pgx.Batch{}

@@ -2,6 +2,7 @@ package pk
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -260,16 +261,46 @@ func (s *Service) Answer(ctx context.Context, id, userID int64, q int, choice []
 		return ack, fmt.Errorf("pk: answer: %w", err)
 	}
 	ack.Outcome = AnswerOK
-	s.Poke(ctx, id)
+	s.poke(ctx, id, pokeMsg(Answer{Seat: seat, Q: q, Choice: sorted, Correct: correct, Points: points, RawMS: raw, CreditMS: elapsed}))
 	return ack, nil
 }
 
 // Poke tells the match's sockets on every instance to look again (best
 // effort: they also look by the clock).
-func (s *Service) Poke(ctx context.Context, id int64) {
-	if err := s.Redis.Publish(ctx, s.Keys.PKMatchChannel(id), "1").Err(); err != nil {
+func (s *Service) Poke(ctx context.Context, id int64) { s.poke(ctx, id, "1") }
+
+func (s *Service) poke(ctx context.Context, id int64, msg string) {
+	if err := s.Redis.Publish(ctx, s.Keys.PKMatchChannel(id), msg).Err(); err != nil {
 		s.log().Warn("pk: poke", "match", id, "err", err)
 	}
+}
+
+// pokeWire is an answer as a poke carries it (between instances only: it
+// holds whether the answer was right).
+type pokeWire struct {
+	Seat    int   `json:"s"`
+	Q       int   `json:"q"`
+	Choice  []int `json:"c"`
+	Correct bool  `json:"ok"`
+	Points  int   `json:"p"`
+	RawMS   int64 `json:"raw"`
+	MS      int64 `json:"ms"`
+}
+
+func pokeMsg(a Answer) string {
+	b, _ := json.Marshal(pokeWire{a.Seat, a.Q, a.Choice, a.Correct, a.Points, a.RawMS, a.CreditMS})
+	return string(b)
+}
+
+// PokedAnswer returns the committed answer a poke of a match carries, if
+// it carries one (an answer's poke does; a join's does not: the match
+// must be read again).
+func PokedAnswer(msg []byte) (Answer, bool) {
+	var w pokeWire
+	if len(msg) == 0 || msg[0] != '{' || json.Unmarshal(msg, &w) != nil {
+		return Answer{}, false
+	}
+	return Answer{Seat: w.Seat, Q: w.Q, Choice: w.Choice, Correct: w.Correct, Points: w.Points, RawMS: w.RawMS, CreditMS: w.MS}, true
 }
 
 // Finish records a match whose schedule has ended (once, whoever sees it

@@ -2,6 +2,7 @@ package pk
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -67,5 +68,30 @@ func TestViewHidesOpenKey(t *testing.T) {
 	v = m.ViewFor(1, 11500) // closed
 	if len(v.Rounds) != 1 || v.Rounds[0].Explanation != "EXPLANATION-0" || v.Players[0].Score != 990 {
 		t.Fatalf("closed round: %+v", v)
+	}
+}
+
+// An answer's poke carries the answer whole; a driver adds it to the match
+// it holds once, and only where it fits; a plain poke carries none.
+func TestPokedAnswer(t *testing.T) {
+	a := Answer{Seat: 1, Q: 2, Choice: []int{0, 1}, Correct: true, Points: 870, RawMS: 1300, CreditMS: 1250}
+	got, ok := PokedAnswer([]byte(pokeMsg(a)))
+	if !ok || got.Seat != a.Seat || got.Q != a.Q || !slices.Equal(got.Choice, a.Choice) || got.Correct != a.Correct ||
+		got.Points != a.Points || got.RawMS != a.RawMS || got.CreditMS != a.CreditMS {
+		t.Fatalf("PokedAnswer(pokeMsg(%+v)) = %+v, %v", a, got, ok)
+	}
+	for _, msg := range []string{"1", "", "{", "{\"s\":\"x\"}"} {
+		if _, ok := PokedAnswer([]byte(msg)); ok {
+			t.Errorf("PokedAnswer(%q) carries an answer, want none", msg)
+		}
+	}
+	m := testMatch()
+	if !m.Add(a) || len(m.Answers) != 1 {
+		t.Fatalf("Add: %d answers, want 1", len(m.Answers))
+	}
+	for _, b := range []Answer{a, {Seat: 2, Q: 0}, {Seat: -1, Q: 0}, {Seat: 0, Q: 3}} {
+		if m.Add(b) {
+			t.Errorf("Add(%+v) changed the match, want it refused", b)
+		}
 	}
 }

@@ -8,9 +8,11 @@ package server
 // offers the practice bot after pk.Service.BotAfter, then plays the match
 // on the same socket. A playing connection is on its match's topic of the
 // one realtime.Hub; while an instance has connections of a match, one
-// goroutine of that instance (pkDriver) reads the match from Postgres
-// whenever the clock or a poke (an answer, a join: Redis pub/sub from any
-// instance) changes it and sends each connection its own view.
+// goroutine of that instance (pkDriver) keeps the match and sends each
+// connection its own view whenever the clock or a poke (an answer, a join:
+// Redis pub/sub from any instance) changes it; an answer's poke carries
+// the committed answer, which it adds without reading the match again
+// (pkDrive says when it does read it).
 
 import (
 	"context"
@@ -65,13 +67,39 @@ type pkDriver struct {
 	poke  chan struct{}
 	stop  chan struct{}
 	conns int
+
+	mu      sync.Mutex
+	reload  bool        // read the match again
+	answers []pk.Answer // committed answers pokes carried since the last look
 }
 
-func (d *pkDriver) wake() {
+// pkPokedMax bounds the answers a driver holds between two looks (more:
+// it reads the match again).
+const pkPokedMax = 64
+
+// wake makes the driver look again: with a, the answer a poke carried,
+// added to the match it holds; without, after reading the match again.
+func (d *pkDriver) wake(a *pk.Answer) {
+	d.mu.Lock()
+	if a == nil || len(d.answers) >= pkPokedMax {
+		d.reload, d.answers = true, nil
+	} else if !d.reload {
+		d.answers = append(d.answers, *a)
+	}
+	d.mu.Unlock()
 	select {
 	case d.poke <- struct{}{}:
 	default:
 	}
+}
+
+// take returns and clears what the pokes since the last look brought.
+func (d *pkDriver) take() (reload bool, answers []pk.Answer) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	reload, answers = d.reload, d.answers
+	d.reload, d.answers = false, nil
+	return reload, answers
 }
 
 func (s *Server) pkWSRoutes() {
@@ -124,9 +152,13 @@ func (s *Server) startPKLive(ctx context.Context) {
 		}
 		switch kind {
 		case "m":
+			var a *pk.Answer
+			if ans, ok := pk.PokedAnswer(msg); ok {
+				a = &ans
+			}
 			s.pkDrivers.mu.Lock()
 			if d := s.pkDrivers.m[id]; d != nil {
-				d.wake()
+				d.wake(a)
 			}
 			s.pkDrivers.mu.Unlock()
 		case "u":
@@ -318,7 +350,7 @@ func (s *Server) pkAttach(id int64, c *pkConn) {
 		s.bg.Go(func() { s.pkDrive(ctx, id, d) })
 	}
 	d.conns++
-	d.wake()
+	d.wake(nil)
 }
 
 func (s *Server) pkDetach(id int64, c *pkConn) {
@@ -335,21 +367,44 @@ func (s *Server) pkDetach(id int64, c *pkConn) {
 
 // pkDrive sends match id's state to this instance's connections of it
 // whenever it changes (a poke, or the clock: the next round opening or
-// closing), until the last of them leaves or ctx ends.
+// closing), until the last of them leaves or ctx ends. It keeps the match
+// in memory: an answer's poke carries the answer, which it adds; it reads
+// the match again from Postgres on a connection joining, any other poke,
+// each tick of the clock (which mends a lost poke by the round's end, as
+// before) and before recording the result (Finish).
 func (s *Server) pkDrive(ctx context.Context, id int64, d *pkDriver) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var m *pk.Match
+	ticked := false
 	for {
 		var next int64
-		octx, cancel := s.op(ctx)
-		m, err := s.pk.Load(octx, id)
-		if err == nil {
-			err = s.pk.Finish(octx, m)
+		reload, answers := d.take()
+		changed := m == nil || reload || ticked
+		if !changed {
+			for _, a := range answers {
+				changed = m.Add(a) || changed
+			}
+			if phase, _, _ := m.PhaseAt(s.pk.Now().UnixMilli()); phase == pk.PhaseDone && m.Status == "playing" {
+				reload, changed = true, true
+			}
 		}
-		cancel()
+		var err error
+		if m == nil || reload || ticked {
+			octx, cancel := s.op(ctx)
+			m, err = s.pk.Load(octx, id)
+			if err == nil {
+				err = s.pk.Finish(octx, m)
+			}
+			cancel()
+		}
+		ticked = false
 		if err != nil {
+			m = nil
 			s.log.Warn("pk drive", "match", id, "err", err)
 			next = time.Now().Add(time.Second).UnixMilli()
+		} else if !changed {
+			next = m.NextChange(s.pk.Now().UnixMilli())
 		} else {
 			now := s.pk.Now().UnixMilli()
 			for _, rc := range s.live.Conns(pkMatchTopic(id)) {
@@ -374,6 +429,7 @@ func (s *Server) pkDrive(ctx context.Context, id int64, d *pkDriver) {
 			return
 		case <-d.poke:
 		case <-timer.C:
+			ticked = true
 		}
 	}
 }
