@@ -84,7 +84,16 @@ func TestLeaderboardClassBoard(t *testing.T) {
 	}
 	boardsLive(t, f.inst, f.id) // cat's announcement must find the subscription live
 	finish(cat)
-	if _, names := read(); names != "amy,cat" && names != "cat,amy" { // a tie: Redis orders it by member
+	// A push of an earlier change (the pushes are spaced, so ben's finish
+	// may still be on its way, with amy alone) can come first: the board
+	// must show cat within a few pushes.
+	var names string
+	for range 4 {
+		if _, names = read(); names == "amy,cat" || names == "cat,amy" { // a tie: Redis orders it by member
+			break
+		}
+	}
+	if names != "amy,cat" && names != "cat,amy" {
 		t.Errorf("class board after a classmate finished: got %s, want amy and cat", names)
 	}
 	// The API reads the same board.
