@@ -22,6 +22,7 @@ func TestPKOptsValidate(t *testing.T) {
 // instances), play whole matches, and every acknowledged answer is in
 // Postgres.
 func TestPKScenarioAgainstServer(t *testing.T) {
+	t.Parallel()
 	inst := pkServers(t, 2)
 	a, b := inst[0], inst[1]
 	sum := runJSON(t, []string{"pk", "--url", a.URL + "," + b.URL, "--database-url", a.DB.URL, "--json",
@@ -47,6 +48,7 @@ func TestPKScenarioAgainstServer(t *testing.T) {
 // was refused "closed". Here every round is shorter than the think time:
 // the answers must still come in time, and no ack may say "closed".
 func TestPKScenarioThinksWithinTheRound(t *testing.T) {
+	t.Parallel()
 	a := pkServers(t, 1)[0]
 	sum := runJSON(t, []string{"pk", "--url", a.URL, "--database-url", a.DB.URL, "--json",
 		"--players", "2", "--think", "4s", "--ramp", "0s", "--duration", "6s"})

@@ -94,6 +94,7 @@ func runJSON(t *testing.T, args []string) Summary {
 // A short campaign run against a real server: citizens log in, play, and
 // every acknowledged answer is found in Postgres with its points.
 func TestCampaignScenarioAgainstServer(t *testing.T) {
+	t.Parallel()
 	_, args := scenarioServer(t)
 	sum := runJSON(t, append([]string{"campaign"}, append(args, "--users", "4", "--questions", "3", "--ramp", "200ms",
 		"--think", "100ms", "--duration", "8s")...))
@@ -116,6 +117,7 @@ func TestCampaignScenarioAgainstServer(t *testing.T) {
 // A short leaderboard run: every finish reaches every watcher, and the
 // HTTP readers read the board with their rank.
 func TestLeaderboardScenarioAgainstServer(t *testing.T) {
+	t.Parallel()
 	_, args := scenarioServer(t)
 	sum := runJSON(t, append([]string{"leaderboard"}, append(args, "--watchers", "5", "--citizens", "2", "--questions", "2",
 		"--think", "1200ms", "--stream-for", "4s", "--readers", "2", "--read-rate", "50", "--reference", "2s", "--duration", "30s")...))
@@ -140,6 +142,7 @@ func TestLeaderboardScenarioAgainstServer(t *testing.T) {
 // The raw-insert reference commits rows from 32 clients and leaves no
 // table behind.
 func TestInsertReference(t *testing.T) {
+	t.Parallel()
 	db := testenv.NewDB(t)
 	rate, err := insertReference(context.Background(), db.URL, 500*time.Millisecond)
 	if err != nil {
