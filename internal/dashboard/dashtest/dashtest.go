@@ -71,19 +71,30 @@ func Attempt(ctx context.Context, db *pgxpool.Pool, campaignID, userID int64, at
 		k := scoring.TierOf(100*float64(score)/float64(max(len(answers), 1)), scoring.DefaultTiers)
 		tier = &k
 	}
+	// One transaction: a dashboard refresh between the attempt and its
+	// answers would fold a finished attempt without them (as no real
+	// attempt is: answers commit before the finish).
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("dashtest: attempt: %w", err)
+	}
+	defer tx.Rollback(ctx)
 	var id int64
-	err := db.QueryRow(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, finished_at, score, max_score, passed, tier, in_progress,
+	err = tx.QueryRow(ctx, `INSERT INTO campaign_attempts (campaign_id, user_id, started_at, finished_at, score, max_score, passed, tier, in_progress,
 		region_id, school_id, class_id)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, region_id, school_id, class_id FROM users WHERE id = $2 RETURNING id`, campaignID, userID, at, fin, score, len(answers), passed, tier, !finished).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("dashtest: attempt: %w", err)
 	}
 	for i, a := range answers {
-		if _, err := db.Exec(ctx, `INSERT INTO campaign_answers (attempt_id, question_version_id, choice, correct, elapsed_ms, answered_at)
+		if _, err := tx.Exec(ctx, `INSERT INTO campaign_answers (attempt_id, question_version_id, choice, correct, elapsed_ms, answered_at)
 			VALUES ($1, $2, $3, $4, $5, $6)`, id, a.VersionID, []int32{int32(a.Choice)}, a.Correct, a.MS,
 			at.Add(time.Duration(i+1)*time.Minute)); err != nil {
 			return 0, fmt.Errorf("dashtest: answer: %w", err)
 		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("dashtest: attempt: %w", err)
 	}
 	return id, nil
 }
