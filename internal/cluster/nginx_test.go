@@ -250,11 +250,21 @@ func (p *phone) session(ctx context.Context, first bool) (bool, error) {
 			return false, err
 		}
 	}
+	acked := func() bool {
+		for q := range p.g.acked {
+			if !p.answered[q] {
+				return false
+			}
+		}
+		return true
+	}
 	for {
-		ws.SetReadDeadline(time.Now().Add(45 * time.Second))
+		if !p.final {
+			ws.SetReadDeadline(time.Now().Add(45 * time.Second))
+		}
 		_, b, err := ws.ReadMessage()
 		if err != nil {
-			return false, err
+			return p.final, err
 		}
 		var m struct {
 			Type  string `json:"type"`
@@ -308,7 +318,15 @@ func (p *phone) session(ctx context.Context, first bool) (bool, error) {
 			p.open = -1
 			p.g.revealed <- m.Data.Q
 		case "final":
-			p.final = true
+			// The last answer's ack can come after the podium on a loaded
+			// machine (the host moves on as soon as the round closes): read
+			// on briefly for it.
+			if !p.final {
+				p.final = true
+				ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+			}
+		}
+		if p.final && acked() {
 			return true, nil
 		}
 	}
