@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/kepu/kepu/internal/apptest"
+	"github.com/kepu/kepu/internal/kepu"
 	"github.com/kepu/kepu/internal/leaderboard"
 )
 
@@ -107,7 +108,15 @@ func TestLeaderboardRebuildEqualsLive(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.counts, func(t *testing.T) {
+			// The attempts (up to 8 minutes after start) fall on today's
+			// Beijing date, so that today's boards have lines: in the first
+			// half hour of a Beijing day, start at its midnight (make test
+			// at 00:03 Shanghai found no today boards).
 			start := time.Now().Add(-30 * time.Minute).UTC().Truncate(time.Minute)
+			y, m, d := time.Now().In(kepu.Shanghai).Date()
+			if midnight := time.Date(y, m, d, 0, 0, 0, 0, kepu.Shanghai).UTC(); start.Before(midnight) {
+				start = midnight
+			}
 			var id int64
 			if err := db.QueryRow(ctx, `INSERT INTO campaigns (title, region_id, status, starts_at, ends_at, settings)
 				VALUES ($1, $2, 'published', $3, $4, $5) RETURNING id`, "榜单"+tt.counts, inst.Seed.CityID, start,
@@ -207,7 +216,15 @@ func TestLeaderboardBoardsOfTheSnapshot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.counts, func(t *testing.T) {
+			// The attempts (up to 8 minutes after start) fall on today's
+			// Beijing date, so that today's boards have lines: in the first
+			// half hour of a Beijing day, start at its midnight (make test
+			// at 00:03 Shanghai found no today boards).
 			start := time.Now().Add(-30 * time.Minute).UTC().Truncate(time.Minute)
+			y, m, d := time.Now().In(kepu.Shanghai).Date()
+			if midnight := time.Date(y, m, d, 0, 0, 0, 0, kepu.Shanghai).UTC(); start.Before(midnight) {
+				start = midnight
+			}
 			var id int64
 			if err := db.QueryRow(ctx, `INSERT INTO campaigns (title, region_id, status, starts_at, ends_at, settings)
 				VALUES ($1, $2, 'published', $3, $4, $5) RETURNING id`, "快照"+tt.counts, inst.Seed.CityID, start,
